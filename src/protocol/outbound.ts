@@ -1,0 +1,78 @@
+/**
+ * Write coalescing for one connection. Everything queued in one turn of the
+ * event loop leaves in one socket write (or one corked batch).
+ *
+ *   slab: [ written (owned by the socket) | pending: start..end | free ]
+ *
+ * Control lines and small payloads are copied into a slab; a slab region is
+ * handed to the socket as a view and never written again, so the next bytes
+ * go after it, and a full slab is replaced, not reused. Large payloads are
+ * queued by reference (they are views of received chunks, which nobody
+ * mutates), so a big message is never copied.
+ */
+import { latin1Write } from './bytes.js';
+
+const SLAB_SIZE = 64 * 1024;
+/** Payloads at least this large are queued by reference instead of copied. */
+const COPY_LIMIT = 8 * 1024;
+
+export class Outbound {
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private start = 0;
+  private end = 0;
+  private readonly chunks: Buffer[] = [];
+  /** Bytes queued and not yet taken. */
+  size = 0;
+
+  private room(n: number): void {
+    if (this.slab.length - this.end >= n) return;
+    this.seal();
+    this.slab = Buffer.allocUnsafe(n > SLAB_SIZE ? n : SLAB_SIZE);
+    this.start = 0;
+    this.end = 0;
+  }
+
+  private seal(): void {
+    if (this.end > this.start) {
+      this.chunks.push(this.slab.subarray(this.start, this.end));
+      this.start = this.end;
+    }
+  }
+
+  /** Queues a byte-per-char (latin1) string: control lines and wire subjects. */
+  latin1(s: string): void {
+    this.room(s.length);
+    this.end += latin1Write(this.slab, s, this.end);
+    this.size += s.length;
+  }
+
+  /** Queues bytes. */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    if (n >= COPY_LIMIT) {
+      this.seal();
+      this.chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, n));
+    } else {
+      this.room(n);
+      this.slab.set(b, this.end);
+      this.end += n;
+    }
+    this.size += n;
+  }
+
+  /** Takes everything queued, in order; null when nothing is. */
+  take(): Buffer[] | null {
+    this.seal();
+    if (this.chunks.length === 0) return null;
+    const out = this.chunks.splice(0, this.chunks.length);
+    this.size = 0;
+    return out;
+  }
+
+  /** Drops everything queued (the connection is gone). */
+  clear(): void {
+    this.chunks.length = 0;
+    this.start = this.end;
+    this.size = 0;
+  }
+}

@@ -1,0 +1,483 @@
+/**
+ * The NATS protocol parser: a state machine over Buffers, shared by the hub,
+ * the client and the fuzzers. It knows no socket: bytes go in through
+ * `parse(chunk)`, operations come out as calls on an injected handler.
+ *
+ *   chunk ──► find LF ──► control line (decoded: op + args) ──► handler
+ *                 │                      │ size > 0?
+ *                 │                      ▼
+ *                 │               payload: a subarray view when the whole
+ *                 │               frame is in this chunk, else one copy into
+ *                 │               an exact-size buffer across chunks
+ *                 ▼
+ *        no LF yet: keep the partial line (bounded by maxControlLine)
+ *
+ * Only control lines are turned into strings; payloads are never decoded.
+ * Sizes are checked against maxPayload on the control line, before anything
+ * is allocated for the payload, as nats-server does.
+ *
+ * Two roles: ServerParser reads what clients send (the hub uses it) and
+ * ClientParser reads what servers send (the client uses it).
+ */
+import { CR, LF, ProtocolErrorText } from './constants.js';
+import { latin1Slice } from './bytes.js';
+import { ProtocolError } from '../errors.js';
+
+const SPACE = 32;
+const TAB = 9;
+const MAX_ARGS = 6;
+
+const State = {
+  OP: 0,
+  PAYLOAD: 1,
+  CLOSED: 2,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+export interface ParserOptions {
+  /** Longest control line accepted, in bytes, CRLF excluded. */
+  maxControlLine?: number;
+  /** Largest payload (headers included) accepted, in bytes. */
+  maxPayload?: number;
+}
+
+/** What a hub receives from a client. */
+export interface ServerParserHandler {
+  connect(json: string): void;
+  /** `payload` is headers + body; `headerLength` is 0 for PUB (and for HPUB with hdr_len 0). */
+  pub(subject: string, reply: string | undefined, headerLength: number, payload: Buffer, withHeaders: boolean): void;
+  sub(subject: string, queue: string | undefined, sid: string): void;
+  unsub(sid: string, max: number | undefined): void;
+  ping(): void;
+  pong(): void;
+  /** A protocol violation. Parsing has stopped. */
+  error(err: ProtocolError): void;
+}
+
+/** What a client receives from a hub. */
+export interface ClientParserHandler {
+  info(json: string): void;
+  msg(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer, withHeaders: boolean): void;
+  ok(): void;
+  err(text: string): void;
+  ping(): void;
+  pong(): void;
+  error(err: ProtocolError): void;
+}
+
+function isSpace(b: number): boolean {
+  return b === SPACE || b === TAB;
+}
+
+/** Parses a non-negative decimal from bytes; -1 when invalid. At most 15 digits. */
+function parseSize(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0 || len > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Case-insensitive comparison of buf[start, end) with an upper-case ASCII op name. */
+function opIs(buf: Buffer, start: number, end: number, op: string): boolean {
+  if (end - start !== op.length) return false;
+  for (let i = 0; i < op.length; i++) {
+    let b = buf[start + i]!;
+    if (b >= 97 && b <= 122) b -= 32;
+    if (b !== op.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function unknownOp(detail?: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorText.UNKNOWN_OP, true, detail);
+}
+
+/**
+ * Framing shared by both roles: control lines, payloads, split buffers,
+ * bounds. Subclasses decode a control line into an operation.
+ */
+abstract class BaseParser {
+  protected readonly maxControlLine: number;
+  protected readonly maxPayload: number;
+  private state: State = State.OP;
+  /** A control line that has not seen its LF yet. */
+  private partial: Buffer | null = null;
+  /** A payload being collected across chunks: size + CRLF bytes. */
+  private payloadBuf: Buffer | null = null;
+  private payloadFilled = 0;
+  /** Token boundaries of the current control line: [start0, end0, start1, end1, …]. */
+  protected readonly args = new Int32Array(MAX_ARGS * 2 + 2);
+  /** Bytes consumed so far, for diagnostics. */
+  offset = 0;
+
+  constructor(opts: ParserOptions = {}) {
+    this.maxControlLine = opts.maxControlLine ?? 4096;
+    this.maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
+  }
+
+  get closed(): boolean {
+    return this.state === State.CLOSED;
+  }
+
+  /** Stops parsing; later input is ignored. */
+  close(): void {
+    this.state = State.CLOSED;
+    this.partial = null;
+    this.payloadBuf = null;
+  }
+
+  /** Feeds bytes. Operations are dispatched synchronously, in order. */
+  parse(chunk: Buffer): void {
+    const buf = chunk;
+    let i = 0;
+    const n0 = chunk.length;
+    if (this.state === State.CLOSED) return;
+
+    if (this.state === State.PAYLOAD) {
+      i = this.fillPayload(chunk, 0);
+      if ((this.state as State) !== State.OP) {
+        this.offset += n0;
+        return;
+      }
+    } else if (this.partial !== null) {
+      // Join the partial line with this chunk's head, up to and including LF.
+      const lf = chunk.indexOf(LF);
+      const take = lf === -1 ? chunk.length : lf + 1;
+      if (this.partial.length + take > this.maxControlLine + 2) {
+        this.offset += n0;
+        return this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
+      }
+      const joined = Buffer.concat([this.partial, chunk.subarray(0, take)]);
+      if (lf === -1) {
+        this.partial = joined;
+        this.offset += n0;
+        return;
+      }
+      this.partial = null;
+      // Parse the joined line as if it were its own chunk, then go on with the rest.
+      const after = this.line(joined, 0, joined.length - 1);
+      if (after === -2) {
+        this.offset += n0;
+        return;
+      }
+      if (after >= 0) {
+        // A payload follows the joined line: it starts in `chunk` at take.
+        i = this.payloadStart(chunk, take, after);
+      } else {
+        i = take;
+      }
+    }
+
+    while (i < buf.length && this.state === State.OP) {
+      const lf = buf.indexOf(LF, i);
+      if (lf === -1) {
+        if (buf.length - i > this.maxControlLine + 1) {
+          this.offset += n0;
+          return this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
+        }
+        this.partial = Buffer.from(buf.subarray(i));
+        break;
+      }
+      const size = this.line(buf, i, lf);
+      if (size === -2) break;
+      i = size >= 0 ? this.payloadStart(buf, lf + 1, size) : lf + 1;
+    }
+    this.offset += n0;
+  }
+
+  /**
+   * Handles the control line buf[start, lf). Returns -1 when no payload
+   * follows, the payload size when one does, or -2 when parsing stopped.
+   */
+  private line(buf: Buffer, start: number, lf: number): number {
+    let end = lf;
+    if (end > start && buf[end - 1] === CR) end--;
+    if (end - start > this.maxControlLine) {
+      this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
+      return -2;
+    }
+    const size = this.controlLine(buf, start, end);
+    if (this.state === State.CLOSED) return -2;
+    return size;
+  }
+
+  /** Starts reading a payload of `size` bytes plus CRLF at buf[i]. Returns the next index. */
+  private payloadStart(buf: Buffer, i: number, size: number): number {
+    const need = size + 2;
+    if (buf.length - i >= need) {
+      if (buf[i + size] !== CR || buf[i + size + 1] !== LF) {
+        this.fail(unknownOp('payload is not followed by CRLF'));
+        return buf.length;
+      }
+      this.payload(buf.subarray(i, i + size));
+      return i + need;
+    }
+    this.payloadBuf = Buffer.allocUnsafe(need);
+    this.payloadFilled = 0;
+    this.state = State.PAYLOAD;
+    return this.fillPayload(buf, i);
+  }
+
+  private fillPayload(buf: Buffer, i: number): number {
+    const target = this.payloadBuf!;
+    const want = target.length - this.payloadFilled;
+    const have = buf.length - i;
+    const n = have < want ? have : want;
+    buf.copy(target, this.payloadFilled, i, i + n);
+    this.payloadFilled += n;
+    if (this.payloadFilled < target.length) return buf.length;
+    const size = target.length - 2;
+    this.payloadBuf = null;
+    this.state = State.OP;
+    if (target[size] !== CR || target[size + 1] !== LF) {
+      this.fail(unknownOp('payload is not followed by CRLF'));
+      return buf.length;
+    }
+    this.payload(target.subarray(0, size));
+    return i + n;
+  }
+
+  protected fail(err: ProtocolError): void {
+    this.close();
+    this.reportError(err);
+  }
+
+  /**
+   * Splits buf[start, end) on runs of spaces and tabs into this.args.
+   * Returns the number of tokens, or MAX_ARGS + 1 when there are more.
+   */
+  protected split(buf: Buffer, start: number, end: number): number {
+    const a = this.args;
+    let count = 0;
+    let i = start;
+    while (i < end) {
+      while (i < end && isSpace(buf[i]!)) i++;
+      if (i >= end) break;
+      const s = i;
+      while (i < end && !isSpace(buf[i]!)) i++;
+      if (count === MAX_ARGS) return MAX_ARGS + 1;
+      a[count * 2] = s;
+      a[count * 2 + 1] = i;
+      count++;
+    }
+    return count;
+  }
+
+  protected str(buf: Buffer, k: number): string {
+    return latin1Slice(buf, this.args[k * 2]!, this.args[k * 2 + 1]!);
+  }
+
+  protected size(buf: Buffer, k: number): number {
+    return parseSize(buf, this.args[k * 2]!, this.args[k * 2 + 1]!);
+  }
+
+  /**
+   * Checks declared sizes: returns the total, or -1 after failing. hdr is -1
+   * for operations without headers.
+   */
+  protected checkSizes(hdr: number, total: number, hasHdr: boolean): number {
+    if (total < 0 || (hasHdr && (hdr < 0 || hdr > total))) {
+      this.fail(unknownOp('bad message size'));
+      return -1;
+    }
+    if (total > this.maxPayload) {
+      this.fail(new ProtocolError(ProtocolErrorText.MAX_PAYLOAD, true));
+      return -1;
+    }
+    return total;
+  }
+
+  /** The text after the op and its separating whitespace (for CONNECT, INFO, -ERR). */
+  protected rest(buf: Buffer, opEnd: number, end: number, utf8: boolean): string {
+    let s = opEnd;
+    while (s < end && isSpace(buf[s]!)) s++;
+    let e = end;
+    while (e > s && isSpace(buf[e - 1]!)) e--;
+    return utf8 ? buf.toString('utf8', s, e) : latin1Slice(buf, s, e);
+  }
+
+  /** Decodes one control line; returns the payload size or -1. */
+  protected abstract controlLine(buf: Buffer, start: number, end: number): number;
+  protected abstract payload(payload: Buffer): void;
+  protected abstract reportError(err: ProtocolError): void;
+}
+
+/** Finds the end of the op token. */
+function opEnd(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end && !isSpace(buf[i]!)) i++;
+  return i;
+}
+
+/** Parses what a client sends: CONNECT, PUB, HPUB, SUB, UNSUB, PING, PONG. */
+export class ServerParser extends BaseParser {
+  private readonly h: ServerParserHandler;
+  private subject = '';
+  private reply: string | undefined = undefined;
+  private hdr = 0;
+  private withHeaders = false;
+
+  constructor(handler: ServerParserHandler, opts?: ParserOptions) {
+    super(opts);
+    this.h = handler;
+  }
+
+  protected controlLine(buf: Buffer, start: number, end: number): number {
+    const oe = opEnd(buf, start, end);
+    const c = buf[start]! | 0x20;
+    if (c === 0x70 /* p */) {
+      if (opIs(buf, start, oe, 'PUB')) return this.pubLine(buf, oe, end, false);
+      if (opIs(buf, start, oe, 'PING')) return this.noArgs(buf, oe, end, 0);
+      if (opIs(buf, start, oe, 'PONG')) return this.noArgs(buf, oe, end, 1);
+    } else if (c === 0x68 /* h */) {
+      if (opIs(buf, start, oe, 'HPUB')) return this.pubLine(buf, oe, end, true);
+    } else if (c === 0x73 /* s */) {
+      if (opIs(buf, start, oe, 'SUB')) return this.subLine(buf, oe, end);
+    } else if (c === 0x75 /* u */) {
+      if (opIs(buf, start, oe, 'UNSUB')) return this.unsubLine(buf, oe, end);
+    } else if (c === 0x63 /* c */) {
+      if (opIs(buf, start, oe, 'CONNECT')) {
+        this.h.connect(this.rest(buf, oe, end, true));
+        return -1;
+      }
+    }
+    this.fail(unknownOp());
+    return -1;
+  }
+
+  private noArgs(buf: Buffer, oe: number, end: number, which: 0 | 1): number {
+    // nats-server ignores anything after PING/PONG on the line.
+    void buf;
+    void oe;
+    void end;
+    if (which === 0) this.h.ping();
+    else this.h.pong();
+    return -1;
+  }
+
+  private pubLine(buf: Buffer, oe: number, end: number, headers: boolean): number {
+    const n = this.split(buf, oe, end);
+    const min = headers ? 3 : 2;
+    if (n !== min && n !== min + 1) {
+      this.fail(unknownOp(`wrong number of arguments for ${headers ? 'HPUB' : 'PUB'}`));
+      return -1;
+    }
+    this.subject = this.str(buf, 0);
+    this.reply = n === min + 1 ? this.str(buf, 1) : undefined;
+    const total = this.size(buf, n - 1);
+    const hdr = headers ? this.size(buf, n - 2) : 0;
+    if (this.checkSizes(hdr, total, headers) < 0) return -1;
+    this.hdr = hdr;
+    this.withHeaders = headers;
+    return total;
+  }
+
+  private subLine(buf: Buffer, oe: number, end: number): number {
+    const n = this.split(buf, oe, end);
+    if (n === 2) this.h.sub(this.str(buf, 0), undefined, this.str(buf, 1));
+    else if (n === 3) this.h.sub(this.str(buf, 0), this.str(buf, 1), this.str(buf, 2));
+    else this.fail(unknownOp('wrong number of arguments for SUB'));
+    return -1;
+  }
+
+  private unsubLine(buf: Buffer, oe: number, end: number): number {
+    const n = this.split(buf, oe, end);
+    if (n === 1) {
+      this.h.unsub(this.str(buf, 0), undefined);
+    } else if (n === 2) {
+      const max = this.size(buf, 1);
+      if (max < 0) this.fail(unknownOp('bad max_msgs for UNSUB'));
+      else this.h.unsub(this.str(buf, 0), max);
+    } else {
+      this.fail(unknownOp('wrong number of arguments for UNSUB'));
+    }
+    return -1;
+  }
+
+  protected payload(payload: Buffer): void {
+    this.h.pub(this.subject, this.reply, this.hdr, payload, this.withHeaders);
+  }
+
+  protected reportError(err: ProtocolError): void {
+    this.h.error(err);
+  }
+}
+
+/** Parses what a server sends: INFO, MSG, HMSG, +OK, -ERR, PING, PONG. */
+export class ClientParser extends BaseParser {
+  private readonly h: ClientParserHandler;
+  private subject = '';
+  private sid = '';
+  private reply: string | undefined = undefined;
+  private hdr = 0;
+  private withHeaders = false;
+
+  constructor(handler: ClientParserHandler, opts?: ParserOptions) {
+    super(opts);
+    this.h = handler;
+  }
+
+  protected controlLine(buf: Buffer, start: number, end: number): number {
+    const oe = opEnd(buf, start, end);
+    const c = buf[start]! | 0x20;
+    if (c === 0x6d /* m */ && opIs(buf, start, oe, 'MSG')) return this.msgLine(buf, oe, end, false);
+    if (c === 0x68 /* h */ && opIs(buf, start, oe, 'HMSG')) return this.msgLine(buf, oe, end, true);
+    if (c === 0x70 /* p */) {
+      if (opIs(buf, start, oe, 'PING')) {
+        this.h.ping();
+        return -1;
+      }
+      if (opIs(buf, start, oe, 'PONG')) {
+        this.h.pong();
+        return -1;
+      }
+    }
+    if (c === 0x69 /* i */ && opIs(buf, start, oe, 'INFO')) {
+      this.h.info(this.rest(buf, oe, end, true));
+      return -1;
+    }
+    if (opIs(buf, start, oe, '+OK')) {
+      this.h.ok();
+      return -1;
+    }
+    if (opIs(buf, start, oe, '-ERR')) {
+      let text = this.rest(buf, oe, end, true);
+      if (text.length >= 2 && text.startsWith("'") && text.endsWith("'")) text = text.slice(1, -1);
+      this.h.err(text);
+      return -1;
+    }
+    this.fail(unknownOp());
+    return -1;
+  }
+
+  private msgLine(buf: Buffer, oe: number, end: number, headers: boolean): number {
+    const n = this.split(buf, oe, end);
+    const min = headers ? 4 : 3;
+    if (n !== min && n !== min + 1) {
+      this.fail(unknownOp(`wrong number of arguments for ${headers ? 'HMSG' : 'MSG'}`));
+      return -1;
+    }
+    this.subject = this.str(buf, 0);
+    this.sid = this.str(buf, 1);
+    this.reply = n === min + 1 ? this.str(buf, 2) : undefined;
+    const total = this.size(buf, n - 1);
+    const hdr = headers ? this.size(buf, n - 2) : 0;
+    if (this.checkSizes(hdr, total, headers) < 0) return -1;
+    this.hdr = hdr;
+    this.withHeaders = headers;
+    return total;
+  }
+
+  protected payload(payload: Buffer): void {
+    this.h.msg(this.subject, this.sid, this.reply, this.hdr, payload, this.withHeaders);
+  }
+
+  protected reportError(err: ProtocolError): void {
+    this.h.error(err);
+  }
+}

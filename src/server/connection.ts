@@ -1,0 +1,388 @@
+/**
+ * One client connection to the hub: the socket, its parser, its options from
+ * CONNECT, its subscriptions, its outbound queue and its heartbeat.
+ *
+ * Each protocol operation has one handler method (connect, pub, sub, unsub,
+ * ping, pong); routing and delivery across connections belong to the hub
+ * (server/router.ts), which this module reaches through the HubCore interface.
+ */
+import type { Socket } from 'node:net';
+import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
+import { Outbound } from '../protocol/outbound.js';
+import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { isValidSubject, isValidLiteralSubject } from '../protocol/subject.js';
+import type { ProtocolError } from '../errors.js';
+import type { ResolvedHubOptions } from './options.js';
+
+/** Why a connection ended; reported with the hub's `disconnect` event. */
+export const CloseReason = {
+  CLIENT: 'client closed',
+  PROTOCOL: 'protocol violation',
+  SLOW_CONSUMER: 'slow consumer',
+  STALE: 'stale connection',
+  MAX_CONNECTIONS: 'maximum connections exceeded',
+  SERVER_SHUTDOWN: 'server shutdown',
+  SOCKET_ERROR: 'socket error',
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
+
+/** The CONNECT options, with nats-server's defaults for omitted fields. */
+export interface ClientOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  noResponders: boolean;
+  protocol: number;
+  name: string | undefined;
+  lang: string | undefined;
+  version: string | undefined;
+}
+
+/** What applications see of a connection in hub events. */
+export interface ClientInfo {
+  readonly id: number;
+  /** Remote address, or the socket path for Unix sockets and pipes. */
+  readonly address: string;
+  readonly port: number | undefined;
+  readonly name: string | undefined;
+  readonly lang: string | undefined;
+  readonly version: string | undefined;
+}
+
+export class Subscription {
+  readonly conn: Connection;
+  readonly subject: string;
+  readonly queue: string | undefined;
+  readonly sid: string;
+  /** Auto-unsubscribe after this many deliveries; 0 for never. */
+  max = 0;
+  delivered = 0;
+
+  constructor(conn: Connection, subject: string, queue: string | undefined, sid: string) {
+    this.conn = conn;
+    this.subject = subject;
+    this.queue = queue;
+    this.sid = sid;
+  }
+}
+
+/** What a connection needs from the hub. */
+export interface HubCore {
+  readonly options: ResolvedHubOptions;
+  route(from: Connection, subject: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
+  addSubscription(sub: Subscription): void;
+  removeSubscription(sub: Subscription): void;
+  /** Schedules a flush of this connection's outbound queue. */
+  markDirty(conn: Connection): void;
+  connectionClosed(conn: Connection, reason: CloseReason, err?: Error): void;
+}
+
+export class Connection implements ServerParserHandler, ClientInfo {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number | undefined;
+  readonly socket: Socket;
+  readonly subs = new Map<string, Subscription>();
+  readonly out = new Outbound();
+  readonly opts: ClientOptions = {
+    verbose: true,
+    pedantic: true,
+    echo: true,
+    headers: false,
+    noResponders: false,
+    protocol: 0,
+    name: undefined,
+    lang: undefined,
+    version: undefined,
+  };
+  connected = false;
+  closed = false;
+  /** Queued for the hub's next flush. */
+  dirty = false;
+  /** The INFO line of the listener this connection came through, up to client fields. */
+  infoPrefix = '';
+  private readonly hub: HubCore;
+  private readonly parser: ServerParser;
+  private pingsOut = 0;
+  private activity = false;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+
+  constructor(hub: HubCore, socket: Socket, id: number, address: string, port: number | undefined) {
+    this.hub = hub;
+    this.socket = socket;
+    this.id = id;
+    this.address = address;
+    this.port = port;
+    const o = hub.options;
+    this.parser = new ServerParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+  }
+
+  get name(): string | undefined {
+    return this.opts.name;
+  }
+  get lang(): string | undefined {
+    return this.opts.lang;
+  }
+  get version(): string | undefined {
+    return this.opts.version;
+  }
+
+  /** A snapshot for events: does not keep the connection alive. */
+  info(): ClientInfo {
+    return { id: this.id, address: this.address, port: this.port, name: this.name, lang: this.lang, version: this.version };
+  }
+
+  start(): void {
+    const interval = this.hub.options.pingInterval;
+    this.pingTimer = setInterval(onPingTimer, interval, this);
+  }
+
+  /** Bytes from the socket. */
+  receive(chunk: Buffer): void {
+    this.activity = true;
+    this.parser.parse(chunk);
+  }
+
+  // ── queueing output ──────────────────────────────────────────────────────
+
+  send(line: string): void {
+    if (this.closed) return;
+    this.out.latin1(line);
+    this.hub.markDirty(this);
+  }
+
+  sendErr(text: string): void {
+    this.send(`-ERR '${text}'\r\n`);
+  }
+
+  /**
+   * Queues a message for one subscription. Returns false when the
+   * connection was cut off instead (slow consumer).
+   */
+  deliver(sub: Subscription, msgHead: string, tail: string, payload: Buffer): boolean {
+    if (this.closed) return false;
+    const size = msgHead.length + sub.sid.length + tail.length + payload.length + 2;
+    if (this.out.size + this.socket.writableLength + size > this.hub.options.maxPending) {
+      this.hub.options.logger.warn(
+        { client: this.id, maxPending: this.hub.options.maxPending },
+        `Slow Consumer Detected: MaxPending of ${this.hub.options.maxPending} Exceeded`,
+      );
+      this.close(CloseReason.SLOW_CONSUMER);
+      return false;
+    }
+    const out = this.out;
+    out.latin1(msgHead + sub.sid + tail);
+    out.bytes(payload);
+    out.latin1('\r\n');
+    this.hub.markDirty(this);
+    return true;
+  }
+
+  /** Writes what is queued. Called by the hub once per turn. */
+  flush(): void {
+    this.dirty = false;
+    if (this.closed) return;
+    const chunks = this.out.take();
+    if (chunks === null) return;
+    const socket = this.socket;
+    let ok: boolean;
+    if (chunks.length === 1) {
+      ok = socket.write(chunks[0]!);
+    } else {
+      socket.cork();
+      for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!);
+      ok = socket.write(chunks[chunks.length - 1]!);
+      socket.uncork();
+    }
+    if (!ok && this.deadlineTimer === null) {
+      // The kernel buffer is full: the client must catch up within the write deadline.
+      this.deadlineTimer = setTimeout(onWriteDeadline, this.hub.options.writeDeadline, this);
+      socket.once('drain', () => this.clearDeadline());
+    }
+  }
+
+  private clearDeadline(): void {
+    if (this.deadlineTimer !== null) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
+  }
+
+  /**
+   * Ends the connection. Queued output is written first unless the reason
+   * makes that pointless (slow consumer, socket error).
+   */
+  close(reason: CloseReason, err?: Error): void {
+    if (this.closed) return;
+    this.parser.close();
+    const flushFirst = reason !== CloseReason.SLOW_CONSUMER && reason !== CloseReason.SOCKET_ERROR;
+    if (flushFirst) this.flush();
+    this.closed = true;
+    this.out.clear();
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.clearDeadline();
+    for (const sub of this.subs.values()) this.hub.removeSubscription(sub);
+    this.subs.clear();
+    if (flushFirst) {
+      this.socket.end();
+      // A peer that never reads must not hold the socket open.
+      setTimeout(destroySocket, this.hub.options.writeDeadline, this.socket).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.hub.connectionClosed(this, reason, err);
+  }
+
+  /** Sends `-ERR` and, for fatal errors, closes. */
+  private protocolError(text: string, fatal: boolean): void {
+    this.sendErr(text);
+    if (fatal) this.close(CloseReason.PROTOCOL);
+  }
+
+  // ── protocol handlers (ServerParserHandler) ──────────────────────────────
+
+  connect(json: string): void {
+    let c: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(json);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError('not an object');
+      c = parsed as Record<string, unknown>;
+    } catch {
+      this.protocolError(ProtocolErrorText.UNKNOWN_OP, true);
+      return;
+    }
+    const o = this.opts;
+    const bool = (k: string, d: boolean): boolean => (typeof c[k] === 'boolean' ? (c[k] as boolean) : d);
+    const str = (k: string, d: string | undefined): string | undefined => (typeof c[k] === 'string' ? (c[k] as string) : d);
+    o.verbose = bool('verbose', o.verbose);
+    o.pedantic = bool('pedantic', o.pedantic);
+    o.echo = bool('echo', o.echo);
+    o.headers = bool('headers', o.headers);
+    o.noResponders = bool('no_responders', o.noResponders);
+    o.name = str('name', o.name);
+    o.lang = str('lang', o.lang);
+    o.version = str('version', o.version);
+    if (typeof c.protocol === 'number') o.protocol = c.protocol;
+    if (o.protocol < 0 || o.protocol > PROTOCOL_VERSION) {
+      this.protocolError(ProtocolErrorText.BAD_PROTOCOL, true);
+      return;
+    }
+    if (o.noResponders && !o.headers) {
+      this.protocolError(ProtocolErrorText.NO_RESPONDERS_HEADERS, true);
+      return;
+    }
+    this.connected = true;
+    if (o.verbose) this.send('+OK\r\n');
+  }
+
+  pub(subject: string, reply: string | undefined, headerLength: number, payload: Buffer, withHeaders: boolean): void {
+    if (withHeaders && !this.opts.headers) {
+      // nats-server closes without a word when headers were not negotiated.
+      this.close(CloseReason.PROTOCOL);
+      return;
+    }
+    if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
+      this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
+      return;
+    }
+    if (this.opts.verbose) this.send('+OK\r\n');
+    this.hub.route(this, subject, reply, headerLength, payload);
+  }
+
+  sub(subject: string, queue: string | undefined, sid: string): void {
+    if (!isValidSubject(subject) || (queue !== undefined && !isValidQueue(queue))) {
+      this.sendErr(ProtocolErrorText.INVALID_SUBJECT);
+      return;
+    }
+    const max = this.hub.options.maxSubscriptions;
+    if (max > 0 && this.subs.size >= max && !this.subs.has(sid)) {
+      this.sendErr(ProtocolErrorText.MAX_SUBSCRIPTIONS);
+      return;
+    }
+    if (!this.subs.has(sid)) {
+      // A duplicate sid is ignored: the first subscription stays (as nats-server).
+      const s = new Subscription(this, subject, queue, sid);
+      this.subs.set(sid, s);
+      this.hub.addSubscription(s);
+    }
+    if (this.opts.verbose) this.send('+OK\r\n');
+  }
+
+  unsub(sid: string, max: number | undefined): void {
+    const s = this.subs.get(sid);
+    if (s !== undefined) {
+      if (max !== undefined && max > 0 && s.delivered < max) s.max = max;
+      else this.removeSub(s);
+    }
+    if (this.opts.verbose) this.send('+OK\r\n');
+  }
+
+  removeSub(s: Subscription): void {
+    if (this.subs.get(s.sid) !== s) return;
+    this.subs.delete(s.sid);
+    this.hub.removeSubscription(s);
+  }
+
+  ping(): void {
+    this.send('PONG\r\n');
+  }
+
+  pong(): void {
+    this.pingsOut = 0;
+  }
+
+  error(err: ProtocolError): void {
+    if (err.text !== undefined) this.sendErr(err.text);
+    this.close(CloseReason.PROTOCOL, err);
+  }
+
+  /** Heartbeat tick: PING an idle client; give up after maxPingsOut unanswered. */
+  heartbeat(): void {
+    if (this.activity) {
+      // Bytes arrived since the last tick: the peer is alive, no PING needed.
+      this.activity = false;
+      this.pingsOut = 0;
+      return;
+    }
+    if (this.pingsOut + 1 > this.hub.options.maxPingsOut) {
+      this.sendErr(ProtocolErrorText.STALE_CONNECTION);
+      this.close(CloseReason.STALE);
+      return;
+    }
+    this.pingsOut++;
+    this.send('PING\r\n');
+  }
+
+  writeDeadlinePassed(): void {
+    this.deadlineTimer = null;
+    this.hub.options.logger.warn(
+      { client: this.id, writeDeadline: this.hub.options.writeDeadline },
+      `Slow Consumer Detected: WriteDeadline of ${this.hub.options.writeDeadline}ms Exceeded`,
+    );
+    this.close(CloseReason.SLOW_CONSUMER);
+  }
+}
+
+/** Queue group names follow the token rules: no whitespace, not empty. */
+function isValidQueue(q: string): boolean {
+  for (let i = 0; i < q.length; i++) {
+    const c = q.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12) return false;
+  }
+  return q.length > 0;
+}
+
+function onPingTimer(conn: Connection): void {
+  conn.heartbeat();
+}
+
+function onWriteDeadline(conn: Connection): void {
+  conn.writeDeadlinePassed();
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}

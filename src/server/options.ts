@@ -1,0 +1,153 @@
+/**
+ * Hub options: one named option per limit, defaults in one place
+ * (protocol/constants.ts), validated once at createHub().
+ */
+import { Defaults } from '../protocol/constants.js';
+import { ConfigError } from '../errors.js';
+
+/** A pino-compatible logger. The hub is silent unless one is given. */
+export interface Logger {
+  trace(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+/** A TCP endpoint. Port 0 picks a free port (see hub.addresses()). */
+export interface TcpListenSpec {
+  host?: string;
+  port: number;
+}
+
+/**
+ * A Unix domain socket path, or a Windows named pipe (`\\.\pipe\name`).
+ * A stale socket file is replaced; a live one is refused.
+ */
+export interface PathListenSpec {
+  path: string;
+  /** File mode set on the socket after listening, e.g. 0o660. Unix only. */
+  mode?: number;
+}
+
+export type ListenSpec = TcpListenSpec | PathListenSpec;
+
+export interface HubOptions {
+  /** TCP host. Default 127.0.0.1. */
+  host?: string;
+  /** TCP port. Default 4222 when no `unix` is given; 0 picks a free port. */
+  port?: number;
+  /** Unix socket path or Windows pipe. Alone, the hub listens only there; with `port`, on both. */
+  unix?: string;
+  /** File mode of the Unix socket (e.g. 0o600). Default: as created (umask). */
+  unixMode?: number;
+  /** Several listeners at once; overrides host/port/unix. */
+  listen?: ListenSpec[];
+  /** Name in INFO (`server_name`). Default: the generated server id. */
+  serverName?: string;
+  /** Largest message (headers + payload) accepted, bytes. Default 1 MiB. */
+  maxPayload?: number;
+  /** Longest protocol line, bytes. Default 4096. */
+  maxControlLine?: number;
+  /** Connections served at once; more are refused. Default 65536. */
+  maxConnections?: number;
+  /** Subscriptions per connection; 0 means unlimited. Default 0. */
+  maxSubscriptions?: number;
+  /** Bytes queued to one connection before it is cut off as a slow consumer. Default 64 MiB. */
+  maxPending?: number;
+  /** Milliseconds a blocked write may last before the connection is cut off. Default 10 s. */
+  writeDeadline?: number;
+  /** Milliseconds between server PINGs to an idle client. Default 2 min. */
+  pingInterval?: number;
+  /** Unanswered PINGs before `Stale Connection`. Default 2. */
+  maxPingsOut?: number;
+  /** Milliseconds between the lame-duck INFO and closing clients at close(). Default 2 s. */
+  lameDuckGracePeriod?: number;
+  /** A pino-compatible logger. Default: silent. */
+  logger?: Logger;
+}
+
+export interface ResolvedHubOptions {
+  listen: ListenSpec[];
+  serverName: string | undefined;
+  maxPayload: number;
+  maxControlLine: number;
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxPending: number;
+  writeDeadline: number;
+  pingInterval: number;
+  maxPingsOut: number;
+  lameDuckGracePeriod: number;
+  logger: Logger;
+}
+
+const noop = (): void => {};
+export const silentLogger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+/** The numeric limits, with the smallest value each accepts. */
+export const LIMITS = {
+  maxPayload: 1,
+  maxControlLine: 64,
+  maxConnections: 1,
+  maxSubscriptions: 0,
+  maxPending: 1,
+  writeDeadline: 1,
+  pingInterval: 1,
+  maxPingsOut: 1,
+  lameDuckGracePeriod: 0,
+} as const satisfies Partial<Record<keyof HubOptions, number>>;
+
+type LimitName = keyof typeof LIMITS;
+
+function checkInt(name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new ConfigError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function isPathSpec(spec: ListenSpec): spec is PathListenSpec {
+  return typeof (spec as PathListenSpec).path === 'string';
+}
+
+function checkListen(spec: ListenSpec): ListenSpec {
+  if (isPathSpec(spec)) {
+    if (spec.path.length === 0) throw new ConfigError('a Unix socket path must not be empty');
+    if (spec.mode !== undefined) checkInt('unixMode', spec.mode, 0);
+    return spec;
+  }
+  const port = checkInt('port', spec.port, 0);
+  if (port > 65535) throw new ConfigError(`option port must be at most 65535, got ${port}`);
+  return { host: spec.host ?? Defaults.host, port };
+}
+
+export function resolveOptions(opts: HubOptions = {}): ResolvedHubOptions {
+  let listen: ListenSpec[];
+  if (opts.listen !== undefined) {
+    if (!Array.isArray(opts.listen) || opts.listen.length === 0) throw new ConfigError('option listen must be a non-empty array');
+    listen = opts.listen;
+  } else {
+    listen = [];
+    if (opts.unix !== undefined) {
+      listen.push(opts.unixMode !== undefined ? { path: opts.unix, mode: opts.unixMode } : { path: opts.unix });
+    }
+    if (opts.unix === undefined || opts.port !== undefined) {
+      listen.push({ host: opts.host ?? Defaults.host, port: opts.port ?? Defaults.port });
+    }
+  }
+  const limits = {} as Record<LimitName, number>;
+  for (const name of Object.keys(LIMITS) as LimitName[]) {
+    const v = opts[name] ?? Defaults[name];
+    limits[name] = checkInt(name, v, LIMITS[name]);
+  }
+  if (limits.maxPayload > limits.maxPending) {
+    throw new ConfigError(`maxPayload (${limits.maxPayload}) cannot be higher than maxPending (${limits.maxPending})`);
+  }
+  return {
+    listen: listen.map(checkListen),
+    serverName: opts.serverName,
+    ...limits,
+    logger: opts.logger ?? silentLogger,
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The subject index: a trie of subject tokens with a cache of match results
+ * for the literal subjects that are published.
+ *
+ *   level ─┬─ nodes: Map<token, node>     literal tokens
+ *          ├─ pwc: node                   `*`
+ *          └─ fwc: node                   `>` (always a leaf)
+ *   node ──┬─ plain: Set<sub>             subscribers ending here
+ *          ├─ queues: Map<group, Set<sub>>
+ *          └─ next: level                 longer subjects
+ *
+ * A publish looks its subject up in the cache first; a miss walks the trie
+ * and stores the result. Inserting or removing a subscription drops exactly
+ * the cached subjects it could change: the subject itself when literal, every
+ * cached subject it matches when it has wildcards. The cache is bounded
+ * (option `cacheSize`); past the bound it is emptied and refills with what is
+ * hot.
+ */
+import { subjectMatches, hasWildcard } from '../protocol/subject.js';
+
+export interface Subscribable {
+  readonly subject: string;
+  readonly queue: string | undefined;
+}
+
+/** What a subject matches: every plain subscriber, and each queue group's members. */
+export interface MatchResult<S> {
+  readonly plain: readonly S[];
+  readonly queues: readonly (readonly S[])[];
+}
+
+interface Node<S> {
+  next: Level<S> | null;
+  plain: Set<S>;
+  queues: Map<string, Set<S>>;
+}
+
+interface Level<S> {
+  nodes: Map<string, Node<S>>;
+  pwc: Node<S> | null;
+  fwc: Node<S> | null;
+}
+
+function newLevel<S>(): Level<S> {
+  return { nodes: new Map(), pwc: null, fwc: null };
+}
+
+function newNode<S>(): Node<S> {
+  return { next: null, plain: new Set(), queues: new Map() };
+}
+
+function nodeEmpty<S>(n: Node<S>): boolean {
+  return n.plain.size === 0 && n.queues.size === 0 && (n.next === null || levelEmpty(n.next));
+}
+
+function levelEmpty<S>(l: Level<S>): boolean {
+  return l.nodes.size === 0 && l.pwc === null && l.fwc === null;
+}
+
+const EMPTY: MatchResult<never> = Object.freeze({ plain: Object.freeze([]), queues: Object.freeze([]) });
+
+export class Sublist<S extends Subscribable> {
+  private readonly root: Level<S> = newLevel();
+  private readonly cache = new Map<string, MatchResult<S>>();
+  private readonly cacheSize: number;
+  private count = 0;
+
+  constructor(opts: { cacheSize?: number } = {}) {
+    this.cacheSize = opts.cacheSize ?? 4096;
+  }
+
+  /** Number of subscriptions held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds a subscription. Its subject must be valid (see isValidSubject). */
+  insert(sub: S): void {
+    const tokens = sub.subject.split('.');
+    let level = this.root;
+    let node: Node<S> | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (t === '*') {
+        node = level.pwc ??= newNode();
+      } else if (t === '>') {
+        node = level.fwc ??= newNode();
+      } else {
+        node = level.nodes.get(t) ?? null;
+        if (node === null) {
+          node = newNode();
+          level.nodes.set(t, node);
+        }
+      }
+      if (i < tokens.length - 1) level = node.next ??= newLevel();
+    }
+    const n = node!;
+    if (sub.queue === undefined) {
+      n.plain.add(sub);
+    } else {
+      let group = n.queues.get(sub.queue);
+      if (group === undefined) {
+        group = new Set();
+        n.queues.set(sub.queue, group);
+      }
+      group.add(sub);
+    }
+    this.count++;
+    this.invalidate(sub.subject);
+  }
+
+  /** Removes a subscription; returns whether it was present. */
+  remove(sub: S): boolean {
+    const tokens = sub.subject.split('.');
+    const path: { level: Level<S>; token: string; node: Node<S> }[] = [];
+    let level: Level<S> | null = this.root;
+    for (let i = 0; i < tokens.length; i++) {
+      if (level === null) return false;
+      const t = tokens[i]!;
+      const node: Node<S> | null = t === '*' ? level.pwc : t === '>' ? level.fwc : (level.nodes.get(t) ?? null);
+      if (node === null) return false;
+      path.push({ level, token: t, node });
+      level = node.next;
+    }
+    const leaf = path[path.length - 1]!.node;
+    let removed: boolean;
+    if (sub.queue === undefined) {
+      removed = leaf.plain.delete(sub);
+    } else {
+      const group = leaf.queues.get(sub.queue);
+      removed = group !== undefined && group.delete(sub);
+      if (group !== undefined && group.size === 0) leaf.queues.delete(sub.queue);
+    }
+    if (!removed) return false;
+    this.count--;
+    // Prune nodes left empty, deepest first, so churn (inboxes) leaves no garbage.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const { level: l, token, node } = path[i]!;
+      if (node.next !== null && levelEmpty(node.next)) node.next = null;
+      if (!nodeEmpty(node)) break;
+      if (token === '*') l.pwc = null;
+      else if (token === '>') l.fwc = null;
+      else l.nodes.delete(token);
+    }
+    this.invalidate(sub.subject);
+    return true;
+  }
+
+  /** Everything a published subject reaches. The result is shared: do not mutate it. */
+  match(subject: string): MatchResult<S> {
+    const hit = this.cache.get(subject);
+    if (hit !== undefined) return hit;
+    const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
+    if (this.cache.size >= this.cacheSize) this.cache.clear();
+    this.cache.set(subject, result);
+    return result;
+  }
+
+  private walk(subject: string): MatchResult<S> {
+    const plain: S[] = [];
+    const groups = new Map<string, S[]>();
+    const tokens = subject.split('.');
+    collect(this.root, tokens, 0, plain, groups);
+    if (plain.length === 0 && groups.size === 0) return EMPTY as MatchResult<S>;
+    return { plain, queues: [...groups.values()] };
+  }
+
+  private invalidate(pattern: string): void {
+    if (this.cache.size === 0) return;
+    if (!hasWildcard(pattern)) {
+      this.cache.delete(pattern);
+      return;
+    }
+    for (const key of this.cache.keys()) {
+      if (subjectMatches(pattern, key)) this.cache.delete(key);
+    }
+  }
+}
+
+function addNode<S>(node: Node<S>, plain: S[], groups: Map<string, S[]>): void {
+  for (const s of node.plain) plain.push(s);
+  for (const [name, members] of node.queues) {
+    let g = groups.get(name);
+    if (g === undefined) {
+      g = [];
+      groups.set(name, g);
+    }
+    for (const s of members) g.push(s);
+  }
+}
+
+function collect<S>(level: Level<S>, tokens: string[], i: number, plain: S[], groups: Map<string, S[]>): void {
+  const last = i === tokens.length - 1;
+  if (level.fwc !== null) addNode(level.fwc, plain, groups);
+  if (level.pwc !== null) {
+    if (last) addNode(level.pwc, plain, groups);
+    else if (level.pwc.next !== null) collect(level.pwc.next, tokens, i + 1, plain, groups);
+  }
+  const node = level.nodes.get(tokens[i]!);
+  if (node !== undefined) {
+    if (last) addNode(node, plain, groups);
+    else if (node.next !== null) collect(node.next, tokens, i + 1, plain, groups);
+  }
+}
