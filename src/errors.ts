@@ -8,6 +8,17 @@ export const ErrorCode = {
   CONFIG: 'ERR_NETEMITTER_CONFIG',
   LISTEN: 'ERR_NETEMITTER_LISTEN',
   HUB_CLOSED: 'ERR_NETEMITTER_HUB_CLOSED',
+  CONNECTION: 'ERR_NETEMITTER_CONNECTION',
+  DISCONNECTED: 'ERR_NETEMITTER_DISCONNECTED',
+  CLOSED: 'ERR_NETEMITTER_CLOSED',
+  TIMEOUT: 'ERR_NETEMITTER_TIMEOUT',
+  NO_RESPONDERS: 'ERR_NETEMITTER_NO_RESPONDERS',
+  REMOTE: 'ERR_NETEMITTER_REMOTE',
+  BUFFER_FULL: 'ERR_NETEMITTER_BUFFER_FULL',
+  UNSENT: 'ERR_NETEMITTER_UNSENT',
+  SERVER: 'ERR_NETEMITTER_SERVER',
+  PAYLOAD_TOO_LARGE: 'ERR_NETEMITTER_PAYLOAD_TOO_LARGE',
+  INVALID_SUBJECT: 'ERR_NETEMITTER_INVALID_SUBJECT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -52,5 +63,94 @@ export class ListenError extends NetEmitterError {
 export class HubClosedError extends NetEmitterError {
   constructor() {
     super(ErrorCode.HUB_CLOSED, 'the hub is closed');
+  }
+}
+
+// ── client errors ─────────────────────────────────────────────────────────
+
+/** No server in the list could be reached (initial connect, or reconnect gave up). */
+export class ConnectionError extends NetEmitterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CONNECTION, message, options);
+  }
+}
+
+/**
+ * The connection dropped before the server confirmed what was written
+ * (a pending flush). Those events may or may not have arrived.
+ */
+export class DisconnectedError extends NetEmitterError {
+  constructor(message = 'the connection dropped before the server confirmed the data', options?: { cause?: unknown }) {
+    super(ErrorCode.DISCONNECTED, message, options);
+  }
+}
+
+/** The bus was closed: nothing more can be sent or received. */
+export class ClosedError extends NetEmitterError {
+  constructor(message = 'the connection is closed') {
+    super(ErrorCode.CLOSED, message);
+  }
+}
+
+/** A request got no reply in time. */
+export class TimeoutError extends NetEmitterError {
+  constructor(message: string) {
+    super(ErrorCode.TIMEOUT, message);
+  }
+}
+
+/** A request reached no responder (the server answered 503 at once). */
+export class NoRespondersError extends NetEmitterError {
+  readonly subject: string;
+  constructor(subject: string) {
+    super(ErrorCode.NO_RESPONDERS, `no responders for ${JSON.stringify(subject)}`);
+    this.subject = subject;
+  }
+}
+
+/** A responder's handler failed; `message` is its error message. */
+export class RemoteError extends NetEmitterError {
+  /** The error code the responder sent (Nats-Service-Error-Code), 500 when none. */
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(ErrorCode.REMOTE, message);
+    this.status = status;
+  }
+}
+
+/** Emitting would grow the outgoing buffer past its bound (option maxBufferedBytes). */
+export class BufferFullError extends NetEmitterError {
+  constructor(limit: number) {
+    super(ErrorCode.BUFFER_FULL, `the outgoing buffer is full (${limit} bytes): the event was not sent; wait for the connection or raise maxBufferedBytes`);
+  }
+}
+
+/** The bus closed while events were still waiting to be sent; they were not delivered. */
+export class UnsentError extends NetEmitterError {
+  readonly bytes: number;
+  constructor(bytes: number) {
+    super(ErrorCode.UNSENT, `closed with ${bytes} bytes of events never sent`);
+    this.bytes = bytes;
+  }
+}
+
+/** The server sent -ERR. */
+export class ServerError extends NetEmitterError {
+  constructor(text: string) {
+    super(ErrorCode.SERVER, `server error: ${text}`);
+  }
+}
+
+/** A message larger than the server's max_payload. */
+export class PayloadTooLargeError extends NetEmitterError {
+  constructor(size: number, max: number) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, `message of ${size} bytes exceeds the server's max_payload of ${max} bytes`);
+  }
+}
+
+/** A subject the protocol cannot carry. */
+export class InvalidSubjectError extends NetEmitterError {
+  constructor(subject: string, why: string) {
+    super(ErrorCode.INVALID_SUBJECT, `invalid subject ${JSON.stringify(subject)}: ${why}`);
   }
 }

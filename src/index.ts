@@ -10,3 +10,37 @@ export { CloseReason } from './server/connection.js';
 export type { ClientInfo } from './server/connection.js';
 export { NetEmitterError, ProtocolError, ConfigError, ListenError, HubClosedError, ErrorCode } from './errors.js';
 export { Defaults, ProtocolErrorText, ADVERTISED_VERSION } from './protocol/constants.js';
+
+// The client: the networked EventEmitter.
+export { connect, Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './client/bus.js';
+export type {
+  EventMeta,
+  ListenOptions,
+  EmitOptions,
+  RequestOptions,
+  HandleOptions,
+  EventMap,
+  EventName,
+  RequestName,
+  RequestOf,
+  ReplyOf,
+  Listener,
+  Handler,
+} from './client/bus.js';
+export type { ConnectOptions, ReconnectOptions } from './client/options.js';
+export type { StatusEvents, ServerInfo, StatusEmitter } from './client/connection.js';
+export { MsgHeaders } from './protocol/headers.js';
+export type { HeadersInit } from './protocol/headers.js';
+export {
+  ConnectionError,
+  DisconnectedError,
+  ClosedError,
+  TimeoutError,
+  NoRespondersError,
+  RemoteError,
+  BufferFullError,
+  UnsentError,
+  ServerError,
+  PayloadTooLargeError,
+  InvalidSubjectError,
+} from './errors.js';

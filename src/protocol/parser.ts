@@ -69,10 +69,10 @@ function isSpace(b: number): boolean {
   return b === SPACE || b === TAB;
 }
 
-/** Parses a non-negative decimal from bytes; -1 when invalid. At most 15 digits. */
+/** Parses a non-negative decimal from bytes; -1 when invalid. At most 9 digits, as nats-server. */
 function parseSize(buf: Buffer, start: number, end: number): number {
   const len = end - start;
-  if (len <= 0 || len > 15) return -1;
+  if (len <= 0 || len > 9) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
     const d = buf[i]! - 48;
@@ -80,6 +80,17 @@ function parseSize(buf: Buffer, start: number, end: number): number {
     n = n * 10 + d;
   }
   return n;
+}
+
+/**
+ * Bytes of a control line after the op and the whitespace that follows it:
+ * what nats-server measures against max_control_line.
+ */
+function argLength(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end && !isSpace(buf[i]!)) i++;
+  while (i < end && isSpace(buf[i]!)) i++;
+  return end - i;
 }
 
 /** Case-insensitive comparison of buf[start, end) with an upper-case ASCII op name. */
@@ -148,12 +159,12 @@ abstract class BaseParser {
       // Join the partial line with this chunk's head, up to and including LF.
       const lf = chunk.indexOf(LF);
       const take = lf === -1 ? chunk.length : lf + 1;
-      if (this.partial.length + take > this.maxControlLine + 2) {
-        this.offset += n0;
-        return this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
-      }
       const joined = Buffer.concat([this.partial, chunk.subarray(0, take)]);
       if (lf === -1) {
+        if (this.overLimit(joined, 0, joined.length)) {
+          this.offset += n0;
+          return this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
+        }
         this.partial = joined;
         this.offset += n0;
         return;
@@ -176,7 +187,7 @@ abstract class BaseParser {
     while (i < buf.length && this.state === State.OP) {
       const lf = buf.indexOf(LF, i);
       if (lf === -1) {
-        if (buf.length - i > this.maxControlLine + 1) {
+        if (this.overLimit(buf, i, buf.length)) {
           this.offset += n0;
           return this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
         }
@@ -191,13 +202,26 @@ abstract class BaseParser {
   }
 
   /**
+   * Whether a line still waiting for its LF is already too long: its
+   * argument bytes (a trailing CR aside) pass maxControlLine, or the whole
+   * line passes twice that (runs of whitespace are bounded too).
+   */
+  private overLimit(buf: Buffer, start: number, end: number): boolean {
+    const len = end - start;
+    if (len <= this.maxControlLine) return false;
+    if (len > 2 * this.maxControlLine + 64) return true;
+    const e = buf[end - 1] === CR ? end - 1 : end;
+    return argLength(buf, start, e) > this.maxControlLine;
+  }
+
+  /**
    * Handles the control line buf[start, lf). Returns -1 when no payload
    * follows, the payload size when one does, or -2 when parsing stopped.
    */
   private line(buf: Buffer, start: number, lf: number): number {
     let end = lf;
     if (end > start && buf[end - 1] === CR) end--;
-    if (end - start > this.maxControlLine) {
+    if (end - start > this.maxControlLine && argLength(buf, start, end) > this.maxControlLine) {
       this.fail(new ProtocolError(ProtocolErrorText.MAX_CONTROL_LINE, true));
       return -2;
     }
@@ -307,6 +331,15 @@ abstract class BaseParser {
   protected abstract reportError(err: ProtocolError): void;
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Finds the end of the op token. */
 function opEnd(buf: Buffer, start: number, end: number): number {
   let i = start;
@@ -345,6 +378,17 @@ export class ServerParser extends BaseParser {
         this.h.connect(this.rest(buf, oe, end, true));
         return -1;
       }
+    } else if (c === 0x69 /* i */) {
+      if (opIs(buf, start, oe, 'INFO')) {
+        // nats-server ignores INFO from a client as long as it is JSON.
+        if (!isJson(this.rest(buf, oe, end, true))) this.fail(unknownOp('INFO from client is not JSON'));
+        return -1;
+      }
+    } else if (opIs(buf, start, oe, '+OK')) {
+      return -1;
+    } else if (oe - start === 4 && opIs(buf, start, oe, '-ERR') && oe < end) {
+      this.fail(unknownOp('client sent -ERR'));
+      return -1;
     }
     this.fail(unknownOp());
     return -1;
@@ -390,9 +434,9 @@ export class ServerParser extends BaseParser {
     if (n === 1) {
       this.h.unsub(this.str(buf, 0), undefined);
     } else if (n === 2) {
+      // nats-server reads a max that is not a positive number as 0: unsubscribe now.
       const max = this.size(buf, 1);
-      if (max < 0) this.fail(unknownOp('bad max_msgs for UNSUB'));
-      else this.h.unsub(this.str(buf, 0), max);
+      this.h.unsub(this.str(buf, 0), max < 0 ? 0 : max);
     } else {
       this.fail(unknownOp('wrong number of arguments for UNSUB'));
     }

@@ -245,27 +245,22 @@ export class Connection implements ServerParserHandler, ClientInfo {
   // ── protocol handlers (ServerParserHandler) ──────────────────────────────
 
   connect(json: string): void {
-    let c: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(json);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError('not an object');
-      c = parsed as Record<string, unknown>;
-    } catch {
+    const c = parseConnect(json);
+    if (c === null) {
+      // nats-server closes silently on a CONNECT it cannot read; we say why.
       this.protocolError(ProtocolErrorText.UNKNOWN_OP, true);
       return;
     }
     const o = this.opts;
-    const bool = (k: string, d: boolean): boolean => (typeof c[k] === 'boolean' ? (c[k] as boolean) : d);
-    const str = (k: string, d: string | undefined): string | undefined => (typeof c[k] === 'string' ? (c[k] as string) : d);
-    o.verbose = bool('verbose', o.verbose);
-    o.pedantic = bool('pedantic', o.pedantic);
-    o.echo = bool('echo', o.echo);
-    o.headers = bool('headers', o.headers);
-    o.noResponders = bool('no_responders', o.noResponders);
-    o.name = str('name', o.name);
-    o.lang = str('lang', o.lang);
-    o.version = str('version', o.version);
-    if (typeof c.protocol === 'number') o.protocol = c.protocol;
+    o.verbose = c.verbose ?? o.verbose;
+    o.pedantic = c.pedantic ?? o.pedantic;
+    o.echo = c.echo ?? o.echo;
+    o.headers = c.headers ?? o.headers;
+    o.noResponders = c.no_responders ?? o.noResponders;
+    o.name = c.name ?? o.name;
+    o.lang = c.lang ?? o.lang;
+    o.version = c.version ?? o.version;
+    o.protocol = c.protocol ?? o.protocol;
     if (o.protocol < 0 || o.protocol > PROTOCOL_VERSION) {
       this.protocolError(ProtocolErrorText.BAD_PROTOCOL, true);
       return;
@@ -284,10 +279,8 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.PROTOCOL);
       return;
     }
-    if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
-      this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
-      return;
-    }
+    // Pedantic only warns: nats-server still delivers the message.
+    if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
     if (this.opts.verbose) this.send('+OK\r\n');
     this.hub.route(this, subject, reply, headerLength, payload);
   }
@@ -297,8 +290,9 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.sendErr(ProtocolErrorText.INVALID_SUBJECT);
       return;
     }
+    // Checked before the duplicate-sid rule, as nats-server does.
     const max = this.hub.options.maxSubscriptions;
-    if (max > 0 && this.subs.size >= max && !this.subs.has(sid)) {
+    if (max > 0 && this.subs.size >= max) {
       this.sendErr(ProtocolErrorText.MAX_SUBSCRIPTIONS);
       return;
     }
@@ -364,6 +358,44 @@ export class Connection implements ServerParserHandler, ClientInfo {
     );
     this.close(CloseReason.SLOW_CONSUMER);
   }
+}
+
+interface ConnectFields {
+  verbose?: boolean;
+  pedantic?: boolean;
+  echo?: boolean;
+  headers?: boolean;
+  no_responders?: boolean;
+  protocol?: number;
+  name?: string;
+  lang?: string;
+  version?: string;
+}
+
+const BOOL_FIELDS = ['verbose', 'pedantic', 'echo', 'headers', 'no_responders'] as const;
+const STRING_FIELDS = ['name', 'lang', 'version'] as const;
+
+/**
+ * Reads CONNECT's JSON. null when it is not an object or a known field has
+ * the wrong type (nats-server refuses both); unknown fields are ignored.
+ */
+function parseConnect(json: string): ConnectFields | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  for (const k of BOOL_FIELDS) if (o[k] !== undefined && typeof o[k] !== 'boolean') return null;
+  for (const k of STRING_FIELDS) if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return null;
+  if (o.protocol !== undefined && (typeof o.protocol !== 'number' || !Number.isInteger(o.protocol))) return null;
+  const out: ConnectFields = {};
+  for (const k of BOOL_FIELDS) if (typeof o[k] === 'boolean') out[k] = o[k] as boolean;
+  for (const k of STRING_FIELDS) if (typeof o[k] === 'string') out[k] = o[k] as string;
+  if (typeof o.protocol === 'number') out.protocol = o.protocol;
+  return out;
 }
 
 /** Queue group names follow the token rules: no whitespace, not empty. */

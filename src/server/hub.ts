@@ -268,15 +268,21 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     const queues = r.queues;
     let delivered = 0;
     if (plain.length !== 0 || queues.length !== 0) {
-      const hdr = headerLength > 0;
-      const head = (hdr ? 'HMSG ' : 'MSG ') + subject + ' ';
-      const size = hdr ? `${headerLength} ${payload.length}\r\n` : `${payload.length}\r\n`;
-      const tail = reply === undefined ? ' ' + size : ' ' + reply + ' ' + size;
+      const rep = reply === undefined ? ' ' : ' ' + reply + ' ';
+      let head: string;
+      let tail: string;
+      if (headerLength > 0) {
+        head = 'HMSG ' + subject + ' ';
+        tail = rep + headerLength + ' ' + payload.length + '\r\n';
+      } else {
+        head = 'MSG ' + subject + ' ';
+        tail = rep + payload.length + '\r\n';
+      }
       const noEcho = from !== null && !from.opts.echo;
       for (let i = 0; i < plain.length; i++) {
         const sub = plain[i]!;
         if (noEcho && sub.conn === from) continue;
-        if (this.deliver(sub, head, tail, payload)) delivered++;
+        if (this.deliver(sub, head, tail, payload, headerLength, subject, rep)) delivered++;
       }
       for (let g = 0; g < queues.length; g++) {
         const members = queues[g]!;
@@ -286,7 +292,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         for (let k = 0; k < n; k++) {
           const sub = members[(start + k) % n]!;
           if (sub.conn.closed || (noEcho && sub.conn === from)) continue;
-          if (this.deliver(sub, head, tail, payload)) {
+          if (this.deliver(sub, head, tail, payload, headerLength, subject, rep)) {
             delivered++;
             break;
           }
@@ -296,12 +302,21 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     if (delivered === 0 && reply !== undefined && from !== null) this.noResponders(from, reply);
   }
 
-  private deliver(sub: Subscription, head: string, tail: string, payload: Buffer): boolean {
-    if (!sub.conn.deliver(sub, head, tail, payload)) return false;
+  private deliver(sub: Subscription, head: string, tail: string, payload: Buffer, headerLength: number, subject: string, rep: string): boolean {
+    const conn = sub.conn;
+    let ok: boolean;
+    if (headerLength > 0 && !conn.opts.headers) {
+      // A client that did not negotiate headers gets the payload alone, as a MSG.
+      const body = payload.subarray(headerLength);
+      ok = conn.deliver(sub, 'MSG ' + subject + ' ', rep + body.length + '\r\n', body);
+    } else {
+      ok = conn.deliver(sub, head, tail, payload);
+    }
+    if (!ok) return false;
     this.counters.outMsgs++;
     this.counters.outBytes += payload.length;
     sub.delivered++;
-    if (sub.max > 0 && sub.delivered >= sub.max) sub.conn.removeSub(sub);
+    if (sub.max > 0 && sub.delivered >= sub.max) conn.removeSub(sub);
     return true;
   }
 
@@ -312,8 +327,9 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   private noResponders(from: Connection, reply: string): void {
     const o = from.opts;
     if (!o.headers || !o.noResponders || from.closed) return;
+    // The first plain subscription of the requester that matches, as nats-server.
     for (const sub of from.subs.values()) {
-      if (subjectMatches(sub.subject, reply)) {
+      if (sub.queue === undefined && subjectMatches(sub.subject, reply)) {
         const n = NO_RESPONDERS_HEADER.length;
         from.send(`HMSG ${reply} ${sub.sid} ${n} ${n}\r\n${NO_RESPONDERS_HEADER}\r\n`);
         return;

@@ -13,8 +13,8 @@
  * and stores the result. Inserting or removing a subscription drops exactly
  * the cached subjects it could change: the subject itself when literal, every
  * cached subject it matches when it has wildcards. The cache is bounded
- * (option `cacheSize`); past the bound it is emptied and refills with what is
- * hot.
+ * (option `cacheSize`); past the bound its oldest quarter is dropped, so
+ * unique subjects such as reply inboxes cannot crowd it.
  */
 import { subjectMatches, hasWildcard } from '../protocol/subject.js';
 
@@ -151,9 +151,18 @@ export class Sublist<S extends Subscribable> {
     const hit = this.cache.get(subject);
     if (hit !== undefined) return hit;
     const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
-    if (this.cache.size >= this.cacheSize) this.cache.clear();
+    if (this.cache.size >= this.cacheSize) this.evict();
     this.cache.set(subject, result);
     return result;
+  }
+
+  /** Drops the oldest quarter of the cache (Map keeps insertion order). */
+  private evict(): void {
+    let n = Math.max(1, this.cacheSize >> 2);
+    for (const key of this.cache.keys()) {
+      this.cache.delete(key);
+      if (--n === 0) break;
+    }
   }
 
   private walk(subject: string): MatchResult<S> {

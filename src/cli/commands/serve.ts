@@ -1,0 +1,110 @@
+/**
+ * `netemitter serve`: runs the hub until SIGINT/SIGTERM, then shuts it down
+ * in lame-duck mode (clients get INFO with ldm:true and a grace period to
+ * leave) and exits 0. A second signal exits at once.
+ */
+import { Option, type Command } from 'commander';
+import type { Logger } from 'pino';
+import { createHub, type Hub } from '../../server/hub.js';
+import {
+  CONFIG_ENV,
+  SERVE_OPTIONS,
+  configPath,
+  layerFromEnv,
+  layerFromFlags,
+  loadConfigFile,
+  logLevelOf,
+  resolveServeConfig,
+  toHubOptions,
+  type ServeConfig,
+  type ServeKey,
+} from '../config.js';
+import { createCliLogger } from '../logger.js';
+import { ExitCode, exitWith } from '../errors.js';
+import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
+
+const HELP_AFTER = `
+Precedence: flags > ${'NETEMITTER_*'} environment variables > --config file (${CONFIG_ENV}) > defaults.
+Sizes: bytes, or with a unit: 512KB, 64MiB (powers of 1024), 1M (powers of 1000).
+Durations: milliseconds, or with a unit: 500ms, 10s, 2m, 1h.
+See docs/operations.md for every option.`;
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('run the hub: accept NATS clients on TCP and/or a Unix socket')
+    .addHelpText('after', HELP_AFTER);
+  const attribute = new Map<ServeKey, string>();
+  for (const spec of SERVE_OPTIONS) {
+    const option = new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (default: ${spec.defaultText}; env ${spec.env})`);
+    attribute.set(spec.key, option.attributeName());
+    cmd.addOption(option);
+  }
+  cmd.option('--config <file>', `JSON file with options in camelCase, e.g. {"maxPayload": "8MB"} (env ${CONFIG_ENV})`);
+  cmd.action(async function serveAction(this: Command): Promise<void> {
+    const opts = this.opts<Record<string, string | undefined>>();
+    const flags: Partial<Record<ServeKey, string>> = {};
+    for (const [key, attr] of attribute) {
+      const v = opts[attr];
+      if (v !== undefined) flags[key] = v;
+    }
+    await serve(readConfig(flags, opts.config, process.env));
+  });
+}
+
+/** Reads the three sources; throws ConfigError (exit 2) on any invalid value. */
+export function readConfig(
+  flagValues: Partial<Record<ServeKey, string>>,
+  configFlag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): ServeConfig {
+  const flags = layerFromFlags(flagValues);
+  const fromEnv = layerFromEnv(env);
+  const file = configPath(configFlag, env);
+  return resolveServeConfig({ flags, env: fromEnv, file: file === undefined ? {} : loadConfigFile(file) });
+}
+
+async function serve(config: ServeConfig): Promise<void> {
+  const logger = createCliLogger({ level: logLevelOf(config) });
+  // createHub validates the combination (e.g. maxPayload <= maxPending): a ConfigError, exit 2.
+  const hub = createHub({ ...toHubOptions(config), logger });
+  logger.debug({ options: toHubOptions(config) }, 'starting');
+  if (config.unix !== undefined && config.port === undefined && config.host !== undefined) {
+    logger.warn(`host ${config.host} is ignored: with a Unix socket, TCP is served only when a port is given too`);
+  }
+  let requested!: (signal: ShutdownSignal) => void;
+  const stopRequested = new Promise<ShutdownSignal>((resolve) => (requested = resolve));
+  // Installed before listen(), so a signal during start-up still shuts down cleanly.
+  const removeSignals = onShutdownSignals({
+    graceful: requested,
+    force(signal) {
+      logger.warn({ signal }, `received ${signal} again, exiting now`);
+      process.exit(forcedExitCode(signal));
+    },
+  });
+  try {
+    await hub.listen();
+  } catch (err) {
+    removeSignals();
+    throw err;
+  }
+  const signal = await stopRequested;
+  await shutdown(hub, logger, signal);
+  exitWith(ExitCode.OK);
+}
+
+async function shutdown(hub: Hub, logger: Logger, signal: ShutdownSignal): Promise<void> {
+  const clients = hub.stats().connections;
+  const grace = hub.options.lameDuckGracePeriod;
+  if (clients > 0 && grace > 0) {
+    logger.info(
+      { signal, clients, gracePeriod: grace },
+      `received ${signal}: entering lame duck mode, ${clients} client(s) have ${grace}ms to leave (send ${signal} again to exit now)`,
+    );
+  } else {
+    logger.info({ signal }, `received ${signal}: shutting down`);
+  }
+  await hub.close();
+  const { totalConnections, inMsgs, outMsgs } = hub.stats();
+  logger.info({ totalConnections, inMsgs, outMsgs }, 'hub closed');
+}

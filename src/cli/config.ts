@@ -1,0 +1,277 @@
+/**
+ * Settings of `netemitter serve`, from four layers, highest first:
+ *
+ *   flags  >  NETEMITTER_* variables  >  JSON config file  >  defaults
+ *
+ * Each layer is parsed into a Layer of typed values by a pure function, so
+ * precedence and validation are unit-tested without a process. Every option
+ * is one row of SERVE_OPTIONS; the flag, the variable and the config key are
+ * derived from it (key `maxPayload` → `--max-payload`, NETEMITTER_MAX_PAYLOAD,
+ * "maxPayload"), and so are `--help` and docs/operations.md.
+ *
+ * Defaults are not filled in here: the hub applies its own (one place,
+ * protocol/constants.ts), and an absent `port` must stay absent, because
+ * `unix` alone means "Unix socket only" (see server/options.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { Defaults } from '../protocol/constants.js';
+import { LIMITS, type HubOptions } from '../server/options.js';
+import {
+  InvalidValue,
+  parseCount,
+  parseDuration,
+  parseFileMode,
+  parseLogLevel,
+  parsePort,
+  parseSize,
+  parseString,
+  type LogLevel,
+  type RawValue,
+} from './values.js';
+
+export const ENV_PREFIX = 'NETEMITTER_';
+export const CONFIG_ENV = `${ENV_PREFIX}CONFIG`;
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
+/** Everything `serve` can be told; all optional (absent = the default). */
+export interface ServeConfig {
+  host?: string;
+  port?: number;
+  unix?: string;
+  unixMode?: number;
+  serverName?: string;
+  maxPayload?: number;
+  maxControlLine?: number;
+  maxConnections?: number;
+  maxSubscriptions?: number;
+  maxPending?: number;
+  writeDeadline?: number;
+  pingInterval?: number;
+  maxPingsOut?: number;
+  lameDuckGracePeriod?: number;
+  logLevel?: LogLevel;
+}
+
+export type ServeKey = keyof ServeConfig;
+
+/** The settings of one source. */
+export type Layer = ServeConfig;
+
+export interface OptionSpec {
+  readonly key: ServeKey;
+  /** Long flag without the value placeholder, e.g. `--max-payload`. */
+  readonly flag: string;
+  /** Placeholder in --help, e.g. `<size>`. */
+  readonly arg: string;
+  readonly env: string;
+  readonly description: string;
+  /** The default as shown to people. */
+  readonly defaultText: string;
+  readonly parse: (raw: RawValue) => unknown;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function upperSnake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function bytes(n: number): string {
+  if (n >= MiB && n % MiB === 0) return `${n / MiB}MiB`;
+  if (n >= KiB && n % KiB === 0) return `${n / KiB}KiB`;
+  return String(n);
+}
+
+function ms(n: number): string {
+  if (n >= 60_000 && n % 60_000 === 0) return `${n / 60_000}m`;
+  if (n >= 1000 && n % 1000 === 0) return `${n / 1000}s`;
+  return `${n}ms`;
+}
+
+function row(
+  key: ServeKey,
+  arg: string,
+  description: string,
+  defaultText: string,
+  parse: (raw: RawValue) => unknown,
+  flag = `--${kebab(key)}`,
+): OptionSpec {
+  return { key, flag, arg, env: ENV_PREFIX + upperSnake(key), description, defaultText, parse };
+}
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  row('host', '<host>', 'TCP address to listen on', Defaults.host, parseString),
+  row('port', '<port>', 'TCP port; 0 picks a free port', String(Defaults.port), parsePort),
+  row('unix', '<path>', 'Unix socket to listen on; alone, TCP is off unless a port is given', 'none', parseString),
+  row('unixMode', '<mode>', 'file mode of the Unix socket, octal (e.g. 660)', 'per umask', parseFileMode),
+  row('serverName', '<name>', 'server name announced in INFO', 'the server id', parseString, '--name'),
+  row('maxPayload', '<size>', 'largest message accepted (headers + payload)', bytes(Defaults.maxPayload), (v) =>
+    parseSize(v, LIMITS.maxPayload),
+  ),
+  row('maxControlLine', '<size>', 'longest protocol line', bytes(Defaults.maxControlLine), (v) =>
+    parseSize(v, LIMITS.maxControlLine),
+  ),
+  row('maxConnections', '<n>', 'connections served at once', String(Defaults.maxConnections), (v) =>
+    parseCount(v, LIMITS.maxConnections),
+  ),
+  row('maxSubscriptions', '<n>', 'subscriptions per connection; 0 = unlimited', String(Defaults.maxSubscriptions), (v) =>
+    parseCount(v, LIMITS.maxSubscriptions),
+  ),
+  row('maxPending', '<size>', 'bytes queued to one client before it is cut off', bytes(Defaults.maxPending), (v) =>
+    parseSize(v, LIMITS.maxPending),
+  ),
+  row('writeDeadline', '<duration>', 'time a blocked write may take before the client is cut off', ms(Defaults.writeDeadline), (v) =>
+    parseDuration(v, LIMITS.writeDeadline),
+  ),
+  row('pingInterval', '<duration>', 'interval between PINGs to an idle client', ms(Defaults.pingInterval), (v) =>
+    parseDuration(v, LIMITS.pingInterval),
+  ),
+  row('maxPingsOut', '<n>', 'unanswered PINGs before a client is dropped as stale', String(Defaults.maxPingsOut), (v) =>
+    parseCount(v, LIMITS.maxPingsOut),
+  ),
+  row('lameDuckGracePeriod', '<duration>', 'time clients get to leave at shutdown', ms(Defaults.lameDuckGracePeriod), (v) =>
+    parseDuration(v, LIMITS.lameDuckGracePeriod),
+  ),
+  row('logLevel', '<level>', 'trace, debug, info, warn, error or silent', DEFAULT_LOG_LEVEL, parseLogLevel),
+];
+
+const BY_KEY = new Map<string, OptionSpec>(SERVE_OPTIONS.map((o) => [o.key, o]));
+
+/** Library options the CLI cannot express, with what to use instead. */
+const UNSUPPORTED_KEYS: Record<string, string> = {
+  listen: 'use host, port and unix',
+  logger: 'use logLevel',
+};
+
+function invalid(where: string, raw: RawValue, err: unknown): ConfigError {
+  if (!(err instanceof InvalidValue)) throw err;
+  return new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${err.message})`);
+}
+
+function set(layer: Layer, spec: OptionSpec, raw: RawValue, where: string): void {
+  try {
+    (layer as Record<string, unknown>)[spec.key] = spec.parse(raw);
+  } catch (err) {
+    throw invalid(where, raw, err);
+  }
+}
+
+/** Flags as commander hands them over (strings), keyed by option key. */
+export function layerFromFlags(values: Partial<Record<ServeKey, string>>): Layer {
+  const layer: Layer = {};
+  for (const spec of SERVE_OPTIONS) {
+    const raw = values[spec.key];
+    if (raw !== undefined) set(layer, spec, raw, spec.flag);
+  }
+  return layer;
+}
+
+/** NETEMITTER_* variables. An empty variable counts as unset (`NETEMITTER_PORT= netemitter serve`). */
+export function layerFromEnv(env: NodeJS.ProcessEnv): Layer {
+  const layer: Layer = {};
+  for (const spec of SERVE_OPTIONS) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') set(layer, spec, raw, spec.env);
+  }
+  return layer;
+}
+
+/** Normalised spelling, to suggest `maxPayload` for `max_payload` or `MaxPayload`. */
+function loose(key: string): string {
+  return key.replace(/[-_]/g, '').toLowerCase();
+}
+
+/** The parsed JSON of a config file; `file` names it in error messages. */
+export function layerFromConfig(json: unknown, file: string): Layer {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  const layer: Layer = {};
+  for (const [key, raw] of Object.entries(json)) {
+    const spec = BY_KEY.get(key);
+    if (spec === undefined) {
+      const instead = UNSUPPORTED_KEYS[key];
+      if (instead !== undefined) throw new ConfigError(`config key "${key}" in ${file} is not supported by the CLI; ${instead}`);
+      const near = SERVE_OPTIONS.find((o) => loose(o.key) === loose(key));
+      const hint = near === undefined ? '' : ` (did you mean "${near.key}"?)`;
+      throw new ConfigError(`unknown config key "${key}" in ${file}${hint}`);
+    }
+    set(layer, spec, raw, `"${key}" in ${file}`);
+  }
+  return layer;
+}
+
+/** Text of a config file, parsed as JSON. */
+export function parseConfigText(text: string, file: string): Layer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return layerFromConfig(json, file);
+}
+
+/** Reads a config file. The only function here that touches the file system. */
+export function loadConfigFile(file: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new ConfigError(`cannot read config file ${file}: ${why}`, { cause: err });
+  }
+  return parseConfigText(text, file);
+}
+
+/** Which config file to read: --config, else NETEMITTER_CONFIG, else none. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) return parseOrThrow(flag, '--config');
+  const fromEnv = env[CONFIG_ENV];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+}
+
+function parseOrThrow(raw: string, where: string): string {
+  try {
+    return parseString(raw);
+  } catch (err) {
+    throw invalid(where, raw, err);
+  }
+}
+
+/** Merges layers, highest precedence first; a key absent from a layer falls through to the next. */
+export function mergeLayers(...layers: Layer[]): ServeConfig {
+  const out: Record<string, unknown> = {};
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const [k, v] of Object.entries(layers[i]!)) if (v !== undefined) out[k] = v;
+  }
+  return out as ServeConfig;
+}
+
+export interface ServeSources {
+  flags?: Layer;
+  env?: Layer;
+  file?: Layer;
+}
+
+/** flags > env > config file; what is still absent takes the hub's default. */
+export function resolveServeConfig(sources: ServeSources): ServeConfig {
+  return mergeLayers(sources.flags ?? {}, sources.env ?? {}, sources.file ?? {});
+}
+
+/** The options for createHub(), without the logger. */
+export function toHubOptions(config: ServeConfig): HubOptions {
+  const { logLevel: _ignored, ...hub } = config;
+  return hub;
+}
+
+export function logLevelOf(config: ServeConfig): LogLevel {
+  return config.logLevel ?? DEFAULT_LOG_LEVEL;
+}

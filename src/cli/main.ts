@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `netemitter` command. Each subcommand lives in commands/<name>.ts and
+ * registers itself on the program; errors from any of them end here and are
+ * turned into one line on stderr and an exit code (see errors.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './commands/serve.js';
+import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
+
+/** package.json sits three levels above this file once built: dist/src/cli/main.js. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+export function createProgram(): Command {
+  const program = new Command(PROGRAM)
+    .description('an event hub and client that speak the NATS protocol')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print help and exit')
+    .option('--debug', 'print stack traces with errors')
+    // Settings below are inherited by the commands registered after them.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`${formatCommanderMessage(text)}\n`) });
+  registerServe(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = exitCodeFor(err);
+    // Commander has already printed its own messages (help, version, parse errors).
+    if (err instanceof CommanderError) exitWith(code);
+    else exitWith(code, formatError(err, program.opts().debug === true));
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,469 @@
+/**
+ * The client's wire connection: one socket at a time to one server of the
+ * list, the shared protocol parser, coalesced writes that honour socket
+ * backpressure, heartbeats, and reconnection with backoff and jitter.
+ *
+ *   connecting ──INFO──► CONNECT + SUBs + PING ──PONG──► connected
+ *        ▲                                                  │ socket lost,
+ *        └──── backoff, next server ◄── reconnecting ◄──────┘ stale, ldm
+ *
+ * What is queued while no socket is usable stays in the outbound queue (up
+ * to maxBufferedBytes) and is written after the subscriptions are restored.
+ * A flush() resolves only when the server has answered a PING sent after the
+ * data; if the socket drops first, it rejects: unconfirmed is never reported
+ * as delivered.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
+import { Outbound } from '../protocol/outbound.js';
+import { toWire, fromWire } from '../protocol/bytes.js';
+import type { ProtocolError } from '../errors.js';
+import {
+  BufferFullError,
+  ClosedError,
+  ConnectionError,
+  DisconnectedError,
+  PayloadTooLargeError,
+  ServerError,
+  UnsentError,
+} from '../errors.js';
+import { parseServer, type ResolvedConnectOptions, type ServerAddress } from './options.js';
+
+/** What the server told us in INFO. */
+export interface ServerInfo {
+  server_id: string;
+  server_name?: string;
+  version: string;
+  proto?: number;
+  headers?: boolean;
+  max_payload: number;
+  client_id?: number;
+  connect_urls?: string[];
+  ldm?: boolean;
+  [key: string]: unknown;
+}
+
+/** Lifecycle events, kept apart from user events (a user may name an event `error` or `close`). */
+export interface StatusEvents {
+  connect: [server: string];
+  disconnect: [server: string, err: Error | undefined];
+  reconnecting: [attempt: number, server: string];
+  reconnect: [server: string];
+  ldm: [server: string];
+  update: [added: string[]];
+  error: [err: Error];
+  close: [];
+}
+
+export interface ConnectionHandler {
+  /** Lines (SUB …) to send right after CONNECT, to restore subscriptions. */
+  subscriptionLines(): string;
+  message(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
+}
+
+type State = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
+type Pong = { resolve: () => void; reject: (err: Error) => void } | null;
+
+const VERSION = '0.1.0';
+
+export class ClientConnection implements ClientParserHandler {
+  readonly status = new StatusEmitter();
+  serverInfo: ServerInfo | null = null;
+  private state: State = 'connecting';
+  private readonly opts: ResolvedConnectOptions;
+  private readonly handler: ConnectionHandler;
+  private servers: ServerAddress[];
+  private current: ServerAddress | null = null;
+  private socket: Socket | null = null;
+  private parser: ClientParser | null = null;
+  private readonly out = new Outbound();
+  private flushScheduled = false;
+  private handshake = false;
+  private pongs: Pong[] = [];
+  private pingsOut = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private everConnected = false;
+  private firstConnect: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  private closed: Promise<void> | null = null;
+
+  constructor(opts: ResolvedConnectOptions, handler: ConnectionHandler) {
+    this.opts = opts;
+    this.handler = handler;
+    this.servers = [...opts.servers];
+  }
+
+  /** Connects to the first reachable server. */
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstConnect = { resolve, reject };
+      void this.dialLoop();
+    });
+  }
+
+  get isConnected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
+  /** The server currently connected to, if any. */
+  get server(): string | undefined {
+    return this.state === 'connected' ? this.current?.url : undefined;
+  }
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.out.size + (this.socket?.writableLength ?? 0);
+  }
+
+  // ── dialing ─────────────────────────────────────────────────────────────
+
+  private async dialLoop(): Promise<void> {
+    let attempts = 0;
+    let pass = 0;
+    const start = this.current === null ? 0 : (this.servers.indexOf(this.current) + 1) % this.servers.length;
+    for (;;) {
+      const order = this.servers.slice(start).concat(this.servers.slice(0, start));
+      for (const server of order) {
+        if (this.isClosed) return;
+        attempts++;
+        if (this.everConnected) this.status.emit('reconnecting', attempts, server.url);
+        const err = await this.dial(server);
+        if (err === null) return;
+        if (this.isClosed) return;
+        const r = this.opts.reconnect;
+        const giveUp = this.everConnected
+          ? r === false || (r.maxAttempts >= 0 && attempts >= r.maxAttempts)
+          : !this.opts.waitOnFirstConnect && attempts >= this.servers.length;
+        if (giveUp) {
+          this.fail(new ConnectionError(`could not connect to ${this.servers.map((s) => s.url).join(', ')}: ${err.message}`, { cause: err }));
+          return;
+        }
+      }
+      const r = this.opts.reconnect === false ? { initialDelay: 250, maxDelay: 5000, jitter: 0.3 } : this.opts.reconnect;
+      const base = Math.min(r.maxDelay, r.initialDelay * 2 ** Math.min(pass++, 20));
+      const delay = base * (1 - r.jitter * Math.random());
+      await new Promise<void>((resolve) => {
+        this.reconnectTimer = setTimeout(resolve, delay);
+      });
+      this.reconnectTimer = null;
+    }
+  }
+
+  /** One attempt: resolves null once connected (PONG received), or the error. */
+  private dial(server: ServerAddress): Promise<Error | null> {
+    return new Promise((resolve) => {
+      this.current = server;
+      this.handshake = false;
+      const socket = server.path !== undefined ? netConnect(server.path) : netConnect({ host: server.host!, port: server.port! });
+      socket.setNoDelay(true);
+      this.socket = socket;
+      this.parser = new ClientParser(this, { maxControlLine: 64 * 1024 });
+      let settled = false;
+      const timer = setTimeout(() => fail(new ConnectionError(`connect to ${server.url} timed out`)), this.opts.timeout);
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        this.socket = null;
+        resolve(err);
+      };
+      this.onHandshake = (err) => {
+        if (settled) return;
+        if (err !== null) return fail(err);
+        settled = true;
+        clearTimeout(timer);
+        socket.on('close', () => this.lost(socket, undefined));
+        resolve(null);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        if (this.socket === socket) this.parser?.parse(chunk);
+      });
+      socket.on('error', (err) => {
+        if (!settled) fail(err);
+        else this.lastSocketError = err;
+      });
+      socket.on('close', () => fail(new ConnectionError(`connection to ${server.url} closed during handshake`)));
+      socket.on('drain', () => this.scheduleFlush());
+    });
+  }
+
+  private onHandshake: ((err: Error | null) => void) | null = null;
+  private lastSocketError: Error | undefined;
+
+  private connected(): void {
+    this.state = 'connected';
+    this.pingsOut = 0;
+    this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingInterval);
+    this.pingTimer.unref();
+    const first = !this.everConnected;
+    this.everConnected = true;
+    this.onHandshake?.(null);
+    this.onHandshake = null;
+    const url = this.current!.url;
+    if (first) {
+      this.status.emit('connect', url);
+      this.firstConnect?.resolve();
+      this.firstConnect = null;
+    } else {
+      this.status.emit('reconnect', url);
+    }
+    this.scheduleFlush();
+  }
+
+  /** The socket went away after the handshake. */
+  private lost(socket: Socket, err: Error | undefined): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.parser?.close();
+    this.parser = null;
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    const pending = this.pongs;
+    this.pongs = [];
+    const cause = err ?? this.lastSocketError;
+    this.lastSocketError = undefined;
+    for (const p of pending) p?.reject(new DisconnectedError(undefined, { cause }));
+    if (this.isClosed) return;
+    this.state = 'reconnecting';
+    this.status.emit('disconnect', this.current?.url ?? '', cause);
+    if (this.opts.reconnect === false) {
+      this.fail(new ConnectionError(`disconnected from ${this.current?.url ?? 'server'}`, { cause }));
+      return;
+    }
+    void this.dialLoop();
+  }
+
+  private fail(err: ConnectionError): void {
+    if (this.firstConnect !== null) {
+      this.firstConnect.reject(err);
+      this.firstConnect = null;
+    } else if (this.status.listenerCount('error') > 0) {
+      this.status.emit('error', err);
+    }
+    void this.shutdown(false);
+  }
+
+  // ── parser events ───────────────────────────────────────────────────────
+
+  info(json: string): void {
+    let info: ServerInfo;
+    try {
+      info = JSON.parse(json) as ServerInfo;
+    } catch {
+      return this.protocolFailure(new ConnectionError('the server sent an INFO that is not JSON'));
+    }
+    this.serverInfo = info;
+    if (!this.handshake) {
+      this.handshake = true;
+      const connect = {
+        verbose: false,
+        pedantic: false,
+        protocol: 1,
+        headers: true,
+        no_responders: true,
+        echo: this.opts.echo,
+        lang: 'netemitter',
+        version: VERSION,
+        ...(this.opts.name !== undefined ? { name: this.opts.name } : {}),
+      };
+      // CONNECT, then the subscriptions to restore, then PING: the PONG confirms all of them.
+      const lines = `CONNECT ${JSON.stringify(connect)}\r\n${this.handler.subscriptionLines()}PING\r\n`;
+      this.pongs.push({ resolve: () => this.connected(), reject: () => {} });
+      this.socket?.write(Buffer.from(lines, 'utf8'));
+    }
+    if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) this.mergeServers(info.connect_urls);
+    if (info.ldm === true) this.lameDuck();
+  }
+
+  private mergeServers(urls: string[]): void {
+    const added: string[] = [];
+    for (const u of urls) {
+      let s: ServerAddress;
+      try {
+        s = parseServer(u, true);
+      } catch {
+        continue;
+      }
+      if (!this.servers.some((x) => x.url === s.url)) {
+        this.servers.push(s);
+        added.push(s.url);
+      }
+    }
+    if (added.length > 0) this.status.emit('update', added);
+  }
+
+  /** The server is going away: move to another one if we know any. */
+  private lameDuck(): void {
+    const url = this.current?.url ?? '';
+    this.status.emit('ldm', url);
+    if (this.servers.length > 1 && this.state === 'connected' && this.socket !== null) {
+      this.flushNow();
+      this.socket.end();
+    }
+  }
+
+  msg(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void {
+    this.handler.message(fromWire(subject), sid, reply === undefined ? undefined : fromWire(reply), headerLength, payload);
+  }
+
+  ok(): void {}
+
+  err(text: string): void {
+    const err = new ServerError(text);
+    if (!this.handshake || this.state !== 'connected') {
+      this.onHandshake?.(err);
+      return;
+    }
+    if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
+  }
+
+  ping(): void {
+    this.socket?.write('PONG\r\n');
+  }
+
+  pong(): void {
+    this.pingsOut = 0;
+    const p = this.pongs.shift();
+    p?.resolve();
+  }
+
+  error(err: ProtocolError): void {
+    this.protocolFailure(new ConnectionError(`the server sent something that is not NATS protocol: ${err.message}`, { cause: err }));
+  }
+
+  private protocolFailure(err: Error): void {
+    if (this.state !== 'connected') this.onHandshake?.(err);
+    else {
+      this.lastSocketError = err;
+      this.socket?.destroy();
+    }
+  }
+
+  private heartbeat(): void {
+    if (this.state !== 'connected' || this.socket === null) return;
+    if (this.pingsOut >= this.opts.maxPingsOut) {
+      this.lastSocketError = new DisconnectedError(`no PONG for ${this.pingsOut} PINGs: the connection is stale`);
+      this.socket.destroy();
+      return;
+    }
+    this.pingsOut++;
+    this.pongs.push(null);
+    this.out.latin1('PING\r\n');
+    this.scheduleFlush();
+  }
+
+  // ── writing ─────────────────────────────────────────────────────────────
+
+  /** Queues a control line (user strings are UTF-8). */
+  writeLine(line: string): void {
+    if (this.isClosed) throw new ClosedError();
+    this.out.latin1(toWire(line));
+    this.scheduleFlush();
+  }
+
+  /** Queues a message. Throws when it cannot be accepted. Returns whether the queue is below its high-water mark. */
+  publish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): boolean {
+    if (this.isClosed) throw new ClosedError();
+    const hlen = headers === null ? 0 : headers.length;
+    const total = hlen + payload.length;
+    const max = this.serverInfo?.max_payload;
+    if (max !== undefined && total > max) throw new PayloadTooLargeError(total, max);
+    const bound = this.opts.maxBufferedBytes;
+    const queued = this.buffered;
+    if (queued + total > bound) throw new BufferFullError(bound);
+    const r = reply === undefined ? '' : ` ${reply}`;
+    const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;
+    const out = this.out;
+    out.latin1(toWire(line));
+    if (hlen > 0) out.bytes(headers!);
+    out.bytes(payload);
+    out.latin1('\r\n');
+    this.scheduleFlush();
+    return queued + total < bound / 2;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.state !== 'connected') return;
+    this.flushScheduled = true;
+    process.nextTick(flushConnection, this);
+  }
+
+  /** @internal */
+  flushNow(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (socket === null || this.state !== 'connected' || socket.writableNeedDrain) return;
+    const chunks = this.out.take();
+    if (chunks === null) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!);
+      return;
+    }
+    socket.cork();
+    for (const c of chunks) socket.write(c);
+    socket.uncork();
+  }
+
+  /** Resolves when the server has processed everything queued before this call. */
+  flush(): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ClosedError());
+    return new Promise<void>((resolve, reject) => {
+      this.pongs.push({ resolve: () => resolve(), reject });
+      this.out.latin1('PING\r\n');
+      this.scheduleFlush();
+    });
+  }
+
+  // ── closing ─────────────────────────────────────────────────────────────
+
+  /** Flushes what can be flushed, then closes. Rejects with UnsentError if events were never sent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown(true);
+    return this.closed;
+  }
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    if (graceful && wasConnected) {
+      // Confirm what was queued before closing (bounded by the connect timeout).
+      await Promise.race([this.flush().catch(() => {}), new Promise((r) => setTimeout(r, this.opts.timeout).unref())]);
+    }
+    this.state = 'closing';
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    const unsent = this.out.size;
+    this.out.clear();
+    const socket = this.socket;
+    this.socket = null;
+    for (const p of this.pongs.splice(0)) p?.reject(new ClosedError());
+    if (socket !== null) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      });
+    }
+    this.state = 'closed';
+    this.status.emit('close');
+    if (this.firstConnect !== null) {
+      this.firstConnect.reject(new ClosedError('closed before the first connect'));
+      this.firstConnect = null;
+    }
+    if (unsent > 0 && graceful) throw new UnsentError(unsent);
+  }
+}
+
+function flushConnection(c: ClientConnection): void {
+  c.flushNow();
+}
+
+/** `bus.status`: lifecycle events. `error` is emitted only when listened for, so it never throws. */
+export class StatusEmitter extends EventEmitter<StatusEvents> {}

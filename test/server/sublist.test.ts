@@ -1,0 +1,156 @@
+/**
+ * The subject index checked against the simple reference matcher, with
+ * property tests over random subscriptions, removals and publishes, so the
+ * cache and its invalidation are exercised too.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Sublist } from '../../src/server/sublist.js';
+import { subjectMatches, isValidSubject, isValidLiteralSubject, hasWildcard } from '../../src/protocol/subject.js';
+
+interface TestSub {
+  readonly id: number;
+  readonly subject: string;
+  readonly queue: string | undefined;
+}
+
+function ids(result: { plain: readonly TestSub[]; queues: readonly (readonly TestSub[])[] }): { plain: number[]; queues: number[][] } {
+  return {
+    plain: result.plain.map((s) => s.id).sort((a, b) => a - b),
+    queues: result.queues.map((g) => g.map((s) => s.id).sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!),
+  };
+}
+
+function reference(subs: Iterable<TestSub>, subject: string): { plain: number[]; queues: number[][] } {
+  const plain: number[] = [];
+  const groups = new Map<string, number[]>();
+  for (const s of subs) {
+    if (!subjectMatches(s.subject, subject)) continue;
+    if (s.queue === undefined) plain.push(s.id);
+    else {
+      const g = groups.get(s.queue) ?? [];
+      g.push(s.id);
+      groups.set(s.queue, g);
+    }
+  }
+  return {
+    plain: plain.sort((a, b) => a - b),
+    queues: [...groups.values()].map((g) => g.sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!),
+  };
+}
+
+describe('subject syntax', () => {
+  it('validates subscription subjects', () => {
+    for (const ok of ['foo', 'foo.bar', 'foo.*', '*', '>', 'foo.>', '*.*.>', 'foo*bar', 'a.b>c', '$JS.API.>', '_INBOX.x.*']) {
+      assert.ok(isValidSubject(ok), ok);
+    }
+    for (const bad of ['', 'foo..bar', '.foo', 'foo.', 'foo.>.bar', '>.foo', 'foo bar', 'foo\tbar', 'a.\r.b']) {
+      assert.ok(!isValidSubject(bad), bad);
+    }
+  });
+
+  it('validates publish subjects (pedantic)', () => {
+    assert.ok(isValidLiteralSubject('foo.bar'));
+    assert.ok(isValidLiteralSubject('foo*bar'));
+    for (const bad of ['foo.*', '>', 'foo.>', 'a..b', '']) assert.ok(!isValidLiteralSubject(bad), bad);
+  });
+
+  it('knows wildcard subjects', () => {
+    for (const w of ['*', '>', 'a.*', 'a.>', '*.a', 'a.*.b']) assert.ok(hasWildcard(w), w);
+    for (const l of ['a', 'a.b', 'a*', 'a.b*', '*a.b']) assert.ok(!hasWildcard(l), l);
+  });
+
+  it('reference matcher follows the wildcard rules', () => {
+    assert.ok(subjectMatches('foo.*', 'foo.bar'));
+    assert.ok(!subjectMatches('foo.*', 'foo.bar.baz'));
+    assert.ok(!subjectMatches('foo.*', 'foo'));
+    assert.ok(subjectMatches('foo.>', 'foo.bar.baz'));
+    assert.ok(!subjectMatches('foo.>', 'foo'));
+    assert.ok(subjectMatches('>', 'a'));
+    assert.ok(subjectMatches('*.b.>', 'a.b.c.d'));
+    assert.ok(!subjectMatches('foo*', 'foox'));
+  });
+});
+
+describe('Sublist', () => {
+  it('matches literal, * and > subscriptions and groups queues by name', () => {
+    const sl = new Sublist<TestSub>();
+    const subs: TestSub[] = [
+      { id: 1, subject: 'a.b', queue: undefined },
+      { id: 2, subject: 'a.*', queue: undefined },
+      { id: 3, subject: 'a.>', queue: undefined },
+      { id: 4, subject: 'a.b', queue: 'q' },
+      { id: 5, subject: 'a.*', queue: 'q' },
+      { id: 6, subject: '>', queue: 'r' },
+    ];
+    for (const s of subs) sl.insert(s);
+    assert.deepEqual(ids(sl.match('a.b')), { plain: [1, 2, 3], queues: [[4, 5], [6]] });
+    assert.deepEqual(ids(sl.match('a.b.c')), { plain: [3], queues: [[6]] });
+    assert.deepEqual(ids(sl.match('x')), { plain: [], queues: [[6]] });
+    assert.equal(sl.size, 6);
+  });
+
+  it('invalidates cached results when subscriptions change', () => {
+    const sl = new Sublist<TestSub>();
+    const s1 = { id: 1, subject: 'a.b', queue: undefined };
+    const s2 = { id: 2, subject: 'a.*', queue: undefined };
+    assert.deepEqual(ids(sl.match('a.b')).plain, []);
+    sl.insert(s1);
+    assert.deepEqual(ids(sl.match('a.b')).plain, [1]);
+    sl.insert(s2);
+    assert.deepEqual(ids(sl.match('a.b')).plain, [1, 2]);
+    sl.remove(s1);
+    assert.deepEqual(ids(sl.match('a.b')).plain, [2]);
+    sl.remove(s2);
+    assert.deepEqual(ids(sl.match('a.b')).plain, []);
+    assert.equal(sl.size, 0);
+  });
+
+  it('removing an absent subscription is a no-op', () => {
+    const sl = new Sublist<TestSub>();
+    assert.equal(sl.remove({ id: 1, subject: 'a.b', queue: undefined }), false);
+    sl.insert({ id: 1, subject: 'a.b', queue: undefined });
+    assert.equal(sl.remove({ id: 2, subject: 'a.b', queue: undefined }), false);
+    assert.equal(sl.size, 1);
+  });
+
+  it('agrees with the reference matcher under random inserts, removes and publishes (property)', () => {
+    const token = fc.constantFrom('a', 'b', 'c', 'foo');
+    const patToken = fc.constantFrom('a', 'b', 'c', 'foo', '*');
+    const pattern = fc
+      .tuple(fc.array(patToken, { minLength: 1, maxLength: 3 }), fc.boolean())
+      .map(([t, fwc]) => (fwc ? [...t, '>'] : t).join('.'));
+    const literal = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.join('.'));
+    const action = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ k: fc.constant('add' as const), subject: pattern, queue: fc.option(fc.constantFrom('q1', 'q2'), { nil: undefined }) }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('remove' as const), index: fc.nat() }) },
+      { weight: 3, arbitrary: fc.record({ k: fc.constant('match' as const), subject: literal }) },
+    );
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 80 }), fc.integer({ min: 1, max: 8 }), (actions, cacheSize) => {
+        // A tiny cache forces eviction paths too.
+        const sl = new Sublist<TestSub>({ cacheSize });
+        const live: TestSub[] = [];
+        let nextId = 1;
+        for (const a of actions) {
+          if (a.k === 'add') {
+            const s = { id: nextId++, subject: a.subject, queue: a.queue };
+            sl.insert(s);
+            live.push(s);
+          } else if (a.k === 'remove') {
+            if (live.length === 0) continue;
+            const [s] = live.splice(a.index % live.length, 1);
+            assert.equal(sl.remove(s!), true);
+          } else {
+            assert.deepEqual(ids(sl.match(a.subject)), reference(live, a.subject));
+          }
+        }
+        assert.equal(sl.size, live.length);
+        for (const s of [...live]) sl.remove(s);
+        assert.equal(sl.size, 0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
