@@ -7,7 +7,8 @@
  * precedence and validation are unit-tested without a process. Every option
  * is one row of SERVE_OPTIONS; the flag, the variable and the config key are
  * derived from it (key `maxPayload` → `--max-payload`, NETEMITTER_MAX_PAYLOAD,
- * "maxPayload"), and so are `--help` and docs/operations.md.
+ * "maxPayload"), so is `--help`, and test/cli/docs.test.ts holds
+ * docs/operations.md to it.
  *
  * Defaults are not filled in here: the hub applies its own (one place,
  * protocol/constants.ts), and an absent `port` must stay absent, because
@@ -34,32 +35,42 @@ export const ENV_PREFIX = 'NETEMITTER_';
 export const CONFIG_ENV = `${ENV_PREFIX}CONFIG`;
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 
-/** Everything `serve` can be told; all optional (absent = the default). */
-export interface ServeConfig {
-  host?: string;
-  port?: number;
-  unix?: string;
-  unixMode?: number;
-  serverName?: string;
-  maxPayload?: number;
-  maxControlLine?: number;
-  maxConnections?: number;
-  maxSubscriptions?: number;
-  maxPending?: number;
-  writeDeadline?: number;
-  pingInterval?: number;
-  maxPingsOut?: number;
-  lameDuckGracePeriod?: number;
-  logLevel?: LogLevel;
-}
+/**
+ * Everything `serve` can be told, all optional (absent = the default): the
+ * hub's options that a flag can express, and the log level.
+ */
+export type ServeConfig = Omit<HubOptions, 'listen' | 'logger'> & { logLevel?: LogLevel };
 
 export type ServeKey = keyof ServeConfig;
 
 /** The settings of one source. */
 export type Layer = ServeConfig;
 
+/** What kind of value an option takes: how it is parsed, shown in --help and its default printed. */
+export const ValueKind = {
+  TEXT: 'text',
+  PORT: 'port',
+  COUNT: 'count',
+  SIZE: 'size',
+  DURATION: 'duration',
+  FILE_MODE: 'fileMode',
+  LOG_LEVEL: 'logLevel',
+} as const;
+export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
+
+const PARSERS: Record<ValueKind, (raw: RawValue, min: number) => unknown> = {
+  text: parseString,
+  port: parsePort,
+  count: parseCount,
+  size: parseSize,
+  duration: parseDuration,
+  fileMode: parseFileMode,
+  logLevel: parseLogLevel,
+};
+
 export interface OptionSpec {
   readonly key: ServeKey;
+  readonly kind: ValueKind;
   /** Long flag without the value placeholder, e.g. `--max-payload`. */
   readonly flag: string;
   /** Placeholder in --help, e.g. `<size>`. */
@@ -82,63 +93,65 @@ function upperSnake(key: string): string {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-function bytes(n: number): string {
-  if (n >= MiB && n % MiB === 0) return `${n / MiB}MiB`;
-  if (n >= KiB && n % KiB === 0) return `${n / KiB}KiB`;
+/** A default in the units people type: 1MiB, 4KiB, 10s, 2m. */
+function showDefault(kind: ValueKind, n: number | string): string {
+  if (typeof n === 'string') return n;
+  if (kind === ValueKind.SIZE) {
+    if (n >= MiB && n % MiB === 0) return `${n / MiB}MiB`;
+    if (n >= KiB && n % KiB === 0) return `${n / KiB}KiB`;
+  } else if (kind === ValueKind.DURATION) {
+    if (n >= 60_000 && n % 60_000 === 0) return `${n / 60_000}m`;
+    if (n >= 1000 && n % 1000 === 0) return `${n / 1000}s`;
+    return `${n}ms`;
+  }
   return String(n);
 }
 
-function ms(n: number): string {
-  if (n >= 60_000 && n % 60_000 === 0) return `${n / 60_000}m`;
-  if (n >= 1000 && n % 1000 === 0) return `${n / 1000}s`;
-  return `${n}ms`;
+interface RowOptions {
+  arg?: string;
+  flag?: string;
+  /** For options without a default in protocol/constants.ts. */
+  defaultText?: string;
 }
 
-function row(
-  key: ServeKey,
-  arg: string,
-  description: string,
-  defaultText: string,
-  parse: (raw: RawValue) => unknown,
-  flag = `--${kebab(key)}`,
-): OptionSpec {
-  return { key, flag, arg, env: ENV_PREFIX + upperSnake(key), description, defaultText, parse };
+/**
+ * One option. Its minimum is the hub's (server/options.ts LIMITS) and its
+ * default the hub's (protocol/constants.ts Defaults), so neither is written twice.
+ */
+function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions = {}): OptionSpec {
+  const min = (LIMITS as Partial<Record<string, number>>)[key] ?? 0;
+  const parse = PARSERS[kind];
+  const hubDefault = (Defaults as Partial<Record<string, number | string>>)[key];
+  return {
+    key,
+    kind,
+    flag: o.flag ?? `--${kebab(key)}`,
+    arg: o.arg ?? `<${kind === ValueKind.COUNT ? 'n' : kind}>`,
+    env: ENV_PREFIX + upperSnake(key),
+    description,
+    defaultText: o.defaultText ?? (hubDefault === undefined ? 'none' : showDefault(kind, hubDefault)),
+    parse: (raw) => parse(raw, min),
+  };
 }
+
+const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL } = ValueKind;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  row('host', '<host>', 'TCP address to listen on', Defaults.host, parseString),
-  row('port', '<port>', 'TCP port; 0 picks a free port', String(Defaults.port), parsePort),
-  row('unix', '<path>', 'Unix socket to listen on; alone, TCP is off unless a port is given', 'none', parseString),
-  row('unixMode', '<mode>', 'file mode of the Unix socket, octal (e.g. 660)', 'per umask', parseFileMode),
-  row('serverName', '<name>', 'server name announced in INFO', 'the server id', parseString, '--name'),
-  row('maxPayload', '<size>', 'largest message accepted (headers + payload)', bytes(Defaults.maxPayload), (v) =>
-    parseSize(v, LIMITS.maxPayload),
-  ),
-  row('maxControlLine', '<size>', 'longest protocol line', bytes(Defaults.maxControlLine), (v) =>
-    parseSize(v, LIMITS.maxControlLine),
-  ),
-  row('maxConnections', '<n>', 'connections served at once', String(Defaults.maxConnections), (v) =>
-    parseCount(v, LIMITS.maxConnections),
-  ),
-  row('maxSubscriptions', '<n>', 'subscriptions per connection; 0 = unlimited', String(Defaults.maxSubscriptions), (v) =>
-    parseCount(v, LIMITS.maxSubscriptions),
-  ),
-  row('maxPending', '<size>', 'bytes queued to one client before it is cut off', bytes(Defaults.maxPending), (v) =>
-    parseSize(v, LIMITS.maxPending),
-  ),
-  row('writeDeadline', '<duration>', 'time a blocked write may take before the client is cut off', ms(Defaults.writeDeadline), (v) =>
-    parseDuration(v, LIMITS.writeDeadline),
-  ),
-  row('pingInterval', '<duration>', 'interval between PINGs to an idle client', ms(Defaults.pingInterval), (v) =>
-    parseDuration(v, LIMITS.pingInterval),
-  ),
-  row('maxPingsOut', '<n>', 'unanswered PINGs before a client is dropped as stale', String(Defaults.maxPingsOut), (v) =>
-    parseCount(v, LIMITS.maxPingsOut),
-  ),
-  row('lameDuckGracePeriod', '<duration>', 'time clients get to leave at shutdown', ms(Defaults.lameDuckGracePeriod), (v) =>
-    parseDuration(v, LIMITS.lameDuckGracePeriod),
-  ),
-  row('logLevel', '<level>', 'trace, debug, info, warn, error or silent', DEFAULT_LOG_LEVEL, parseLogLevel),
+  row('host', TEXT, 'TCP address to listen on', { arg: '<host>' }),
+  row('port', PORT, 'TCP port; 0 picks a free port'),
+  row('unix', TEXT, 'Unix socket to listen on; alone, TCP is off unless a port is given', { arg: '<path>' }),
+  row('unixMode', FILE_MODE, 'file mode of the Unix socket, octal (e.g. 660)', { arg: '<mode>', defaultText: 'per umask' }),
+  row('serverName', TEXT, 'server name announced in INFO', { arg: '<name>', flag: '--name', defaultText: 'the server id' }),
+  row('maxPayload', SIZE, 'largest message accepted (headers + payload)'),
+  row('maxControlLine', SIZE, 'longest protocol line'),
+  row('maxConnections', COUNT, 'connections served at once'),
+  row('maxSubscriptions', COUNT, 'subscriptions per connection; 0 = unlimited'),
+  row('maxPending', SIZE, 'bytes queued to one client before it is cut off'),
+  row('writeDeadline', DURATION, 'time a blocked write may take before the client is cut off'),
+  row('pingInterval', DURATION, 'interval between PINGs to an idle client'),
+  row('maxPingsOut', COUNT, 'unanswered PINGs before a client is dropped as stale'),
+  row('lameDuckGracePeriod', DURATION, 'time clients get to leave at shutdown'),
+  row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
 ];
 
 const BY_KEY = new Map<string, OptionSpec>(SERVE_OPTIONS.map((o) => [o.key, o]));
@@ -149,17 +162,18 @@ const UNSUPPORTED_KEYS: Record<string, string> = {
   logger: 'use logLevel',
 };
 
-function invalid(where: string, raw: RawValue, err: unknown): ConfigError {
-  if (!(err instanceof InvalidValue)) throw err;
-  return new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${err.message})`);
+/** Parses one value; an invalid one becomes a ConfigError naming where it came from. */
+function parseAt<T>(where: string, raw: RawValue, parse: (raw: RawValue) => T): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    throw new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${err.message})`);
+  }
 }
 
 function set(layer: Layer, spec: OptionSpec, raw: RawValue, where: string): void {
-  try {
-    (layer as Record<string, unknown>)[spec.key] = spec.parse(raw);
-  } catch (err) {
-    throw invalid(where, raw, err);
-  }
+  (layer as Record<string, unknown>)[spec.key] = parseAt(where, raw, spec.parse);
 }
 
 /** Flags as commander hands them over (strings), keyed by option key. */
@@ -233,17 +247,9 @@ export function loadConfigFile(file: string): Layer {
 
 /** Which config file to read: --config, else NETEMITTER_CONFIG, else none. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (flag !== undefined) return parseOrThrow(flag, '--config');
+  if (flag !== undefined) return parseAt('--config', flag, parseString);
   const fromEnv = env[CONFIG_ENV];
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
-}
-
-function parseOrThrow(raw: string, where: string): string {
-  try {
-    return parseString(raw);
-  } catch (err) {
-    throw invalid(where, raw, err);
-  }
 }
 
 /** Merges layers, highest precedence first; a key absent from a layer falls through to the next. */
@@ -268,7 +274,7 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
 
 /** The options for createHub(), without the logger. */
 export function toHubOptions(config: ServeConfig): HubOptions {
-  const { logLevel: _ignored, ...hub } = config;
+  const { logLevel: _cliOnly, ...hub } = config;
   return hub;
 }
 

@@ -57,13 +57,17 @@ function oneLine(text: string): string {
 }
 
 /**
- * Writes `text` to stderr and exits once it is flushed: stderr is
- * asynchronous on some platforms when it is a pipe, and a plain
- * process.exit() could cut the line.
+ * Exits with `code` once stdout and stderr are flushed (after writing `text`
+ * to stderr, if given). Writes to a pipe are asynchronous on POSIX, and a
+ * bare process.exit() could cut the last line of help or of an error.
  */
 export function exitWith(code: number, text?: string): void {
-  if (text === undefined) {
-    process.exit(code);
-  }
-  process.stderr.write(`${text}\n`, () => process.exit(code));
+  if (text !== undefined) process.stderr.write(`${text}\n`);
+  let pending = 2;
+  const flushed = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  // A write's callback runs after the writes queued before it.
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
 }

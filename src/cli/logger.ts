@@ -23,7 +23,7 @@ export interface CliLoggerOptions {
  */
 function dropAddressObject(fields: Record<string, unknown>): Record<string, unknown> {
   if (typeof fields.address !== 'object' || fields.address === null) return fields;
-  const { address: _url, ...rest } = fields;
+  const { address: _address, ...rest } = fields;
   return rest;
 }
 

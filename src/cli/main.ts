@@ -15,7 +15,7 @@ function packageVersion(): string {
   return pkg.version ?? '0.0.0';
 }
 
-export function createProgram(): Command {
+function createProgram(): Command {
   const program = new Command(PROGRAM)
     .description('an event hub and client that speak the NATS protocol')
     .version(packageVersion(), '-V, --version', 'print the version and exit')

@@ -59,7 +59,13 @@ export type ProtocolErrorText = (typeof ProtocolErrorText)[keyof typeof Protocol
 /** The header block's version line (ADR-4). */
 export const HEADER_VERSION = 'NATS/1.0';
 
-/** Defaults, each a named option of the hub (see server/options.ts). Values are nats-server's. */
+/**
+ * Defaults, each a named option of the hub (see server/options.ts). The
+ * limits are nats-server's. Two differ on purpose: the hub listens on
+ * loopback unless told otherwise (embedded first: nothing is exposed by
+ * accident), and the lame-duck grace is 2 s rather than 10 s, because an
+ * embedded hub usually stops with its application.
+ */
 export const Defaults = {
   port: 4222,
   host: '127.0.0.1',

@@ -108,6 +108,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   private activity = false;
   private pingTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  private endTimer: NodeJS.Timeout | null = null;
 
   constructor(hub: HubCore, socket: Socket, id: number, address: string, port: number | undefined) {
     this.hub = hub;
@@ -196,10 +197,55 @@ export class Connection implements ServerParserHandler, ClientInfo {
       ok = socket.write(chunks[chunks.length - 1]!);
       socket.uncork();
     }
-    if (!ok && this.deadlineTimer === null) {
-      // The kernel buffer is full: the client must catch up within the write deadline.
-      this.deadlineTimer = setTimeout(onWriteDeadline, this.hub.options.writeDeadline, this);
-      socket.once('drain', () => this.clearDeadline());
+    if (!ok) {
+      if (this.deadlineTimer === null) {
+        // The kernel buffer is full: the client must catch up within the write deadline.
+        this.deadlineTimer = setTimeout(onWriteDeadline, this.hub.options.writeDeadline, this);
+        socket.once('drain', () => this.drained());
+      }
+    } else if (this.producers !== null) {
+      this.releaseProducers();
+    }
+  }
+
+  /** The socket wrote everything it held. */
+  private drained(): void {
+    this.clearDeadline();
+    if (this.producers !== null) this.releaseProducers();
+  }
+
+  /** Bytes queued for this client and not yet taken by the kernel. */
+  get pending(): number {
+    return this.out.size + this.socket.writableLength;
+  }
+
+  // ── flow control ─────────────────────────────────────────────────────────
+  //
+  // A consumer with more than `stallThreshold` bytes queued pauses reading
+  // from the connections that publish to it, so a fast publisher cannot grow
+  // the hub's memory; they resume when it drains. If it stays blocked past
+  // the write deadline, or passes maxPending, it is cut off instead and they
+  // resume then.
+
+  /** Connections whose reading is paused until this one drains. */
+  private producers: Set<Connection> | null = null;
+  /** How many consumers this connection's reading is paused for. */
+  private stalls = 0;
+
+  /** Pauses `producer` until this connection has drained. */
+  stall(producer: Connection): void {
+    if (producer === this || producer.closed) return;
+    this.producers ??= new Set();
+    if (this.producers.has(producer)) return;
+    this.producers.add(producer);
+    if (producer.stalls++ === 0) producer.socket.pause();
+  }
+
+  private releaseProducers(): void {
+    const list = this.producers!;
+    this.producers = null;
+    for (const p of list) {
+      if (--p.stalls === 0 && !p.closed) p.socket.resume();
     }
   }
 
@@ -224,16 +270,24 @@ export class Connection implements ServerParserHandler, ClientInfo {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.clearDeadline();
+    if (this.producers !== null) this.releaseProducers();
     for (const sub of this.subs.values()) this.hub.removeSubscription(sub);
     this.subs.clear();
     if (flushFirst) {
       this.socket.end();
       // A peer that never reads must not hold the socket open.
-      setTimeout(destroySocket, this.hub.options.writeDeadline, this.socket).unref();
+      this.endTimer = setTimeout(destroySocket, this.hub.options.writeDeadline, this.socket);
     } else {
       this.socket.destroy();
     }
     this.hub.connectionClosed(this, reason, err);
+  }
+
+  /** The socket is gone (either side closed it). */
+  socketClosed(): void {
+    if (this.endTimer !== null) clearTimeout(this.endTimer);
+    this.endTimer = null;
+    this.close(CloseReason.CLIENT);
   }
 
   /** Sends `-ERR` and, for fatal errors, closes. */

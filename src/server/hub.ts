@@ -55,6 +55,9 @@ export interface CloseOptions {
 const kConn = Symbol('netemitter.connection');
 type HubSocket = Socket & { [kConn]?: Connection };
 
+/** Past this many queued bytes (or 3/4 of maxPending when smaller) a consumer pauses its producers. */
+const STALL_THRESHOLD_MAX = 8 * 1024 * 1024;
+
 const NO_RESPONDERS_HEADER = 'NATS/1.0 503\r\n\r\n';
 
 /** A server id in nats-server's shape: 'N' and 55 base32 characters. */
@@ -72,6 +75,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   readonly options: ResolvedHubOptions;
   readonly serverId: string;
   readonly serverName: string;
+  /** Queued bytes past which a consumer pauses its producers (see Connection.stall). */
+  private readonly stallThreshold: number;
   private readonly sublist = new Sublist<Subscription>();
   private readonly connections = new Set<Connection>();
   private readonly servers: { server: Server; address: HubAddress; infoPrefix: string }[] = [];
@@ -87,6 +92,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     this.options = resolveOptions(options);
     this.serverId = newServerId();
     this.serverName = this.options.serverName ?? this.serverId;
+    this.stallThreshold = Math.min(Math.floor(this.options.maxPending * 0.75), STALL_THRESHOLD_MAX);
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -282,7 +288,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
       for (let i = 0; i < plain.length; i++) {
         const sub = plain[i]!;
         if (noEcho && sub.conn === from) continue;
-        if (this.deliver(sub, head, tail, payload, headerLength, subject, rep)) delivered++;
+        if (this.deliver(from, sub, head, tail, payload, headerLength, subject, rep)) delivered++;
       }
       for (let g = 0; g < queues.length; g++) {
         const members = queues[g]!;
@@ -292,7 +298,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         for (let k = 0; k < n; k++) {
           const sub = members[(start + k) % n]!;
           if (sub.conn.closed || (noEcho && sub.conn === from)) continue;
-          if (this.deliver(sub, head, tail, payload, headerLength, subject, rep)) {
+          if (this.deliver(from, sub, head, tail, payload, headerLength, subject, rep)) {
             delivered++;
             break;
           }
@@ -302,7 +308,16 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     if (delivered === 0 && reply !== undefined && from !== null) this.noResponders(from, reply);
   }
 
-  private deliver(sub: Subscription, head: string, tail: string, payload: Buffer, headerLength: number, subject: string, rep: string): boolean {
+  private deliver(
+    from: Connection | null,
+    sub: Subscription,
+    head: string,
+    tail: string,
+    payload: Buffer,
+    headerLength: number,
+    subject: string,
+    rep: string,
+  ): boolean {
     const conn = sub.conn;
     let ok: boolean;
     if (headerLength > 0 && !conn.opts.headers) {
@@ -313,6 +328,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
       ok = conn.deliver(sub, head, tail, payload);
     }
     if (!ok) return false;
+    if (from !== null && conn.pending > this.stallThreshold) conn.stall(from);
     this.counters.outMsgs++;
     this.counters.outBytes += payload.length;
     sub.delivered++;
@@ -394,7 +410,7 @@ function socketOnError(this: HubSocket, err: Error): void {
 }
 
 function socketOnClose(this: HubSocket): void {
-  this[kConn]!.close(CloseReason.CLIENT);
+  this[kConn]!.socketClosed();
 }
 
 /** Creates a hub. Call `listen()` to start accepting connections. */

@@ -5,7 +5,8 @@
  * socket (we never delete a user's file).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { lstat, unlink, chmod } from 'node:fs/promises';
+import { lstat, unlink, chmod, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ListenError } from '../errors.js';
 import { isPathSpec, type ListenSpec } from './options.js';
 
@@ -37,6 +38,13 @@ function socketIsLive(path: string): Promise<boolean> {
 }
 
 async function clearStaleSocket(path: string): Promise<void> {
+  // Node reports a missing directory as EACCES; say what is really wrong.
+  try {
+    if (!(await stat(dirname(path))).isDirectory()) throw new ListenError(`cannot listen on ${path}: ${dirname(path)} is not a directory`);
+  } catch (err) {
+    if (err instanceof ListenError) throw err;
+    throw new ListenError(`cannot listen on ${path}: the directory ${dirname(path)} does not exist`, { cause: err });
+  }
   let st;
   try {
     st = await lstat(path);
@@ -88,7 +96,14 @@ export async function openListener<T>(
   });
   let address: HubAddress;
   if (isPathSpec(spec)) {
-    if (spec.mode !== undefined && !isWindowsPipe(spec.path)) await chmod(spec.path, spec.mode);
+    if (spec.mode !== undefined && !isWindowsPipe(spec.path)) {
+      try {
+        await chmod(spec.path, spec.mode);
+      } catch (err) {
+        server.close();
+        throw new ListenError(`cannot set mode ${spec.mode.toString(8)} on ${spec.path}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     address = { url: isWindowsPipe(spec.path) ? spec.path : `unix://${spec.path}`, path: spec.path };
   } else {
     const a = server.address();

@@ -114,7 +114,9 @@ export function isPathSpec(spec: ListenSpec): spec is PathListenSpec {
 function checkListen(spec: ListenSpec): ListenSpec {
   if (isPathSpec(spec)) {
     if (spec.path.length === 0) throw new ConfigError('a Unix socket path must not be empty');
-    if (spec.mode !== undefined) checkInt('unixMode', spec.mode, 0);
+    if (spec.mode !== undefined && checkInt('unixMode', spec.mode, 0) > 0o777) {
+      throw new ConfigError(`option unixMode must be a file mode of at most 0o777, got 0o${spec.mode.toString(8)}`);
+    }
     return spec;
   }
   const port = checkInt('port', spec.port, 0);

@@ -24,7 +24,7 @@ import { ExitCode, exitWith } from '../errors.js';
 import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
 
 const HELP_AFTER = `
-Precedence: flags > ${'NETEMITTER_*'} environment variables > --config file (${CONFIG_ENV}) > defaults.
+Precedence: flags > NETEMITTER_* environment variables > --config file (${CONFIG_ENV}) > defaults.
 Sizes: bytes, or with a unit: 512KB, 64MiB (powers of 1024), 1M (powers of 1000).
 Durations: milliseconds, or with a unit: 500ms, 10s, 2m, 1h.
 See docs/operations.md for every option.`;
@@ -53,7 +53,7 @@ export function registerServe(program: Command): void {
 }
 
 /** Reads the three sources; throws ConfigError (exit 2) on any invalid value. */
-export function readConfig(
+function readConfig(
   flagValues: Partial<Record<ServeKey, string>>,
   configFlag: string | undefined,
   env: NodeJS.ProcessEnv,
@@ -66,9 +66,10 @@ export function readConfig(
 
 async function serve(config: ServeConfig): Promise<void> {
   const logger = createCliLogger({ level: logLevelOf(config) });
+  const options = toHubOptions(config);
   // createHub validates the combination (e.g. maxPayload <= maxPending): a ConfigError, exit 2.
-  const hub = createHub({ ...toHubOptions(config), logger });
-  logger.debug({ options: toHubOptions(config) }, 'starting');
+  const hub = createHub({ ...options, logger });
+  logger.debug({ options }, 'starting');
   if (config.unix !== undefined && config.port === undefined && config.host !== undefined) {
     logger.warn(`host ${config.host} is ignored: with a Unix socket, TCP is served only when a port is given too`);
   }

@@ -1,0 +1,257 @@
+/**
+ * The server a conformance test talks to. One suite, two targets:
+ *
+ *   NETEMITTER_TARGET=hub          (default) our hub, in this process, on 127.0.0.1:0
+ *   NETEMITTER_TARGET=nats-server  the reference server, one child process per startServer()
+ *
+ * Running the same tests against a real nats-server is what proves that they
+ * encode NATS behaviour and not our hub's opinions. Options use the hub's
+ * names and units (camelCase, milliseconds) and are translated to nats-server
+ * config keys here, so a test never mentions either spelling.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHub, Defaults, type Hub } from '../../src/index.js';
+
+export const TargetKind = {
+  HUB: 'hub',
+  NATS_SERVER: 'nats-server',
+} as const;
+export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
+
+/** Limits a test may ask for, in the hub's names and units. */
+export interface ServerOptions {
+  maxPayload?: number;
+  maxControlLine?: number;
+  maxConnections?: number;
+  maxSubscriptions?: number;
+  maxPending?: number;
+  /** Milliseconds. */
+  writeDeadline?: number;
+  /** Milliseconds. */
+  pingInterval?: number;
+  maxPingsOut?: number;
+}
+
+export interface TestServer {
+  readonly kind: TargetKind;
+  /** nats://127.0.0.1:PORT */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The hub itself when kind is 'hub', for hub-only tests. */
+  readonly hub: Hub | undefined;
+  /** Stops the server and releases everything it holds. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+/** Where Debian installs the reference server; NATS_SERVER_BIN overrides. */
+const DEFAULT_NATS_SERVER = '/usr/sbin/nats-server';
+const START_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 5_000;
+const POLL_MS = 10;
+
+/** The target chosen by NETEMITTER_TARGET. An unknown value is an error, not a silent default. */
+export function targetKind(): TargetKind {
+  const v = process.env.NETEMITTER_TARGET;
+  if (v === undefined || v === '' || v === TargetKind.HUB) return TargetKind.HUB;
+  if (v === TargetKind.NATS_SERVER) return TargetKind.NATS_SERVER;
+  throw new Error(`NETEMITTER_TARGET must be 'hub' or 'nats-server', got ${JSON.stringify(v)}`);
+}
+
+/**
+ * For `it(name, { skip: skipUnlessHub('why') }, fn)`: a test that only makes
+ * sense against our hub (hub events, hub API) is reported as skipped, with
+ * the reason, when the target is nats-server.
+ */
+export function skipUnlessHub(why = 'tests the hub itself'): string | false {
+  return targetKind() === TargetKind.HUB ? false : `hub only: ${why}`;
+}
+
+/**
+ * A deliberate, documented difference between our hub and nats-server: the
+ * value the current target must produce. Tests state both expectations
+ * exactly instead of accepting "either", so a change on either side fails,
+ * and `why` keeps the reason next to the assertion.
+ */
+export function differs<T>(d: { natsServer: T; hub: T; why: string }): T {
+  return targetKind() === TargetKind.HUB ? d.hub : d.natsServer;
+}
+
+/** Starts a server of the current target with the given limits. */
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
+  // nats-server refuses max_payload > max_pending at startup and the hub throws a
+  // ConfigError; say so here, once, in the same words for both targets.
+  const maxPayload = opts.maxPayload ?? Defaults.maxPayload;
+  const maxPending = opts.maxPending ?? Defaults.maxPending;
+  if (maxPayload > maxPending) {
+    throw new Error(`startServer: maxPayload (${maxPayload}) cannot be higher than maxPending (${maxPending})`);
+  }
+  return targetKind() === TargetKind.HUB ? startHub(opts) : startNatsServer(opts);
+}
+
+async function startHub(opts: ServerOptions): Promise<TestServer> {
+  const hub = createHub({ ...opts, host: HOST, port: 0 });
+  const [addr] = await hub.listen();
+  if (addr === undefined || addr.port === undefined) {
+    await hub.close({ grace: 0 });
+    throw new Error('startServer: the hub reported no TCP address');
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    kind: TargetKind.HUB,
+    url: addr.url,
+    host: HOST,
+    port: addr.port,
+    hub,
+    stop: () => (stopping ??= hub.close({ grace: 0 })),
+  };
+}
+
+// ── nats-server ─────────────────────────────────────────────────────────────
+
+/** A duration in nats-server's config syntax (a Go duration string). */
+function duration(ms: number): string {
+  return `"${ms}ms"`;
+}
+
+/** nats-server config text for the requested limits. */
+export function natsServerConfig(opts: ServerOptions, portsDir: string): string {
+  const lines = ['port: -1', `host: ${HOST}`, `ports_file_dir: ${JSON.stringify(portsDir)}`];
+  if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
+  if (opts.maxControlLine !== undefined) lines.push(`max_control_line: ${opts.maxControlLine}`);
+  if (opts.maxConnections !== undefined) lines.push(`max_connections: ${opts.maxConnections}`);
+  if (opts.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${opts.maxSubscriptions}`);
+  if (opts.maxPending !== undefined) lines.push(`max_pending: ${opts.maxPending}`);
+  if (opts.writeDeadline !== undefined) lines.push(`write_deadline: ${duration(opts.writeDeadline)}`);
+  if (opts.pingInterval !== undefined) lines.push(`ping_interval: ${duration(opts.pingInterval)}`);
+  if (opts.maxPingsOut !== undefined) lines.push(`ping_max: ${opts.maxPingsOut}`);
+  return lines.join('\n') + '\n';
+}
+
+function natsServerBin(): string {
+  const bin = process.env.NATS_SERVER_BIN ?? DEFAULT_NATS_SERVER;
+  try {
+    accessSync(bin, fsConstants.X_OK);
+  } catch {
+    throw new Error(
+      `NETEMITTER_TARGET=nats-server but no executable nats-server at ${bin}. ` +
+        'Install it (apt-get install nats-server) or set NATS_SERVER_BIN.',
+    );
+  }
+  return bin;
+}
+
+/** Children still running, killed if this process exits without stopping them (a crashed test file). */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killLiveChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  // 'error' without 'exit' happens when the process could not be spawned at all.
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+}
+
+async function startNatsServer(opts: ServerOptions): Promise<TestServer> {
+  const bin = natsServerBin();
+  const dir = await mkdtemp(join(tmpdir(), 'netemitter-nats-'));
+  const conf = join(dir, 'nats-server.conf');
+  await writeFile(conf, natsServerConfig(opts, dir));
+
+  if (!exitHookInstalled) {
+    process.on('exit', killLiveChildren);
+    exitHookInstalled = true;
+  }
+  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  const exit = exited(child).then(() => {
+    live.delete(child);
+  });
+  // The log goes to stderr; keep its tail to explain a failed start.
+  let log = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => {
+    log = (log + s).slice(-4096);
+  });
+  let spawnError: Error | null = null;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await exit;
+        clearTimeout(timer);
+      }
+      await exit;
+      await rm(dir, { recursive: true, force: true });
+    })());
+
+  try {
+    const port = await waitForPort(child, join(dir, `nats-server_${child.pid}.ports`), () => spawnError, () => log);
+    return { kind: TargetKind.NATS_SERVER, url: `nats://${HOST}:${port}`, host: HOST, port, hub: undefined, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Reads the port from nats-server's ports file, which it writes once it is listening. */
+async function waitForPort(
+  child: ChildProcess,
+  portsFile: string,
+  spawnError: () => Error | null,
+  log: () => string,
+): Promise<number> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const err = spawnError();
+    if (err !== null) throw new Error(`nats-server could not be started: ${err.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`nats-server exited during startup (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    }
+    let text: string | null = null;
+    try {
+      text = await readFile(portsFile, 'utf8');
+    } catch {
+      // Not written yet.
+    }
+    if (text !== null) {
+      const port = portFrom(text);
+      if (port !== null) return port;
+      // Empty or half-written: read it again.
+    }
+    await sleep(POLL_MS);
+  }
+  throw new Error(`nats-server did not report its port within ${START_TIMEOUT_MS} ms:\n${log()}`);
+}
+
+/** The client port in a ports file (`{"nats":["nats://127.0.0.1:PORT"],…}`), or null if incomplete. */
+function portFrom(text: string): number | null {
+  let ports: { nats?: unknown };
+  try {
+    ports = JSON.parse(text) as { nats?: unknown };
+  } catch {
+    return null;
+  }
+  const url = Array.isArray(ports.nats) ? ports.nats[0] : undefined;
+  if (typeof url !== 'string') return null;
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : null;
+}
