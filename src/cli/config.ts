@@ -151,6 +151,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('pingInterval', DURATION, 'interval between PINGs to an idle client'),
   row('maxPingsOut', COUNT, 'unanswered PINGs before a client is dropped as stale'),
   row('lameDuckGracePeriod', DURATION, 'time clients get to leave at shutdown'),
+  row('connectTimeout', DURATION, 'time a new connection has to send its first operation; 0 = no limit'),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
 ];
 

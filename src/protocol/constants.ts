@@ -53,6 +53,8 @@ export const ProtocolErrorText = {
   INVALID_SUBJECT: 'Invalid Subject',
   INVALID_PUBLISH_SUBJECT: 'Invalid Publish Subject',
   MAX_SUBSCRIPTIONS: 'maximum subscriptions exceeded',
+  /** Ours: nats-server has no such timeout without auth (it uses 'Authentication Timeout' with auth). */
+  CONNECT_TIMEOUT: 'Connect Timeout',
 } as const;
 export type ProtocolErrorText = (typeof ProtocolErrorText)[keyof typeof ProtocolErrorText];
 
@@ -78,4 +80,5 @@ export const Defaults = {
   pingInterval: 120_000,
   maxPingsOut: 2,
   lameDuckGracePeriod: 2_000,
+  connectTimeout: 10_000,
 } as const;

@@ -12,12 +12,16 @@
  */
 import { latin1Write } from './bytes.js';
 
-const SLAB_SIZE = 64 * 1024;
+/** Slabs start small (idle connections cost little) and double up to this size under load. */
+const SLAB_MIN = 1024;
+const SLAB_MAX = 64 * 1024;
 /** Payloads at least this large are queued by reference instead of copied. */
 const COPY_LIMIT = 8 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 export class Outbound {
-  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private slab: Buffer = EMPTY;
   private start = 0;
   private end = 0;
   private readonly chunks: Buffer[] = [];
@@ -27,7 +31,8 @@ export class Outbound {
   private room(n: number): void {
     if (this.slab.length - this.end >= n) return;
     this.seal();
-    this.slab = Buffer.allocUnsafe(n > SLAB_SIZE ? n : SLAB_SIZE);
+    const grown = Math.min(Math.max(this.slab.length * 2, SLAB_MIN), SLAB_MAX);
+    this.slab = Buffer.allocUnsafe(n > grown ? n : grown);
     this.start = 0;
     this.end = 0;
   }

@@ -17,6 +17,7 @@ import type { ResolvedHubOptions } from './options.js';
 /** Why a connection ended; reported with the hub's `disconnect` event. */
 export const CloseReason = {
   CLIENT: 'client closed',
+  CONNECT_TIMEOUT: 'connect timeout',
   PROTOCOL: 'protocol violation',
   SLOW_CONSUMER: 'slow consumer',
   STALE: 'stale connection',
@@ -109,6 +110,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   private pingTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
 
   constructor(hub: HubCore, socket: Socket, id: number, address: string, port: number | undefined) {
     this.hub = hub;
@@ -136,8 +138,23 @@ export class Connection implements ServerParserHandler, ClientInfo {
   }
 
   start(): void {
-    const interval = this.hub.options.pingInterval;
-    this.pingTimer = setInterval(onPingTimer, interval, this);
+    const o = this.hub.options;
+    this.pingTimer = setInterval(onPingTimer, o.pingInterval, this);
+    if (o.connectTimeout > 0) this.connectTimer = setTimeout(onConnectTimeout, o.connectTimeout, this);
+  }
+
+  /** The first operation arrived: the connection is a client, not an idle socket. */
+  private greeted(): void {
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+  }
+
+  connectTimedOut(): void {
+    this.connectTimer = null;
+    this.sendErr(ProtocolErrorText.CONNECT_TIMEOUT);
+    this.close(CloseReason.CONNECT_TIMEOUT);
   }
 
   /** Bytes from the socket. */
@@ -269,6 +286,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
     this.out.clear();
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    this.greeted();
     this.clearDeadline();
     if (this.producers !== null) this.releaseProducers();
     for (const sub of this.subs.values()) this.hub.removeSubscription(sub);
@@ -324,6 +342,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
       return;
     }
     this.connected = true;
+    this.greeted();
     if (o.verbose) this.send('+OK\r\n');
   }
 
@@ -333,6 +352,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.PROTOCOL);
       return;
     }
+    if (this.connectTimer !== null) this.greeted();
     // Pedantic only warns: nats-server still delivers the message.
     if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
     if (this.opts.verbose) this.send('+OK\r\n');
@@ -340,6 +360,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {
+    this.greeted();
     if (!isValidSubject(subject) || (queue !== undefined && !isValidQueue(queue))) {
       this.sendErr(ProtocolErrorText.INVALID_SUBJECT);
       return;
@@ -360,6 +381,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   }
 
   unsub(sid: string, max: number | undefined): void {
+    this.greeted();
     const s = this.subs.get(sid);
     if (s !== undefined) {
       if (max !== undefined && max > 0 && s.delivered < max) s.max = max;
@@ -375,6 +397,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   }
 
   ping(): void {
+    this.greeted();
     this.send('PONG\r\n');
   }
 
@@ -463,6 +486,10 @@ function isValidQueue(q: string): boolean {
 
 function onPingTimer(conn: Connection): void {
   conn.heartbeat();
+}
+
+function onConnectTimeout(conn: Connection): void {
+  conn.connectTimedOut();
 }
 
 function onWriteDeadline(conn: Connection): void {

@@ -63,6 +63,12 @@ export interface HubOptions {
   maxPingsOut?: number;
   /** Milliseconds between the lame-duck INFO and closing clients at close(). Default 2 s. */
   lameDuckGracePeriod?: number;
+  /**
+   * Milliseconds a new connection has to send its first operation (CONNECT,
+   * or any other: without auth, nats-server accepts operations before
+   * CONNECT); then it is closed. 0 disables. Default 10 s.
+   */
+  connectTimeout?: number;
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger;
 }
@@ -79,6 +85,7 @@ export interface ResolvedHubOptions {
   pingInterval: number;
   maxPingsOut: number;
   lameDuckGracePeriod: number;
+  connectTimeout: number;
   logger: Logger;
 }
 
@@ -96,6 +103,7 @@ export const LIMITS = {
   pingInterval: 1,
   maxPingsOut: 1,
   lameDuckGracePeriod: 0,
+  connectTimeout: 0,
 } as const satisfies Partial<Record<keyof HubOptions, number>>;
 
 type LimitName = keyof typeof LIMITS;

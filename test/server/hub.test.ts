@@ -241,6 +241,22 @@ describe('lame duck shutdown', () => {
 });
 
 describe('limits', () => {
+  it('closes a connection that sends nothing within connectTimeout, and spares one that does', async () => {
+    const hub = await startHub({ connectTimeout: 200 });
+    const reasons: string[] = [];
+    hub.on('disconnect', (_c, reason) => reasons.push(reason));
+    const silent = await RawClient.connect(tcp(hub));
+    const talker = await RawClient.connect(tcp(hub));
+    await talker.roundTrip('SUB x 1\r\n'); // no CONNECT, but a valid operation (allowed without auth)
+    await silent.expect("-ERR 'Connect Timeout'\r\n", 3000);
+    assert.equal(await silent.waitClosed(), true);
+    assert.deepEqual(reasons, [CloseReason.CONNECT_TIMEOUT]);
+    assert.equal(talker.isClosed, false);
+    assert.match(await talker.roundTrip(), /PONG\r\n$/);
+    await talker.close();
+  });
+
+
   it('cuts off a slow consumer past maxPending and keeps serving others', async () => {
     const hub = await startHub({ maxPending: 64 * 1024, maxPayload: 8 * 1024 });
     const slow: string[] = [];
