@@ -303,9 +303,10 @@ export class Connection implements ServerParserHandler, ClientInfo {
 
   /** The socket is gone (either side closed it). */
   socketClosed(): void {
+    this.close(CloseReason.CLIENT);
+    // close() may just have armed it: the socket it guards is already gone.
     if (this.endTimer !== null) clearTimeout(this.endTimer);
     this.endTimer = null;
-    this.close(CloseReason.CLIENT);
   }
 
   /** Sends `-ERR` and, for fatal errors, closes. */
