@@ -58,15 +58,23 @@ export interface HandleOptions {
   queue?: string | false;
 }
 
-/** A map from event name to payload type; a function type marks a request/reply subject. */
-export type EventMap = Record<string, unknown>;
+/**
+ * A map from event name to payload type; a function type marks a request/reply subject.
+ * `any` values (not `unknown`) so that an `interface` satisfies it, not only a type alias.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventMap = Record<string, any>;
 type AnyFn = (...args: never[]) => unknown;
+/** True for `any` only: an untyped bus (the default map) accepts any request and reply. */
+type IsAny<T> = 0 extends 1 & T ? true : false;
 /** Names that carry events (non-function entries). */
 export type EventName<E> = { [K in keyof E]-?: E[K] extends AnyFn ? never : K }[keyof E] & string;
 /** Names that carry requests (function entries: (request) => reply). */
 export type RequestName<E> = { [K in keyof E]-?: E[K] extends AnyFn ? K : never }[keyof E] & string;
-export type RequestOf<F> = F extends (req: infer A) => unknown ? A : never;
-export type ReplyOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RequestOf<F> = IsAny<F> extends true ? any : F extends (req: infer A) => unknown ? A : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ReplyOf<F> = IsAny<F> extends true ? any : F extends (...args: never[]) => infer R ? Awaited<R> : never;
 export type Listener<P> = (payload: P, meta: EventMeta) => unknown;
 export type Handler<F> = (request: RequestOf<F>, meta: EventMeta) => ReplyOf<F> | Promise<ReplyOf<F>>;
 
@@ -142,7 +150,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly requests = new Set<Promise<unknown>>();
   private maxListeners = 10;
-  private draining = false;
+  private drained: Promise<void> | null = null;
 
   constructor(opts: ResolvedConnectOptions) {
     this.opts = opts;
@@ -198,7 +206,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private add(subject: string, fn: AnyListener, once: boolean, prepend: boolean, opts: ListenOptions = {}): this {
     if (typeof fn !== 'function') throw new TypeError('the listener must be a function');
     checkListenSubject(subject);
-    if (this.draining || this.conn.isClosed) throw new ClosedError();
+    if (this.drained !== null || this.conn.isClosed) throw new ClosedError();
     const queue = opts.queue;
     if (queue !== undefined && (typeof queue !== 'string' || queue.length === 0 || /\s/.test(queue))) {
       throw new TypeError(`invalid queue group ${JSON.stringify(queue)}`);
@@ -225,9 +233,15 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     return this.removeListener(subject, listener);
   }
 
-  /** Removes the most recently added instance of the listener, as EventEmitter does. */
+  /**
+   * Removes the last instance of the listener in `listeners(subject)` order
+   * (plain listeners, then each queue group's), as EventEmitter removes the
+   * last one of its array.
+   */
   removeListener<K extends EventName<E>>(subject: K, listener: Listener<E[K]>): this {
-    for (const sub of this.eventSubs(subject)) {
+    const subs = this.eventSubs(subject);
+    for (let s = subs.length - 1; s >= 0; s--) {
+      const sub = subs[s]!;
       for (let i = sub.listeners.length - 1; i >= 0; i--) {
         if (sub.listeners[i]!.fn === listener) {
           sub.listeners.splice(i, 1);
@@ -303,7 +317,8 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 
   private unsubscribe(sub: Sub): void {
     if (!this.subs.delete(sub.sid)) return;
-    if (!this.conn.isClosed) this.conn.writeLine(`UNSUB ${sub.sid}\r\n`);
+    // While draining, every UNSUB has been sent already.
+    if (this.drained === null && !this.conn.isClosed) this.conn.writeLine(`UNSUB ${sub.sid}\r\n`);
   }
 
   /** @internal Restores every subscription after a reconnect (ConnectionHandler). */
@@ -385,7 +400,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   handle<K extends RequestName<E>>(subject: K, handler: Handler<E[K]>, opts: HandleOptions = {}): this {
     if (typeof handler !== 'function') throw new TypeError('the handler must be a function');
     checkListenSubject(subject);
-    if (this.draining || this.conn.isClosed) throw new ClosedError();
+    if (this.drained !== null || this.conn.isClosed) throw new ClosedError();
     if (this.handlers.has(subject)) throw new TypeError(`a handler for ${JSON.stringify(subject)} is already registered`);
     const queue = opts.queue === false ? undefined : (opts.queue ?? this.opts.handlerQueue);
     const sub = this.subscribe(subject, queue, 'handler');
@@ -415,14 +430,19 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     if (sub.kind === 'inbox') return this.reply(subject, headers, data);
     const meta = new Meta(this, subject, reply, headers, data);
     if (sub.kind === 'handler') return this.runHandler(sub, meta);
+    // A snapshot, as EventEmitter: listeners added while this event is
+    // dispatched wait for the next one. One listener needs no copy: it is read
+    // before it runs.
     const list = sub.listeners.length === 1 ? sub.listeners : sub.listeners.slice();
+    const n = list.length;
     let decoded: unknown;
     let isDecoded = false;
-    for (const e of list) {
+    for (let i = 0; i < n; i++) {
+      const e = list[i]!;
       if (e.once) {
-        const i = sub.listeners.indexOf(e);
-        if (i === -1) continue;
-        sub.listeners.splice(i, 1);
+        const at = sub.listeners.indexOf(e);
+        if (at === -1) continue;
+        sub.listeners.splice(at, 1);
         if (sub.listeners.length === 0) this.dropEventSub(sub);
       }
       let value: unknown;
@@ -460,17 +480,27 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     this.inFlight.add(p);
     p.then(
       (result) => {
-        if (meta.reply !== undefined && !this.conn.isClosed) meta.respond(result);
-      },
-      (err: unknown) => {
-        if (meta.reply !== undefined && !this.conn.isClosed) {
-          const message = err instanceof Error ? err.message : String(err);
-          this.conn.publish(meta.reply, undefined, encodeHeaders({ [ERROR_HEADER]: message.replace(/[\r\n]+/g, ' '), [ERROR_CODE_HEADER]: errorStatus(err) }), Buffer.alloc(0));
-        } else {
-          this.listenerFailed(sub.subject, err);
+        if (meta.reply === undefined || this.conn.isClosed) return;
+        try {
+          meta.respond(result);
+        } catch (err) {
+          // A result that cannot be sent (no JSON form, too large): the requester still gets an answer.
+          this.replyFailure(sub, meta, err);
         }
       },
+      (err: unknown) => this.replyFailure(sub, meta, err),
     ).finally(() => this.inFlight.delete(p));
+  }
+
+  /** Answers a request with the handler's error (header Nats-Service-Error), or reports it. */
+  private replyFailure(sub: Sub, meta: Meta, err: unknown): void {
+    if (meta.reply === undefined || this.conn.isClosed) return this.listenerFailed(sub.subject, err);
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      this.conn.publish(meta.reply, undefined, encodeHeaders({ [ERROR_HEADER]: message.replace(/[\r\n]+/g, ' '), [ERROR_CODE_HEADER]: errorStatus(err) }), Buffer.alloc(0));
+    } catch (e) {
+      this.listenerFailed(sub.subject, e);
+    }
   }
 
   private reply(subject: string, headers: MsgHeaders | undefined, data: Buffer): void {
@@ -499,13 +529,22 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
    * Stops receiving (every listener and handler unsubscribed), delivers what
    * was already in flight, waits for running handlers, flushes, closes.
    */
-  async drain(): Promise<void> {
-    if (this.conn.isClosed) throw new ClosedError();
-    this.draining = true;
-    for (const sub of [...this.subs.values()]) if (sub.kind !== 'inbox') this.unsubscribe(sub);
+  drain(): Promise<void> {
+    if (this.drained === null) {
+      if (this.conn.isClosed) return Promise.reject(new ClosedError());
+      this.drained = this.drainNow();
+    }
+    return this.drained;
+  }
+
+  private async drainNow(): Promise<void> {
+    // UNSUB everything, but keep dispatching until the server confirms: what it
+    // sent before it processed the UNSUBs arrives before that PONG.
+    for (const sub of this.subs.values()) if (sub.kind !== 'inbox') this.conn.writeLine(`UNSUB ${sub.sid}\r\n`);
+    await this.conn.flush().catch(() => {});
+    for (const sub of [...this.subs.values()]) if (sub.kind !== 'inbox') this.subs.delete(sub.sid);
     this.bySubject.clear();
     this.handlers.clear();
-    await this.conn.flush().catch(() => {});
     // Handlers still running, and requests still waiting for their reply (bounded by their timeouts).
     await Promise.allSettled([...this.inFlight]);
     await Promise.allSettled([...this.requests]);

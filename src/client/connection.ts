@@ -12,6 +12,16 @@
  * A flush() resolves only when the server has answered a PING sent after the
  * data; if the socket drops first, it rejects: unconfirmed is never reported
  * as delivered.
+ *
+ * PONGs are matched to PINGs in order, per socket:
+ *
+ *   new socket:  first PONG ─► the handshake (CONNECT + SUBs + PING)
+ *   then:        pongs[0], pongs[1], …   waiters whose PING was written to it
+ *   not yet:     queuedPongs             waiters whose PING is still in `out`
+ *
+ * A lost socket fails `pongs` (their PINGs may never have arrived) but keeps
+ * `queuedPongs`: their PINGs leave after the reconnect, behind the data they
+ * confirm, so a flush() made while disconnected resolves once it is true.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
@@ -80,7 +90,10 @@ export class ClientConnection implements ClientParserHandler {
   private readonly out = new Outbound();
   private flushScheduled = false;
   private handshake = false;
+  /** The next PONG on this socket answers the handshake's PING. */
+  private handshakePong = false;
   private pongs: Pong[] = [];
+  private queuedPongs: Pong[] = [];
   private pingsOut = 0;
   private pingTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -159,6 +172,7 @@ export class ClientConnection implements ClientParserHandler {
     return new Promise((resolve) => {
       this.current = server;
       this.handshake = false;
+      this.handshakePong = false;
       const socket = server.path !== undefined ? netConnect(server.path) : netConnect({ host: server.host!, port: server.port! });
       socket.setNoDelay(true);
       this.socket = socket;
@@ -274,7 +288,7 @@ export class ClientConnection implements ClientParserHandler {
       };
       // CONNECT, then the subscriptions to restore, then PING: the PONG confirms all of them.
       const lines = `CONNECT ${JSON.stringify(connect)}\r\n${this.handler.subscriptionLines()}PING\r\n`;
-      this.pongs.push({ resolve: () => this.connected(), reject: () => {} });
+      this.handshakePong = true;
       this.socket?.write(Buffer.from(lines, 'utf8'));
     }
     if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) this.mergeServers(info.connect_urls);
@@ -328,6 +342,11 @@ export class ClientConnection implements ClientParserHandler {
   }
 
   pong(): void {
+    if (this.handshakePong) {
+      this.handshakePong = false;
+      this.connected();
+      return;
+    }
     this.pingsOut = 0;
     const p = this.pongs.shift();
     p?.resolve();
@@ -353,7 +372,7 @@ export class ClientConnection implements ClientParserHandler {
       return;
     }
     this.pingsOut++;
-    this.pongs.push(null);
+    this.queuedPongs.push(null);
     this.out.latin1('PING\r\n');
     this.scheduleFlush();
   }
@@ -401,6 +420,11 @@ export class ClientConnection implements ClientParserHandler {
     if (socket === null || this.state !== 'connected' || socket.writableNeedDrain) return;
     const chunks = this.out.take();
     if (chunks === null) return;
+    // Every PING queued so far is in these chunks.
+    if (this.queuedPongs.length > 0) {
+      for (const p of this.queuedPongs) this.pongs.push(p);
+      this.queuedPongs = [];
+    }
     if (chunks.length === 1) {
       socket.write(chunks[0]!);
       return;
@@ -414,7 +438,7 @@ export class ClientConnection implements ClientParserHandler {
   flush(): Promise<void> {
     if (this.isClosed) return Promise.reject(new ClosedError());
     return new Promise<void>((resolve, reject) => {
-      this.pongs.push({ resolve: () => resolve(), reject });
+      this.queuedPongs.push({ resolve: () => resolve(), reject });
       this.out.latin1('PING\r\n');
       this.scheduleFlush();
     });
@@ -444,6 +468,7 @@ export class ClientConnection implements ClientParserHandler {
     const socket = this.socket;
     this.socket = null;
     for (const p of this.pongs.splice(0)) p?.reject(new ClosedError());
+    for (const p of this.queuedPongs.splice(0)) p?.reject(new ClosedError());
     if (socket !== null) {
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());

@@ -1,0 +1,156 @@
+/**
+ * What travels: JSON by default, Buffer/Uint8Array as raw bytes, strings as
+ * JSON (see the rules at the top of src/client/codec.ts); headers; and the
+ * metadata a listener gets. Over the wire against NETEMITTER_TARGET, plus
+ * property tests of the codec alone.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { connect, ErrorCode, MsgHeaders, type Bus } from '../../src/index.js';
+import { encodePayload, decodePayload } from '../../src/client/codec.js';
+import { startServer, type ServerHandle } from './helpers/server.js';
+import { barrier, inbox } from './helpers/wait.js';
+
+describe('payloads, headers and metadata over the wire', () => {
+  let server: ServerHandle;
+  let pub: Bus;
+  let sub: Bus;
+
+  before(async () => {
+    server = await startServer();
+    pub = await connect({ servers: server.url, name: 'payload-pub' });
+    sub = await connect({ servers: server.url, name: 'payload-sub' });
+  });
+
+  after(async () => {
+    await Promise.all([pub.close(), sub.close()]);
+    await server.stop();
+  });
+
+  it('round-trips JSON values, and strings as strings whatever they contain', async () => {
+    const values: unknown[] = [
+      { a: 1, nested: { list: [1, 'two', null, true] } },
+      [1, 2, 3],
+      42,
+      -1.5,
+      0,
+      true,
+      false,
+      null,
+      'plain text',
+      '',
+      '123',
+      'true',
+      'null',
+      '{"looks":"like json"}',
+      ' spaced ',
+      'ünïcødé ✓ \u0000 \r\n',
+    ];
+    const box = inbox(sub, 'pl.json');
+    await sub.flush();
+    for (const v of values) pub.emit('pl.json', v);
+    await barrier(pub, sub);
+    await box.atLeast(values.length);
+    assert.deepEqual(box.payloads, values);
+  });
+
+  it('sends undefined as an empty payload, received as undefined', async () => {
+    const box = inbox(sub, 'pl.empty');
+    await sub.flush();
+    pub.emit('pl.empty');
+    pub.emit('pl.empty', undefined);
+    await barrier(pub, sub);
+    assert.deepEqual(box.payloads, [undefined, undefined]);
+    assert.equal(box.items[0]!.meta.data.length, 0);
+  });
+
+  it('sends Buffer and Uint8Array as raw bytes; meta.data and { raw: true } give the bytes', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x0d, 0x0a, 0x80]); // not UTF-8
+    const view = new Uint8Array([9, 0xc3, 0x28, 7, 8, 9, 10]).subarray(1, 4); // a view at an offset, not UTF-8
+    const text = Buffer.from('{"a":1}');
+    const box = inbox(sub, 'pl.bin');
+    const raw = inbox(sub, 'pl.bin', { raw: true });
+    await sub.flush();
+    pub.emit('pl.bin', bytes);
+    pub.emit('pl.bin', view);
+    pub.emit('pl.bin', text);
+    await barrier(pub, sub);
+    await box.atLeast(3);
+    assert.deepEqual(box.items.map((r) => Buffer.from(r.meta.data)), [bytes, Buffer.from(view), text]);
+    assert.deepEqual(raw.payloads, [bytes, Buffer.from(view), text]);
+    // Bytes that are not UTF-8 stay a Buffer; bytes that are JSON text decode as JSON.
+    assert.deepEqual(box.payloads[0], bytes);
+    assert.deepEqual(box.payloads[1], Buffer.from(view));
+    assert.deepEqual(box.payloads[2], { a: 1 });
+  });
+
+  it('carries headers, repeated values included, and gives the listener subject, reply and headers', async () => {
+    const box = inbox(sub, 'pl.headers');
+    await sub.flush();
+    pub.emit('pl.headers', { n: 1 }, { headers: { 'X-Trace': 'abc-123', Multi: ['one', 'two'], Count: 5 }, reply: 'pl.reply.here' });
+    pub.emit('pl.headers', { n: 2 });
+    await barrier(pub, sub);
+    await box.atLeast(2);
+    const [first, second] = box.items;
+    assert.deepEqual(first!.payload, { n: 1 });
+    assert.equal(first!.meta.subject, 'pl.headers');
+    assert.equal(first!.meta.reply, 'pl.reply.here');
+    const h = first!.meta.headers!;
+    assert.ok(h instanceof MsgHeaders);
+    assert.equal(h.get('x-trace'), 'abc-123', 'lookup is case-insensitive');
+    assert.deepEqual(h.values('Multi'), ['one', 'two']);
+    assert.equal(h.get('Count'), '5');
+    assert.deepEqual(h.toJSON(), { 'X-Trace': 'abc-123', Multi: ['one', 'two'], Count: '5' });
+    assert.equal(second!.meta.headers, undefined);
+    assert.equal(second!.meta.reply, undefined);
+  });
+
+  it('refuses header keys and values that cannot travel', () => {
+    assert.throws(() => pub.emit('pl.headers', 1, { headers: { 'Bad Key': 'v' } }), TypeError);
+    assert.throws(() => pub.emit('pl.headers', 1, { headers: { Key: 'line\r\nbreak' } }), TypeError);
+  });
+
+  it('refuses an event larger than the server\'s max_payload with PayloadTooLargeError', async () => {
+    const max = sub.info!.max_payload;
+    assert.throws(() => pub.emit('pl.big', Buffer.alloc(max + 1)), (e: { code?: string }) => e.code === ErrorCode.PAYLOAD_TOO_LARGE);
+    const box = inbox(sub, 'pl.big', { raw: true });
+    await sub.flush();
+    pub.emit('pl.big', Buffer.alloc(max - 100, 7));
+    await barrier(pub, sub);
+    await box.atLeast(1);
+    assert.equal((box.payloads[0] as Buffer).length, max - 100);
+    assert.equal(pub.isConnected, true);
+  });
+
+  it('refuses a payload with no JSON form', () => {
+    assert.throws(() => pub.emit('pl.bad', (() => {}) as never), TypeError);
+    assert.throws(() => pub.emit('pl.bad', 10n as never), TypeError);
+  });
+});
+
+describe('the codec (property tests)', () => {
+  it('decode(encode(v)) equals v as JSON would carry it, for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        assert.deepEqual(decodePayload(encodePayload(v)), JSON.parse(JSON.stringify(v)));
+      }),
+    );
+  });
+
+  it('any string comes back as the same string', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        assert.equal(decodePayload(encodePayload(s)), s);
+      }),
+    );
+  });
+
+  it('bytes are sent as they are', () => {
+    fc.assert(
+      fc.property(fc.uint8Array(), (u) => {
+        assert.deepEqual(Buffer.from(encodePayload(u)), Buffer.from(u));
+      }),
+    );
+  });
+});
