@@ -399,10 +399,14 @@ export class ClientConnection implements ClientParserHandler {
     const r = reply === undefined ? '' : ` ${reply}`;
     const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;
     const out = this.out;
-    out.latin1(toWire(line));
-    if (hlen > 0) out.bytes(headers!);
-    out.bytes(payload);
-    out.latin1('\r\n');
+    if (hlen > 0) {
+      out.latin1(toWire(line));
+      out.bytes(headers!);
+      out.bytes(payload);
+      out.latin1('\r\n');
+    } else {
+      out.frame(toWire(line), payload);
+    }
     this.scheduleFlush();
     return queued + total < bound / 2;
   }

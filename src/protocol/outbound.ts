@@ -65,6 +65,30 @@ export class Outbound {
     this.size += n;
   }
 
+  /**
+   * Queues one framed message: a control line (latin1), the payload and
+   * CRLF, with one bounds check and one native call for the line.
+   */
+  frame(line: string, payload: Uint8Array): void {
+    const n = payload.length;
+    if (n >= COPY_LIMIT) {
+      this.latin1(line);
+      this.bytes(payload);
+      this.latin1('\r\n');
+      return;
+    }
+    const total = line.length + n + 2;
+    this.room(total);
+    const slab = this.slab;
+    let end = this.end + latin1Write(slab, line, this.end);
+    slab.set(payload, end);
+    end += n;
+    slab[end++] = 13;
+    slab[end++] = 10;
+    this.end = end;
+    this.size += total;
+  }
+
   /** Takes everything queued, in order; null when nothing is. */
   take(): Buffer[] | null {
     this.seal();

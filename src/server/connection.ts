@@ -181,8 +181,8 @@ export class Connection implements ServerParserHandler, ClientInfo {
    */
   deliver(sub: Subscription, msgHead: string, tail: string, payload: Buffer): boolean {
     if (this.closed) return false;
-    const size = msgHead.length + sub.sid.length + tail.length + payload.length + 2;
-    if (this.out.size + this.socket.writableLength + size > this.hub.options.maxPending) {
+    const line = msgHead + sub.sid + tail;
+    if (this.out.size + this.socket.writableLength + line.length + payload.length + 2 > this.hub.options.maxPending) {
       this.hub.options.logger.warn(
         { client: this.id, maxPending: this.hub.options.maxPending },
         `Slow Consumer Detected: MaxPending of ${this.hub.options.maxPending} Exceeded`,
@@ -190,11 +190,8 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.SLOW_CONSUMER);
       return false;
     }
-    const out = this.out;
-    out.latin1(msgHead + sub.sid + tail);
-    out.bytes(payload);
-    out.latin1('\r\n');
-    this.hub.markDirty(this);
+    this.out.frame(line, payload);
+    if (!this.dirty) this.hub.markDirty(this);
     return true;
   }
 
