@@ -125,6 +125,11 @@ abstract class BaseParser {
   protected readonly args = new Int32Array(MAX_ARGS * 2 + 2);
   /** Bytes consumed so far, for diagnostics. */
   offset = 0;
+  /** The message being read: filled by frameLine, reported with its payload. */
+  protected subject = '';
+  protected reply: string | undefined = undefined;
+  protected hdr = 0;
+  protected withHeaders = false;
 
   constructor(opts: ParserOptions = {}) {
     this.maxControlLine = opts.maxControlLine ?? 4096;
@@ -316,6 +321,29 @@ abstract class BaseParser {
     return total;
   }
 
+  /**
+   * Reads the arguments of a message line, `<subject> [sid] [reply] [hdr]
+   * <total>`: `lead` is 1 for PUB/HPUB (subject) and 2 for MSG/HMSG (subject,
+   * sid). Returns the payload size, or -1 after failing. The leading tokens
+   * stay in this.args for the caller.
+   */
+  protected frameLine(buf: Buffer, oe: number, end: number, headers: boolean, lead: number, op: string): number {
+    const n = this.split(buf, oe, end);
+    const min = lead + (headers ? 2 : 1);
+    if (n !== min && n !== min + 1) {
+      this.fail(unknownOp(`wrong number of arguments for ${op}`));
+      return -1;
+    }
+    this.subject = this.str(buf, 0);
+    this.reply = n === min + 1 ? this.str(buf, lead) : undefined;
+    const total = this.size(buf, n - 1);
+    const hdr = headers ? this.size(buf, n - 2) : 0;
+    if (this.checkSizes(hdr, total, headers) < 0) return -1;
+    this.hdr = hdr;
+    this.withHeaders = headers;
+    return total;
+  }
+
   /** The text after the op and its separating whitespace (for CONNECT, INFO, -ERR). */
   protected rest(buf: Buffer, opEnd: number, end: number, utf8: boolean): string {
     let s = opEnd;
@@ -350,10 +378,6 @@ function opEnd(buf: Buffer, start: number, end: number): number {
 /** Parses what a client sends: CONNECT, PUB, HPUB, SUB, UNSUB, PING, PONG. */
 export class ServerParser extends BaseParser {
   private readonly h: ServerParserHandler;
-  private subject = '';
-  private reply: string | undefined = undefined;
-  private hdr = 0;
-  private withHeaders = false;
 
   constructor(handler: ServerParserHandler, opts?: ParserOptions) {
     super(opts);
@@ -364,11 +388,18 @@ export class ServerParser extends BaseParser {
     const oe = opEnd(buf, start, end);
     const c = buf[start]! | 0x20;
     if (c === 0x70 /* p */) {
-      if (opIs(buf, start, oe, 'PUB')) return this.pubLine(buf, oe, end, false);
-      if (opIs(buf, start, oe, 'PING')) return this.noArgs(buf, oe, end, 0);
-      if (opIs(buf, start, oe, 'PONG')) return this.noArgs(buf, oe, end, 1);
+      if (opIs(buf, start, oe, 'PUB')) return this.frameLine(buf, oe, end, false, 1, 'PUB');
+      // nats-server ignores anything after PING/PONG on the line.
+      if (opIs(buf, start, oe, 'PING')) {
+        this.h.ping();
+        return -1;
+      }
+      if (opIs(buf, start, oe, 'PONG')) {
+        this.h.pong();
+        return -1;
+      }
     } else if (c === 0x68 /* h */) {
-      if (opIs(buf, start, oe, 'HPUB')) return this.pubLine(buf, oe, end, true);
+      if (opIs(buf, start, oe, 'HPUB')) return this.frameLine(buf, oe, end, true, 1, 'HPUB');
     } else if (c === 0x73 /* s */) {
       if (opIs(buf, start, oe, 'SUB')) return this.subLine(buf, oe, end);
     } else if (c === 0x75 /* u */) {
@@ -392,33 +423,6 @@ export class ServerParser extends BaseParser {
     }
     this.fail(unknownOp());
     return -1;
-  }
-
-  private noArgs(buf: Buffer, oe: number, end: number, which: 0 | 1): number {
-    // nats-server ignores anything after PING/PONG on the line.
-    void buf;
-    void oe;
-    void end;
-    if (which === 0) this.h.ping();
-    else this.h.pong();
-    return -1;
-  }
-
-  private pubLine(buf: Buffer, oe: number, end: number, headers: boolean): number {
-    const n = this.split(buf, oe, end);
-    const min = headers ? 3 : 2;
-    if (n !== min && n !== min + 1) {
-      this.fail(unknownOp(`wrong number of arguments for ${headers ? 'HPUB' : 'PUB'}`));
-      return -1;
-    }
-    this.subject = this.str(buf, 0);
-    this.reply = n === min + 1 ? this.str(buf, 1) : undefined;
-    const total = this.size(buf, n - 1);
-    const hdr = headers ? this.size(buf, n - 2) : 0;
-    if (this.checkSizes(hdr, total, headers) < 0) return -1;
-    this.hdr = hdr;
-    this.withHeaders = headers;
-    return total;
   }
 
   private subLine(buf: Buffer, oe: number, end: number): number {
@@ -455,11 +459,7 @@ export class ServerParser extends BaseParser {
 /** Parses what a server sends: INFO, MSG, HMSG, +OK, -ERR, PING, PONG. */
 export class ClientParser extends BaseParser {
   private readonly h: ClientParserHandler;
-  private subject = '';
   private sid = '';
-  private reply: string | undefined = undefined;
-  private hdr = 0;
-  private withHeaders = false;
 
   constructor(handler: ClientParserHandler, opts?: ParserOptions) {
     super(opts);
@@ -500,20 +500,8 @@ export class ClientParser extends BaseParser {
   }
 
   private msgLine(buf: Buffer, oe: number, end: number, headers: boolean): number {
-    const n = this.split(buf, oe, end);
-    const min = headers ? 4 : 3;
-    if (n !== min && n !== min + 1) {
-      this.fail(unknownOp(`wrong number of arguments for ${headers ? 'HMSG' : 'MSG'}`));
-      return -1;
-    }
-    this.subject = this.str(buf, 0);
-    this.sid = this.str(buf, 1);
-    this.reply = n === min + 1 ? this.str(buf, 2) : undefined;
-    const total = this.size(buf, n - 1);
-    const hdr = headers ? this.size(buf, n - 2) : 0;
-    if (this.checkSizes(hdr, total, headers) < 0) return -1;
-    this.hdr = hdr;
-    this.withHeaders = headers;
+    const total = this.frameLine(buf, oe, end, headers, 2, headers ? 'HMSG' : 'MSG');
+    if (total >= 0) this.sid = this.str(buf, 1);
     return total;
   }
 
