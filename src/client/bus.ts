@@ -462,7 +462,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     try {
       const r = fn(value, meta);
       if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
-        (r as Promise<unknown>).then(undefined, (err: unknown) => this.listenerFailed(subject, err));
+        // An async listener is work in flight: drain() waits for it.
+        const p = (r as Promise<unknown>).then(undefined, (err: unknown) => this.listenerFailed(subject, err));
+        this.inFlight.add(p);
+        void p.finally(() => this.inFlight.delete(p));
       }
     } catch (err) {
       this.listenerFailed(subject, err);
@@ -545,9 +548,12 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     for (const sub of [...this.subs.values()]) if (sub.kind !== 'inbox') this.subs.delete(sub.sid);
     this.bySubject.clear();
     this.handlers.clear();
-    // Handlers still running, and requests still waiting for their reply (bounded by their timeouts).
-    await Promise.allSettled([...this.inFlight]);
-    await Promise.allSettled([...this.requests]);
+    // Async listeners and handlers still running, and requests still waiting for
+    // their reply (bounded by their timeouts); running work may start more.
+    while (this.inFlight.size > 0 || this.requests.size > 0) {
+      await Promise.allSettled([...this.inFlight]);
+      await Promise.allSettled([...this.requests]);
+    }
     await this.close();
   }
 

@@ -125,6 +125,29 @@ describe('flush, drain, close', () => {
     assert.deepEqual(await server.subscriptions('life-drain-handler'), []);
   });
 
+  it('drain() waits for async listeners, which may still emit', async () => {
+    const worker = await bus('life-drain-listener');
+    const done = inbox<number>(pub, 'life.done');
+    await pub.flush();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    worker.on('life.job', async (n: number) => {
+      started();
+      await gate;
+      worker.emit('life.done', n + 1);
+    });
+    await worker.flush();
+    pub.emit('life.job', 41);
+    await within(running, 5_000, 'listener started');
+    const drained = worker.drain();
+    // Released well after drain() has unsubscribed and confirmed it: only drain waiting for the listener saves its emit.
+    setTimeout(release, 200);
+    await within(drained, 5_000, 'drain()');
+    assert.deepEqual((await done.atLeast(1, 'life.done')).map((r) => r.payload), [42]);
+  });
+
   it('emit() returns false above half the buffer bound and throws BufferFullError past it', async () => {
     const x = await bus('life-buffer', { maxBufferedBytes: 4096 });
     const chunk = Buffer.alloc(1000, 1);
