@@ -44,3 +44,9 @@ export {
   PayloadTooLargeError,
   InvalidSubjectError,
 } from './errors.js';
+
+// ── The seed programs ───────────────────────────────────────────────────────
+// The echo server and client of the lesson netemitter grew from, over plain
+// node:net (no hub, no NATS). Also the `echo-server` and `echo-client` commands.
+export { createEchoServer, runEchoClient } from './echo/index.js';
+export type { EchoServerOptions, EchoClientOptions } from './echo/index.js';

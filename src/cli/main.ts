@@ -7,6 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerServe } from './commands/serve.js';
+import { registerPub } from './commands/pub.js';
+import { registerSub } from './commands/sub.js';
+import { registerReq } from './commands/req.js';
+import { registerReply } from './commands/reply.js';
+import { registerEchoServer } from './commands/echo-server.js';
+import { registerEchoClient } from './commands/echo-client.js';
+import { registerBench } from './commands/bench.js';
 import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
 
 /** package.json sits three levels above this file once built: dist/src/cli/main.js. */
@@ -25,6 +32,13 @@ function createProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`${formatCommanderMessage(text)}\n`) });
   registerServe(program);
+  registerPub(program);
+  registerSub(program);
+  registerReq(program);
+  registerReply(program);
+  registerEchoServer(program);
+  registerEchoClient(program);
+  registerBench(program);
   return program;
 }
 

@@ -1,0 +1,171 @@
+/**
+ * What the client commands (pub, sub, req, reply) and the echo commands
+ * share: the --server option, flag values, headers, subjects, how a message
+ * is printed, and waiting for SIGINT/SIGTERM.
+ *
+ * Usage mistakes throw ConfigError (exit 2) before anything connects;
+ * everything that goes wrong afterwards is a runtime error (exit 1).
+ */
+import { TextDecoder } from 'node:util';
+import { Option } from 'commander';
+import { connect, type Bus, type EventMeta } from '../../client/bus.js';
+import type { ConnectOptions } from '../../client/options.js';
+import type { HeadersInit } from '../../protocol/headers.js';
+import { Defaults } from '../../protocol/constants.js';
+import { isValidLiteralSubject, isValidSubject } from '../../protocol/subject.js';
+import { ConfigError } from '../../errors.js';
+import { InvalidValue } from '../values.js';
+import { ExitCode } from '../errors.js';
+import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
+
+export const SERVER_ENV = 'NETEMITTER_SERVER';
+export const DEFAULT_SERVER = `nats://${Defaults.host}:${Defaults.port}`;
+
+/** -s, --server <url>, with NETEMITTER_SERVER and the default behind it. */
+export function serverOption(): Option {
+  return new Option('-s, --server <url>', 'hub or NATS server: nats://host:port or unix:///path/to.sock')
+    .env(SERVER_ENV)
+    .default(DEFAULT_SERVER);
+}
+
+/** -H, --header <key:value>, repeatable. */
+export function headerOption(): Option {
+  return new Option('-H, --header <key:value>', 'a header to send; repeat for more (a key may repeat too)').argParser(
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  );
+}
+
+/** Parses a flag's value; an invalid one is a usage error naming the flag, as `serve` reports them. */
+export function flagValue<T>(flag: string, raw: unknown, parse: (raw: unknown) => T): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    throw new ConfigError(`invalid value for ${flag}: ${JSON.stringify(raw)} (${err.message})`);
+  }
+}
+
+/** `key:value` flags as headers. The value is everything after the first colon, trimmed. */
+export function parseHeaders(list: readonly string[] | undefined): HeadersInit | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  const headers: Record<string, string[]> = {};
+  for (const item of list) {
+    const colon = item.indexOf(':');
+    const key = colon === -1 ? '' : item.slice(0, colon).trim();
+    // What encodeHeaders refuses, refused here as a usage error instead of a runtime one.
+    if (key.length === 0 || /[\s:\u0000-\u001f\u007f]/.test(key) || /[\r\n]/.test(item)) {
+      throw new ConfigError(`invalid value for --header: ${JSON.stringify(item)} (expected key:value, a key without spaces)`);
+    }
+    (headers[key] ??= []).push(item.slice(colon + 1).trim());
+  }
+  return headers;
+}
+
+/** A subject to publish to (no wildcards) or to listen on (wildcards allowed). */
+export function checkSubject(subject: string, wildcards: boolean): string {
+  const ok = wildcards ? isValidSubject(subject) : isValidLiteralSubject(subject);
+  if (!ok) {
+    const what = wildcards ? 'tokens separated by dots, no spaces, `>` only last' : 'tokens separated by dots, no spaces and no wildcards';
+    throw new ConfigError(`invalid subject ${JSON.stringify(subject)} (expected ${what})`);
+  }
+  return subject;
+}
+
+export function checkQueue(queue: string | undefined): string | undefined {
+  if (queue !== undefined && (queue.length === 0 || /\s/.test(queue))) {
+    throw new ConfigError(`invalid value for --queue: ${JSON.stringify(queue)} (expected a name without spaces)`);
+  }
+  return queue;
+}
+
+/** Connects our client, named after the command so a server's connection list says who is who. */
+export function connectBus(server: string, command: string, extra: ConnectOptions = {}): Promise<Bus> {
+  return connect({ servers: server, name: `netemitter ${command}`, ...extra });
+}
+
+// ── printing messages ─────────────────────────────────────────────────────
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A payload for people: pretty JSON when it parses as JSON, the bytes as
+ * they are otherwise (text, or binary written through unchanged).
+ */
+export function renderPayload(data: Buffer): Buffer | string {
+  if (data.length === 0) return '';
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return data;
+  }
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return data;
+  }
+}
+
+/**
+ * One received message, in the layout of `nats sub`:
+ *
+ *   [#1] Received on "orders.new" with reply "_INBOX.x.1"
+ *   Key: value
+ *
+ *   {
+ *     "id": 1
+ *   }
+ *   <blank line>
+ */
+export function writeMessage(out: NodeJS.WritableStream, n: number, meta: EventMeta): void {
+  let head = `[#${n}] Received on ${JSON.stringify(meta.subject)}`;
+  if (meta.reply !== undefined) head += ` with reply ${JSON.stringify(meta.reply)}`;
+  head += '\n';
+  if (meta.headers !== undefined) {
+    for (const key of meta.headers.keys()) for (const v of meta.headers.values(key)) head += `${key}: ${v}\n`;
+    head += '\n';
+  }
+  out.write(head);
+  out.write(renderPayload(meta.data));
+  out.write('\n\n');
+}
+
+/** A payload alone, for --raw: the bytes and a newline. */
+export function writeRaw(out: NodeJS.WritableStream, data: Buffer): void {
+  out.write(data);
+  out.write('\n');
+}
+
+/**
+ * `netemitter sub x | head -1`: once the reader is gone, stop quietly, as
+ * Unix tools do, instead of dying on an unhandled EPIPE.
+ */
+export function exitOnBrokenPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+    throw err;
+  });
+}
+
+/** A notice for people watching, on stderr so stdout stays data only. */
+export function notice(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+// ── waiting ───────────────────────────────────────────────────────────────
+
+/**
+ * Resolves on the first SIGINT/SIGTERM; a second one exits at once (130 or
+ * 143), as `serve` does. Call `remove()` when the command ends otherwise.
+ */
+export function untilShutdown(): { signal: Promise<ShutdownSignal>; remove: () => void } {
+  let requested!: (s: ShutdownSignal) => void;
+  const signal = new Promise<ShutdownSignal>((resolve) => (requested = resolve));
+  const remove = onShutdownSignals({
+    graceful: requested,
+    force(s) {
+      process.exit(forcedExitCode(s));
+    },
+  });
+  return { signal, remove };
+}
