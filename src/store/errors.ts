@@ -1,0 +1,65 @@
+/**
+ * Store errors. They extend NetEmitterError; the codes are stable and will be
+ * listed in docs/api.md with the JetStream API work, where each maps to a
+ * JetStream `err_code` (stream not found 10059, consumer not found 10014, …).
+ */
+import { NetEmitterError } from '../errors.js';
+
+export const StoreErrorCode = {
+  STREAM_NOT_FOUND: 'ERR_NETEMITTER_STREAM_NOT_FOUND',
+  STREAM_EXISTS: 'ERR_NETEMITTER_STREAM_EXISTS',
+  CONSUMER_NOT_FOUND: 'ERR_NETEMITTER_CONSUMER_NOT_FOUND',
+  CONSUMER_EXISTS: 'ERR_NETEMITTER_CONSUMER_EXISTS',
+  STORE_CLOSED: 'ERR_NETEMITTER_STORE_CLOSED',
+  STORE_SCHEMA: 'ERR_NETEMITTER_STORE_SCHEMA',
+} as const;
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+export class StreamNotFoundError extends NetEmitterError {
+  readonly stream: string;
+  constructor(stream: string) {
+    super(StoreErrorCode.STREAM_NOT_FOUND, `stream not found: ${JSON.stringify(stream)}`);
+    this.stream = stream;
+  }
+}
+
+export class StreamExistsError extends NetEmitterError {
+  readonly stream: string;
+  constructor(stream: string) {
+    super(StoreErrorCode.STREAM_EXISTS, `stream already exists: ${JSON.stringify(stream)}`);
+    this.stream = stream;
+  }
+}
+
+export class ConsumerNotFoundError extends NetEmitterError {
+  readonly stream: string;
+  readonly consumer: string;
+  constructor(stream: string, consumer: string) {
+    super(StoreErrorCode.CONSUMER_NOT_FOUND, `consumer not found: ${JSON.stringify(consumer)} on stream ${JSON.stringify(stream)}`);
+    this.stream = stream;
+    this.consumer = consumer;
+  }
+}
+
+export class ConsumerExistsError extends NetEmitterError {
+  readonly stream: string;
+  readonly consumer: string;
+  constructor(stream: string, consumer: string) {
+    super(StoreErrorCode.CONSUMER_EXISTS, `consumer already exists: ${JSON.stringify(consumer)} on stream ${JSON.stringify(stream)}`);
+    this.stream = stream;
+    this.consumer = consumer;
+  }
+}
+
+export class StoreClosedError extends NetEmitterError {
+  constructor() {
+    super(StoreErrorCode.STORE_CLOSED, 'the store is closed');
+  }
+}
+
+/** The database was written by a newer netemitter (its schema version is unknown here), or a migration failed. */
+export class StoreSchemaError extends NetEmitterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(StoreErrorCode.STORE_SCHEMA, message, options);
+  }
+}

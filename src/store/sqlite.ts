@@ -1,0 +1,470 @@
+/**
+ * The durable store: one SQLite database, `<dir>/netemitter.db`, through
+ * better-sqlite3 (synchronous, so a store call never yields mid-update).
+ *
+ *   streams   name ─┬─< messages  (stream, seq)        payload, headers, time, msg_id, size
+ *                   ├─< dedup     (stream, msg_id)     seq, time      ← Nats-Msg-Id window
+ *                   └─< consumers (stream, name)       delivered / ack floor
+ *                          └─< pending (stream, consumer, stream_seq)  deliveries, deadline
+ *
+ * `streams` also holds last_seq, last_time and the message and byte counters,
+ * updated in the same transaction as the messages, so stream state is O(1)
+ * except num_subjects (a scan of the subject index).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConsumerExistsError, ConsumerNotFoundError, StoreClosedError, StreamExistsError, StreamNotFoundError } from './errors.js';
+import { compileFilter, literalOf, matchesAll } from './filter.js';
+import { migrate } from './migrations.js';
+import {
+  storedMessageSize,
+  type AppendResult, type ConsumerRecord, type Delivery, type JsonObject, type LoadOptions, type NewMessage,
+  type PendingAck, type PurgeOptions, type Store, type StoredMessage, type StreamRecord, type StreamState, type SubjectFilter,
+} from './types.js';
+
+export const SyncMode = {
+  FULL: 'full',
+  NORMAL: 'normal',
+} as const;
+export type SyncMode = (typeof SyncMode)[keyof typeof SyncMode];
+
+export interface SqliteStoreOptions {
+  /**
+   * SQLite `PRAGMA synchronous` in WAL mode. Default 'full'.
+   *
+   * - 'full': the WAL is fsynced at every commit. A committed transaction
+   *   survives a process crash *and* a power loss or kernel panic.
+   * - 'normal': a commit is written to the WAL (in the OS page cache) but
+   *   fsynced only at checkpoints. It survives a process crash (SIGKILL,
+   *   OOM, uncaught exception); a power loss can drop the last transactions
+   *   committed before it. The database is never corrupted either way.
+   *
+   * See docs/durability.md.
+   */
+  readonly sync?: SyncMode | undefined;
+}
+
+export const DB_FILE = 'netemitter.db';
+
+/** Opens (creating if needed) `dir/netemitter.db` and brings its schema up to date. */
+export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, DB_FILE));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.sync === SyncMode.NORMAL ? 'NORMAL' : 'FULL'}`);
+    // A second process on the same file waits instead of failing at once.
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    // Sequences fit a double; times in ns do not, so every integer comes back as bigint.
+    db.defaultSafeIntegers(true);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => Number(v as bigint);
+const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
+const EMPTY = new Uint8Array(0);
+
+function toMessage(r: Row): StoredMessage {
+  return {
+    seq: num(r.seq),
+    subject: r.subject as string,
+    headers: (r.headers as Buffer | null) ?? EMPTY,
+    payload: r.payload as Buffer,
+    timeNs: big(r.time),
+    msgId: (r.msg_id as string | null) ?? undefined,
+    size: num(r.size),
+  };
+}
+
+function toStream(r: Row): StreamRecord {
+  return { name: r.name as string, config: JSON.parse(r.config as string) as JsonObject, createdNs: big(r.created) };
+}
+
+function toConsumer(r: Row): ConsumerRecord {
+  return {
+    stream: r.stream as string,
+    name: r.name as string,
+    config: JSON.parse(r.config as string) as JsonObject,
+    createdNs: big(r.created),
+    delivered: { consumerSeq: num(r.delivered_cseq), streamSeq: num(r.delivered_sseq) },
+    ackFloor: { consumerSeq: num(r.ack_floor_cseq), streamSeq: num(r.ack_floor_sseq) },
+    numAckPending: num(r.num_pending),
+    numRedelivered: num(r.num_redelivered),
+  };
+}
+
+function toPending(r: Row): PendingAck {
+  return { streamSeq: num(r.stream_seq), consumerSeq: num(r.cseq), deliveries: num(r.deliveries), deadlineMs: num(r.deadline) };
+}
+
+const CONSUMER_SELECT = `SELECT c.*,
+  (SELECT COUNT(*) FROM pending p WHERE p.stream = c.stream AND p.consumer = c.name) AS num_pending,
+  (SELECT COUNT(*) FROM pending p WHERE p.stream = c.stream AND p.consumer = c.name AND p.deliveries > 1) AS num_redelivered
+  FROM consumers c`;
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  #closed = false;
+  // Prepared once; `s.x` reads better than forty fields.
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      insStream: p('INSERT INTO streams (name, config, created) VALUES (?, ?, ?)'),
+      getStream: p('SELECT name, config, created FROM streams WHERE name = ?'),
+      listStreams: p('SELECT name, config, created FROM streams ORDER BY name'),
+      updStream: p('UPDATE streams SET config = ? WHERE name = ?'),
+      delStream: p('DELETE FROM streams WHERE name = ?'),
+      delStreamMsgs: p('DELETE FROM messages WHERE stream = ?'),
+      delStreamDedup: p('DELETE FROM dedup WHERE stream = ?'),
+      delStreamConsumers: p('DELETE FROM consumers WHERE stream = ?'),
+      delStreamPending: p('DELETE FROM pending WHERE stream = ?'),
+      counters: p('SELECT last_seq, last_time, msgs, bytes FROM streams WHERE name = ?'),
+      first: p('SELECT seq, time FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
+      numSubjects: p('SELECT COUNT(*) AS n FROM (SELECT DISTINCT subject FROM messages WHERE stream = ?)'),
+      consumerCount: p('SELECT COUNT(*) AS n FROM consumers WHERE stream = ?'),
+      bump: p('UPDATE streams SET last_seq = ?, last_time = ?, msgs = msgs + 1, bytes = bytes + ? WHERE name = ?'),
+      shrink: p('UPDATE streams SET msgs = msgs - ?, bytes = bytes - ? WHERE name = ?'),
+      dedupGet: p('SELECT seq, time FROM dedup WHERE stream = ? AND msg_id = ?'),
+      dedupPrune: p('DELETE FROM dedup WHERE stream = ? AND time < ?'),
+      dedupPut: p('INSERT OR REPLACE INTO dedup (stream, msg_id, seq, time) VALUES (?, ?, ?, ?)'),
+      insMsg: p('INSERT INTO messages (stream, seq, subject, headers, payload, time, msg_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      getMsg: p('SELECT * FROM messages WHERE stream = ? AND seq = ?'),
+      lastOnSubject: p('SELECT * FROM messages WHERE stream = ? AND subject = ? ORDER BY seq DESC LIMIT 1'),
+      newestFirst: p('SELECT * FROM messages WHERE stream = ? ORDER BY seq DESC'),
+      from: p('SELECT * FROM messages WHERE stream = ? AND seq >= ? ORDER BY seq'),
+      fromOnSubject: p('SELECT * FROM messages WHERE stream = ? AND subject = ? AND seq >= ? ORDER BY seq'),
+      delMsg: p('DELETE FROM messages WHERE stream = ? AND seq = ? RETURNING size'),
+      rangeStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND seq < ?'),
+      rangeDel: p('DELETE FROM messages WHERE stream = ? AND seq < ?'),
+      rangeStatsOnSubject: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND subject = ? AND seq < ?'),
+      rangeDelOnSubject: p('DELETE FROM messages WHERE stream = ? AND subject = ? AND seq < ?'),
+      subjectsBelow: p('SELECT seq, subject FROM messages WHERE stream = ? AND seq < ? ORDER BY seq'),
+      nthNewest: p('SELECT seq FROM messages WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'),
+      nthNewestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'),
+      oldest: p('SELECT seq FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
+      oldestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq LIMIT 1'),
+      olderStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND time < ?'),
+      olderDel: p('DELETE FROM messages WHERE stream = ? AND time < ?'),
+      subjectCount: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ?'),
+      insConsumer: p('INSERT INTO consumers (stream, name, config, created) VALUES (?, ?, ?, ?)'),
+      getConsumer: p(`${CONSUMER_SELECT} WHERE c.stream = ? AND c.name = ?`),
+      listConsumers: p(`${CONSUMER_SELECT} WHERE c.stream = ? ORDER BY c.name`),
+      updConsumer: p('UPDATE consumers SET config = ? WHERE stream = ? AND name = ?'),
+      delConsumer: p('DELETE FROM consumers WHERE stream = ? AND name = ?'),
+      delConsumerPending: p('DELETE FROM pending WHERE stream = ? AND consumer = ?'),
+      delivered: p('SELECT delivered_cseq FROM consumers WHERE stream = ? AND name = ?'),
+      setDelivered: p('UPDATE consumers SET delivered_cseq = ?, delivered_sseq = MAX(delivered_sseq, ?) WHERE stream = ? AND name = ?'),
+      upsertPending: p(`INSERT INTO pending (stream, consumer, stream_seq, cseq, deliveries, deadline) VALUES (?, ?, ?, ?, 1, ?)
+        ON CONFLICT DO UPDATE SET cseq = excluded.cseq, deliveries = deliveries + 1, deadline = excluded.deadline
+        RETURNING deliveries`),
+      delPending: p('DELETE FROM pending WHERE stream = ? AND consumer = ? AND stream_seq = ?'),
+      delPendingUpTo: p('DELETE FROM pending WHERE stream = ? AND consumer = ? AND stream_seq <= ?'),
+      minPending: p('SELECT MIN(stream_seq) AS s, MIN(cseq) AS c FROM pending WHERE stream = ? AND consumer = ?'),
+      floorToDelivered: p('UPDATE consumers SET ack_floor_cseq = delivered_cseq, ack_floor_sseq = delivered_sseq WHERE stream = ? AND name = ?'),
+      floorRaise: p(`UPDATE consumers SET ack_floor_cseq = MAX(ack_floor_cseq, ?), ack_floor_sseq = MAX(ack_floor_sseq, ?)
+        WHERE stream = ? AND name = ?`),
+      setDeadline: p('UPDATE pending SET deadline = ? WHERE stream = ? AND consumer = ? AND stream_seq = ?'),
+      listPending: p('SELECT * FROM pending WHERE stream = ? AND consumer = ? ORDER BY stream_seq'),
+      duePending: p('SELECT * FROM pending WHERE stream = ? AND consumer = ? AND deadline <= ? ORDER BY deadline, stream_seq LIMIT ?'),
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The underlying connection, for tests and diagnostics. */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.#closed) throw new StoreClosedError();
+    // better-sqlite3 turns a nested call into a SAVEPOINT.
+    return this.#db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  // ── streams ──────────────────────────────────────────────────────────────
+
+  createStream(name: string, config: JsonObject, createdNs: bigint): StreamRecord {
+    return this.transaction(() => {
+      if (this.#s.getStream.get(name) !== undefined) throw new StreamExistsError(name);
+      this.#s.insStream.run(name, JSON.stringify(config), createdNs);
+      return toStream(this.#s.getStream.get(name) as Row);
+    });
+  }
+
+  updateStream(name: string, config: JsonObject): StreamRecord {
+    if (this.#s.updStream.run(JSON.stringify(config), name).changes === 0) throw new StreamNotFoundError(name);
+    return toStream(this.#s.getStream.get(name) as Row);
+  }
+
+  getStream(name: string): StreamRecord | undefined {
+    const r = this.#s.getStream.get(name) as Row | undefined;
+    return r === undefined ? undefined : toStream(r);
+  }
+
+  listStreams(): StreamRecord[] {
+    return (this.#s.listStreams.all() as Row[]).map(toStream);
+  }
+
+  deleteStream(name: string): boolean {
+    return this.transaction(() => {
+      if (this.#s.delStream.run(name).changes === 0) return false;
+      this.#s.delStreamMsgs.run(name);
+      this.#s.delStreamDedup.run(name);
+      this.#s.delStreamPending.run(name);
+      this.#s.delStreamConsumers.run(name);
+      return true;
+    });
+  }
+
+  streamState(name: string): StreamState {
+    return this.transaction(() => {
+      const c = this.#s.counters.get(name) as Row | undefined;
+      if (c === undefined) throw new StreamNotFoundError(name);
+      const first = this.#s.first.get(name) as Row | undefined;
+      const lastSeq = num(c.last_seq);
+      return {
+        messages: num(c.msgs),
+        bytes: num(c.bytes),
+        firstSeq: first === undefined ? lastSeq + 1 : num(first.seq),
+        firstTimeNs: first === undefined ? 0n : big(first.time),
+        lastSeq,
+        lastTimeNs: big(c.last_time),
+        numSubjects: num((this.#s.numSubjects.get(name) as Row).n),
+        consumerCount: num((this.#s.consumerCount.get(name) as Row).n),
+      };
+    });
+  }
+
+  // ── messages ─────────────────────────────────────────────────────────────
+
+  append(stream: string, msg: NewMessage, dedupWindowNs = 0n): AppendResult {
+    return this.transaction(() => {
+      const c = this.#s.counters.get(stream) as Row | undefined;
+      if (c === undefined) throw new StreamNotFoundError(stream);
+      const dedup = msg.msgId !== undefined && msg.msgId !== '' && dedupWindowNs > 0n;
+      if (dedup) {
+        const cutoff = msg.timeNs - dedupWindowNs;
+        this.#s.dedupPrune.run(stream, cutoff);
+        const seen = this.#s.dedupGet.get(stream, msg.msgId) as Row | undefined;
+        if (seen !== undefined) return { seq: num(seen.seq), duplicate: true };
+      }
+      const seq = num(c.last_seq) + 1;
+      const headers = msg.headers !== undefined && msg.headers.length > 0 ? msg.headers : null;
+      const size = storedMessageSize(msg.subject, msg.headers, msg.payload);
+      this.#s.insMsg.run(stream, seq, msg.subject, headers, msg.payload, msg.timeNs, msg.msgId ?? null, size);
+      this.#s.bump.run(seq, msg.timeNs, size, stream);
+      if (dedup) this.#s.dedupPut.run(stream, msg.msgId, seq, msg.timeNs);
+      return { seq, duplicate: false };
+    });
+  }
+
+  getMessage(stream: string, seq: number): StoredMessage | undefined {
+    const r = this.#s.getMsg.get(stream, seq) as Row | undefined;
+    return r === undefined ? undefined : toMessage(r);
+  }
+
+  getLastMessage(stream: string, filter: string): StoredMessage | undefined {
+    const lit = literalOf(filter);
+    if (lit !== undefined) {
+      const r = this.#s.lastOnSubject.get(stream, lit) as Row | undefined;
+      return r === undefined ? undefined : toMessage(r);
+    }
+    const test = compileFilter(filter);
+    for (const r of this.#s.newestFirst.iterate(stream) as IterableIterator<Row>) {
+      if (test(r.subject as string)) return toMessage(r);
+    }
+    return undefined;
+  }
+
+  nextMessage(stream: string, fromSeq: number, filter?: SubjectFilter): StoredMessage | undefined {
+    return this.loadMessages(stream, fromSeq, { filter, limit: 1 })[0];
+  }
+
+  loadMessages(stream: string, fromSeq: number, options: LoadOptions = {}): StoredMessage[] {
+    const limit = options.limit ?? Infinity;
+    const out: StoredMessage[] = [];
+    if (limit <= 0) return out;
+    const lit = literalOf(options.filter);
+    const rows = (lit !== undefined ? this.#s.fromOnSubject.iterate(stream, lit, fromSeq) : this.#s.from.iterate(stream, fromSeq)) as IterableIterator<Row>;
+    const test = compileFilter(lit !== undefined ? undefined : options.filter);
+    for (const r of rows) {
+      if (!test(r.subject as string)) continue;
+      out.push(toMessage(r));
+      if (out.length >= limit) break; // leaving the loop closes the statement
+    }
+    return out;
+  }
+
+  deleteMessage(stream: string, seq: number): boolean {
+    return this.transaction(() => {
+      const r = this.#s.delMsg.get(stream, seq) as Row | undefined;
+      if (r === undefined) return false;
+      this.#s.shrink.run(1, r.size, stream);
+      return true;
+    });
+  }
+
+  purge(stream: string, options: PurgeOptions = {}): number {
+    return this.transaction(() => {
+      if (this.#s.counters.get(stream) === undefined) throw new StreamNotFoundError(stream);
+      let upTo = options.upTo ?? Number.MAX_SAFE_INTEGER;
+      const keep = options.keep ?? 0;
+      if (matchesAll(options.filter) || literalOf(options.filter) !== undefined) {
+        const lit = literalOf(options.filter);
+        if (keep > 0) {
+          const nth = (lit === undefined ? this.#s.nthNewest.get(stream, keep - 1) : this.#s.nthNewestOnSubject.get(stream, lit, keep - 1)) as Row | undefined;
+          if (nth === undefined) return 0;
+          upTo = Math.min(upTo, num(nth.seq));
+        }
+        const st = (lit === undefined ? this.#s.rangeStats.get(stream, upTo) : this.#s.rangeStatsOnSubject.get(stream, lit, upTo)) as Row;
+        if (num(st.n) === 0) return 0;
+        if (lit === undefined) this.#s.rangeDel.run(stream, upTo);
+        else this.#s.rangeDelOnSubject.run(stream, lit, upTo);
+        this.#s.shrink.run(st.n, st.b, stream);
+        return num(st.n);
+      }
+      // A wildcard filter: SQLite cannot match it, so pick the seqs here.
+      const test = compileFilter(options.filter);
+      const seqs = (this.#s.subjectsBelow.all(stream, upTo) as Row[]).filter((r) => test(r.subject as string)).map((r) => num(r.seq));
+      const victims = keep > 0 ? seqs.slice(0, Math.max(0, seqs.length - keep)) : seqs;
+      for (const seq of victims) this.deleteMessage(stream, seq);
+      return victims.length;
+    });
+  }
+
+  // ── limits ───────────────────────────────────────────────────────────────
+
+  removeOldest(stream: string, subject?: string): number {
+    return this.transaction(() => {
+      const r = (subject === undefined ? this.#s.oldest.get(stream) : this.#s.oldestOnSubject.get(stream, subject)) as Row | undefined;
+      if (r === undefined) return 0;
+      const seq = num(r.seq);
+      this.deleteMessage(stream, seq);
+      return seq;
+    });
+  }
+
+  removeOlderThan(stream: string, cutoffNs: bigint): number {
+    return this.transaction(() => {
+      const st = this.#s.olderStats.get(stream, cutoffNs) as Row;
+      if (num(st.n) === 0) return 0;
+      this.#s.olderDel.run(stream, cutoffNs);
+      this.#s.shrink.run(st.n, st.b, stream);
+      return num(st.n);
+    });
+  }
+
+  subjectCount(stream: string, subject: string): number {
+    return num((this.#s.subjectCount.get(stream, subject) as Row).n);
+  }
+
+  // ── consumers ────────────────────────────────────────────────────────────
+
+  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint): ConsumerRecord {
+    return this.transaction(() => {
+      if (this.#s.getStream.get(stream) === undefined) throw new StreamNotFoundError(stream);
+      if (this.#s.getConsumer.get(stream, name) !== undefined) throw new ConsumerExistsError(stream, name);
+      this.#s.insConsumer.run(stream, name, JSON.stringify(config), createdNs);
+      return toConsumer(this.#s.getConsumer.get(stream, name) as Row);
+    });
+  }
+
+  updateConsumer(stream: string, name: string, config: JsonObject): ConsumerRecord {
+    if (this.#s.updConsumer.run(JSON.stringify(config), stream, name).changes === 0) throw new ConsumerNotFoundError(stream, name);
+    return toConsumer(this.#s.getConsumer.get(stream, name) as Row);
+  }
+
+  getConsumer(stream: string, name: string): ConsumerRecord | undefined {
+    const r = this.#s.getConsumer.get(stream, name) as Row | undefined;
+    return r === undefined ? undefined : toConsumer(r);
+  }
+
+  listConsumers(stream: string): ConsumerRecord[] {
+    return (this.#s.listConsumers.all(stream) as Row[]).map(toConsumer);
+  }
+
+  deleteConsumer(stream: string, name: string): boolean {
+    return this.transaction(() => {
+      if (this.#s.delConsumer.run(stream, name).changes === 0) return false;
+      this.#s.delConsumerPending.run(stream, name);
+      return true;
+    });
+  }
+
+  recordDelivery(stream: string, consumer: string, streamSeq: number, deadlineMs: number): Delivery {
+    return this.transaction(() => {
+      const d = this.#s.delivered.get(stream, consumer) as Row | undefined;
+      if (d === undefined) throw new ConsumerNotFoundError(stream, consumer);
+      const consumerSeq = num(d.delivered_cseq) + 1;
+      this.#s.setDelivered.run(consumerSeq, streamSeq, stream, consumer);
+      const r = this.#s.upsertPending.get(stream, consumer, streamSeq, consumerSeq, deadlineMs) as Row;
+      return { consumerSeq, deliveries: num(r.deliveries) };
+    });
+  }
+
+  ack(stream: string, consumer: string, streamSeq: number): boolean {
+    return this.#settle(stream, consumer, streamSeq);
+  }
+
+  term(stream: string, consumer: string, streamSeq: number): boolean {
+    return this.#settle(stream, consumer, streamSeq);
+  }
+
+  ackUpTo(stream: string, consumer: string, streamSeq: number): number {
+    return this.transaction(() => {
+      const n = this.#s.delPendingUpTo.run(stream, consumer, streamSeq).changes;
+      if (n > 0) this.#raiseFloor(stream, consumer);
+      return n;
+    });
+  }
+
+  nak(stream: string, consumer: string, streamSeq: number, redeliverAtMs: number): boolean {
+    return this.#s.setDeadline.run(redeliverAtMs, stream, consumer, streamSeq).changes > 0;
+  }
+
+  progress(stream: string, consumer: string, streamSeq: number, deadlineMs: number): boolean {
+    return this.#s.setDeadline.run(deadlineMs, stream, consumer, streamSeq).changes > 0;
+  }
+
+  pendingAcks(stream: string, consumer: string): PendingAck[] {
+    return (this.#s.listPending.all(stream, consumer) as Row[]).map(toPending);
+  }
+
+  dueAcks(stream: string, consumer: string, nowMs: number, limit = -1): PendingAck[] {
+    return (this.#s.duePending.all(stream, consumer, nowMs, limit) as Row[]).map(toPending);
+  }
+
+  #settle(stream: string, consumer: string, streamSeq: number): boolean {
+    return this.transaction(() => {
+      if (this.#s.delPending.run(stream, consumer, streamSeq).changes === 0) return false;
+      this.#raiseFloor(stream, consumer);
+      return true;
+    });
+  }
+
+  /** Nothing pending: the floor is the last delivery. Else just below the oldest still pending. */
+  #raiseFloor(stream: string, consumer: string): void {
+    const m = this.#s.minPending.get(stream, consumer) as Row;
+    if (m.s === null) this.#s.floorToDelivered.run(stream, consumer);
+    else this.#s.floorRaise.run(num(m.c) - 1, num(m.s) - 1, stream, consumer);
+  }
+}
