@@ -1,0 +1,61 @@
+/**
+ * What the harness asks a worker process to do, and what it answers. The
+ * worker gets its job as JSON in argv and talks over the IPC channel.
+ *
+ *   harness ──spawn(job)──► worker: connects, subscribes   ──► { ready }
+ *   harness ──{ go }──────► worker: runs                    ──► { progress n } …
+ *   harness ──{ credit n }► publisher (flow control)        ──► { done result }
+ *   harness ──{ stop }────► worker: reports what it has, closes, exits
+ *
+ * Times are process.hrtime.bigint() values as numbers of nanoseconds:
+ * CLOCK_MONOTONIC, one clock for every process on the machine, so a
+ * timestamp written by the publisher can be read by a subscriber.
+ */
+import type { ClientKind } from './clients.js';
+
+export type IdleProtocol = 'nats' | 'mqtt' | 'redis' | 'raw';
+
+export type Job =
+  | { role: 'sub'; client: ClientKind; url: string; subject: string; count: number; warmup: number; progressEvery: number; conns: number }
+  | { role: 'pub'; client: ClientKind; url: string; subject: string; count: number; size: number; batch: number; inflight: number; window: number }
+  | { role: 'lat-sub'; client: ClientKind; url: string; subject: string }
+  | { role: 'lat-pub'; client: ClientKind; url: string; subject: string; size: number; rate: number; warmupMs: number; durationMs: number }
+  | { role: 'rep'; client: ClientKind; url: string; subject: string }
+  | { role: 'req'; client: ClientKind; url: string; subject: string; size: number; concurrency: number; warmupMs: number; durationMs: number }
+  | { role: 'idle'; protocol: IdleProtocol; url: string; conns: number };
+
+export interface SubResult {
+  /** Per connection: messages received, time of the warm-up'th message, time of the last. */
+  received: number[];
+  tWarm: number[];
+  tEnd: number[];
+}
+export interface PubResult {
+  sent: number;
+  tStart: number;
+  tEnd: number;
+}
+export interface LatResult {
+  /** Samples after the warm-up, in microseconds. */
+  count: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+export interface ReqResult {
+  count: number;
+  errors: number;
+  elapsedNs: number;
+}
+export interface IdleResult {
+  opened: number;
+}
+
+export type ToWorker = { type: 'go' } | { type: 'credit'; acked: number } | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready'; info?: IdleResult }
+  | { type: 'progress'; n: number }
+  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult }
+  | { type: 'error'; message: string };

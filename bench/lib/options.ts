@@ -1,0 +1,145 @@
+/**
+ * Command-line options of the peer bench, with full and --quick sizes.
+ * Every size can be set on its own; flags win over --quick.
+ */
+import { parseArgs } from 'node:util';
+
+export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  runs: number;
+  peers: string[] | null;
+  workloads: Workload[];
+  /** W1: messages published. */
+  messages: number;
+  /** W2: messages published (each delivered to every subscriber). */
+  w2Messages: number;
+  w2Subscribers: number;
+  /** W2: all subscribers in one process instead of one process each. */
+  w2Shared: boolean;
+  size: number;
+  /** Flow control: a server round trip every `batch` messages… */
+  batch: number;
+  /** …with at most `inflight` round trips unanswered… */
+  inflight: number;
+  /** …and never more than `window` messages ahead of the slowest subscriber. */
+  window: number;
+  /** W3 */
+  rate: number;
+  durationMs: number;
+  /** W4 */
+  reqDurationMs: number;
+  concurrency: number[];
+  /** W5 */
+  conns: number;
+  /** Give up on a run when no subscriber progressed for this long. */
+  stallMs: number;
+  profile: boolean;
+  /** With --profile: profile the client processes too. */
+  profileClients: boolean;
+  /** Client used to load the hub while profiling. */
+  client: 'nats' | 'ours';
+  out: string | null;
+}
+
+const HELP = `usage: npm run bench:peers -- [options]
+       npm run bench -- --profile [--workloads w1,w2] [--client nats|ours]
+
+  --quick               small sizes (about 10 minutes for every peer on 2 cores)
+  --runs N              repetitions of every run (default 3)
+  --peers a,b           only peers whose id contains one of these (e.g. hub,nats-server)
+  --workloads w1,w3     only these workloads (w1 w2 w3 w4 w5)
+  --messages N          W1 messages (default 1,000,000; quick 100,000)
+  --w2-messages N       W2 messages published (default 1,000,000; quick 100,000)
+  --w2-subscribers N    W2 subscribers (default 4)
+  --w2-shared           W2: all subscribers in one process (default: one process each)
+  --size N              payload bytes (default 128)
+  --batch N             flow control: a server round trip every N messages (default 2,000)
+  --inflight N          flow control: at most N round trips unanswered (default 4)
+  --window N            flow control: at most N messages ahead of the slowest subscriber (default 100,000)
+  --rate N              W3 messages per second (default 10,000)
+  --duration S          W3 seconds measured (default 5; quick 2)
+  --req-duration S      W4 seconds measured per concurrency (default 5; quick 2)
+  --concurrency a,b     W4 concurrent requesters (default 1,16)
+  --conns N             W5 idle connections (default 10,000; quick 5,000)
+  --profile             profile the hub (node --cpu-prof) under W1 and W2 (and W4 if asked), print the top 20 functions
+  --profile-clients     with --profile: profile the publisher/subscriber (requester/responder) processes too
+  --client nats|ours    client that loads the hub while profiling (default nats)
+  --out FILE            JSON results file (default bench/results/<kind>-<time>.json)
+`;
+
+function int(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v.replaceAll('_', '').replaceAll(',', ''));
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      peers: { type: 'string' },
+      workloads: { type: 'string' },
+      messages: { type: 'string' },
+      'w2-messages': { type: 'string' },
+      'w2-subscribers': { type: 'string' },
+      'w2-shared': { type: 'boolean', default: false },
+      size: { type: 'string' },
+      batch: { type: 'string' },
+      inflight: { type: 'string' },
+      window: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'req-duration': { type: 'string' },
+      concurrency: { type: 'string' },
+      conns: { type: 'string' },
+      stall: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'profile-clients': { type: 'boolean', default: false },
+      client: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const q = values.quick;
+  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? [...WORKLOADS]) as Workload[];
+  for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${WORKLOADS.join(',')}`);
+  const client = values.client ?? 'nats';
+  if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
+  const size = int(values.size, 'size', 128);
+  if (size < 16) throw new Error('--size must be at least 16 bytes (latency timestamps live in the payload)');
+  return {
+    quick: q,
+    runs: int(values.runs, 'runs', 3),
+    peers: values.peers?.split(',').map((p) => p.trim()).filter((p) => p.length > 0) ?? null,
+    workloads,
+    messages: int(values.messages, 'messages', q ? 100_000 : 1_000_000),
+    w2Messages: int(values['w2-messages'], 'w2-messages', q ? 100_000 : 1_000_000),
+    w2Subscribers: int(values['w2-subscribers'], 'w2-subscribers', 4),
+    w2Shared: values['w2-shared'],
+    size,
+    batch: int(values.batch, 'batch', 2000),
+    inflight: int(values.inflight, 'inflight', 4),
+    window: int(values.window, 'window', 100_000),
+    rate: int(values.rate, 'rate', 10_000),
+    durationMs: int(values.duration, 'duration', q ? 2 : 5) * 1000,
+    reqDurationMs: int(values['req-duration'], 'req-duration', q ? 2 : 5) * 1000,
+    concurrency: (values.concurrency ?? '1,16').split(',').map((c) => int(c, 'concurrency', 1)),
+    conns: int(values.conns, 'conns', q ? 5000 : 10_000),
+    stallMs: int(values.stall, 'stall', 15) * 1000,
+    profile: values.profile,
+    profileClients: values['profile-clients'],
+    client,
+    out: values.out ?? null,
+  };
+}

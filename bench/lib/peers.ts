@@ -1,0 +1,192 @@
+/**
+ * The peers: a server (its own process, on loopback) and the standard Node
+ * client for its protocol. A peer whose server or client is not installed is
+ * skipped with one line saying what to install.
+ */
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, freePort, waitForPort, waitForLine, firstLine, type Proc } from './proc.js';
+import { importOptional, type ClientKind } from './clients.js';
+import type { IdleProtocol } from './jobs.js';
+
+/** The repository root (this file is dist/bench/lib/peers.js). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DIST_BENCH = join(ROOT, 'dist', 'bench');
+
+export type ServerKind = 'hub' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly proc: Proc;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Start the hub under `node --cpu-prof`, writing the profile here. */
+  cpuProfDir?: string;
+  /** Start the client workers under `node --cpu-prof` too, each role in its own folder here. */
+  clientProfDir?: string;
+}
+
+interface ServerDef {
+  readonly kind: ServerKind;
+  readonly protocol: IdleProtocol;
+  /** null when usable, else why not (one line, with what to install). */
+  missing(): Promise<string | null>;
+  version(): string;
+  start(opts: StartOptions): Promise<RunningServer>;
+}
+
+function pkgVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function hasPackage(name: string): Promise<boolean> {
+  try {
+    await importOptional(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function nodeServer(script: string, scheme: string, opts: StartOptions = {}): Promise<RunningServer> {
+  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
+  const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', script)]);
+  const m = await waitForLine(proc, /LISTENING (\d+)/);
+  return { url: `${scheme}://127.0.0.1:${m[1]}`, pid: proc.pid, proc, stop: () => proc.stop() };
+}
+
+const SERVERS: Record<ServerKind, ServerDef> = {
+  hub: {
+    kind: 'hub',
+    protocol: 'nats',
+    missing: async () => null,
+    version: () => {
+      const v = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      const rev = firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+      return `netemitter ${v} (${rev ?? 'no git'}, working tree)`;
+    },
+    start: (opts) => nodeServer('hub.js', 'nats', opts),
+  },
+  'nats-server': {
+    kind: 'nats-server',
+    protocol: 'nats',
+    missing: async () => (firstLine('nats-server', ['--version']) === null ? 'nats-server is not installed (apt-get install nats-server)' : null),
+    version: () => firstLine('nats-server', ['--version']) ?? 'not installed',
+    async start() {
+      const port = await freePort();
+      const proc = start('nats-server', ['-a', '127.0.0.1', '-p', String(port)]);
+      await waitForPort(port, proc);
+      return { url: `nats://127.0.0.1:${port}`, pid: proc.pid, proc, stop: () => proc.stop() };
+    },
+  },
+  aedes: {
+    kind: 'aedes',
+    protocol: 'mqtt',
+    missing: async () => ((await hasPackage('aedes')) ? null : 'the aedes package is not installed (npm install)'),
+    version: () => `aedes ${pkgVersion('aedes')}`,
+    start: () => nodeServer('aedes.js', 'mqtt'),
+  },
+  mosquitto: {
+    kind: 'mosquitto',
+    protocol: 'mqtt',
+    missing: async () => (/mosquitto version/.test(firstLine('mosquitto', ['-h']) ?? '') ? null : 'mosquitto is not installed (apt-get install mosquitto)'),
+    version: () => firstLine('mosquitto', ['-h']) ?? 'not installed',
+    async start() {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'netemitter-bench-'));
+      const conf = join(dir, 'mosquitto.conf');
+      writeFileSync(
+        conf,
+        [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', 'set_tcp_nodelay true', 'max_connections -1', ''].join('\n'),
+      );
+      const proc = start('mosquitto', ['-c', conf]);
+      await waitForPort(port, proc);
+      return {
+        url: `mqtt://127.0.0.1:${port}`,
+        pid: proc.pid,
+        proc,
+        stop: async () => {
+          await proc.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  redis: {
+    kind: 'redis',
+    protocol: 'redis',
+    missing: async () => (firstLine('redis-server', ['--version']) === null ? 'redis-server is not installed (apt-get install redis-server)' : null),
+    version: () => (firstLine('redis-server', ['--version']) ?? 'not installed').replace(/ sha=.*$/, ''),
+    async start() {
+      const port = await freePort();
+      const proc = start('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '15000', '--loglevel', 'warning',
+      ]);
+      await waitForPort(port, proc);
+      return { url: `redis://127.0.0.1:${port}`, pid: proc.pid, proc, stop: () => proc.stop() };
+    },
+  },
+  relay: {
+    kind: 'relay',
+    protocol: 'raw',
+    missing: async () => null,
+    version: () => `raw relay (Node ${process.version})`,
+    start: () => nodeServer('relay.js', 'tcp'),
+  },
+};
+
+export interface PeerDef {
+  /** server/client, e.g. hub/nats.js */
+  readonly id: string;
+  readonly server: ServerKind;
+  readonly client: ClientKind;
+}
+
+export const PEERS: readonly PeerDef[] = [
+  { id: 'hub/nats.js', server: 'hub', client: 'nats' },
+  { id: 'hub/ours', server: 'hub', client: 'ours' },
+  { id: 'nats-server/nats.js', server: 'nats-server', client: 'nats' },
+  { id: 'nats-server/ours', server: 'nats-server', client: 'ours' },
+  { id: 'aedes/mqtt.js', server: 'aedes', client: 'mqtt' },
+  { id: 'mosquitto/mqtt.js', server: 'mosquitto', client: 'mqtt' },
+  { id: 'redis/ioredis', server: 'redis', client: 'redis' },
+  { id: 'raw', server: 'relay', client: 'raw' },
+];
+
+const CLIENT_PACKAGE: Record<ClientKind, string | null> = { nats: '@nats-io/transport-node', ours: null, mqtt: 'mqtt', redis: 'ioredis', raw: null };
+
+export function serverDef(kind: ServerKind): ServerDef {
+  return SERVERS[kind];
+}
+
+export function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<RunningServer> {
+  return SERVERS[kind].start(opts);
+}
+
+/** Why a peer cannot run here, or null. */
+export async function peerMissing(p: PeerDef): Promise<string | null> {
+  const s = await SERVERS[p.server].missing();
+  if (s !== null) return s;
+  const pkg = CLIENT_PACKAGE[p.client];
+  if (pkg !== null && !(await hasPackage(pkg))) return `the ${pkg} package is not installed (npm install)`;
+  return null;
+}
+
+/** Versions of everything that runs, for the report. */
+export function versions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.version };
+  for (const k of Object.keys(SERVERS) as ServerKind[]) v[k] = SERVERS[k].version();
+  v['nats.js'] = `@nats-io/transport-node ${pkgVersion('@nats-io/transport-node')}`;
+  v['mqtt.js'] = `mqtt ${pkgVersion('mqtt')}`;
+  v.ioredis = `ioredis ${pkgVersion('ioredis')}`;
+  return v;
+}

@@ -1,0 +1,232 @@
+/**
+ * `npm run bench:peers`: every workload, every installed peer, repeated
+ * `runs` times. Repetitions are interleaved (run 1 of every peer, then run 2,
+ * …) so that a burst of load from something else on the machine hits peers
+ * alike; ratios are computed within each repetition, then summarized.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PEERS, ROOT, peerMissing, versions, type PeerDef } from './peers.js';
+import { pubsub, latency, requestReply, memory, type RunOutcome } from './workloads.js';
+import { summarize, table, si, fixed, pct, mb, type Summary } from './stats.js';
+import type { BenchOptions } from './options.js';
+
+interface Case {
+  /** w1, w2, w3, w4-c1, w4-c16, w5 */
+  readonly id: string;
+  readonly title: string;
+  /** The metric the ratios and the table lead with. */
+  readonly metric: string;
+  readonly higherIsBetter: boolean;
+  readonly columns: readonly string[];
+  readonly peers: readonly PeerDef[];
+  run(peer: PeerDef): Promise<RunOutcome>;
+}
+
+interface RatioDef {
+  readonly caseId: string;
+  /** Default: the case's lead metric. */
+  readonly metric?: string;
+  readonly a: string;
+  readonly b: string;
+  readonly target?: string;
+  readonly goal?: number;
+}
+
+/** The ratios the issue sets targets for, and a few more for context. */
+const RATIOS: readonly RatioDef[] = [
+  { caseId: 'w1', a: 'hub/nats.js', b: 'nats-server/nats.js', target: '≥ 1.0', goal: 1.0 },
+  { caseId: 'w1', a: 'hub/ours', b: 'nats-server/nats.js', target: '≥ 1.5', goal: 1.5 },
+  { caseId: 'w1', a: 'hub/ours', b: 'aedes/mqtt.js', target: '≥ 5', goal: 5 },
+  { caseId: 'w1', a: 'hub/ours', b: 'mosquitto/mqtt.js', target: '≥ 5', goal: 5 },
+  { caseId: 'w1', a: 'hub/ours', b: 'redis/ioredis' },
+  { caseId: 'w1', a: 'hub/nats.js', b: 'raw', target: '≥ 0.5', goal: 0.5 },
+  { caseId: 'w1', a: 'hub/ours', b: 'raw', target: '≥ 0.5', goal: 0.5 },
+  { caseId: 'w1', a: 'nats-server/ours', b: 'nats-server/nats.js' },
+  // CPU the server spends per delivered message: much less sensitive to other load on the machine than msgs/s.
+  { caseId: 'w1', metric: 'server µs/msg', a: 'hub/nats.js', b: 'nats-server/nats.js' },
+  { caseId: 'w1', metric: 'server µs/msg', a: 'hub/nats.js', b: 'raw' },
+  { caseId: 'w2', a: 'hub/nats.js', b: 'nats-server/nats.js', target: '≥ 1.0', goal: 1.0 },
+  { caseId: 'w2', a: 'hub/ours', b: 'nats-server/nats.js' },
+  { caseId: 'w2', a: 'hub/ours', b: 'aedes/mqtt.js', target: '≥ 5', goal: 5 },
+  { caseId: 'w2', a: 'hub/ours', b: 'mosquitto/mqtt.js', target: '≥ 5', goal: 5 },
+  { caseId: 'w2', a: 'hub/ours', b: 'raw', target: '≥ 0.5', goal: 0.5 },
+  { caseId: 'w2', metric: 'server µs/msg', a: 'hub/nats.js', b: 'nats-server/nats.js' },
+  { caseId: 'w3', a: 'hub/nats.js', b: 'nats-server/nats.js', target: '≤ 1.0 (p99)', goal: 1.0 },
+  { caseId: 'w3', a: 'hub/ours', b: 'nats-server/nats.js' },
+  { caseId: 'w3', a: 'hub/nats.js', b: 'raw' },
+  { caseId: 'w4-c1', a: 'hub/nats.js', b: 'nats-server/nats.js' },
+  { caseId: 'w4-c1', a: 'hub/ours', b: 'nats-server/nats.js' },
+  { caseId: 'w4-c16', a: 'hub/nats.js', b: 'nats-server/nats.js' },
+  { caseId: 'w4-c16', a: 'hub/ours', b: 'nats-server/nats.js' },
+];
+
+interface Record_ {
+  caseId: string;
+  peer: string;
+  run: number;
+  ok: boolean;
+  error?: string;
+  metrics: Record<string, number>;
+}
+
+function formatMetric(name: string, v: number): string {
+  if (name.includes('RSS')) return mb(v);
+  if (name === 'bytes/conn') return `${si(v)} B`;
+  if (name.includes('µs')) return fixed(v, name.includes('/msg') ? 2 : 0);
+  if (name.endsWith('/1k')) return fixed(v, 1);
+  if (name === 'MB/s' || name.includes('%')) return fixed(v, 1);
+  return si(v);
+}
+
+export async function runPeers(o: BenchOptions): Promise<void> {
+  const started = new Date();
+  const selected = PEERS.filter((p) => o.peers === null || o.peers.some((f) => p.id.includes(f)));
+  const peers: PeerDef[] = [];
+  const skipped: Record<string, string> = {};
+  for (const p of selected) {
+    const why = await peerMissing(p);
+    if (why === null) peers.push(p);
+    else {
+      skipped[p.id] = why;
+      console.log(`skip ${p.id}: ${why}`);
+    }
+  }
+  const natsLike = peers.filter((p) => p.server !== 'relay');
+  // W5 measures servers: one peer per server.
+  const perServer = peers.filter((p, i) => peers.findIndex((q) => q.server === p.server) === i);
+
+  const cases: Case[] = [];
+  const pubsubCols = ['msgs/s', 'MB/s', 'server µs/msg', 'server reads/1k', 'server writes/1k', 'server peak RSS'];
+  if (o.workloads.includes('w1')) {
+    cases.push({
+      id: 'w1', title: `W1: 1 publisher → 1 subscriber, ${si(o.messages)} × ${o.size} B`, metric: 'msgs/s', higherIsBetter: true,
+      columns: pubsubCols, peers, run: (p) => pubsub(p, o, 1, o.messages),
+    });
+  }
+  if (o.workloads.includes('w2')) {
+    cases.push({
+      id: 'w2', title: `W2: 1 publisher → ${o.w2Subscribers} subscribers (${o.w2Shared ? 'one process' : 'one process each'}), ${si(o.w2Messages)} × ${o.size} B, total delivered`,
+      metric: 'msgs/s', higherIsBetter: true, columns: pubsubCols, peers, run: (p) => pubsub(p, o, o.w2Subscribers, o.w2Messages),
+    });
+  }
+  if (o.workloads.includes('w3')) {
+    cases.push({
+      id: 'w3', title: `W3: latency at ${si(o.rate)} msgs/s for ${o.durationMs / 1000} s (after 1 s warm-up), µs`, metric: 'p99 µs', higherIsBetter: false,
+      columns: ['p50 µs', 'p99 µs', 'p99.9 µs', 'max µs'], peers, run: (p) => latency(p, o),
+    });
+  }
+  if (o.workloads.includes('w4')) {
+    for (const c of o.concurrency) {
+      cases.push({
+        id: `w4-c${c}`, title: `W4: request/reply, ${c} concurrent requester${c === 1 ? '' : 's'}, ${o.reqDurationMs / 1000} s`, metric: 'rt/s', higherIsBetter: true,
+        columns: ['rt/s', 'mean rt µs', 'server CPU %'], peers: natsLike, run: (p) => requestReply(p, o, c),
+      });
+    }
+  }
+  if (o.workloads.includes('w5')) {
+    cases.push({
+      id: 'w5', title: `W5: server memory, idle and with ${si(o.conns)} idle connections`, metric: 'RSS with conns', higherIsBetter: false,
+      columns: ['idle RSS', 'RSS with conns', 'bytes/conn'], peers: perServer, run: (p) => memory(p, o),
+    });
+  }
+
+  const records: Record_[] = [];
+  for (const c of cases) {
+    console.log(`\n${c.title}   (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+    for (let run = 1; run <= o.runs; run++) {
+      for (const p of c.peers) {
+        const t0 = Date.now();
+        let out: RunOutcome;
+        try {
+          out = await c.run(p);
+        } catch (err) {
+          out = { ok: false, error: (err as Error).message.split('\n')[0], metrics: {} };
+        }
+        records.push({ caseId: c.id, peer: p.id, run, ...out });
+        const v = out.metrics[c.metric];
+        const shown = v === undefined ? '' : `${formatMetric(c.metric, v)} ${c.metric}`;
+        console.log(`  [${c.id} ${run}/${o.runs}] ${p.id.padEnd(20)} ${shown}${out.ok ? '' : `  FAILED: ${out.error}`}  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      }
+    }
+  }
+
+  // ── summaries ───────────────────────────────────────────────────────────
+  const summaries: Record<string, Record<string, Record<string, Summary>>> = {};
+  for (const c of cases) {
+    summaries[c.id] = {};
+    for (const p of c.peers) {
+      const ok = records.filter((r) => r.caseId === c.id && r.peer === p.id && r.ok);
+      const s: Record<string, Summary> = {};
+      for (const m of new Set(ok.flatMap((r) => Object.keys(r.metrics)))) s[m] = summarize(ok.map((r) => r.metrics[m]!));
+      summaries[c.id]![p.id] = s;
+    }
+  }
+  const ratios = RATIOS.flatMap((d) => {
+    const c = cases.find((x) => x.id === d.caseId);
+    if (c === undefined) return [];
+    const metric = d.metric ?? c.metric;
+    const higherIsBetter = d.metric === undefined ? c.higherIsBetter : !/µs|RSS/.test(metric);
+    const perRun: number[] = [];
+    for (let run = 1; run <= o.runs; run++) {
+      const a = records.find((r) => r.caseId === d.caseId && r.peer === d.a && r.run === run && r.ok)?.metrics[metric];
+      const b = records.find((r) => r.caseId === d.caseId && r.peer === d.b && r.run === run && r.ok)?.metrics[metric];
+      if (a !== undefined && b !== undefined && b !== 0) perRun.push(a / b);
+    }
+    if (perRun.length === 0) return [];
+    const s = summarize(perRun);
+    const pass = d.goal === undefined ? undefined : higherIsBetter ? s.median >= d.goal : s.median <= d.goal;
+    return [{ workload: d.caseId, metric, a: d.a, b: d.b, ratio: s, target: d.target, pass }];
+  });
+
+  // ── tables ──────────────────────────────────────────────────────────────
+  console.log(`\n=== Results: median of ${o.runs} runs; spread = (max - min) / median ===`);
+  for (const c of cases) {
+    console.log(`\n${c.title}`);
+    const rows: string[][] = [['peer', ...c.columns, 'spread', 'runs ok']];
+    for (const p of c.peers) {
+      const s = summaries[c.id]![p.id]!;
+      const n = records.filter((r) => r.caseId === c.id && r.peer === p.id && r.ok).length;
+      rows.push([p.id, ...c.columns.map((m) => (s[m] ? formatMetric(m, s[m].median) : '-')), s[c.metric] ? pct(s[c.metric]!.spread) : '-', `${n}/${o.runs}`]);
+    }
+    console.log(table(rows));
+  }
+  if (ratios.length > 0) {
+    console.log('\nRatios (per run, then median; min–max across runs)');
+    const rows = [['workload', 'metric', 'ratio', 'median', 'min–max', 'target', '']];
+    for (const r of ratios) {
+      rows.push([r.workload, r.metric, `${r.a} ÷ ${r.b}`, `${r.ratio.median.toFixed(2)}×`, `${r.ratio.min.toFixed(2)}–${r.ratio.max.toFixed(2)}`, r.target ?? '', r.pass === undefined ? '' : r.pass ? 'met' : 'NOT MET']);
+    }
+    console.log(table(rows));
+  }
+  const w5hub = summaries.w5?.['hub/nats.js'] ?? summaries.w5?.['hub/ours'];
+  if (w5hub?.['idle RSS'] && w5hub['RSS with conns']) {
+    const idle = w5hub['idle RSS'].median;
+    const loaded = w5hub['RSS with conns'].median;
+    console.log(`\nHub memory: idle ${mb(idle)} (target ≤ 60 MiB: ${idle <= 60 * 1024 * 1024 ? 'met' : 'NOT MET'}); with ${si(o.conns)} idle connections ${mb(loaded)}` +
+      (o.conns === 10_000 ? ` (target ≤ 300 MB: ${loaded <= 300e6 ? 'met' : 'NOT MET'})` : ' (the 300 MB target is for 10,000)'));
+  }
+
+  // ── JSON ────────────────────────────────────────────────────────────────
+  const report = {
+    kind: 'netemitter-bench-peers',
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory: totalmem(), loadavgAtEnd: loadavg() },
+    versions: versions(),
+    options: o,
+    skipped,
+    summary: summaries,
+    ratios,
+    records,
+  };
+  const file = o.out ?? join(ROOT, 'bench', 'results', `peers-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  const brief = {
+    summary: Object.fromEntries(cases.map((c) => [c.id, Object.fromEntries(c.peers.map((p) => [p.id, summaries[c.id]![p.id]![c.metric]?.median ?? null]))])),
+    ratios: ratios.map((r) => ({ workload: r.workload, metric: r.metric, ratio: `${r.a} / ${r.b}`, median: Number(r.ratio.median.toFixed(3)), min: Number(r.ratio.min.toFixed(3)), max: Number(r.ratio.max.toFixed(3)) })),
+  };
+  console.log(`\nJSON (medians; every run is in ${file}):\n${JSON.stringify(brief)}`);
+}

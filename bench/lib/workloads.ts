@@ -1,0 +1,222 @@
+/**
+ * The workloads, each run against a fresh server process:
+ *
+ *   W1  1 publisher → 1 subscriber, delivered msgs/s and payload MB/s
+ *   W2  1 publisher → N subscribers (default 4), total delivered msgs/s
+ *   W3  latency at a fixed rate: p50 / p99 / p99.9 in µs
+ *   W4  request/reply round trips per second, 1 and 16 concurrent requesters
+ *   W5  server RSS idle, and with N idle connections (bytes per connection)
+ *
+ * Publisher, subscribers and server are separate processes. Flow control is
+ * the same for every peer: the publisher makes a server round trip every
+ * `batch` messages, with at most `inflight` of them unanswered (so at most
+ * batch × inflight messages are unconfirmed), and stays at most `window`
+ * messages ahead of the slowest subscriber (subscribers report progress to
+ * the harness, which passes the credit on). Throughput is counted at the
+ * subscribers, from the warm-up'th message to the last.
+ */
+import { join } from 'node:path';
+import { procStats, sleep } from './proc.js';
+import { startServer, serverDef, type PeerDef, type RunningServer, type StartOptions } from './peers.js';
+import { WorkerHandle, within } from './worker-handle.js';
+import type { BenchOptions } from './options.js';
+import type { IdleResult, LatResult, PubResult, ReqResult, SubResult } from './jobs.js';
+
+export type Metrics = Record<string, number>;
+
+export interface RunOutcome {
+  ok: boolean;
+  error?: string;
+  metrics: Metrics;
+}
+
+const READY_MS = 30_000;
+
+async function withServer<T>(peer: PeerDef, opts: StartOptions, fn: (s: RunningServer) => Promise<T>): Promise<T> {
+  const server = await startServer(peer.server, opts);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function stopAll(workers: WorkerHandle[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.stop()));
+}
+
+/** Where a worker of this role writes its CPU profile, when clients are profiled. */
+function profDir(opts: StartOptions, role: string): string | undefined {
+  return opts.clientProfDir === undefined ? undefined : join(opts.clientProfDir, role);
+}
+
+/** W1 and W2. */
+export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number, count: number, startOpts: StartOptions = {}): Promise<RunOutcome> {
+  return withServer(peer, startOpts, async (server) => {
+    const subject = 'bench.pubsub';
+    const warmup = Math.min(50_000, Math.floor(count / 10));
+    const progressEvery = Math.max(1000, Math.min(5000, Math.floor(o.window / 10)));
+    const procs = subscribers > 1 && o.w2Shared ? 1 : subscribers;
+    const conns = procs === 1 ? subscribers : 1;
+    const workers: WorkerHandle[] = [];
+    try {
+      const subs: WorkerHandle[] = [];
+      for (let i = 0; i < procs; i++) {
+        subs.push(new WorkerHandle({ role: 'sub', client: peer.client, url: server.url, subject, count, warmup, progressEvery, conns }, profDir(startOpts, 'sub')));
+      }
+      workers.push(...subs);
+      await within(Promise.all(subs.map((s) => s.ready)), READY_MS, 'subscribers ready');
+      const pub = new WorkerHandle(
+        { role: 'pub', client: peer.client, url: server.url, subject, count, size: o.size, batch: o.batch, inflight: o.inflight, window: o.window },
+        profDir(startOpts, 'pub'),
+      );
+      workers.push(pub);
+      await within(pub.ready, READY_MS, 'publisher ready');
+
+      let lastProgress = Date.now();
+      let acked = 0;
+      for (const s of subs) {
+        s.onProgress = () => {
+          lastProgress = Date.now();
+          const min = Math.min(...subs.map((x) => x.progress));
+          if (min > acked) {
+            acked = min;
+            pub.send({ type: 'credit', acked });
+          }
+        };
+      }
+      const before = procStats(server.pid);
+      pub.send({ type: 'go' });
+      const all = Promise.all(subs.map((s) => s.done)) as Promise<SubResult[]>;
+      let stalled = false;
+      await new Promise<void>((resolve, reject) => {
+        const watch = setInterval(() => {
+          if (Date.now() - lastProgress > o.stallMs) {
+            stalled = true;
+            clearInterval(watch);
+            resolve();
+          }
+        }, 250);
+        all.then(
+          () => {
+            clearInterval(watch);
+            resolve();
+          },
+          (err: unknown) => {
+            clearInterval(watch);
+            reject(err as Error);
+          },
+        );
+      });
+      const after = procStats(server.pid);
+      if (stalled) for (const s of subs) s.send({ type: 'stop' });
+      const results = await within(all, 10_000, 'subscriber results');
+      const pubResult = (await within(pub.done, stalled ? 2000 : 10_000, 'publisher result').catch(() => null)) as PubResult | null;
+
+      const received = results.flatMap((r) => r.received);
+      const tWarm = results.flatMap((r) => r.tWarm);
+      const tEnd = results.flatMap((r) => r.tEnd);
+      const delivered = received.reduce((a, b) => a + b, 0);
+      const measured = received.reduce((a, n) => a + Math.max(0, n - warmup), 0);
+      const seconds = (Math.max(...tEnd) - Math.min(...tWarm)) / 1e9;
+      const rate = measured / seconds;
+      const expected = count * subscribers;
+      const metrics: Metrics = {
+        'msgs/s': rate,
+        'MB/s': (rate * o.size) / 1e6,
+        delivered,
+        lost: expected - delivered,
+        'server µs/msg': ((after.cpu - before.cpu) / delivered) * 1e6,
+        // System calls per 1,000 delivered messages: how well the server batches its reads and writes.
+        'server reads/1k': ((after.reads - before.reads) / delivered) * 1000,
+        'server writes/1k': ((after.writes - before.writes) / delivered) * 1000,
+        'server peak RSS': after.hwm,
+      };
+      if (pubResult !== null) metrics['publish s'] = (pubResult.tEnd - pubResult.tStart) / 1e9;
+      const ok = delivered === expected && Number.isFinite(rate);
+      return ok ? { ok, metrics } : { ok, metrics, error: `${stalled ? 'stalled: ' : ''}delivered ${delivered} of ${expected}` };
+    } finally {
+      await stopAll(workers);
+    }
+  });
+}
+
+/** W3 */
+export async function latency(peer: PeerDef, o: BenchOptions): Promise<RunOutcome> {
+  return withServer(peer, {}, async (server) => {
+    const subject = 'bench.latency';
+    const warmupMs = 1000;
+    const workers: WorkerHandle[] = [];
+    try {
+      const sub = new WorkerHandle({ role: 'lat-sub', client: peer.client, url: server.url, subject });
+      workers.push(sub);
+      await within(sub.ready, READY_MS, 'subscriber ready');
+      const pub = new WorkerHandle({ role: 'lat-pub', client: peer.client, url: server.url, subject, size: o.size, rate: o.rate, warmupMs, durationMs: o.durationMs });
+      workers.push(pub);
+      await within(pub.ready, READY_MS, 'publisher ready');
+      pub.send({ type: 'go' });
+      const p = (await within(pub.done, warmupMs + o.durationMs + 30_000, 'publisher result')) as PubResult;
+      await sleep(250);
+      sub.send({ type: 'stop' });
+      const r = (await within(sub.done, 10_000, 'subscriber result')) as LatResult;
+      const expected = Math.round((o.rate * o.durationMs) / 1000);
+      const sentRate = p.sent / ((p.tEnd - p.tStart) / 1e9);
+      const metrics: Metrics = { 'p50 µs': r.p50, 'p99 µs': r.p99, 'p99.9 µs': r.p999, 'max µs': r.max, 'mean µs': r.mean, samples: r.count, 'sent/s': sentRate };
+      return r.count === expected ? { ok: true, metrics } : { ok: false, metrics, error: `received ${r.count} of ${expected} measured messages` };
+    } finally {
+      await stopAll(workers);
+    }
+  });
+}
+
+/** W4, one concurrency. */
+export async function requestReply(peer: PeerDef, o: BenchOptions, concurrency: number, startOpts: StartOptions = {}): Promise<RunOutcome> {
+  return withServer(peer, startOpts, async (server) => {
+    const subject = 'bench.request';
+    const workers: WorkerHandle[] = [];
+    try {
+      const rep = new WorkerHandle({ role: 'rep', client: peer.client, url: server.url, subject }, profDir(startOpts, 'rep'));
+      workers.push(rep);
+      await within(rep.ready, READY_MS, 'responder ready');
+      const req = new WorkerHandle(
+        { role: 'req', client: peer.client, url: server.url, subject, size: o.size, concurrency, warmupMs: 1000, durationMs: o.reqDurationMs },
+        profDir(startOpts, 'req'),
+      );
+      workers.push(req);
+      await within(req.ready, READY_MS, 'requester ready');
+      const before = procStats(server.pid);
+      req.send({ type: 'go' });
+      const r = (await within(req.done, o.reqDurationMs + 60_000, 'requester result')) as ReqResult;
+      const after = procStats(server.pid);
+      const rate = r.count / (r.elapsedNs / 1e9);
+      const metrics: Metrics = { 'rt/s': rate, 'mean rt µs': concurrency / rate * 1e6, errors: r.errors, 'server CPU %': ((after.cpu - before.cpu) / ((r.elapsedNs + 1e9) / 1e9)) * 100 };
+      return r.errors === 0 ? { ok: true, metrics } : { ok: false, metrics, error: `${r.errors} requests failed` };
+    } finally {
+      await stopAll(workers);
+    }
+  });
+}
+
+/** W5: memory of the server process, idle and with `conns` idle connections. */
+export async function memory(peer: PeerDef, o: BenchOptions): Promise<RunOutcome> {
+  return withServer(peer, {}, async (server) => {
+    await sleep(1000);
+    const idle = procStats(server.pid);
+    const w = new WorkerHandle({ role: 'idle', protocol: serverDef(peer.server).protocol, url: server.url, conns: o.conns });
+    try {
+      const ready = await within(w.ready, 120_000, 'idle connections');
+      const opened = (ready.info as IdleResult).opened;
+      await sleep(2000);
+      const loaded = procStats(server.pid);
+      const metrics: Metrics = {
+        'idle RSS': idle.rss,
+        'RSS with conns': loaded.rss,
+        'bytes/conn': (loaded.rss - idle.rss) / opened,
+        connections: opened,
+      };
+      return opened === o.conns ? { ok: true, metrics } : { ok: false, metrics, error: `opened ${opened} of ${o.conns}` };
+    } finally {
+      await w.stop();
+    }
+  });
+}

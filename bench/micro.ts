@@ -1,0 +1,355 @@
+/**
+ * `npm run bench:micro`: the hub's hot paths in isolation, in one process.
+ *
+ *   parser     ServerParser over a stream of PUBs (hub ingress), ClientParser over MSGs
+ *   subjects   Sublist.match: literal subjects (cache hits) and wildcard subscriptions
+ *              against new subjects (cache misses: trie walk + cache insert/evict);
+ *              subjectMatches and isValidLiteralSubject
+ *   encoder    Outbound.frame (the MSG line + payload + CRLF a delivery queues), and the
+ *              hub's whole outbound path: hub.publish → route → deliver → one socket
+ *              write per turn, to 1 and to 4 subscribers on loopback
+ *
+ * The modules are loaded from dist/src at run time, with structural types, so
+ * that a change of an internal API makes one case say "skip" here instead of
+ * breaking the project's build. Each case runs for --time ms (default 1000),
+ * --runs times (default 3) after a warm-up; median and spread are reported.
+ *
+ *   npm run bench:micro -- [--time 1000] [--runs 3] [--only parser,subjects]
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { summarize, table, si, fixed, pct, type Summary } from './lib/stats.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values: args } = parseArgs({
+  options: { time: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } },
+});
+const TIME_MS = Number(args.time ?? 1000);
+const RUNS = Number(args.runs ?? 3);
+const ONLY = args.only?.split(',') ?? null;
+
+async function load<T>(rel: string): Promise<T> {
+  return (await import(pathToFileURL(join(ROOT, 'dist', 'src', rel)).href)) as T;
+}
+
+// ── structural views of the internals used ────────────────────────────────
+type Handler = Record<string, (...a: never[]) => void>;
+interface ParserModule {
+  ServerParser: new (h: Handler, o?: object) => { parse(b: Buffer): void };
+  ClientParser: new (h: Handler, o?: object) => { parse(b: Buffer): void };
+}
+interface SublistModule {
+  Sublist: new (o?: { cacheSize?: number }) => { insert(s: object): void; match(subject: string): { plain: readonly unknown[] } };
+}
+interface SubjectModule {
+  subjectMatches(p: string, s: string): boolean;
+  isValidLiteralSubject(s: string): boolean;
+}
+interface OutboundModule {
+  Outbound: new () => { frame?(line: string, p: Uint8Array): void; latin1(s: string): void; bytes(b: Uint8Array): void; take(): Buffer[] | null };
+}
+interface IndexModule {
+  createHub(o: object): { listen(): Promise<{ port?: number }[]>; publish(subject: string, payload: Uint8Array): void; close(o?: object): Promise<void> };
+}
+
+/** One timed unit of work: `ops` operations over `bytes` input bytes. */
+type Work = () => { ops: number; bytes: number } | Promise<{ ops: number; bytes: number }>;
+
+interface Case {
+  group: string;
+  name: string;
+  setup(): Promise<{ work: Work; teardown?: () => Promise<void> }>;
+}
+
+const PAYLOAD = Buffer.alloc(128, 0x61);
+
+/** A stream of n frames, the way a socket hands it over: 64 KiB chunks, frames split across them. */
+function chunked(frame: Buffer, n: number): Buffer[] {
+  const all = Buffer.concat(Array.from({ length: n }, () => frame));
+  const out: Buffer[] = [];
+  for (let i = 0; i < all.length; i += 65536) out.push(all.subarray(i, i + 65536));
+  return out;
+}
+
+const noop = (): void => {};
+
+/** latin1Slice is on Buffer.prototype but not in the type definitions. */
+function latin1(b: Buffer, start: number, end: number): string {
+  return (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
+}
+
+/** 1,024 equal subjects, each its own string object, as a parser produces them. */
+function freshSubjects(): string[] {
+  const b = Buffer.from('bench.subject.one');
+  return Array.from({ length: 1024 }, () => latin1(b, 0, b.length));
+}
+
+/** A flat (sequential) copy of a string built by concatenation. */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+const cases: Case[] = [
+  {
+    group: 'parser',
+    name: 'ServerParser: PUB stream, 128 B payloads',
+    async setup() {
+      const { ServerParser } = await load<ParserModule>('protocol/parser.js');
+      const frame = Buffer.concat([Buffer.from('PUB bench.subject.one 128\r\n'), PAYLOAD, Buffer.from('\r\n')]);
+      const chunks = chunked(frame, 20_000);
+      let n = 0;
+      const h: Handler = { connect: noop, pub: () => void n++, sub: noop, unsub: noop, ping: noop, pong: noop, error: noop };
+      const p = new ServerParser(h, { maxPayload: 1 << 20 });
+      const bytes = 20_000 * frame.length;
+      return { work: () => { for (const c of chunks) p.parse(c); return { ops: 20_000, bytes }; } };
+    },
+  },
+  {
+    group: 'parser',
+    name: 'ServerParser: PUB with reply subject (requests)',
+    async setup() {
+      const { ServerParser } = await load<ParserModule>('protocol/parser.js');
+      const frame = Buffer.concat([Buffer.from('PUB svc.echo _INBOX.k2Lq0r3CdKq1B0FZbcXxYw.17 128\r\n'), PAYLOAD, Buffer.from('\r\n')]);
+      const chunks = chunked(frame, 20_000);
+      const h: Handler = { connect: noop, pub: noop, sub: noop, unsub: noop, ping: noop, pong: noop, error: noop };
+      const p = new ServerParser(h, { maxPayload: 1 << 20 });
+      const bytes = 20_000 * frame.length;
+      return { work: () => { for (const c of chunks) p.parse(c); return { ops: 20_000, bytes }; } };
+    },
+  },
+  {
+    group: 'parser',
+    name: '(floor) indexOf(LF) + latin1 subject + subarray per PUB, no checks',
+    async setup() {
+      // Not project code: the least any Buffer parser must do per frame, to show how far the real one is from it.
+      const frame = Buffer.concat([Buffer.from('PUB bench.subject.one 128\r\n'), PAYLOAD, Buffer.from('\r\n')]);
+      const all = Buffer.concat(Array.from({ length: 20_000 }, () => frame));
+      let sink = 0;
+      return {
+        work: () => {
+          let i = 0;
+          while (i < all.length) {
+            const lf = all.indexOf(10, i);
+            const subject = latin1(all, i + 4, lf - 5);
+            const p = all.subarray(lf + 1, lf + 129);
+            sink += subject.length + p.length;
+            i = lf + 131;
+          }
+          return { ops: 20_000 + (sink & 0), bytes: all.length };
+        },
+      };
+    },
+  },
+  {
+    group: 'parser',
+    name: 'ClientParser: MSG stream, 128 B payloads',
+    async setup() {
+      const { ClientParser } = await load<ParserModule>('protocol/parser.js');
+      const frame = Buffer.concat([Buffer.from('MSG bench.subject.one 1 128\r\n'), PAYLOAD, Buffer.from('\r\n')]);
+      const chunks = chunked(frame, 20_000);
+      const h: Handler = { info: noop, msg: noop, ok: noop, err: noop, ping: noop, pong: noop, error: noop };
+      const p = new ClientParser(h, { maxPayload: 1 << 20 });
+      const bytes = 20_000 * frame.length;
+      return { work: () => { for (const c of chunks) p.parse(c); return { ops: 20_000, bytes }; } };
+    },
+  },
+  {
+    group: 'subjects',
+    name: 'Sublist.match: literal, cached (1,000 subs, 100 subjects)',
+    async setup() {
+      const { Sublist } = await load<SublistModule>('server/sublist.js');
+      const s = new Sublist();
+      for (let i = 0; i < 1000; i++) s.insert({ subject: `bench.s${i}.data`, queue: undefined });
+      s.insert({ subject: 'bench.*.data', queue: undefined });
+      const subjects = Array.from({ length: 100 }, (_, i) => `bench.s${i * 7}.data`);
+      let sink = 0;
+      return {
+        work: () => {
+          for (let r = 0; r < 1000; r++) for (let i = 0; i < 100; i++) sink += s.match(subjects[i]!).plain.length;
+          return { ops: 100_000 + (sink & 0), bytes: 0 };
+        },
+      };
+    },
+  },
+  {
+    group: 'subjects',
+    name: 'Sublist.match: wildcard subs, new subjects (cache miss)',
+    async setup() {
+      const { Sublist } = await load<SublistModule>('server/sublist.js');
+      const s = new Sublist();
+      for (let i = 0; i < 1000; i++) s.insert({ subject: `bench.s${i}.data`, queue: undefined });
+      for (const w of ['bench.*.data', 'bench.>', '*.*.data', 'orders.*.created', 'orders.>']) s.insert({ subject: w, queue: undefined });
+      let k = 0;
+      let sink = 0;
+      return {
+        work: () => {
+          for (let i = 0; i < 20_000; i++) sink += s.match(`bench.u${k++}.data`).plain.length;
+          return { ops: 20_000 + (sink & 0), bytes: 0 };
+        },
+      };
+    },
+  },
+  {
+    group: 'subjects',
+    name: 'subjectMatches(pattern, subject)',
+    async setup() {
+      const { subjectMatches } = await load<SubjectModule>('protocol/subject.js');
+      const pairs: [string, string][] = [['bench.*.data', 'bench.s1.data'], ['orders.>', 'orders.eu.created'], ['a.b.c', 'a.b.d'], ['*.*.data', 'bench.s2.data']];
+      let sink = 0;
+      return { work: () => { for (let i = 0; i < 100_000; i++) { const p = pairs[i & 3]!; if (subjectMatches(p[0], p[1])) sink++; } return { ops: 100_000 + (sink & 0), bytes: 0 }; } };
+    },
+  },
+  {
+    group: 'subjects',
+    name: 'isValidLiteralSubject (each PUB of a pedantic client)',
+    async setup() {
+      const { isValidLiteralSubject } = await load<SubjectModule>('protocol/subject.js');
+      let sink = 0;
+      return { work: () => { for (let i = 0; i < 100_000; i++) if (isValidLiteralSubject('bench.subject.one')) sink++; return { ops: 100_000 + (sink & 0), bytes: 0 }; } };
+    },
+  },
+  {
+    group: 'encoder',
+    name: 'Outbound.frame, line built per delivery from a fresh subject (as route + deliver)',
+    async setup() {
+      const { Outbound } = await load<OutboundModule>('protocol/outbound.js');
+      const out = new Outbound();
+      if (typeof out.frame !== 'function') throw new Error('Outbound.frame is gone');
+      // Subjects as the parser hands them over: a new string object per message, never a constant.
+      const subjects = freshSubjects();
+      const size = 'MSG bench.subject.one 1 128\r\n'.length + 130;
+      return {
+        work: () => {
+          for (let i = 0; i < 20_000; i++) {
+            const head = 'MSG ' + subjects[i & 1023]! + ' '; // once per message (route)
+            const tail = ' ' + PAYLOAD.length + '\r\n';
+            out.frame!(head + '1' + tail, PAYLOAD); // per subscriber (deliver)
+            if ((i & 255) === 255) out.take();
+          }
+          out.take();
+          return { ops: 20_000, bytes: 20_000 * size };
+        },
+      };
+    },
+  },
+  {
+    group: 'encoder',
+    name: '(experiment) Outbound.frame with the line cached per subscription',
+    async setup() {
+      // Not project code: what deliver would cost if a subscription kept its last MSG line (a flat string)
+      // and reused it while subject, reply and size repeat (which needs the parser to reuse subject strings).
+      const { Outbound } = await load<OutboundModule>('protocol/outbound.js');
+      const out = new Outbound();
+      if (typeof out.frame !== 'function') throw new Error('Outbound.frame is gone');
+      const subjects = freshSubjects();
+      const cache = { subject: '', size: -1, line: '' };
+      const size = 'MSG bench.subject.one 1 128\r\n'.length + 130;
+      return {
+        work: () => {
+          for (let i = 0; i < 20_000; i++) {
+            const subject = subjects[0]!; // the parser's one-entry subject cache hit
+            if (cache.subject !== subject || cache.size !== PAYLOAD.length) {
+              cache.subject = subject;
+              cache.size = PAYLOAD.length;
+              cache.line = flat('MSG ' + subject + ' 1 ' + PAYLOAD.length + '\r\n');
+            }
+            out.frame!(cache.line, PAYLOAD);
+            if ((i & 255) === 255) out.take();
+          }
+          out.take();
+          return { ops: 20_000 + (subjects.length & 0), bytes: 20_000 * size };
+        },
+      };
+    },
+  },
+  ...[1, 4].map((subs): Case => ({
+    group: 'encoder',
+    name: `hub outbound path: publish → route → deliver → write, ${subs} subscriber${subs > 1 ? 's' : ''}`,
+    async setup() {
+      const { createHub } = await load<IndexModule>('index.js');
+      const hub = createHub({ host: '127.0.0.1', port: 0 });
+      const [a] = await hub.listen();
+      const sockets: Socket[] = [];
+      for (let i = 0; i < subs; i++) {
+        const s = netConnect({ host: '127.0.0.1', port: a!.port! });
+        await new Promise((r) => s.once('connect', r));
+        s.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB bench.subject.one 1\r\nPING\r\n');
+        await new Promise<void>((resolve) => s.on('data', (b: Buffer) => b.includes('PONG') && resolve()));
+        s.removeAllListeners('data');
+        s.resume(); // discard what the hub delivers
+        sockets.push(s);
+      }
+      const line = 'MSG bench.subject.one 1 128\r\n'.length + 130;
+      return {
+        work: async () => {
+          for (let b = 0; b < 20; b++) {
+            for (let i = 0; i < 1000; i++) hub.publish('bench.subject.one', PAYLOAD);
+            await new Promise((r) => setImmediate(r));
+          }
+          return { ops: 20_000 * subs, bytes: 20_000 * subs * line };
+        },
+        teardown: async () => {
+          for (const s of sockets) s.destroy();
+          await hub.close({ grace: 0 });
+        },
+      };
+    },
+  })),
+];
+
+async function measure(work: Work): Promise<{ opsPerSec: number; mbPerSec: number }> {
+  let ops = 0;
+  let bytes = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < TIME_MS) {
+    const r = await work();
+    ops += r.ops;
+    bytes += r.bytes;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  return { opsPerSec: ops / (elapsed / 1000), mbPerSec: bytes / 1e6 / (elapsed / 1000) };
+}
+
+const results: { group: string; name: string; ops: Summary; mb: Summary | null; skipped?: string }[] = [];
+console.log(`micro-benchmarks: ${RUNS} runs of ${TIME_MS} ms each after a warm-up, Node ${process.version}`);
+for (const c of cases) {
+  if (ONLY !== null && !ONLY.some((o) => c.group.includes(o) || c.name.includes(o))) continue;
+  let ctx;
+  try {
+    ctx = await c.setup();
+  } catch (err) {
+    console.log(`skip ${c.group}: ${c.name}: ${(err as Error).message}`);
+    results.push({ group: c.group, name: c.name, ops: summarize([]), mb: null, skipped: (err as Error).message });
+    continue;
+  }
+  await measure(ctx.work); // warm-up: let the JIT settle
+  const ops: number[] = [];
+  const mbs: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const m = await measure(ctx.work);
+    ops.push(m.opsPerSec);
+    mbs.push(m.mbPerSec);
+  }
+  await ctx.teardown?.();
+  const s = summarize(ops);
+  const m = mbs.some((x) => x > 0) ? summarize(mbs) : null;
+  results.push({ group: c.group, name: c.name, ops: s, mb: m });
+  console.log(`  ${c.group.padEnd(8)} ${c.name}: ${si(s.median)} ops/s${m ? `, ${fixed(m.median, 0)} MB/s` : ''} (spread ${pct(s.spread)})`);
+}
+
+const rows = [['group', 'case', 'ops/s', 'MB/s', 'ns/op', 'spread']];
+for (const r of results) {
+  if (r.skipped) rows.push([r.group, r.name, 'skipped', '', '', '']);
+  else rows.push([r.group, r.name, si(r.ops.median), r.mb ? fixed(r.mb.median, 0) : '-', fixed(1e9 / r.ops.median, 0), pct(r.ops.spread)]);
+}
+console.log(`\n${table(rows)}`);
+const file = args.out ?? join(ROOT, 'bench', 'results', `micro-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, JSON.stringify({ kind: 'netemitter-bench-micro', date: new Date().toISOString(), node: process.version, timeMs: TIME_MS, runs: RUNS, results }, null, 2));
+console.log(`\nJSON: ${file}`);
+console.log(JSON.stringify(results.map((r) => ({ case: `${r.group}: ${r.name}`, opsPerSec: r.skipped ? null : Math.round(r.ops.median), mbPerSec: r.mb ? Number(r.mb.median.toFixed(1)) : null, spread: r.skipped ? null : Number(r.ops.spread.toFixed(3)) }))));
+process.exit(0);
