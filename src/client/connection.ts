@@ -89,6 +89,8 @@ export class ClientConnection implements ClientParserHandler {
   private parser: ClientParser | null = null;
   private readonly out = new Outbound();
   private flushScheduled = false;
+  private pubSubject = '';
+  private pubPrefix = '';
   private handshake = false;
   /** The next PONG on this socket answers the handshake's PING. */
   private handshakePong = false;
@@ -396,16 +398,21 @@ export class ClientConnection implements ClientParserHandler {
     const bound = this.opts.maxBufferedBytes;
     const queued = this.buffered;
     if (queued + total > bound) throw new BufferFullError(bound);
-    const r = reply === undefined ? '' : ` ${reply}`;
-    const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;
     const out = this.out;
-    if (hlen > 0) {
+    if (hlen === 0 && reply === undefined) {
+      // The common case: `PUB <subject> ` is kept in wire form for the last subject.
+      if (subject !== this.pubSubject) {
+        this.pubSubject = subject;
+        this.pubPrefix = toWire(`PUB ${subject} `);
+      }
+      out.msg(this.pubPrefix, '', `${total}\r\n`, payload);
+    } else {
+      const r = reply === undefined ? '' : ` ${reply}`;
+      const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;
       out.latin1(toWire(line));
-      out.bytes(headers!);
+      if (hlen > 0) out.bytes(headers!);
       out.bytes(payload);
       out.latin1('\r\n');
-    } else {
-      out.frame(toWire(line), payload);
     }
     this.scheduleFlush();
     return queued + total < bound / 2;

@@ -20,6 +20,12 @@ const COPY_LIMIT = 8 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
+/** Copies a byte-per-char string into buf at offset; returns the offset after it. */
+function put(buf: Buffer, s: string, offset: number): number {
+  for (let i = 0; i < s.length; i++) buf[offset + i] = s.charCodeAt(i);
+  return offset + s.length;
+}
+
 export class Outbound {
   private slab: Buffer = EMPTY;
   private start = 0;
@@ -81,6 +87,32 @@ export class Outbound {
     this.room(total);
     const slab = this.slab;
     let end = this.end + latin1Write(slab, line, this.end);
+    slab.set(payload, end);
+    end += n;
+    slab[end++] = 13;
+    slab[end++] = 10;
+    this.end = end;
+    this.size += total;
+  }
+
+  /**
+   * Queues a message line given in three parts (`MSG subject `, the sid,
+   * ` [reply] size\r\n`), the payload and CRLF. The parts are copied by a
+   * plain loop: for lines this short that beats a native write, and no
+   * joined string is built per delivery.
+   */
+  msg(head: string, sid: string, tail: string, payload: Uint8Array): void {
+    const n = payload.length;
+    const total = head.length + sid.length + tail.length + n + 2;
+    if (n >= COPY_LIMIT) {
+      this.latin1(head + sid + tail);
+      this.bytes(payload);
+      this.latin1('\r\n');
+      return;
+    }
+    this.room(total);
+    const slab = this.slab;
+    let end = put(slab, tail, put(slab, sid, put(slab, head, this.end)));
     slab.set(payload, end);
     end += n;
     slab[end++] = 13;

@@ -26,6 +26,8 @@ import { ProtocolError } from '../errors.js';
 const SPACE = 32;
 const TAB = 9;
 const MAX_ARGS = 6;
+/** Tokens longer than this are not cached (comparing would cost more than it saves). */
+const TOKEN_CACHE_MAX = 128;
 
 const State = {
   OP: 0,
@@ -301,6 +303,29 @@ abstract class BaseParser {
     return latin1Slice(buf, this.args[k * 2]!, this.args[k * 2 + 1]!);
   }
 
+  /**
+   * Token k as a string, reusing the string made last time for this slot
+   * when the bytes are the same: a stream of messages mostly repeats its
+   * subject (and, to a client, its sid), and comparing a few bytes costs
+   * less than making a new string.
+   */
+  protected cachedStr(buf: Buffer, k: number, slot: 0 | 1): string {
+    const s = this.args[k * 2]!;
+    const e = this.args[k * 2 + 1]!;
+    const len = e - s;
+    const prev = this.tokenCache[slot];
+    if (prev.length === len && len <= TOKEN_CACHE_MAX) {
+      let i = 0;
+      while (i < len && prev.charCodeAt(i) === buf[s + i]) i++;
+      if (i === len) return prev;
+    }
+    const str = latin1Slice(buf, s, e);
+    if (len <= TOKEN_CACHE_MAX) this.tokenCache[slot] = str;
+    return str;
+  }
+
+  private readonly tokenCache: [string, string] = ['', ''];
+
   protected size(buf: Buffer, k: number): number {
     return parseSize(buf, this.args[k * 2]!, this.args[k * 2 + 1]!);
   }
@@ -334,7 +359,7 @@ abstract class BaseParser {
       this.fail(unknownOp(`wrong number of arguments for ${op}`));
       return -1;
     }
-    this.subject = this.str(buf, 0);
+    this.subject = this.cachedStr(buf, 0, 0);
     this.reply = n === min + 1 ? this.str(buf, lead) : undefined;
     const total = this.size(buf, n - 1);
     const hdr = headers ? this.size(buf, n - 2) : 0;
@@ -501,7 +526,7 @@ export class ClientParser extends BaseParser {
 
   private msgLine(buf: Buffer, oe: number, end: number, headers: boolean): number {
     const total = this.frameLine(buf, oe, end, headers, 2, headers ? 'HMSG' : 'MSG');
-    if (total >= 0) this.sid = this.str(buf, 1);
+    if (total >= 0) this.sid = this.cachedStr(buf, 1, 1);
     return total;
   }
 

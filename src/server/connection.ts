@@ -181,8 +181,8 @@ export class Connection implements ServerParserHandler, ClientInfo {
    */
   deliver(sub: Subscription, msgHead: string, tail: string, payload: Buffer): boolean {
     if (this.closed) return false;
-    const line = msgHead + sub.sid + tail;
-    if (this.out.size + this.socket.writableLength + line.length + payload.length + 2 > this.hub.options.maxPending) {
+    const size = msgHead.length + sub.sid.length + tail.length + payload.length + 2;
+    if (this.out.size + this.socket.writableLength + size > this.hub.options.maxPending) {
       this.hub.options.logger.warn(
         { client: this.id, maxPending: this.hub.options.maxPending },
         `Slow Consumer Detected: MaxPending of ${this.hub.options.maxPending} Exceeded`,
@@ -190,7 +190,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.SLOW_CONSUMER);
       return false;
     }
-    this.out.frame(line, payload);
+    this.out.msg(msgHead, sub.sid, tail, payload);
     if (!this.dirty) this.hub.markDirty(this);
     return true;
   }
