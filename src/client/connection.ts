@@ -405,7 +405,7 @@ export class ClientConnection implements ClientParserHandler {
         this.pubSubject = subject;
         this.pubPrefix = toWire(`PUB ${subject} `);
       }
-      out.msg(this.pubPrefix, '', `${total}\r\n`, payload);
+      out.msgText(this.pubPrefix, `${total}\r\n`, payload);
     } else {
       const r = reply === undefined ? '' : ` ${reply}`;
       const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;

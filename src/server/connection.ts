@@ -56,6 +56,8 @@ export class Subscription {
   readonly subject: string;
   readonly queue: string | undefined;
   readonly sid: string;
+  /** The sid encoded once, for MSG lines. */
+  readonly sidBytes: Buffer;
   /** Auto-unsubscribe after this many deliveries; 0 for never. */
   max = 0;
   delivered = 0;
@@ -65,6 +67,7 @@ export class Subscription {
     this.subject = subject;
     this.queue = queue;
     this.sid = sid;
+    this.sidBytes = Buffer.from(sid, 'latin1');
   }
 }
 
@@ -103,6 +106,13 @@ export class Connection implements ServerParserHandler, ClientInfo {
   dirty = false;
   /** The INFO line of the listener this connection came through, up to client fields. */
   infoPrefix = '';
+  /**
+   * Bytes the socket still held after our last write (its writableLength
+   * then). Between writes it can only shrink, so this errs high by at most
+   * what drained, and reading it costs nothing on the delivery path.
+   */
+  private backlog = 0;
+  private readonly maxPending: number;
   private readonly hub: HubCore;
   private readonly parser: ServerParser;
   private pingsOut = 0;
@@ -119,6 +129,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
     this.address = address;
     this.port = port;
     const o = hub.options;
+    this.maxPending = o.maxPending;
     this.parser = new ServerParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
   }
 
@@ -179,18 +190,15 @@ export class Connection implements ServerParserHandler, ClientInfo {
    * Queues a message for one subscription. Returns false when the
    * connection was cut off instead (slow consumer).
    */
-  deliver(sub: Subscription, msgHead: string, tail: string, payload: Buffer): boolean {
+  deliver(sub: Subscription, msgHead: Buffer, tail: Buffer, payload: Buffer): boolean {
     if (this.closed) return false;
-    const size = msgHead.length + sub.sid.length + tail.length + payload.length + 2;
-    if (this.out.size + this.socket.writableLength + size > this.hub.options.maxPending) {
-      this.hub.options.logger.warn(
-        { client: this.id, maxPending: this.hub.options.maxPending },
-        `Slow Consumer Detected: MaxPending of ${this.hub.options.maxPending} Exceeded`,
-      );
+    const size = msgHead.length + sub.sidBytes.length + tail.length + payload.length + 2;
+    if (this.out.size + this.backlog + size > this.maxPending) {
+      this.hub.options.logger.warn({ client: this.id, maxPending: this.maxPending }, `Slow Consumer Detected: MaxPending of ${this.maxPending} Exceeded`);
       this.close(CloseReason.SLOW_CONSUMER);
       return false;
     }
-    this.out.msg(msgHead, sub.sid, tail, payload);
+    this.out.msg(msgHead, sub.sidBytes, tail, payload);
     if (!this.dirty) this.hub.markDirty(this);
     return true;
   }
@@ -211,6 +219,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
       ok = socket.write(chunks[chunks.length - 1]!);
       socket.uncork();
     }
+    this.backlog = socket.writableLength;
     if (!ok) {
       if (this.deadlineTimer === null) {
         // The kernel buffer is full: the client must catch up within the write deadline.
@@ -224,13 +233,14 @@ export class Connection implements ServerParserHandler, ClientInfo {
 
   /** The socket wrote everything it held. */
   private drained(): void {
+    this.backlog = 0;
     this.clearDeadline();
     if (this.producers !== null) this.releaseProducers();
   }
 
   /** Bytes queued for this client and not yet taken by the kernel. */
   get pending(): number {
-    return this.out.size + this.socket.writableLength;
+    return this.out.size + this.backlog;
   }
 
   // ── flow control ─────────────────────────────────────────────────────────

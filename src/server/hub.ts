@@ -58,6 +58,17 @@ type HubSocket = Socket & { [kConn]?: Connection };
 /** Past this many queued bytes (or 3/4 of maxPending when smaller) a consumer pauses its producers. */
 const STALL_THRESHOLD_MAX = 8 * 1024 * 1024;
 
+/** Encoded parts of the MSG lines for one subject, kept with its match result. */
+interface RouteMemo {
+  msg: Buffer;
+  hmsg: Buffer | null;
+  /** Payload size `tail` was made for (messages without reply or headers). */
+  size: number;
+  tail: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
 const NO_RESPONDERS_HEADER = 'NATS/1.0 503\r\n\r\n';
 
 /** A server id in nats-server's shape: 'N' and 55 base32 characters. */
@@ -274,21 +285,36 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     const queues = r.queues;
     let delivered = 0;
     if (plain.length !== 0 || queues.length !== 0) {
-      const rep = reply === undefined ? ' ' : ' ' + reply + ' ';
-      let head: string;
-      let tail: string;
+      // The line's parts, encoded: `MSG subject ` once per subject (kept with
+      // the match result), the tail once per message (kept too while messages
+      // on the subject have the same size and no reply, the usual stream).
+      let memo = r.memo as RouteMemo | undefined;
+      if (memo === undefined) {
+        memo = { msg: Buffer.from('MSG ' + subject + ' ', 'latin1'), hmsg: null, size: -1, tail: EMPTY };
+        r.memo = memo;
+      }
+      let head: Buffer;
+      let tail: Buffer;
       if (headerLength > 0) {
-        head = 'HMSG ' + subject + ' ';
-        tail = rep + headerLength + ' ' + payload.length + '\r\n';
+        head = memo.hmsg ??= Buffer.from('HMSG ' + subject + ' ', 'latin1');
+        tail = Buffer.from((reply === undefined ? ' ' : ' ' + reply + ' ') + headerLength + ' ' + payload.length + '\r\n', 'latin1');
       } else {
-        head = 'MSG ' + subject + ' ';
-        tail = rep + payload.length + '\r\n';
+        head = memo.msg;
+        if (reply === undefined) {
+          if (memo.size !== payload.length) {
+            memo.size = payload.length;
+            memo.tail = Buffer.from(' ' + payload.length + '\r\n', 'latin1');
+          }
+          tail = memo.tail;
+        } else {
+          tail = Buffer.from(' ' + reply + ' ' + payload.length + '\r\n', 'latin1');
+        }
       }
       const noEcho = from !== null && !from.opts.echo;
       for (let i = 0; i < plain.length; i++) {
         const sub = plain[i]!;
         if (noEcho && sub.conn === from) continue;
-        if (this.deliver(from, sub, head, tail, payload, headerLength, subject, rep)) delivered++;
+        if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) delivered++;
       }
       for (let g = 0; g < queues.length; g++) {
         const members = queues[g]!;
@@ -298,7 +324,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         for (let k = 0; k < n; k++) {
           const sub = members[(start + k) % n]!;
           if (sub.conn.closed || (noEcho && sub.conn === from)) continue;
-          if (this.deliver(from, sub, head, tail, payload, headerLength, subject, rep)) {
+          if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) {
             delivered++;
             break;
           }
@@ -311,19 +337,20 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   private deliver(
     from: Connection | null,
     sub: Subscription,
-    head: string,
-    tail: string,
+    head: Buffer,
+    tail: Buffer,
     payload: Buffer,
     headerLength: number,
     subject: string,
-    rep: string,
+    reply: string | undefined,
   ): boolean {
     const conn = sub.conn;
     let ok: boolean;
     if (headerLength > 0 && !conn.opts.headers) {
       // A client that did not negotiate headers gets the payload alone, as a MSG.
       const body = payload.subarray(headerLength);
-      ok = conn.deliver(sub, 'MSG ' + subject + ' ', rep + body.length + '\r\n', body);
+      const rep = reply === undefined ? ' ' : ' ' + reply + ' ';
+      ok = conn.deliver(sub, Buffer.from('MSG ' + subject + ' ', 'latin1'), Buffer.from(rep + body.length + '\r\n', 'latin1'), body);
     } else {
       ok = conn.deliver(sub, head, tail, payload);
     }

@@ -27,6 +27,8 @@ export interface Subscribable {
 export interface MatchResult<S> {
   readonly plain: readonly S[];
   readonly queues: readonly (readonly S[])[];
+  /** A slot for the router's per-subject data (encoded lines); it goes away with the cache entry. */
+  memo?: unknown;
 }
 
 interface Node<S> {
