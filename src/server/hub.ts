@@ -392,13 +392,18 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
 
   // ── output ──────────────────────────────────────────────────────────────
 
+  /**
+   * Queues a connection for the next flush. The flush runs on setImmediate:
+   * after every socket read of this turn of the event loop, so a consumer fed
+   * by several reads (or several publishers) gets one write, not one per read.
+   */
   markDirty(conn: Connection): void {
     if (conn.dirty) return;
     conn.dirty = true;
     this.dirty.push(conn);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushHub, this);
+      setImmediate(flushHub, this);
     }
   }
 
