@@ -5,7 +5,7 @@
  *   subjects   Sublist.match: literal subjects (cache hits) and wildcard subscriptions
  *              against new subjects (cache misses: trie walk + cache insert/evict);
  *              subjectMatches and isValidLiteralSubject
- *   encoder    Outbound.frame (the MSG line + payload + CRLF a delivery queues), and the
+ *   encoder    Outbound.msg (the MSG line + payload + CRLF a delivery queues), and the
  *              hub's whole outbound path: hub.publish → route → deliver → one socket
  *              write per turn, to 1 and to 4 subscribers on loopback
  *
@@ -49,7 +49,7 @@ interface SubjectModule {
   isValidLiteralSubject(s: string): boolean;
 }
 interface OutboundModule {
-  Outbound: new () => { frame?(line: string, p: Uint8Array): void; latin1(s: string): void; bytes(b: Uint8Array): void; take(): Buffer[] | null };
+  Outbound: new () => { msg?(head: Uint8Array, sid: Uint8Array, tail: Uint8Array, p: Uint8Array): void; latin1(s: string): void; bytes(b: Uint8Array): void; take(): Buffer[] | null };
 }
 interface IndexModule {
   createHub(o: object): { listen(): Promise<{ port?: number }[]>; publish(subject: string, payload: Uint8Array): void; close(o?: object): Promise<void> };
@@ -81,16 +81,6 @@ function latin1(b: Buffer, start: number, end: number): string {
   return (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
 }
 
-/** 1,024 equal subjects, each its own string object, as a parser produces them. */
-function freshSubjects(): string[] {
-  const b = Buffer.from('bench.subject.one');
-  return Array.from({ length: 1024 }, () => latin1(b, 0, b.length));
-}
-
-/** A flat (sequential) copy of a string built by concatenation. */
-function flat(s: string): string {
-  return Buffer.from(s, 'latin1').toString('latin1');
-}
 
 const cases: Case[] = [
   {
@@ -213,54 +203,23 @@ const cases: Case[] = [
   },
   {
     group: 'encoder',
-    name: 'Outbound.frame, line built per delivery from a fresh subject (as route + deliver)',
+    name: 'Outbound.msg, as deliver: encoded subject head (per subject), sid (per subscription), size tail (per run)',
     async setup() {
       const { Outbound } = await load<OutboundModule>('protocol/outbound.js');
       const out = new Outbound();
-      if (typeof out.frame !== 'function') throw new Error('Outbound.frame is gone');
-      // Subjects as the parser hands them over: a new string object per message, never a constant.
-      const subjects = freshSubjects();
-      const size = 'MSG bench.subject.one 1 128\r\n'.length + 130;
+      if (typeof out.msg !== 'function') throw new Error('Outbound.msg is gone');
+      const head = Buffer.from('MSG bench.subject.one ', 'latin1');
+      const sid = Buffer.from('1', 'latin1');
+      const tail = Buffer.from(' ' + PAYLOAD.length + '\r\n', 'latin1');
+      const size = head.length + sid.length + tail.length + PAYLOAD.length + 2;
       return {
         work: () => {
           for (let i = 0; i < 20_000; i++) {
-            const head = 'MSG ' + subjects[i & 1023]! + ' '; // once per message (route)
-            const tail = ' ' + PAYLOAD.length + '\r\n';
-            out.frame!(head + '1' + tail, PAYLOAD); // per subscriber (deliver)
+            out.msg!(head, sid, tail, PAYLOAD);
             if ((i & 255) === 255) out.take();
           }
           out.take();
           return { ops: 20_000, bytes: 20_000 * size };
-        },
-      };
-    },
-  },
-  {
-    group: 'encoder',
-    name: '(experiment) Outbound.frame with the line cached per subscription',
-    async setup() {
-      // Not project code: what deliver would cost if a subscription kept its last MSG line (a flat string)
-      // and reused it while subject, reply and size repeat (which needs the parser to reuse subject strings).
-      const { Outbound } = await load<OutboundModule>('protocol/outbound.js');
-      const out = new Outbound();
-      if (typeof out.frame !== 'function') throw new Error('Outbound.frame is gone');
-      const subjects = freshSubjects();
-      const cache = { subject: '', size: -1, line: '' };
-      const size = 'MSG bench.subject.one 1 128\r\n'.length + 130;
-      return {
-        work: () => {
-          for (let i = 0; i < 20_000; i++) {
-            const subject = subjects[0]!; // the parser's one-entry subject cache hit
-            if (cache.subject !== subject || cache.size !== PAYLOAD.length) {
-              cache.subject = subject;
-              cache.size = PAYLOAD.length;
-              cache.line = flat('MSG ' + subject + ' 1 ' + PAYLOAD.length + '\r\n');
-            }
-            out.frame!(cache.line, PAYLOAD);
-            if ((i & 255) === 255) out.take();
-          }
-          out.take();
-          return { ops: 20_000 + (subjects.length & 0), bytes: 20_000 * size };
         },
       };
     },

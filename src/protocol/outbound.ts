@@ -86,57 +86,17 @@ export class Outbound {
   }
 
   /**
-   * Queues one framed message: a control line (latin1), the payload and
-   * CRLF, with one bounds check and one native call for the line.
-   */
-  frame(line: string, payload: Uint8Array): void {
-    const n = payload.length;
-    if (n >= COPY_LIMIT) {
-      this.latin1(line);
-      this.bytes(payload);
-      this.latin1('\r\n');
-      return;
-    }
-    const total = line.length + n + 2;
-    this.room(total);
-    const slab = this.slab;
-    let end = this.end + latin1Write(slab, line, this.end);
-    slab.set(payload, end);
-    end += n;
-    slab[end++] = 13;
-    slab[end++] = 10;
-    this.end = end;
-    this.size += total;
-  }
-
-  /**
    * Queues a message whose line comes in three encoded parts (`MSG subject `,
    * the sid, ` [reply] size\r\n`), then the payload and CRLF. The hub keeps
-   * the parts encoded (per subject, per subscription), so a delivery is four
+   * the parts encoded (per subject, per subscription), so a delivery is a few
    * memory copies and no string work.
    */
   msg(head: Uint8Array, sid: Uint8Array, tail: Uint8Array, payload: Uint8Array): void {
-    const n = payload.length;
     const line = head.length + sid.length + tail.length;
-    if (n >= COPY_LIMIT) {
-      this.room(line);
-      this.put3(head, sid, tail);
-      this.size += line;
-      this.bytes(payload);
-      this.latin1('\r\n');
-      return;
-    }
-    const total = line + n + 2;
-    this.room(total);
+    this.room(payload.length >= COPY_LIMIT ? line : line + payload.length + 2);
     this.put3(head, sid, tail);
-    const slab = this.slab;
-    let end = this.end;
-    slab.set(payload, end);
-    end += n;
-    slab[end++] = 13;
-    slab[end++] = 10;
-    this.end = end;
-    this.size += total;
+    this.size += line;
+    this.body(payload);
   }
 
   /**
@@ -145,23 +105,32 @@ export class Outbound {
    * short that beats a native write, and no joined string is built.
    */
   msgText(head: string, tail: string, payload: Uint8Array): void {
+    const line = head.length + tail.length;
+    this.room(payload.length >= COPY_LIMIT ? line : line + payload.length + 2);
+    this.end = put(this.slab, tail, put(this.slab, head, this.end));
+    this.size += line;
+    this.body(payload);
+  }
+
+  /**
+   * A message's payload and CRLF, after its line. Small payloads are copied
+   * into the room the caller reserved; large ones are queued by reference.
+   */
+  private body(payload: Uint8Array): void {
     const n = payload.length;
     if (n >= COPY_LIMIT) {
-      this.latin1(head + tail);
       this.bytes(payload);
       this.latin1('\r\n');
       return;
     }
-    const total = head.length + tail.length + n + 2;
-    this.room(total);
     const slab = this.slab;
-    let end = put(slab, tail, put(slab, head, this.end));
+    let end = this.end;
     slab.set(payload, end);
     end += n;
     slab[end++] = 13;
     slab[end++] = 10;
     this.end = end;
-    this.size += total;
+    this.size += n + 2;
   }
 
   private put3(a: Uint8Array, b: Uint8Array, c: Uint8Array): void {

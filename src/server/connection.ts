@@ -14,6 +14,9 @@ import { isValidSubject, isValidLiteralSubject } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
 import type { ResolvedHubOptions } from './options.js';
 
+/** A read at least this large means the peer is streaming: flushes may wait for the turn's other reads. */
+const BUSY_READ = 16 * 1024;
+
 /** Why a connection ended; reported with the hub's `disconnect` event. */
 export const CloseReason = {
   CLIENT: 'client closed',
@@ -74,6 +77,8 @@ export class Subscription {
 /** What a connection needs from the hub. */
 export interface HubCore {
   readonly options: ResolvedHubOptions;
+  /** Set by a connection for the read it is handling (see Hub.markDirty). */
+  busy: boolean;
   route(from: Connection, subject: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
   addSubscription(sub: Subscription): void;
   removeSubscription(sub: Subscription): void;
@@ -171,6 +176,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   /** Bytes from the socket. */
   receive(chunk: Buffer): void {
     this.activity = true;
+    this.hub.busy = chunk.length >= BUSY_READ;
     this.parser.parse(chunk);
   }
 

@@ -93,6 +93,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   private readonly servers: { server: Server; address: HubAddress; infoPrefix: string }[] = [];
   private dirty: Connection[] = [];
   private flushScheduled = false;
+  /** Whether the read being handled is large (see markDirty). */
+  busy = false;
   private nextId = 1;
   private state: State = 'new';
   private closing: Promise<void> | null = null;
@@ -393,9 +395,11 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   // ── output ──────────────────────────────────────────────────────────────
 
   /**
-   * Queues a connection for the next flush. The flush runs on setImmediate:
-   * after every socket read of this turn of the event loop, so a consumer fed
-   * by several reads (or several publishers) gets one write, not one per read.
+   * Queues a connection for the next flush. Under load (the read that caused
+   * this was large) the flush runs on setImmediate, after every socket read of
+   * this turn of the event loop, so a consumer fed by several reads gets one
+   * write, not one per read. A small read is light traffic, where latency
+   * matters more: its flush runs as soon as the read is handled.
    */
   markDirty(conn: Connection): void {
     if (conn.dirty) return;
@@ -403,7 +407,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     this.dirty.push(conn);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(flushHub, this);
+      if (this.busy) setImmediate(flushHub, this);
+      else process.nextTick(flushHub, this);
     }
   }
 
