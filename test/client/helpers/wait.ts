@@ -6,22 +6,13 @@
 import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, EventMeta, ListenOptions } from '../../../src/index.js';
+import { within, rejection } from '../../helpers/client.js';
+
+// The suites share these two with the conformance helpers.
+export { within, rejection };
 
 /** Generous default: waits end early when the thing happens, so this only bounds a failing test. */
 export const WAIT_MS = 5_000;
-
-/** Resolves like `p`, or rejects after `ms` naming what was awaited. */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Polls `check` until it returns true, or rejects after `ms`. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS, pollMs = 10): Promise<void> {
@@ -43,15 +34,6 @@ export function next<A extends unknown[] = unknown[]>(emitter: EventEmitter, eve
   return within(p, ms, `event ${JSON.stringify(event)}`).finally(() => emitter.off(event, fn!));
 }
 
-/** Resolves with what `p` rejects with; fails if it resolves. */
-export async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 export interface Received<T = unknown> {
   readonly payload: T;
