@@ -23,7 +23,11 @@ export async function startChildHub(args: string[] = [], env: Record<string, str
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 10_000);
+    const timer = setTimeout(() => {
+      // Never leave the child behind when it did not come up.
+      child.kill('SIGKILL');
+      reject(new Error(`hub did not start: ${out}`));
+    }, 10_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /listening on nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
