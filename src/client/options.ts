@@ -6,6 +6,7 @@
  * recognised and refused until TLS lands, so the option shape stays stable.
  */
 import { ConfigError } from '../errors.js';
+import { isWindowsPipe } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
 
 export interface ServerAddress {
@@ -86,15 +87,11 @@ export const ClientDefaults = {
   reconnect: { maxAttempts: -1, initialDelay: 250, maxDelay: 5000, jitter: 0.3 },
 } as const;
 
-function isPipe(s: string): boolean {
-  return /^[\\/]{2}[.?][\\/]pipe[\\/]/i.test(s);
-}
-
 /** Parses one server URL. */
 export function parseServer(input: string, discovered = false): ServerAddress {
   const s = input.trim();
   if (s.length === 0) throw new ConfigError('empty server URL');
-  if (isPipe(s)) return { url: s, path: s, discovered };
+  if (isWindowsPipe(s)) return { url: s, path: s, discovered };
   if (s.startsWith('/')) return { url: `unix://${s}`, path: s, discovered };
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
   const scheme = m ? m[1]!.toLowerCase() : 'nats';

@@ -4,7 +4,8 @@
  * matches one or more. A wildcard character inside a longer token is literal.
  */
 
-function tokenOk(t: string): boolean {
+/** A token of a subject, or a queue group name: not empty, no whitespace. */
+export function isValidToken(t: string): boolean {
   if (t.length === 0) return false;
   for (let i = 0; i < t.length; i++) {
     const c = t.charCodeAt(i);
@@ -19,7 +20,7 @@ export function isValidSubject(subject: string): boolean {
   const tokens = subject.split('.');
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (!tokenOk(t)) return false;
+    if (!isValidToken(t)) return false;
     if (t === '>' && i !== tokens.length - 1) return false;
   }
   return true;
@@ -30,7 +31,7 @@ export function isValidLiteralSubject(subject: string): boolean {
   if (subject.length === 0) return false;
   const tokens = subject.split('.');
   for (const t of tokens) {
-    if (!tokenOk(t) || t === '*' || t === '>') return false;
+    if (!isValidToken(t) || t === '*' || t === '>') return false;
   }
   return true;
 }

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
 import { Outbound } from '../protocol/outbound.js';
 import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
-import { isValidSubject, isValidLiteralSubject } from '../protocol/subject.js';
+import { isValidSubject, isValidLiteralSubject, isValidToken } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
 import type { ResolvedHubOptions } from './options.js';
 
@@ -375,7 +375,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
 
   sub(subject: string, queue: string | undefined, sid: string): void {
     this.greeted();
-    if (!isValidSubject(subject) || (queue !== undefined && !isValidQueue(queue))) {
+    if (!isValidSubject(subject) || (queue !== undefined && !isValidToken(queue))) {
       this.sendErr(ProtocolErrorText.INVALID_SUBJECT);
       return;
     }
@@ -487,15 +487,6 @@ function parseConnect(json: string): ConnectFields | null {
   for (const k of STRING_FIELDS) if (typeof o[k] === 'string') out[k] = o[k] as string;
   if (typeof o.protocol === 'number') out.protocol = o.protocol;
   return out;
-}
-
-/** Queue group names follow the token rules: no whitespace, not empty. */
-function isValidQueue(q: string): boolean {
-  for (let i = 0; i < q.length; i++) {
-    const c = q.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12) return false;
-  }
-  return q.length > 0;
 }
 
 function onPingTimer(conn: Connection): void {

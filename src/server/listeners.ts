@@ -8,6 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lstat, unlink, chmod, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ListenError } from '../errors.js';
+import { isWindowsPipe } from '../transport.js';
 import { isPathSpec, type ListenSpec } from './options.js';
 
 export interface HubAddress {
@@ -17,10 +18,6 @@ export interface HubAddress {
   readonly port?: number;
   readonly family?: string;
   readonly path?: string;
-}
-
-export function isWindowsPipe(path: string): boolean {
-  return /^[\\/]{2}[.?][\\/]pipe[\\/]/i.test(path);
 }
 
 /** Whether something accepts connections on a Unix socket path. */
