@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHub, Defaults, type Hub } from '../../src/index.js';
+import { createHub, Defaults, type Hub, type HubOptions } from '../../src/index.js';
 
 export const TargetKind = {
   HUB: 'hub',
@@ -23,19 +23,11 @@ export const TargetKind = {
 } as const;
 export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
 
-/** Limits a test may ask for, in the hub's names and units. */
-export interface ServerOptions {
-  maxPayload?: number;
-  maxControlLine?: number;
-  maxConnections?: number;
-  maxSubscriptions?: number;
-  maxPending?: number;
-  /** Milliseconds. */
-  writeDeadline?: number;
-  /** Milliseconds. */
-  pingInterval?: number;
-  maxPingsOut?: number;
-}
+/** Limits a test may ask for, in the hub's names and units (milliseconds for times). */
+export type ServerOptions = Pick<
+  HubOptions,
+  'maxPayload' | 'maxControlLine' | 'maxConnections' | 'maxSubscriptions' | 'maxPending' | 'writeDeadline' | 'pingInterval' | 'maxPingsOut'
+>;
 
 export interface TestServer {
   readonly kind: TargetKind;

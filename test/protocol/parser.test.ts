@@ -49,6 +49,18 @@ function parseServer(chunks: (string | Buffer)[], opts?: { maxControlLine?: numb
   return r.events;
 }
 
+/** Cuts bytes at the given ascending offsets. */
+function cutAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let prev = 0;
+  for (const c of cuts) {
+    chunks.push(bytes.subarray(prev, c));
+    prev = c;
+  }
+  chunks.push(bytes.subarray(prev));
+  return chunks;
+}
+
 function bytewise(s: string): Buffer[] {
   const b = Buffer.from(s, 'latin1');
   const out: Buffer[] = [];
@@ -164,14 +176,7 @@ describe('ServerParser', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 40 }), (cuts) => {
         cuts.sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let prev = 0;
-        for (const c of cuts) {
-          chunks.push(bytes.subarray(prev, c));
-          prev = c;
-        }
-        chunks.push(bytes.subarray(prev));
-        assert.deepEqual(parseServer(chunks), expected);
+        assert.deepEqual(parseServer(cutAt(bytes, cuts)), expected);
       }),
       { numRuns: 500 },
     );
@@ -205,14 +210,7 @@ describe('ServerParser', () => {
         }
         const bytes = Buffer.from(wire, 'latin1');
         const cuts = [...new Set(cutSeeds.map((s) => s % bytes.length))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let prev = 0;
-        for (const c of cuts) {
-          chunks.push(bytes.subarray(prev, c));
-          prev = c;
-        }
-        chunks.push(bytes.subarray(prev));
-        assert.deepEqual(parseServer(chunks), expected);
+        assert.deepEqual(parseServer(cutAt(bytes, cuts)), expected);
       }),
       { numRuns: 300 },
     );
