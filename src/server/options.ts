@@ -4,6 +4,7 @@
  */
 import { Defaults } from '../protocol/constants.js';
 import { ConfigError } from '../errors.js';
+import type { Store, StoreSpec } from '../store/index.js';
 
 /** A pino-compatible logger. The hub is silent unless one is given. */
 export interface Logger {
@@ -71,6 +72,19 @@ export interface HubOptions {
   connectTimeout?: number;
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger;
+  /**
+   * Durable streams and pull consumers, served as the JetStream API subset
+   * (docs/durability.md). Absent or false: off, as nats-server without `-js`
+   * (JetStream clients get "no responders"). `true`: on, in memory.
+   */
+  jetstream?: boolean | JetStreamOptions;
+}
+
+export interface JetStreamOptions {
+  /** Where streams are kept: 'memory', `{ dir, sync }` for SQLite in dir/netemitter.db, or an open Store. Default 'memory'. */
+  store?: StoreSpec | Store;
+  /** Default subject prefix for dead letters: `<prefix>.<stream>.<consumer>`. Default 'dlq'. */
+  deadLetterPrefix?: string;
 }
 
 export interface ResolvedHubOptions {
