@@ -27,7 +27,13 @@ export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
 export type ServerOptions = Pick<
   HubOptions,
   'maxPayload' | 'maxControlLine' | 'maxConnections' | 'maxSubscriptions' | 'maxPending' | 'writeDeadline' | 'pingInterval' | 'maxPingsOut'
->;
+> & {
+  /**
+   * Durable streams on: the hub with its SQLite store in a fresh temporary
+   * directory, nats-server with `jetstream { store_dir }` (file storage).
+   */
+  jetstream?: boolean;
+};
 
 export interface TestServer {
   readonly kind: TargetKind;
@@ -88,10 +94,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
 }
 
 async function startHub(opts: ServerOptions): Promise<TestServer> {
-  const hub = createHub({ ...opts, host: HOST, port: 0 });
-  const [addr] = await hub.listen();
+  const { jetstream, ...limits } = opts;
+  const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
+  const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
+  const hub = createHub({ ...limits, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
+  const [addr] = await hub.listen().catch(async (err: unknown) => {
+    await removeStore();
+    throw err;
+  });
   if (addr === undefined || addr.port === undefined) {
     await hub.close({ grace: 0 });
+    await removeStore();
     throw new Error('startServer: the hub reported no TCP address');
   }
   let stopping: Promise<void> | null = null;
@@ -101,7 +114,7 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     host: HOST,
     port: addr.port,
     hub,
-    stop: () => (stopping ??= hub.close({ grace: 0 })),
+    stop: () => (stopping ??= hub.close({ grace: 0 }).then(removeStore)),
   };
 }
 
@@ -123,6 +136,7 @@ export function natsServerConfig(opts: ServerOptions, portsDir: string): string 
   if (opts.writeDeadline !== undefined) lines.push(`write_deadline: ${duration(opts.writeDeadline)}`);
   if (opts.pingInterval !== undefined) lines.push(`ping_interval: ${duration(opts.pingInterval)}`);
   if (opts.maxPingsOut !== undefined) lines.push(`ping_max: ${opts.maxPingsOut}`);
+  if (opts.jetstream === true) lines.push(`jetstream { store_dir: ${JSON.stringify(join(portsDir, 'js'))} }`);
   return lines.join('\n') + '\n';
 }
 
