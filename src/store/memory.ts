@@ -291,11 +291,11 @@ export class MemoryStore implements Store {
 
   // ── consumers ────────────────────────────────────────────────────────────
 
-  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint): ConsumerRecord {
+  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint, startSeq = 0): ConsumerRecord {
     return this.transaction(() => {
       const s = this.#stream(stream);
       if (s.consumers.has(name)) throw new ConsumerExistsError(stream, name);
-      const c: MemConsumer = { config: structuredClone(config), createdNs, dCseq: 0, dSseq: 0, fCseq: 0, fSseq: 0, pending: new Map() };
+      const c: MemConsumer = { config: structuredClone(config), createdNs, dCseq: 0, dSseq: startSeq, fCseq: 0, fSseq: startSeq, pending: new Map() };
       this.#mapSet(s.consumers, name, c);
       return consumerRecord(stream, name, c);
     });

@@ -156,7 +156,7 @@ export class SqliteStore implements Store {
       olderStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND time < ?'),
       olderDel: p('DELETE FROM messages WHERE stream = ? AND time < ?'),
       subjectCount: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ?'),
-      insConsumer: p('INSERT INTO consumers (stream, name, config, created) VALUES (?, ?, ?, ?)'),
+      insConsumer: p('INSERT INTO consumers (stream, name, config, created, delivered_sseq, ack_floor_sseq) VALUES (?, ?, ?, ?, ?, ?)'),
       getConsumer: p(`${CONSUMER_SELECT} WHERE c.stream = ? AND c.name = ?`),
       listConsumers: p(`${CONSUMER_SELECT} WHERE c.stream = ? ORDER BY c.name`),
       updConsumer: p('UPDATE consumers SET config = ? WHERE stream = ? AND name = ?'),
@@ -379,11 +379,11 @@ export class SqliteStore implements Store {
 
   // ── consumers ────────────────────────────────────────────────────────────
 
-  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint): ConsumerRecord {
+  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint, startSeq = 0): ConsumerRecord {
     return this.transaction(() => {
       if (this.#s.getStream.get(stream) === undefined) throw new StreamNotFoundError(stream);
       if (this.#s.getConsumer.get(stream, name) !== undefined) throw new ConsumerExistsError(stream, name);
-      this.#s.insConsumer.run(stream, name, JSON.stringify(config), createdNs);
+      this.#s.insConsumer.run(stream, name, JSON.stringify(config), createdNs, startSeq, startSeq);
       return toConsumer(this.#s.getConsumer.get(stream, name) as Row);
     });
   }

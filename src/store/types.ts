@@ -165,8 +165,12 @@ export interface Store {
   subjectCount(stream: string, subject: string): number;
 
   // ── consumers ────────────────────────────────────────────────────────────
-  /** Throws StreamNotFoundError or ConsumerExistsError. */
-  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint): ConsumerRecord;
+  /**
+   * Throws StreamNotFoundError or ConsumerExistsError. startSeq (default 0)
+   * is where delivery starts: delivered and the ack floor begin at stream seq
+   * startSeq (deliver_policy new, last, by_start_sequence…), consumer seq 0.
+   */
+  createConsumer(stream: string, name: string, config: JsonObject, createdNs: bigint, startSeq?: number): ConsumerRecord;
   /** Replaces the config, keeps the ack state; throws ConsumerNotFoundError. */
   updateConsumer(stream: string, name: string, config: JsonObject): ConsumerRecord;
   getConsumer(stream: string, name: string): ConsumerRecord | undefined;

@@ -308,6 +308,16 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.deepEqual(store.pendingAcks('S', 'w'), []);
       });
 
+      it('a start seq sets where delivery begins', () => {
+        const c = store.createConsumer('S', 'n', {}, T0, 3);
+        assert.deepEqual([c.delivered, c.ackFloor], [{ consumerSeq: 0, streamSeq: 3 }, { consumerSeq: 0, streamSeq: 3 }]);
+        assert.deepEqual(store.recordDelivery('S', 'n', 4, 100), { consumerSeq: 1, deliveries: 1 });
+        assert.equal(store.ack('S', 'n', 4), true);
+        assert.deepEqual(store.getConsumer('S', 'n')!.ackFloor, { consumerSeq: 1, streamSeq: 4 });
+        // Survives in the stored row, not only in the returned record.
+        assert.deepEqual(store.listConsumers('S').find((x) => x.name === 'n')!.delivered, { consumerSeq: 1, streamSeq: 4 });
+      });
+
       it('delivery, ack and the ack floor', () => {
         store.createConsumer('S', 'w', {}, T0);
         assert.deepEqual(store.recordDelivery('S', 'w', 1, 100), { consumerSeq: 1, deliveries: 1 });
