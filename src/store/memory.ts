@@ -212,6 +212,15 @@ export class MemoryStore implements Store {
     return this.loadMessages(stream, fromSeq, { filter, limit: 1 })[0];
   }
 
+  countMessages(stream: string, fromSeq: number, filter?: SubjectFilter): number {
+    const s = this.#streams.get(stream);
+    if (s === undefined) return 0;
+    const test = compileFilter(filter);
+    let n = 0;
+    for (const m of s.msgs.values()) if (m.seq >= fromSeq && test(m.subject)) n++;
+    return n;
+  }
+
   loadMessages(stream: string, fromSeq: number, options: LoadOptions = {}): StoredMessage[] {
     const s = this.#streams.get(stream);
     const limit = options.limit ?? Infinity;

@@ -143,6 +143,9 @@ export class SqliteStore implements Store {
       newestFirst: p('SELECT * FROM messages WHERE stream = ? ORDER BY seq DESC'),
       from: p('SELECT * FROM messages WHERE stream = ? AND seq >= ? ORDER BY seq'),
       fromOnSubject: p('SELECT * FROM messages WHERE stream = ? AND subject = ? AND seq >= ? ORDER BY seq'),
+      countFrom: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND seq >= ?'),
+      countFromOnSubject: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ? AND seq >= ?'),
+      subjectsFrom: p('SELECT subject FROM messages WHERE stream = ? AND seq >= ?'),
       delMsg: p('DELETE FROM messages WHERE stream = ? AND seq = ? RETURNING size'),
       rangeStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND seq < ?'),
       rangeDel: p('DELETE FROM messages WHERE stream = ? AND seq < ?'),
@@ -312,6 +315,16 @@ export class SqliteStore implements Store {
       if (out.length >= limit) break; // leaving the loop closes the statement
     }
     return out;
+  }
+
+  countMessages(stream: string, fromSeq: number, filter?: SubjectFilter): number {
+    if (matchesAll(filter)) return num((this.#s.countFrom.get(stream, fromSeq) as Row).n);
+    const lit = literalOf(filter);
+    if (lit !== undefined) return num((this.#s.countFromOnSubject.get(stream, lit, fromSeq) as Row).n);
+    const test = compileFilter(filter);
+    let n = 0;
+    for (const r of this.#s.subjectsFrom.iterate(stream, fromSeq) as IterableIterator<Row>) if (test(r.subject as string)) n++;
+    return n;
   }
 
   deleteMessage(stream: string, seq: number): boolean {

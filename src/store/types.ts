@@ -152,6 +152,8 @@ export interface Store {
   nextMessage(stream: string, fromSeq: number, filter?: SubjectFilter): StoredMessage | undefined;
   /** Messages with seq >= fromSeq in order. */
   loadMessages(stream: string, fromSeq: number, options?: LoadOptions): StoredMessage[];
+  /** How many messages with seq >= fromSeq match the filter (a consumer's num_pending). */
+  countMessages(stream: string, fromSeq: number, filter?: SubjectFilter): number;
   deleteMessage(stream: string, seq: number): boolean;
   /** Returns how many were removed. Dedup entries are kept (as nats-server does). */
   purge(stream: string, options?: PurgeOptions): number;

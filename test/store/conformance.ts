@@ -171,7 +171,13 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.deepEqual(seqs(['x.a', 'o.c']), [3, 5]);
         assert.deepEqual(seqs('o.>', 2, 2), [2, 4]);
         assert.deepEqual(seqs(undefined, 1, 0), []);
+        // countMessages agrees with loadMessages for every kind of filter.
+        for (const [f, from] of [[undefined, 1], [undefined, 3], ['o.*', 1], ['o.>', 2], ['o.a', 1], [['x.a', 'o.c'], 1], ['none', 1]] as const) {
+          assert.equal(store.countMessages('S', from, f as string | string[] | undefined), seqs(f as string | string[] | undefined, from).length);
+        }
+        assert.equal(store.countMessages('NOPE', 1), 0);
         assert.equal(store.deleteMessage('S', 2), true);
+        assert.equal(store.countMessages('S', 1), 4);
         assert.equal(store.nextMessage('S', 2)?.seq, 3);
         assert.equal(store.nextMessage('S', 2, 'o.*')?.seq, 5);
         assert.equal(store.nextMessage('S', 6), undefined);
