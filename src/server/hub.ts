@@ -15,6 +15,8 @@ import { ADVERTISED_VERSION, PROTOCOL_VERSION, ProtocolErrorText } from '../prot
 import { subjectMatches } from '../protocol/subject.js';
 import { toWire } from '../protocol/bytes.js';
 import { HubClosedError } from '../errors.js';
+import { JetStream, resolveJetStreamOptions } from './jetstream/index.js';
+import type { JsHost } from './jetstream/host.js';
 
 export interface SubscriptionEvent {
   readonly client: ClientInfo;
@@ -99,6 +101,10 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
   private state: State = 'new';
   private closing: Promise<void> | null = null;
   private readonly counters = { totalConnections: 0, inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0 };
+  /** Durable streams (the JetStream API subset), or null when off. */
+  readonly jetstream: JetStream | null;
+  /** Whether routed messages may be captured by streams (off for the JetStream layer's own replies). */
+  private capture = true;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -106,6 +112,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     this.serverId = newServerId();
     this.serverName = this.options.serverName ?? this.serverId;
     this.stallThreshold = Math.min(Math.floor(this.options.maxPending * 0.75), STALL_THRESHOLD_MAX);
+    const js = resolveJetStreamOptions(options.jetstream);
+    this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -120,6 +128,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
       this.state = 'closed';
+      this.jetstream?.close();
       throw err;
     }
     const addresses = this.addresses();
@@ -169,6 +178,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     }
     for (const conn of [...this.connections]) conn.close(CloseReason.SERVER_SHUTDOWN);
     await Promise.all(serversClosed);
+    this.jetstream?.close();
     this.state = 'closed';
     this.emit('close');
   }
@@ -252,6 +262,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     }
     fields.headers = true;
     fields.max_payload = this.options.maxPayload;
+    if (this.jetstream !== null) fields.jetstream = true;
     const json = JSON.stringify(fields);
     return `INFO ${json.slice(0, -1)},`;
   }
@@ -282,6 +293,9 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     const c = this.counters;
     c.inMsgs++;
     c.inBytes += payload.length;
+    const js = this.jetstream;
+    // The JetStream layer sees every publish first: API calls, acks, stream capture.
+    const answered = js !== null && this.capture && js.onPublish(subject, reply, headerLength, payload);
     const r = this.sublist.match(subject);
     const plain = r.plain;
     const queues = r.queues;
@@ -333,7 +347,56 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         }
       }
     }
-    if (delivered === 0 && reply !== undefined && from !== null) this.noResponders(from, reply);
+    if (delivered === 0 && reply !== undefined && from !== null && !answered) this.noResponders(from, reply);
+  }
+
+  /**
+   * Delivers to the subscribers of `target` a message shown as `subject`: how
+   * a pull consumer hands a stored message (its own subject) to a pull inbox.
+   * Returns how many subscriptions got it.
+   */
+  private deliverAs(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): number {
+    const r = this.sublist.match(target);
+    if (r.plain.length === 0 && r.queues.length === 0) return 0;
+    const hdrLen = headers === null ? 0 : headers.length;
+    const body = hdrLen > 0 ? Buffer.concat([headers!, payload]) : payload;
+    const head = Buffer.from((hdrLen > 0 ? 'HMSG ' : 'MSG ') + subject + ' ', 'latin1');
+    const tail = Buffer.from((reply === undefined ? ' ' : ' ' + reply + ' ') + (hdrLen > 0 ? hdrLen + ' ' : '') + body.length + '\r\n', 'latin1');
+    let n = 0;
+    for (const sub of r.plain) if (this.deliver(null, sub, head, tail, body, hdrLen, subject, reply)) n++;
+    for (const members of r.queues) {
+      const start = members.length === 1 ? 0 : Math.floor(Math.random() * members.length);
+      for (let k = 0; k < members.length; k++) {
+        const sub = members[(start + k) % members.length]!;
+        if (!sub.conn.closed && this.deliver(null, sub, head, tail, body, hdrLen, subject, reply)) {
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** The hub as the JetStream layer sees it. */
+  private jsHost(): JsHost {
+    return {
+      logger: this.options.logger,
+      publish: (subject, reply, headers, payload, capture = true) => {
+        const body = headers === null ? payload : Buffer.concat([headers, payload]);
+        const prev = this.capture;
+        this.capture = capture;
+        try {
+          this.route(null, subject, reply, headers === null ? 0 : headers.length, body);
+        } finally {
+          this.capture = prev;
+        }
+      },
+      deliverTo: (target, subject, reply, headers, payload) => this.deliverAs(target, subject, reply, headers, payload),
+      hasInterest: (subject) => {
+        const r = this.sublist.match(subject);
+        return r.plain.length > 0 || r.queues.length > 0;
+      },
+    };
   }
 
   private deliver(

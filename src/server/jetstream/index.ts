@@ -1,0 +1,451 @@
+/**
+ * The JetStream layer: durable streams and pull consumers behind the
+ * JetStream API subset (docs/durability.md, docs/protocol.md). The hub hands
+ * it every publish (`onPublish`); it answers `$JS.API.*` requests, takes acks
+ * on `$JS.ACK.*`, and stores messages whose subject a stream captures.
+ *
+ * One transaction per turn of the event loop: appends, acks and deliveries
+ * queued during a turn are applied together, committed once, and only then
+ * answered (PubAck, ackAck) or sent. That is the durability promise (nothing
+ * is confirmed before it is committed) and the group commit that makes it
+ * cheap (one fsync for many messages).
+ */
+import { randomBytes } from 'node:crypto';
+import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
+import { fromWire, toWire } from '../../protocol/bytes.js';
+import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
+import type { JetStreamOptions } from '../options.js';
+import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason, type PullRequest } from './consumer.js';
+import { JsApiError, JsErr } from './errors.js';
+import type { JsHost } from './host.js';
+import { StreamRuntime } from './stream.js';
+import { JetStreamApi } from './api.js';
+import { nowNs, nsToMs } from './time.js';
+import type { ConsumerConfig } from './config.js';
+
+/** One unit of queued work: runs inside the turn's transaction, answers after it. */
+interface Op {
+  run(after: AfterCommit[]): void;
+  /** The op threw (a store failure): its changes are rolled back; tell whoever waits. */
+  fail(err: unknown): void;
+}
+
+/** Entries kept in the subject → stream capture cache before it is cleared. */
+const CAPTURE_CACHE_MAX = 4096;
+const API_PREFIX = '$JS.API.';
+const ACK_PREFIX = '$JS.ACK.';
+export const DEFAULT_DEAD_LETTER_PREFIX = 'dlq';
+/** Consumer metadata key naming its dead-letter subject ('' turns dead-lettering off). */
+export const DEAD_LETTER_METADATA = 'dead_letter_subject';
+
+export interface ResolvedJetStreamOptions {
+  store: StoreSpec | Store;
+  deadLetterPrefix: string;
+}
+
+export function resolveJetStreamOptions(v: boolean | JetStreamOptions | undefined): ResolvedJetStreamOptions | null {
+  if (v === undefined || v === false) return null;
+  const o: JetStreamOptions = v === true ? {} : v;
+  return { store: o.store ?? 'memory', deadLetterPrefix: o.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX };
+}
+
+export class JetStream implements ConsumerHost {
+  readonly host: JsHost;
+  /** The configured store: 'file' streams live here. */
+  readonly store: Store;
+  private readonly ownsStore: boolean;
+  /** 'memory' streams, when the configured store is not already a memory store. */
+  private memStore: Store | null = null;
+  readonly streams = new Map<string, StreamRuntime>();
+  private readonly captureCache = new Map<string, StreamRuntime | null>();
+  private ops: Op[] = [];
+  private readonly dirty = new Set<ConsumerRuntime>();
+  private scheduled = false;
+  private closed = false;
+  private inactivityTimer: NodeJS.Timeout | null = null;
+  readonly deadLetterPrefix: string;
+  readonly api: JetStreamApi;
+  readonly counters = { total: 0, errors: 0 };
+
+  constructor(host: JsHost, options: ResolvedJetStreamOptions) {
+    this.host = host;
+    this.deadLetterPrefix = options.deadLetterPrefix;
+    const spec = options.store;
+    this.ownsStore = typeof spec === 'string' || !('transaction' in spec);
+    this.store = this.ownsStore ? openStore(spec as StoreSpec) : (spec as Store);
+    this.api = new JetStreamApi(this);
+    this.load();
+  }
+
+  // ── start-up and shutdown ──────────────────────────────────────────────
+
+  /** Loads the streams and durable consumers kept in the store; ephemeral consumers do not outlive a restart. */
+  private load(): void {
+    for (const rec of this.store.listStreams()) {
+      const s = new StreamRuntime(rec, this.store);
+      this.streams.set(s.name, s);
+      for (const c of this.store.listConsumers(s.name)) {
+        const cfg = c.config as unknown as ConsumerConfig;
+        if (cfg.durable_name === undefined) {
+          this.store.deleteConsumer(s.name, c.name);
+          continue;
+        }
+        const rt = new ConsumerRuntime(s, c.name, cfg, c.createdNs, this);
+        s.consumers.set(c.name, rt);
+        rt.armAckTimer();
+      }
+      this.armAgeTimer(s);
+    }
+    this.inactivityTimer = setInterval(() => this.reapInactive(), 1000);
+    this.inactivityTimer.unref();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.runNow();
+    this.closed = true;
+    if (this.inactivityTimer !== null) clearInterval(this.inactivityTimer);
+    for (const s of this.streams.values()) {
+      if (s.ageTimer !== null) clearInterval(s.ageTimer);
+      for (const c of s.consumers.values()) c.stop();
+    }
+    this.memStore?.close();
+    if (this.ownsStore) this.store.close();
+  }
+
+  /** The store for a stream's `storage`. */
+  storeFor(storage: 'file' | 'memory'): Store {
+    if (storage === 'file' || this.store instanceof MemoryStore) return this.store;
+    return (this.memStore ??= new MemoryStore());
+  }
+
+  // ── the hub's entry point ───────────────────────────────────────────────
+
+  /**
+   * Every publish passes here first. Returns true when the hub itself will
+   * answer the reply subject (an API call, an ack, a captured publish), so
+   * the hub does not send "no responders".
+   */
+  onPublish(subject: string, reply: string | undefined, headerLength: number, payload: Buffer): boolean {
+    if (this.closed) return false;
+    if (subject.charCodeAt(0) === 36 /* $ */) {
+      if (subject.startsWith(API_PREFIX)) {
+        if (reply === undefined) return false;
+        this.runNow(); // an API call sees every publish that came before it
+        this.api.handle(fromWire(subject).slice(API_PREFIX.length), reply, Buffer.from(payload.subarray(headerLength)));
+        return true;
+      }
+      if (subject.startsWith(ACK_PREFIX)) {
+        this.onAck(fromWire(subject), reply, payload.subarray(headerLength));
+        return reply !== undefined;
+      }
+    }
+    if (this.streams.size === 0) return false;
+    let stream = this.captureCache.get(subject);
+    if (stream === undefined) {
+      stream = this.findCapture(fromWire(subject));
+      if (this.captureCache.size >= CAPTURE_CACHE_MAX) this.captureCache.clear();
+      this.captureCache.set(subject, stream);
+    }
+    if (stream === null) return false;
+    this.capture(stream, fromWire(subject), reply, headerLength, Buffer.from(payload));
+    return reply !== undefined;
+  }
+
+  private findCapture(subject: string): StreamRuntime | null {
+    for (const s of this.streams.values()) if (s.captures(subject)) return s;
+    return null;
+  }
+
+  /** Call after streams or their subjects change. */
+  invalidateCaptures(): void {
+    this.captureCache.clear();
+  }
+
+  private capture(stream: StreamRuntime, subject: string, reply: string | undefined, headerLength: number, body: Buffer): void {
+    const headers = headerLength > 0 ? body.subarray(0, headerLength) : null;
+    const payload = body.subarray(headerLength);
+    const parsed = headers !== null ? decodeHeaders(headers) : undefined;
+    const timeNs = nowNs();
+    this.enqueue({
+      run: (after) => {
+        if (!this.streams.has(stream.name)) {
+          if (reply !== undefined) after.push(() => this.reply(reply, { error: JsErr.streamNotFound() }));
+          return;
+        }
+        const r = stream.store.transaction(() => stream.append({ subject, headers, payload, parsed, timeNs }));
+        if (r instanceof JsApiError) {
+          if (reply !== undefined) after.push(() => this.reply(reply, { error: r, stream: stream.name, seq: 0 }));
+          return;
+        }
+        if (!r.duplicate) for (const c of stream.consumers.values()) if (c.waiting.length > 0) this.dirty.add(c);
+        if (reply !== undefined) after.push(() => this.reply(reply, r.duplicate ? { stream: stream.name, seq: r.seq, duplicate: true } : { stream: stream.name, seq: r.seq }));
+      },
+      fail: (err) => {
+        if (reply !== undefined) this.reply(reply, { error: JsErr.streamStoreFailed(errText(err)), stream: stream.name, seq: 0 });
+      },
+    });
+  }
+
+  // ── acks ────────────────────────────────────────────────────────────────
+
+  private onAck(subject: string, reply: string | undefined, body: Buffer): void {
+    // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+    const t = subject.split('.');
+    if (t.length !== 9) return;
+    const stream = this.streams.get(t[2]!);
+    const c = stream?.consumers.get(t[3]!);
+    const sseq = Number(t[5]);
+    if (c === undefined || !Number.isSafeInteger(sseq) || sseq <= 0) return;
+    c.lastActive = Date.now();
+    const text = body.toString('utf8');
+    const kind = ackKind(text);
+    const r = reply;
+    this.enqueue({
+      run: (after) => {
+        if (c.deleted) return;
+        const s = c.stream;
+        const store = s.store;
+        const now = Date.now();
+        switch (kind) {
+          case 'ack':
+          case 'next': {
+            const settled = c.config.ack_policy === 'all' ? store.ackUpTo(s.name, c.name, sseq) > 0 : store.ack(s.name, c.name, sseq);
+            if (settled) {
+              s.settled(sseq);
+              this.dirty.add(c);
+            }
+            break;
+          }
+          case 'nak': {
+            const delay = nakDelayMs(text);
+            if (store.nak(s.name, c.name, sseq, now + delay)) this.dirty.add(c);
+            break;
+          }
+          case 'progress':
+            store.progress(s.name, c.name, sseq, now + c.ackWaitMs(Number(t[4]) || 1));
+            break;
+          case 'term': {
+            const p = store.pendingAcks(s.name, c.name).find((x) => x.streamSeq === sseq);
+            if (p !== undefined && store.term(s.name, c.name, sseq)) {
+              this.deadLetter(c, p, 'terminated', after, text.slice(5).trim());
+              s.settled(sseq);
+              this.dirty.add(c);
+            }
+            break;
+          }
+        }
+        if (kind === 'next' && r !== undefined) {
+          after.push(() => this.api.pull(c, r, Buffer.from(text.slice(4).trim())));
+        } else if (r !== undefined) {
+          after.push(() => this.host.publish(r, undefined, null, EMPTY, false));
+        }
+      },
+      fail: (err) => this.host.logger.error({ err, stream: c.stream.name, consumer: c.name }, 'ack not stored'),
+    });
+  }
+
+  // ── the turn ────────────────────────────────────────────────────────────
+
+  private enqueue(op: Op): void {
+    this.ops.push(op);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => this.runNow());
+  }
+
+  markDirty(c: ConsumerRuntime): void {
+    this.dirty.add(c);
+    this.schedule();
+  }
+
+  /** Applies everything queued in one transaction, then answers and sends. */
+  runNow(): void {
+    this.scheduled = false;
+    if (this.closed || (this.ops.length === 0 && this.dirty.size === 0)) return;
+    const ops = this.ops;
+    this.ops = [];
+    let after: AfterCommit[] = [];
+    try {
+      this.store.transaction(() => {
+        for (const op of ops) {
+          const mark = after.length;
+          try {
+            this.store.transaction(() => op.run(after));
+          } catch (err) {
+            after.length = mark;
+            after.push(() => op.fail(err));
+          }
+        }
+        // Deliveries, until no consumer has more to do this turn.
+        for (let rounds = 0; this.dirty.size > 0 && rounds < 4; rounds++) {
+          const list = [...this.dirty];
+          this.dirty.clear();
+          for (const c of list) c.fill(after);
+        }
+      });
+    } catch (err) {
+      // The commit itself failed: nothing of this turn is durable, so nothing is confirmed.
+      this.host.logger.error({ err }, 'JetStream commit failed');
+      after = ops.map((op) => () => op.fail(err));
+    }
+    for (const a of after) {
+      try {
+        a();
+      } catch (err) {
+        this.host.logger.error({ err }, 'JetStream send failed');
+      }
+    }
+    if (this.dirty.size > 0) this.schedule();
+  }
+
+  // ── ConsumerHost ────────────────────────────────────────────────────────
+
+  sendMessage(req: PullRequest, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void {
+    let headers: Buffer | null = msg.headers.length > 0 ? Buffer.from(msg.headers) : null;
+    let payload = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length);
+    if (headersOnly) {
+      headers = withHeaders(headers, { 'Nats-Msg-Size': String(payload.length) });
+      payload = EMPTY;
+    }
+    this.host.deliverTo(req.reply, toWire(msg.subject), ackSubject, headers, payload);
+  }
+
+  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>): void {
+    this.host.deliverTo(reply, reply, undefined, encodeHeaders(headers ?? {}, { code, description }), EMPTY);
+  }
+
+  hasInterest(reply: string): boolean {
+    return this.host.hasInterest(reply);
+  }
+
+  deadLetter(c: ConsumerRuntime, p: PendingAck, reason: DeadLetterReason, after: AfterCommit[], termReason?: string): void {
+    const s = c.stream;
+    const msg = s.store.getMessage(s.name, p.streamSeq);
+    const at = new Date().toISOString();
+    const id = randomBytes(11).toString('base64url');
+    if (reason === 'max_deliveries') {
+      const advisory = {
+        type: 'io.nats.jetstream.advisory.v1.max_deliver',
+        id,
+        timestamp: at,
+        stream: s.name,
+        consumer: c.name,
+        stream_seq: p.streamSeq,
+        deliveries: p.deliveries,
+      };
+      after.push(() => this.advise(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${s.name}.${c.name}`, advisory));
+    } else {
+      const advisory = {
+        type: 'io.nats.jetstream.advisory.v1.terminated',
+        id,
+        timestamp: at,
+        stream: s.name,
+        consumer: c.name,
+        consumer_seq: p.consumerSeq,
+        stream_seq: p.streamSeq,
+        deliveries: p.deliveries,
+        ...(termReason ? { reason: termReason } : {}),
+      };
+      after.push(() => this.advise(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${s.name}.${c.name}`, advisory));
+    }
+    const target = c.config.metadata?.[DEAD_LETTER_METADATA] ?? `${this.deadLetterPrefix}.${s.name}.${c.name}`;
+    if (msg === undefined || target === '') return;
+    const headers = withHeaders(msg.headers.length > 0 ? Buffer.from(msg.headers) : null, {
+      'Dead-Letter-Reason': reason,
+      'Dead-Letter-Stream': s.name,
+      'Dead-Letter-Consumer': c.name,
+      'Dead-Letter-Deliveries': String(p.deliveries),
+      'Dead-Letter-Sequence': String(p.streamSeq),
+      'Dead-Letter-Subject': msg.subject,
+    });
+    const payload = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length);
+    // Stored in the same transaction as the term, so a crash cannot lose it in between.
+    const dlq = this.findCapture(target);
+    if (dlq !== null) {
+      const r = dlq.store.transaction(() => dlq.append({ subject: target, headers, payload, parsed: decodeHeaders(headers), timeNs: nowNs() }));
+      if (r instanceof JsApiError) this.host.logger.warn({ stream: dlq.name, err: r.message }, 'dead letter refused by its stream');
+      else for (const dc of dlq.consumers.values()) if (dc.waiting.length > 0) this.dirty.add(dc);
+    }
+    after.push(() => this.host.publish(toWire(target), undefined, headers, payload, false));
+  }
+
+  private advise(subject: string, body: object): void {
+    this.host.publish(toWire(subject), undefined, null, Buffer.from(JSON.stringify(body)));
+  }
+
+  /** Sends a JSON reply (an API response or a PubAck). */
+  reply(subject: string, body: object): void {
+    const json = JSON.stringify(body, (_k, v: unknown) => (v instanceof JsApiError ? v.toJSON() : v));
+    this.host.publish(subject, undefined, null, Buffer.from(json), false);
+  }
+
+  // ── timers ──────────────────────────────────────────────────────────────
+
+  armAgeTimer(s: StreamRuntime): void {
+    if (s.ageTimer !== null) clearInterval(s.ageTimer);
+    s.ageTimer = null;
+    if (s.config.max_age <= 0) return;
+    s.ageTimer = setInterval(() => {
+      this.enqueue({
+        run: () => {
+          if (this.streams.get(s.name) === s) s.expire(nowNs());
+        },
+        fail: (err) => this.host.logger.error({ err, stream: s.name }, 'max_age sweep failed'),
+      });
+    }, s.ageSweepMs());
+    s.ageTimer.unref();
+  }
+
+  /** Ephemeral consumers without pulls or acks for inactive_threshold are removed. */
+  private reapInactive(): void {
+    const now = Date.now();
+    for (const s of this.streams.values()) {
+      for (const c of [...s.consumers.values()]) {
+        const limit = c.config.inactive_threshold;
+        if (limit === undefined || c.waiting.length > 0) continue;
+        if (now - c.lastActive >= nsToMs(limit)) this.api.removeConsumer(s, c);
+      }
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+type AckKind = 'ack' | 'nak' | 'progress' | 'term' | 'next';
+
+function ackKind(text: string): AckKind {
+  if (text.startsWith('-NAK')) return 'nak';
+  if (text.startsWith('+WPI')) return 'progress';
+  if (text.startsWith('+TERM')) return 'term';
+  if (text.startsWith('+NXT')) return 'next';
+  return 'ack'; // +ACK, +OK, empty
+}
+
+/** `-NAK {"delay": ns}` → ms; a bare -NAK redelivers at once. */
+function nakDelayMs(text: string): number {
+  const rest = text.slice(4).trim();
+  if (rest === '') return 0;
+  try {
+    const v = JSON.parse(rest) as { delay?: unknown };
+    return typeof v.delay === 'number' && v.delay > 0 ? nsToMs(v.delay) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Appends headers to a raw header block (or makes one). */
+function withHeaders(block: Buffer | null, add: Record<string, string>): Buffer {
+  let text = block === null ? 'NATS/1.0\r\n' : block.toString('utf8').replace(/\r\n\r\n$/, '\r\n');
+  for (const [k, v] of Object.entries(add)) text += `${k}: ${v.replace(/[\r\n]/g, ' ')}\r\n`;
+  return Buffer.from(text + '\r\n');
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+

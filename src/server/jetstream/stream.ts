@@ -1,0 +1,203 @@
+/**
+ * A stream at run time: its config, its store, its consumers, and the rules
+ * applied on every append (expectations, dedup, limits, retention). The store
+ * keeps the data; this keeps the rules (docs/durability.md).
+ */
+import type { MsgHeaders } from '../../protocol/headers.js';
+import { subjectMatches } from '../../protocol/subject.js';
+import type { Store, StreamRecord } from '../../store/index.js';
+import { storedMessageSize } from '../../store/index.js';
+import { Retention, type StreamConfig } from './config.js';
+import { JsApiError, JsErr } from './errors.js';
+import type { ConsumerRuntime } from './consumer.js';
+
+export const JsHeader = {
+  MSG_ID: 'Nats-Msg-Id',
+  EXPECTED_STREAM: 'Nats-Expected-Stream',
+  EXPECTED_LAST_SEQ: 'Nats-Expected-Last-Sequence',
+  EXPECTED_LAST_MSG_ID: 'Nats-Expected-Last-Msg-Id',
+  EXPECTED_LAST_SUBJECT_SEQ: 'Nats-Expected-Last-Subject-Sequence',
+  EXPECTED_LAST_SUBJECT_SEQ_SUBJECT: 'Nats-Expected-Last-Subject-Sequence-Subject',
+} as const;
+
+export interface AppendInput {
+  /** The subject as a user string. */
+  readonly subject: string;
+  /** The raw header block, or null. */
+  readonly headers: Buffer | null;
+  readonly payload: Buffer;
+  /** Decoded headers, when there are any. */
+  readonly parsed: MsgHeaders | undefined;
+  readonly timeNs: bigint;
+}
+
+export interface Appended {
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+export class StreamRuntime {
+  readonly name: string;
+  config: StreamConfig;
+  readonly store: Store;
+  readonly createdNs: bigint;
+  readonly consumers = new Map<string, ConsumerRuntime>();
+  /** Removes messages past max_age between appends. */
+  ageTimer: NodeJS.Timeout | null = null;
+
+  constructor(record: StreamRecord, store: Store) {
+    this.name = record.name;
+    this.config = record.config as unknown as StreamConfig;
+    this.store = store;
+    this.createdNs = record.createdNs;
+  }
+
+  captures(subject: string): boolean {
+    for (const s of this.config.subjects) if (subjectMatches(s, subject)) return true;
+    return false;
+  }
+
+  /**
+   * Stores one published message: checks, dedup, append, limits. Runs inside
+   * the caller's transaction; a JsApiError is a refusal (nothing stored).
+   */
+  append(m: AppendInput): Appended | JsApiError {
+    const cfg = this.config;
+    const store = this.store;
+    if (cfg.sealed) return JsErr.streamSealed();
+    const size = (m.headers?.length ?? 0) + m.payload.length;
+    if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) return JsErr.streamMsgTooBig();
+    const h = m.parsed;
+    const msgId = h?.get(JsHeader.MSG_ID) || undefined;
+    if (h !== undefined) {
+      const refused = this.checkExpectations(h, m.subject);
+      if (refused !== undefined) return refused;
+    }
+    const windowNs = BigInt(cfg.duplicate_window);
+    if (cfg.discard === 'new' && (cfg.max_msgs > 0 || cfg.max_bytes > 0)) {
+      // A duplicate is answered with the original, never refused for space.
+      const st = store.streamState(this.name);
+      const bytes = storedMessageSize(m.subject, m.headers ?? undefined, m.payload);
+      if (cfg.max_msgs > 0 && st.messages >= cfg.max_msgs && !this.isDuplicate(msgId, m.timeNs)) {
+        return JsErr.streamStoreFailed('maximum messages exceeded');
+      }
+      if (cfg.max_bytes > 0 && st.bytes + bytes > cfg.max_bytes && !this.isDuplicate(msgId, m.timeNs)) {
+        return JsErr.streamStoreFailed('maximum bytes exceeded');
+      }
+    }
+    const r = store.append(
+      this.name,
+      { subject: m.subject, headers: m.headers ?? undefined, payload: m.payload, timeNs: m.timeNs, msgId },
+      windowNs,
+    );
+    if (r.duplicate) return r;
+    if (cfg.retention === Retention.INTEREST && !this.hasInterestIn(m.subject)) {
+      // Nobody will ever read it: the seq is taken, the message not kept (as nats-server).
+      store.deleteMessage(this.name, r.seq);
+      return r;
+    }
+    this.enforceLimits(m.subject, m.timeNs);
+    return r;
+  }
+
+  private isDuplicate(msgId: string | undefined, timeNs: bigint): boolean {
+    if (msgId === undefined) return false;
+    // A dry run: append in a savepoint and roll it back.
+    let dup = false;
+    try {
+      this.store.transaction(() => {
+        dup = this.store.append(this.name, { subject: '_', payload: Buffer.alloc(0), timeNs, msgId }, BigInt(this.config.duplicate_window)).duplicate;
+        throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err !== ROLLBACK) throw err;
+    }
+    return dup;
+  }
+
+  private checkExpectations(h: MsgHeaders, subject: string): JsApiError | undefined {
+    const stream = h.get(JsHeader.EXPECTED_STREAM);
+    if (stream !== undefined && stream !== this.name) return JsErr.streamNotMatch();
+    const lastSeq = h.get(JsHeader.EXPECTED_LAST_SEQ);
+    if (lastSeq !== undefined) {
+      const want = Number(lastSeq);
+      const have = this.store.streamState(this.name).lastSeq;
+      if (!Number.isSafeInteger(want) || want !== have) return JsErr.wrongLastSequence(have);
+    }
+    const lastId = h.get(JsHeader.EXPECTED_LAST_MSG_ID);
+    if (lastId !== undefined) {
+      const st = this.store.streamState(this.name);
+      const have = st.lastSeq > 0 ? (this.store.getMessage(this.name, st.lastSeq)?.msgId ?? '') : '';
+      if (have !== lastId) return JsErr.wrongLastMsgId(have);
+    }
+    const lastSubjSeq = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQ);
+    if (lastSubjSeq !== undefined) {
+      const on = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQ_SUBJECT) || subject;
+      const want = Number(lastSubjSeq);
+      const have = this.store.getLastMessage(this.name, on)?.seq ?? 0;
+      if (!Number.isSafeInteger(want) || want !== have) return JsErr.wrongLastSequence(have);
+    }
+    return undefined;
+  }
+
+  /** max_msgs_per_subject, max_msgs, max_bytes and max_age with discard old. */
+  private enforceLimits(subject: string, nowNs: bigint): void {
+    const cfg = this.config;
+    const store = this.store;
+    if (cfg.max_msgs_per_subject > 0) {
+      let n = store.subjectCount(this.name, subject);
+      while (n-- > cfg.max_msgs_per_subject) store.removeOldest(this.name, subject);
+    }
+    this.applyLimits(nowNs);
+  }
+
+  /** max_msgs, max_bytes and max_age over the whole stream (after an append or a config update). */
+  applyLimits(nowNs: bigint): void {
+    const cfg = this.config;
+    const store = this.store;
+    if (cfg.max_msgs > 0 || cfg.max_bytes > 0) {
+      let st = store.streamState(this.name);
+      while (st.messages > 0 && ((cfg.max_msgs > 0 && st.messages > cfg.max_msgs) || (cfg.max_bytes > 0 && st.bytes > cfg.max_bytes))) {
+        if (store.removeOldest(this.name) === 0) break;
+        st = store.streamState(this.name);
+      }
+    }
+    this.expire(nowNs);
+  }
+
+  /** Removes messages older than max_age. Returns how many. */
+  expire(nowNs: bigint): number {
+    if (this.config.max_age <= 0) return 0;
+    return this.store.removeOlderThan(this.name, nowNs - BigInt(this.config.max_age));
+  }
+
+  /** Interest retention: whether some consumer would deliver this subject. */
+  private hasInterestIn(subject: string): boolean {
+    for (const c of this.consumers.values()) if (c.wants(subject)) return true;
+    return false;
+  }
+
+  /**
+   * After an ack or a term: work-queue streams drop the message; interest
+   * streams drop everything every consumer has settled.
+   */
+  settled(seq: number): void {
+    if (this.config.retention === Retention.WORKQUEUE) {
+      this.store.deleteMessage(this.name, seq);
+    } else if (this.config.retention === Retention.INTEREST) {
+      let floor = Infinity;
+      for (const c of this.consumers.values()) floor = Math.min(floor, c.ackFloor());
+      if (Number.isFinite(floor) && floor > 0) this.store.purge(this.name, { upTo: floor + 1 });
+    }
+  }
+
+  /** Milliseconds between max_age sweeps: a quarter of max_age, within [100 ms, 1 s]. */
+  ageSweepMs(): number {
+    const ms = Number(BigInt(this.config.max_age) / NS_PER_MS);
+    return Math.min(1000, Math.max(100, Math.floor(ms / 4)));
+  }
+}
+
+const ROLLBACK = new Error('rollback');
