@@ -27,7 +27,9 @@ import {
   parsePort,
   parseSize,
   parseString,
+  parseSyncMode,
   type LogLevel,
+  type SyncModeName,
   type RawValue,
 } from './values.js';
 
@@ -39,7 +41,17 @@ export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
  * Everything `serve` can be told, all optional (absent = the default): the
  * hub's options that a flag can express, and the log level.
  */
-export type ServeConfig = Omit<HubOptions, 'listen' | 'logger'> & { logLevel?: LogLevel };
+export type ServeConfig = Omit<HubOptions, 'listen' | 'logger' | 'jetstream'> & {
+  logLevel?: LogLevel;
+  /** Where durable streams are kept: a directory (SQLite, dir/netemitter.db) or 'memory'. */
+  store?: string;
+  storeSync?: SyncModeName;
+  deadLetterPrefix?: string;
+};
+
+/** Where `serve` keeps durable streams when not told: ./data, relative to the working directory. */
+export const DEFAULT_STORE_DIR = './data';
+export const STORE_MEMORY = 'memory';
 
 export type ServeKey = keyof ServeConfig;
 
@@ -55,6 +67,7 @@ export const ValueKind = {
   DURATION: 'duration',
   FILE_MODE: 'fileMode',
   LOG_LEVEL: 'logLevel',
+  SYNC: 'sync',
 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
@@ -66,6 +79,7 @@ const PARSERS: Record<ValueKind, (raw: RawValue, min: number) => unknown> = {
   duration: parseDuration,
   fileMode: parseFileMode,
   logLevel: parseLogLevel,
+  sync: parseSyncMode,
 };
 
 export interface OptionSpec {
@@ -134,7 +148,7 @@ function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions 
   };
 }
 
-const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL } = ValueKind;
+const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC } = ValueKind;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('host', TEXT, 'TCP address to listen on', { arg: '<host>' }),
@@ -152,6 +166,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('maxPingsOut', COUNT, 'unanswered PINGs before a client is dropped as stale'),
   row('lameDuckGracePeriod', DURATION, 'time clients get to leave at shutdown'),
   row('connectTimeout', DURATION, 'time a new connection has to send its first operation; 0 = no limit'),
+  row('store', TEXT, `where durable streams are kept: a directory (SQLite) or "${STORE_MEMORY}"`, { arg: '<dir|memory>', defaultText: DEFAULT_STORE_DIR }),
+  row('storeSync', SYNC, 'SQLite sync at each commit: full (survives power loss) or normal (survives a crash)', { arg: '<mode>', defaultText: 'full' }),
+  row('deadLetterPrefix', TEXT, 'subject prefix of dead letters: <prefix>.<stream>.<consumer>', { arg: '<prefix>', defaultText: 'dlq' }),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
 ];
 
@@ -275,8 +292,15 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
 
 /** The options for createHub(), without the logger. */
 export function toHubOptions(config: ServeConfig): HubOptions {
-  const { logLevel: _cliOnly, ...hub } = config;
-  return hub;
+  const { logLevel: _cliOnly, store, storeSync, deadLetterPrefix, ...hub } = config;
+  const where = store ?? DEFAULT_STORE_DIR;
+  return {
+    ...hub,
+    jetstream: {
+      store: where === STORE_MEMORY ? STORE_MEMORY : { dir: where, ...(storeSync !== undefined ? { sync: storeSync } : {}) },
+      ...(deadLetterPrefix !== undefined ? { deadLetterPrefix } : {}),
+    },
+  };
 }
 
 export function logLevelOf(config: ServeConfig): LogLevel {

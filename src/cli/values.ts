@@ -136,3 +136,13 @@ export function parseLogLevel(raw: RawValue): LogLevel {
   if (level === undefined) throw new InvalidValue(`one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
+
+export const SYNC_MODES = ['full', 'normal'] as const;
+export type SyncModeName = (typeof SYNC_MODES)[number];
+
+export function parseSyncMode(raw: RawValue): SyncModeName {
+  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
+  const mode = SYNC_MODES.find((m) => m === s);
+  if (mode === undefined) throw new InvalidValue(`one of ${SYNC_MODES.join(', ')}`);
+  return mode;
+}

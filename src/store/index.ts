@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { MemoryStore } from './memory.js';
 import { openSqliteStore, SyncMode } from './sqlite.js';
 import type { Store } from './types.js';
+import { StoreSchemaError } from './errors.js';
 
 export * from './types.js';
 export * from './errors.js';
@@ -24,5 +25,10 @@ export function openStore(spec: StoreSpec): Store {
   if (spec.sync !== undefined && spec.sync !== SyncMode.FULL && spec.sync !== SyncMode.NORMAL) {
     throw new ConfigError(`store: sync must be 'full' or 'normal', got ${JSON.stringify(spec.sync)}`);
   }
-  return openSqliteStore(spec.dir, { sync: spec.sync });
+  try {
+    return openSqliteStore(spec.dir, { sync: spec.sync });
+  } catch (err) {
+    if (err instanceof StoreSchemaError) throw err;
+    throw new ConfigError(`store: cannot use ${spec.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }

@@ -11,8 +11,8 @@
  * updated in the same transaction as the messages, so stream state is O(1)
  * except num_subjects (a scan of the subject index).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConsumerExistsError, ConsumerNotFoundError, StoreClosedError, StreamExistsError, StreamNotFoundError } from './errors.js';
 import { compileFilter, literalOf, matchesAll } from './filter.js';
@@ -47,9 +47,24 @@ export interface SqliteStoreOptions {
 
 export const DB_FILE = 'netemitter.db';
 
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns
+ * for a path under a read-only pseudo file system such as /proc.
+ */
+function ensureDir(dir: string): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st !== undefined) {
+    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+    return;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) ensureDir(parent);
+  mkdirSync(dir);
+}
+
 /** Opens (creating if needed) `dir/netemitter.db` and brings its schema up to date. */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const db = new Database(join(dir, DB_FILE));
   try {
     db.pragma('journal_mode = WAL');

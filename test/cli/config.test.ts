@@ -260,6 +260,17 @@ describe('precedence: flags > env > config file > defaults', () => {
   });
 
   it('logLevel is the CLI\'s, not passed to the hub', () => {
-    assert.deepEqual(toHubOptions({ logLevel: 'debug', port: 1 }), { port: 1 });
+    assert.deepEqual(toHubOptions({ logLevel: 'debug', port: 1 }), { port: 1, jetstream: { store: { dir: './data' } } });
+  });
+
+  it('durable streams are on, in ./data unless told otherwise', () => {
+    assert.deepEqual(toHubOptions({}).jetstream, { store: { dir: './data' } });
+    assert.deepEqual(toHubOptions({ store: 'memory', storeSync: 'normal' }).jetstream, { store: 'memory' });
+    assert.deepEqual(toHubOptions({ store: '/var/lib/ne', storeSync: 'normal', deadLetterPrefix: 'dead' }).jetstream, {
+      store: { dir: '/var/lib/ne', sync: 'normal' },
+      deadLetterPrefix: 'dead',
+    });
+    assert.deepEqual(layerFromFlags({ store: 'memory', storeSync: 'NORMAL' }), { store: 'memory', storeSync: 'normal' });
+    assert.throws(() => layerFromEnv({ NETEMITTER_STORE_SYNC: 'always' }), /NETEMITTER_STORE_SYNC.*one of full, normal/);
   });
 });

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliProcess, RawConnection, killAll, oneLine, readInfo, runCli } from '../helpers/cli.js';
 import { DUPLICATE_WINDOW_MS } from '../../src/cli/signals.js';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 
 const CONNECT = 'CONNECT {"protocol":1,"verbose":false,"pedantic":false}\r\nPING\r\n';
 
@@ -41,6 +43,69 @@ async function untilServing(to: { path: string }, ms = 5_000): Promise<void> {
     }
   }
 }
+
+describe('serve with durable streams', () => {
+  it('--store DIR keeps streams, messages and consumers across a restart', async () => {
+    const store = tempPath('store');
+    const first = new CliProcess(['serve', '--port', '0', '--store', store]);
+    const nc = await natsConnect({ servers: `127.0.0.1:${await first.tcpPort()}` });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'T', subjects: ['t.>'] });
+    await jsm.consumers.add('T', { durable_name: 'w', ack_policy: 'explicit' as never });
+    const js = jetstream(nc);
+    for (let i = 1; i <= 3; i++) assert.equal((await js.publish('t.x', `m${i}`)).seq, i);
+    const m = await (await js.consumers.get('T', 'w')).next({ expires: 2000 });
+    assert.equal(m?.string(), 'm1');
+    assert.equal(await m!.ackAck(), true);
+    await nc.close();
+    first.kill();
+    assert.equal((await first.waitForExit()).code, 0);
+    assert.ok(existsSync(join(store, 'netemitter.db')));
+
+    const second = new CliProcess(['serve', '--port', '0', '--store', store]);
+    const nc2 = await natsConnect({ servers: `127.0.0.1:${await second.tcpPort()}` });
+    try {
+      const jsm2 = await jetstreamManager(nc2);
+      const info = await jsm2.streams.info('T');
+      assert.deepEqual([info.state.messages, info.state.last_seq], [3, 3]);
+      const next = await (await jetstream(nc2).consumers.get('T', 'w')).next({ expires: 2000 });
+      assert.equal(next?.string(), 'm2', 'the acked message is not delivered again');
+      next!.ack();
+    } finally {
+      await nc2.close();
+      second.kill();
+    }
+    assert.equal((await second.waitForExit()).code, 0);
+  });
+
+  it('--store memory keeps nothing across a restart', async () => {
+    const hub = new CliProcess(['serve', '--port', '0', '--store', 'memory']);
+    const nc = await natsConnect({ servers: `127.0.0.1:${await hub.tcpPort()}` });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'M', subjects: ['m'] });
+    assert.equal((await jetstream(nc).publish('m', 'x')).seq, 1);
+    await nc.close();
+    hub.kill();
+    assert.equal((await hub.waitForExit()).code, 0);
+    const again = new CliProcess(['serve', '--port', '0', '--store', 'memory']);
+    const nc2 = await natsConnect({ servers: `127.0.0.1:${await again.tcpPort()}` });
+    try {
+      await assert.rejects((await jetstreamManager(nc2)).streams.info('M'), /stream not found/);
+    } finally {
+      await nc2.close();
+      again.kill();
+    }
+    assert.equal((await again.waitForExit()).code, 0);
+  });
+
+  it('an unusable --store is a one-line error and exit 2', async () => {
+    const file = tempPath('not-a-dir');
+    writeFileSync(file, '');
+    const p = await runCli(['serve', '--port', '0', '--store', file]);
+    assert.equal(p.exit.code, 2);
+    assert.equal(oneLine(p.stderr), `netemitter: store: cannot use ${file}: ${file} is not a directory`);
+  });
+});
 
 describe('serve on TCP', () => {
   it('--port 0 prints where it listens and serves INFO to a raw connection', async () => {

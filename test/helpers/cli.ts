@@ -20,7 +20,8 @@ const running = new Set<CliProcess>();
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETEMITTER_')) env[k] = v;
-  return { ...env, ...extra };
+  // `serve` keeps streams in ./data by default; a test hub must not write into the working tree.
+  return { ...env, NETEMITTER_STORE: 'memory', ...extra };
 }
 
 export interface Exit {

@@ -19,7 +19,7 @@ export interface ChildHub {
 export async function startChildHub(args: string[] = [], env: Record<string, string> = {}): Promise<ChildHub> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, NETEMITTER_STORE: 'memory', ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { createHub, type Hub } from '../../server/hub.js';
 import {
   CONFIG_ENV,
+  DEFAULT_STORE_DIR,
   SERVE_OPTIONS,
+  STORE_MEMORY,
   configPath,
   layerFromEnv,
   layerFromFlags,
@@ -89,6 +91,8 @@ async function serve(config: ServeConfig): Promise<void> {
     removeSignals();
     throw err;
   }
+  const store = config.store ?? DEFAULT_STORE_DIR;
+  logger.info({ store }, store === STORE_MEMORY ? 'durable streams kept in memory' : `durable streams kept in ${store}`);
   const signal = await stopRequested;
   await shutdown(hub, logger, signal);
   exitWith(ExitCode.OK);
