@@ -2,10 +2,20 @@
  * The netemitter hub as a bench server: its own process, loopback, port 0,
  * default options. Prints `LISTENING <port>`; exits cleanly on SIGTERM, so a
  * hub started with `node --cpu-prof` writes its profile.
+ *
+ *   node hub.js                              core NATS only
+ *   node hub.js --store DIR [--sync MODE]    durable streams in DIR (SQLite)
  */
+import { parseArgs } from 'node:util';
 import { createHub } from '../../src/index.js';
 
-const hub = createHub({ host: '127.0.0.1', port: 0 });
+const { values } = parseArgs({ options: { store: { type: 'string' }, sync: { type: 'string' } } });
+const sync = values.sync === 'normal' ? 'normal' : 'full';
+const hub = createHub({
+  host: '127.0.0.1',
+  port: 0,
+  ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync } } } : {}),
+});
 const [address] = await hub.listen();
 process.stdout.write(`LISTENING ${address!.port}\n`);
 

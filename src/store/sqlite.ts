@@ -67,9 +67,13 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
   ensureDir(dir);
   const db = new Database(join(dir, DB_FILE));
   try {
+    // One process owns the database: no shared-memory index or file locks per transaction,
+    // and a second hub on the same directory is refused instead of interleaving writes.
+    db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.sync === SyncMode.NORMAL ? 'NORMAL' : 'FULL'}`);
-    // A second process on the same file waits instead of failing at once.
+    // A second process on the same file (a hub restarting while the old one
+    // exits) waits for the lock a while instead of failing at once.
     db.pragma('busy_timeout = 5000');
     migrate(db);
     // Sequences fit a double; times in ns do not, so every integer comes back as bigint.

@@ -85,8 +85,8 @@ describe('sqlite store on disk', () => {
     openSqliteStore(d).close();
     const again = openSqliteStore(d);
     assert.equal(again.listStreams().length, 1);
+    again.close(); // an open store holds the file exclusively
     assert.equal(userVersion(join(d, DB_FILE)), SCHEMA_VERSION);
-    again.close();
   });
 
   it('runs only the missing migrations, in order, each with its version bump', () => {

@@ -255,7 +255,10 @@ export class JetStream implements ConsumerHost {
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => this.runNow());
+    // Under load, after every read of this turn (one commit for all of them);
+    // under light traffic, as soon as the current read is handled.
+    if (this.host.busy) setImmediate(runTurn, this);
+    else process.nextTick(runTurn, this);
   }
 
   markDirty(c: ConsumerRuntime): void {
@@ -415,6 +418,10 @@ export class JetStream implements ConsumerHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function runTurn(js: JetStream): void {
+  js.runNow();
+}
 
 type AckKind = 'ack' | 'nak' | 'progress' | 'term' | 'next';
 
