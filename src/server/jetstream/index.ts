@@ -23,8 +23,9 @@ import { JetStreamApi } from './api.js';
 import { nowNs, nsToMs } from './time.js';
 import type { ConsumerConfig } from './config.js';
 
-/** One unit of queued work: runs inside the turn's transaction, answers after it. */
+/** One unit of queued work: runs inside the turn's transaction (in a savepoint of its store), answers after it. */
 interface Op {
+  readonly store: Store;
   run(after: AfterCommit[]): void;
   /** The op threw (a store failure): its changes are rolled back; tell whoever waits. */
   fail(err: unknown): void;
@@ -132,8 +133,7 @@ export class JetStream implements ConsumerHost {
       if (subject.startsWith(API_PREFIX)) {
         if (reply === undefined) return false;
         this.runNow(); // an API call sees every publish that came before it
-        this.api.handle(fromWire(subject).slice(API_PREFIX.length), reply, Buffer.from(payload.subarray(headerLength)));
-        return true;
+        return this.api.handle(fromWire(subject).slice(API_PREFIX.length), reply, Buffer.from(payload.subarray(headerLength)));
       }
       if (subject.startsWith(ACK_PREFIX)) {
         this.onAck(fromWire(subject), reply, payload.subarray(headerLength));
@@ -168,12 +168,13 @@ export class JetStream implements ConsumerHost {
     const parsed = headers !== null ? decodeHeaders(headers) : undefined;
     const timeNs = nowNs();
     this.enqueue({
+      store: stream.store,
       run: (after) => {
         if (!this.streams.has(stream.name)) {
           if (reply !== undefined) after.push(() => this.reply(reply, { error: JsErr.streamNotFound() }));
           return;
         }
-        const r = stream.store.transaction(() => stream.append({ subject, headers, payload, parsed, timeNs }));
+        const r = stream.append({ subject, headers, payload, parsed, timeNs });
         if (r instanceof JsApiError) {
           if (reply !== undefined) after.push(() => this.reply(reply, { error: r, stream: stream.name, seq: 0 }));
           return;
@@ -202,6 +203,7 @@ export class JetStream implements ConsumerHost {
     const kind = ackKind(text);
     const r = reply;
     this.enqueue({
+      store: c.stream.store,
       run: (after) => {
         if (c.deleted) return;
         const s = c.stream;
@@ -278,7 +280,7 @@ export class JetStream implements ConsumerHost {
         for (const op of ops) {
           const mark = after.length;
           try {
-            this.store.transaction(() => op.run(after));
+            op.store.transaction(() => op.run(after));
           } catch (err) {
             after.length = mark;
             after.push(() => op.fail(err));
@@ -395,6 +397,7 @@ export class JetStream implements ConsumerHost {
     if (s.config.max_age <= 0) return;
     s.ageTimer = setInterval(() => {
       this.enqueue({
+        store: s.store,
         run: () => {
           if (this.streams.get(s.name) === s) s.expire(nowNs());
         },

@@ -1,0 +1,126 @@
+/**
+ * The hub's JetStream layer from the hub's side: what only our hub does or
+ * can show (off by default, one transaction per turn, state across a restart
+ * on the same store, memory streams beside file streams). The JetStream API
+ * itself, against the hub and nats-server alike, is in test/jetstream/.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { createHub, type Hub, type HubOptions } from '../../src/index.js';
+import { MemoryStore, type Store } from '../../src/store/index.js';
+import { rejection, within } from '../helpers/client.js';
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netemitter-js-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const open: { hub: Hub; nc: NatsConnection }[] = [];
+after(async () => {
+  for (const { hub, nc } of open) {
+    await nc.close().catch(() => {});
+    await hub.close({ grace: 0 });
+  }
+});
+
+async function start(opts: HubOptions): Promise<{ hub: Hub; nc: NatsConnection }> {
+  const hub = createHub({ port: 0, ...opts });
+  const [a] = await hub.listen();
+  const nc = await connect({ servers: a!.url });
+  const pair = { hub, nc };
+  open.push(pair);
+  return pair;
+}
+
+async function stop(pair: { hub: Hub; nc: NatsConnection }): Promise<void> {
+  await pair.nc.close();
+  await pair.hub.close({ grace: 0 });
+  open.splice(open.indexOf(pair), 1);
+}
+
+describe('JetStream in the hub', () => {
+  it('is off unless asked for: clients are told JetStream is not enabled', async () => {
+    const { nc, hub } = await start({});
+    assert.equal(hub.jetstream, null);
+    const err = await rejection(jetstreamManager(nc));
+    assert.match(err.message, /jetstream is not enabled/i);
+  });
+
+  it('answers an unknown API subject with no responders, as nats-server', async () => {
+    const { nc } = await start({ jetstream: true });
+    const err = await rejection(nc.request('$JS.API.NOPE.X', '', { timeout: 2000 }));
+    assert.match(err.message, /no responders/i);
+  });
+
+  it('applies what one read brings in one transaction', async () => {
+    let commits = 0;
+    let depth = 0;
+    const mem = new MemoryStore();
+    const counting: Store = new Proxy(mem, {
+      get(target, key) {
+        if (key !== 'transaction') {
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        return <T>(fn: () => T): T => {
+          if (depth === 0) commits++;
+          depth++;
+          try {
+            return target.transaction(fn);
+          } finally {
+            depth--;
+          }
+        };
+      },
+    });
+    const { nc } = await start({ jetstream: { store: counting } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'B', subjects: ['b'] });
+    const js = jetstream(nc);
+    const before = commits;
+    // 200 publishes written together reach the hub in a few reads.
+    const acks = await within(Promise.all(Array.from({ length: 200 }, (_, i) => js.publish('b', `m${i}`))), 10_000, 'pub acks');
+    assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.ok(commits - before <= 20, `200 publishes took ${commits - before} transactions`);
+    assert.equal((await jsm.streams.info('B')).state.messages, 200);
+  });
+
+  it('keeps streams, consumers and ack state across a restart on the same store; ephemeral consumers and memory streams do not survive', async () => {
+    const dir = tempDir();
+    const first = await start({ jetstream: { store: { dir } } });
+    let jsm = await jetstreamManager(first.nc);
+    await jsm.streams.add({ name: 'F', subjects: ['f.>'] });
+    await jsm.streams.add({ name: 'M', subjects: ['m'], storage: 'memory' as never });
+    await jsm.consumers.add('F', { durable_name: 'd', ack_policy: AckPolicy.Explicit, ack_wait: 500_000_000 });
+    await jsm.consumers.add('F', { name: 'eph', ack_policy: AckPolicy.Explicit });
+    let js = jetstream(first.nc);
+    await js.publish('f.1', 'one');
+    await js.publish('f.2', 'two');
+    await js.publish('m', 'mem');
+    const c = await js.consumers.get('F', 'd');
+    const m1 = await c.next({ expires: 2000 });
+    assert.equal(await m1!.ackAck(), true);
+    const m2 = await c.next({ expires: 2000 });
+    assert.equal(m2!.string(), 'two'); // delivered, never acked
+    await stop(first);
+
+    const second = await start({ jetstream: { store: { dir } } });
+    jsm = await jetstreamManager(second.nc);
+    assert.deepEqual(await jsm.streams.names().next(), ['F']);
+    assert.deepEqual((await jsm.consumers.list('F').next()).map((ci) => ci.name), ['d']);
+    const info = await jsm.consumers.info('F', 'd');
+    assert.deepEqual([info.ack_floor.stream_seq, info.num_ack_pending, info.delivered.stream_seq], [1, 1, 2]);
+    js = jetstream(second.nc);
+    // The unacked message comes back after its ack_wait, as a redelivery.
+    const again = await (await js.consumers.get('F', 'd')).next({ expires: 3000 });
+    assert.equal(again?.string(), 'two');
+    assert.equal(again?.info.deliveryCount, 2);
+    again!.ack();
+  });
+});
