@@ -35,6 +35,8 @@ interface MemStream {
   lastTime: bigint;
   bytes: number;
   msgs: Map<number, StoredMessage>;
+  /** Messages kept per subject (num_subjects without a scan). */
+  readonly subjects: Map<string, number>;
   readonly dedup: Map<string, { seq: number; time: bigint }>;
   readonly consumers: Map<string, MemConsumer>;
 }
@@ -119,7 +121,7 @@ export class MemoryStore implements Store {
       if (this.#streams.has(name)) throw new StreamExistsError(name);
       const s: MemStream = {
         config: structuredClone(config), createdNs, lastSeq: 0, lastTime: 0n, bytes: 0,
-        msgs: new Map(), dedup: new Map(), consumers: new Map(),
+        msgs: new Map(), subjects: new Map(), dedup: new Map(), consumers: new Map(),
       };
       this.#mapSet(this.#streams, name, s);
       return streamRecord(name, s);
@@ -150,8 +152,6 @@ export class MemoryStore implements Store {
   streamState(name: string): StreamState {
     const s = this.#stream(name);
     const first = s.msgs.values().next().value as StoredMessage | undefined;
-    const subjects = new Set<string>();
-    for (const m of s.msgs.values()) subjects.add(m.subject);
     return {
       messages: s.msgs.size,
       bytes: s.bytes,
@@ -159,7 +159,7 @@ export class MemoryStore implements Store {
       firstTimeNs: first?.timeNs ?? 0n,
       lastSeq: s.lastSeq,
       lastTimeNs: s.lastTime,
-      numSubjects: subjects.size,
+      numSubjects: s.subjects.size,
       consumerCount: s.consumers.size,
     };
   }
@@ -172,9 +172,13 @@ export class MemoryStore implements Store {
       const dedup = msg.msgId !== undefined && msg.msgId !== '' && dedupWindowNs > 0n;
       if (dedup) {
         const cutoff = msg.timeNs - dedupWindowNs;
-        for (const [id, e] of s.dedup) if (e.time < cutoff) this.#mapDelete(s.dedup, id);
+        // Ids are kept in the order they came, so expired ones are at the front.
+        for (const [id, e] of s.dedup) {
+          if (e.time >= cutoff) break;
+          this.#mapDelete(s.dedup, id);
+        }
         const seen = s.dedup.get(msg.msgId!);
-        if (seen !== undefined) return { seq: seen.seq, duplicate: true };
+        if (seen !== undefined && seen.time >= cutoff) return { seq: seen.seq, duplicate: true };
       }
       const seq = s.lastSeq + 1;
       const stored: StoredMessage = {
@@ -187,6 +191,7 @@ export class MemoryStore implements Store {
         size: storedMessageSize(msg.subject, msg.headers, msg.payload),
       };
       this.#mapSet(s.msgs, seq, stored);
+      this.#mapSet(s.subjects, stored.subject, (s.subjects.get(stored.subject) ?? 0) + 1);
       this.#set(s, 'lastSeq', seq);
       this.#set(s, 'lastTime', msg.timeNs);
       this.#set(s, 'bytes', s.bytes + stored.size);
@@ -217,8 +222,25 @@ export class MemoryStore implements Store {
     if (s === undefined) return 0;
     const test = compileFilter(filter);
     let n = 0;
-    for (const m of s.msgs.values()) if (m.seq >= fromSeq && test(m.subject)) n++;
+    for (const m of this.#from(s, fromSeq)) if (test(m.subject)) n++;
     return n;
+  }
+
+  /**
+   * Messages with seq >= fromSeq, in order. Near the end of a long stream
+   * (where consumers read) it steps through the seqs instead of walking the
+   * whole map from its start.
+   */
+  *#from(s: MemStream, fromSeq: number): Generator<StoredMessage> {
+    const from = Math.max(1, fromSeq);
+    if (s.lastSeq - from < s.msgs.size) {
+      for (let q = from; q <= s.lastSeq; q++) {
+        const m = s.msgs.get(q);
+        if (m !== undefined) yield m;
+      }
+      return;
+    }
+    for (const m of s.msgs.values()) if (m.seq >= from) yield m;
   }
 
   loadMessages(stream: string, fromSeq: number, options: LoadOptions = {}): StoredMessage[] {
@@ -227,8 +249,8 @@ export class MemoryStore implements Store {
     const out: StoredMessage[] = [];
     if (s === undefined || limit <= 0) return out;
     const test = compileFilter(options.filter);
-    for (const m of s.msgs.values()) {
-      if (m.seq < fromSeq || !test(m.subject)) continue;
+    for (const m of this.#from(s, fromSeq)) {
+      if (!test(m.subject)) continue;
       out.push(m);
       if (out.length >= limit) break;
     }
@@ -241,6 +263,9 @@ export class MemoryStore implements Store {
       if (s === undefined) return false;
       const m = this.#mapDelete(s.msgs, seq);
       if (m === undefined) return false;
+      const n = (s.subjects.get(m.subject) ?? 1) - 1;
+      if (n === 0) this.#mapDelete(s.subjects, m.subject);
+      else this.#mapSet(s.subjects, m.subject, n);
       this.#resort.add(s);
       this.#set(s, 'bytes', s.bytes - m.size);
       return true;
