@@ -371,6 +371,12 @@ export class DurableListener {
     }
   }
 
+  /** Whether the server understands `+TERM <reason>` (nats-server 2.10 and later, the hub). */
+  get termTakesReason(): boolean {
+    const m = /^(\d+)\.(\d+)/.exec(this.host.info?.version ?? '');
+    return m !== null && (Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 10));
+  }
+
   get confirmAcks(): boolean {
     return this.opts.ackAck !== false;
   }
@@ -485,7 +491,8 @@ class Meta implements DurableMeta {
   term(reason?: string): void {
     if (this.settled) return;
     this.settled = true;
-    const r = reason === undefined ? '' : ` ${reason.replace(/[\r\n]+/g, ' ')}`;
+    // Servers before 2.10 ignore a `+TERM` followed by anything: the reason goes only to those that read it.
+    const r = reason === undefined || !this.#owner.termTakesReason ? '' : ` ${reason.replace(/[\r\n]+/g, ' ')}`;
     this.#owner.settle(this.#ack, Buffer.from(`+TERM${r}`), false);
   }
 

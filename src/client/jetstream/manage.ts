@@ -51,16 +51,16 @@ export class Streams {
   }
 
   /** Creates a stream; the reply carries the full config with the server's defaults. */
-  add(config: StreamConfig): Promise<StreamInfo> {
+  async add(config: StreamConfig): Promise<StreamInfo> {
     return this.#js.call<StreamInfo>(`${JsApi.STREAM_CREATE}.${checkName(config?.name, 'stream')}`, config);
   }
 
   /** Replaces a stream's config (the full config: omitted keys take their defaults). */
-  update(config: StreamConfig): Promise<StreamInfo> {
+  async update(config: StreamConfig): Promise<StreamInfo> {
     return this.#js.call<StreamInfo>(`${JsApi.STREAM_UPDATE}.${checkName(config?.name, 'stream')}`, config);
   }
 
-  info(name: string): Promise<StreamInfo> {
+  async info(name: string): Promise<StreamInfo> {
     return this.#js.call<StreamInfo>(`${JsApi.STREAM_INFO}.${checkName(name, 'stream')}`);
   }
 
@@ -84,12 +84,12 @@ export class Streams {
   }
 
   /** Every stream's info. */
-  list(): Promise<StreamInfo[]> {
+  async list(): Promise<StreamInfo[]> {
     return allPages<StreamInfo>(this.#js, JsApi.STREAM_LIST, 'streams');
   }
 
   /** Stream names, optionally only those storing subjects that match `subject`. */
-  names(subject?: string): Promise<string[]> {
+  async names(subject?: string): Promise<string[]> {
     return allPages<string>(this.#js, JsApi.STREAM_NAMES, 'streams', subject === undefined ? {} : { subject });
   }
 
@@ -121,12 +121,12 @@ export class Consumers {
    * Creates a consumer (pull: no deliver_subject). Named by `name` or
    * `durable_name`; without either the server makes an ephemeral one.
    */
-  add(stream: string, config: ConsumerConfig): Promise<ConsumerInfo> {
+  async add(stream: string, config: ConsumerConfig): Promise<ConsumerInfo> {
     return this.create(stream, config, 'create');
   }
 
   /** Changes an existing consumer's updatable settings. */
-  update(stream: string, config: ConsumerConfig): Promise<ConsumerInfo> {
+  async update(stream: string, config: ConsumerConfig): Promise<ConsumerInfo> {
     return this.create(stream, config, 'update');
   }
 
@@ -134,7 +134,7 @@ export class Consumers {
    * @internal `action` "" creates or updates (what a durable listener does on
    * start). Servers before 2.10 ignore the action and create or update.
    */
-  create(stream: string, config: ConsumerConfig, action: ConsumerAction): Promise<ConsumerInfo> {
+  async create(stream: string, config: ConsumerConfig, action: ConsumerAction): Promise<ConsumerInfo> {
     checkName(stream, 'stream');
     const name = config.name ?? config.durable_name;
     let subject = `${JsApi.CONSUMER_CREATE}.${stream}`;
@@ -147,7 +147,7 @@ export class Consumers {
     return this.#js.call<ConsumerInfo>(subject, { stream_name: stream, config, action });
   }
 
-  info(stream: string, name: string): Promise<ConsumerInfo> {
+  async info(stream: string, name: string): Promise<ConsumerInfo> {
     return this.#js.call<ConsumerInfo>(`${JsApi.CONSUMER_INFO}.${checkName(stream, 'stream')}.${checkName(name, 'consumer')}`);
   }
 
@@ -156,11 +156,11 @@ export class Consumers {
     return r.success === true;
   }
 
-  list(stream: string): Promise<ConsumerInfo[]> {
+  async list(stream: string): Promise<ConsumerInfo[]> {
     return allPages<ConsumerInfo>(this.#js, `${JsApi.CONSUMER_LIST}.${checkName(stream, 'stream')}`, 'consumers');
   }
 
-  names(stream: string): Promise<string[]> {
+  async names(stream: string): Promise<string[]> {
     return allPages<string>(this.#js, `${JsApi.CONSUMER_NAMES}.${checkName(stream, 'stream')}`, 'consumers');
   }
 }
