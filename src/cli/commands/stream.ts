@@ -303,7 +303,7 @@ export function registerStream(program: Command): void {
       if (opts.seq !== undefined && opts.keep !== undefined) throw new ConfigError('--seq and --keep cannot be used together');
       if (!(await confirm(`Really purge stream ${name}?`, f.force))) return exitWith(ExitCode.OK, 'nothing purged');
       const r = await withBus(f.server, 'stream purge', (bus) => bus.streams.purge(name, opts));
-      out(f.json === true ? json(r) : `Purged ${count(r.purged)} message${r.purged === 1 ? "" : "s"} from ${name}\n`);
+      out(f.json === true ? json(r) : `Purged ${count(r.purged)} message${r.purged === 1 ? '' : 's'} from ${name}\n`);
       exitWith(ExitCode.OK);
     });
 
