@@ -267,6 +267,11 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
       throw new TypeError('a durable listener takes no queue group: listeners sharing the durable name already share its events');
     }
     checkDurableOptions(opts);
+    // One consumer has one filter: a second subject would keep rewriting it.
+    const other = this.durables.find((d) => d.durable === opts.durable && d.subject !== subject && (d.opts.stream ?? '') === (opts.stream ?? ''));
+    if (other !== undefined) {
+      throw new TypeError(`durable ${JSON.stringify(opts.durable)} already listens on ${JSON.stringify(other.subject)}: one durable consumer filters one subject`);
+    }
     if (this.durables.some((d) => d.durable === opts.durable && d.fn === fn && d.subject === subject)) return this;
     this.durables.push(new DurableListener(this, this.jetstream, this.consumers, subject, fn, opts));
     return this;

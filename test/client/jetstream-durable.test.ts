@@ -232,11 +232,12 @@ describe('durable listeners', () => {
     const s = await stream('D_RAW');
     const b = await bus();
     const r = recorder();
-    b.on(`${s}.bin`, r.fn, { durable: 'raw', raw: true });
+    b.on(`${s}.bin`, r.fn, { durable: 'raw', raw: true, ackAck: false });
     await admin.publish(`${s}.bin`, { a: 1 });
     await until(() => r.got.length === 1, 'the event');
     assert.ok(Buffer.isBuffer(r.got[0]!.payload));
     assert.equal((r.got[0]!.payload as Buffer).toString(), '{"a":1}');
+    await settled('D_RAW', 'raw'); // acknowledged without waiting for the server's confirmation
   });
 
   it('stops pulling on off(); the consumer keeps the events for the next listener', async () => {
@@ -284,6 +285,10 @@ describe('durable listeners', () => {
     assert.throws(() => b.on('x.y', () => {}, { durable: 'ok', expires: 10 }), TypeError);
     assert.throws(() => b.once('x.y', () => {}, { durable: 'ok' } as never), TypeError);
     assert.throws(() => b.on('x.y', () => {}, { durable: 'ok', queue: 'q' } as never), TypeError);
+    assert.equal(b.listenerCount('x.y'), 0);
+    b.on('x.y', () => {}, { durable: 'one' });
+    assert.throws(() => b.on('x.z', () => {}, { durable: 'one' }), /already listens on "x\.y"/);
+    b.removeAllListeners('x.y');
     assert.equal(b.listenerCount('x.y'), 0);
   });
 

@@ -103,6 +103,8 @@ export const DurableDefaults = {
 type AnyHandler = (payload: any, meta: DurableMeta) => unknown;
 
 interface Delivery {
+  /** performance.now() when it arrived: one that waited in the queue past ack_wait has been redelivered already. */
+  readonly at: number;
   readonly subject: string;
   readonly ackSubject: string;
   readonly headers: MsgHeaders | undefined;
@@ -149,6 +151,8 @@ export class DurableListener {
   private retryTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private failures = 0;
+  /** The consumer's ack_wait in ms, as the server reported it. */
+  private ackWait = Infinity;
   private settleReady: ((err?: Error) => void) | null;
   private readonly onReconnect = (): void => {
     // The pull died with the old connection; the subscription was restored.
@@ -208,8 +212,9 @@ export class DurableListener {
     try {
       const stream = this.opts.stream ?? (await this.js.findStream(this.subject));
       if (this.stopped) return;
-      await this.consumers.create(stream, this.consumerConfig(), '');
+      const info = await this.consumers.create(stream, this.consumerConfig(), '');
       if (this.stopped) return;
+      this.ackWait = typeof info.config.ack_wait === 'number' && info.config.ack_wait > 0 ? info.config.ack_wait / 1e6 : Infinity;
       this.stream = stream;
       this.sid ??= this.host.rawSubscribe(`${this.inbox}.*`, (s, r, h, d) => this.deliver(s, r, h, d));
       this.state = 'bound';
@@ -288,7 +293,7 @@ export class DurableListener {
       if (--this.current.left <= 0) this.current = null;
       this.armWatchdog();
     }
-    const d: Delivery = { subject, ackSubject: reply, headers, data };
+    const d: Delivery = { at: performance.now(), subject, ackSubject: reply, headers, data };
     if (this.mode === 'off') return this.nakNow(d);
     if (this.mode === 'close') return;
     this.queue.push(d);
@@ -315,7 +320,13 @@ export class DurableListener {
 
   private pump(): void {
     const max = this.opts.concurrency ?? DurableDefaults.concurrency;
-    while (this.running < max && this.queue.length > 0 && this.mode !== 'off' && this.mode !== 'close') this.run(this.queue.shift()!);
+    while (this.running < max && this.queue.length > 0 && this.mode !== 'off' && this.mode !== 'close') {
+      const d = this.queue.shift()!;
+      // Its ack timer ran out while it waited here: the server has redelivered it (to us or
+      // another listener). Handling this copy too would only duplicate the work.
+      if (performance.now() - d.at > this.ackWait) continue;
+      this.run(d);
+    }
     if (this.running === 0 && (this.queue.length === 0 || this.mode === 'close')) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
