@@ -20,11 +20,13 @@
 import type { MsgHeaders } from '../../protocol/headers.js';
 import { decodePayload } from '../codec.js';
 import { DurableListenerError, JetStreamApiError, TerminateError } from '../../errors.js';
-import type { EventMeta } from '../bus.js';
 import type { JetStreamClient, JsHost } from './api.js';
 import type { Consumers } from './manage.js';
 import { checkName } from './manage.js';
-import { JsApi, JsHeader, nanos, type ConsumerConfig, type DeliverPolicy } from './types.js';
+import { Meta, type Delivery, type DurableMeta, type Settler } from './meta.js';
+import { JsApi, nanos, type ConsumerConfig, type DeliverPolicy } from './types.js';
+
+export type { DurableMeta };
 
 export interface DurableOptions {
   /** The durable consumer's name: listeners with the same name, in any process, share its events. */
@@ -63,29 +65,6 @@ export interface DurableOptions {
 
 export type NakDelay = { initialDelay?: number; maxDelay?: number } | ((deliveryCount: number) => number);
 
-/** The meta of a durable event: where it is in the stream, and how to settle it by hand. */
-export interface DurableMeta extends EventMeta {
-  readonly stream: string;
-  readonly consumer: string;
-  /** Stream sequence of the event. */
-  readonly seq: number;
-  /** 1 on the first delivery. */
-  readonly deliveryCount: number;
-  readonly redelivered: boolean;
-  /** When the event was stored. */
-  readonly timestamp: Date;
-  /** Events still pending for the consumer after this one. */
-  readonly pending: number;
-  /** Acknowledge now (the handler's result is then ignored). */
-  ack(): void;
-  /** Ask for redelivery, after `delay` ms (default: at once). */
-  nak(delay?: number): void;
-  /** Never redeliver (the hub dead-letters it). */
-  term(reason?: string): void;
-  /** Still working on it: restarts the ack timer. */
-  working(): void;
-}
-
 export const DurableDefaults = {
   concurrency: 1,
   batch: 10,
@@ -97,25 +76,15 @@ export const DurableDefaults = {
   /** Re-binding after a failure: first wait and cap, ms. */
   rebindInitialDelay: 500,
   rebindMaxDelay: 30_000,
+  /** A pull that ends this fast without events (a status at once) waits this long before the next. */
+  minPullInterval: 250,
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyHandler = (payload: any, meta: DurableMeta) => unknown;
 
-interface Delivery {
-  /** performance.now() when it arrived: one that waited in the queue past ack_wait has been redelivered already. */
-  readonly at: number;
-  readonly subject: string;
-  readonly ackSubject: string;
-  readonly headers: MsgHeaders | undefined;
-  readonly data: Buffer;
-}
-
 /** What stop() is for: off() hands queued events back, drain() handles them, close() drops them. */
 export type StopMode = 'off' | 'drain' | 'close';
-
-const ACK = Buffer.from('+ACK');
-const WPI = Buffer.from('+WPI');
 
 /** Validates listener options up front, so on() throws at the call site. */
 export function checkDurableOptions(o: DurableOptions): void {
@@ -129,7 +98,7 @@ export function checkDurableOptions(o: DurableOptions): void {
   if (o.deadLetter !== undefined && (typeof o.deadLetter !== 'string' || o.deadLetter.length === 0)) throw new TypeError('durable option deadLetter must be a subject');
 }
 
-export class DurableListener {
+export class DurableListener implements Settler {
   readonly subject: string;
   readonly fn: AnyHandler;
   readonly opts: DurableOptions;
@@ -144,7 +113,8 @@ export class DurableListener {
   private state: 'binding' | 'bound' | 'stopped' = 'binding';
   private mode: StopMode | null = null;
   private pullSeq = 0;
-  private current: { id: string; left: number } | null = null;
+  private current: { id: string; left: number; at: number; got: number } | null = null;
+  private pullTimer: NodeJS.Timeout | null = null;
   private readonly queue: Delivery[] = [];
   private running = 0;
   private idleWaiters: (() => void)[] = [];
@@ -255,7 +225,7 @@ export class DurableListener {
     if (have > Math.floor(this.batch / 2)) return;
     const n = this.batch - have;
     const id = (++this.pullSeq).toString(36);
-    this.current = { id, left: n };
+    this.current = { id, left: n, at: performance.now(), got: 0 };
     const expires = this.opts.expires ?? DurableDefaults.expires;
     const body = JSON.stringify({ batch: n, expires: nanos(expires), idle_heartbeat: nanos(this.heartbeat) });
     try {
@@ -290,6 +260,7 @@ export class DurableListener {
     }
     if (reply === undefined || !reply.startsWith('$JS.ACK.')) return; // not a stream event
     if (this.current !== null) {
+      this.current.got++;
       if (--this.current.left <= 0) this.current = null;
       this.armWatchdog();
     }
@@ -307,10 +278,21 @@ export class DurableListener {
     const code = headers?.code ?? 0;
     const why = (headers?.description ?? '').toLowerCase();
     if (code === 100) return this.armWatchdog();
+    const ended = this.current;
     this.current = null;
     this.clearWatchdog();
-    if (code === 408 || code === 404) return this.pull();
-    if (code === 409 && !why.includes('consumer deleted') && !why.includes('exceeded max') && !why.includes('push based')) return this.pull();
+    if (code === 408 || code === 404 || (code === 409 && !why.includes('consumer deleted') && !why.includes('exceeded max') && !why.includes('push based'))) {
+      // A pull that ends at once and empty (interest expired, leadership change…) must not become a busy loop.
+      if (ended.got === 0 && performance.now() - ended.at < DurableDefaults.minPullInterval) {
+        this.pullTimer ??= setTimeout(() => {
+          this.pullTimer = null;
+          this.pull();
+        }, DurableDefaults.minPullInterval);
+        this.pullTimer.unref();
+        return;
+      }
+      return this.pull();
+    }
     const desc = headers?.description || 'no description';
     if (code === 503) return this.failed(new JetStreamApiError(503, 0, `consumer ${this.opts.durable} of stream ${this.stream!} is not available`));
     this.failed(new JetStreamApiError(code, 0, `the pull request ended with status ${code} ${desc}`));
@@ -408,6 +390,8 @@ export class DurableListener {
     this.clearWatchdog();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.pullTimer !== null) clearTimeout(this.pullTimer);
+    this.pullTimer = null;
     this.settleReady?.(new DurableListenerError(this.subject, this.opts.durable, new Error('removed before it was bound')));
     this.settleReady = null;
     if (mode === 'off') {
@@ -426,88 +410,5 @@ export class DurableListener {
   idle(): Promise<void> {
     if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-}
-
-/** Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>` (or the 12-token v2 form). */
-function ackInfo(ack: string): { stream: string; consumer: string; delivered: number; seq: number; ts: Date; pending: number } {
-  const t = ack.split('.');
-  const at = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
-  if (at === -1) return { stream: '', consumer: '', delivered: 1, seq: 0, ts: new Date(0), pending: 0 };
-  let ts = new Date(0);
-  try {
-    ts = new Date(Number(BigInt(t[at + 5]!) / 1_000_000n));
-  } catch {
-    // keep the epoch
-  }
-  return { stream: t[at]!, consumer: t[at + 1]!, delivered: Number(t[at + 2]), seq: Number(t[at + 3]), ts, pending: Number(t[at + 6]) };
-}
-
-class Meta implements DurableMeta {
-  readonly subject: string;
-  readonly reply = undefined;
-  readonly headers: MsgHeaders | undefined;
-  readonly data: Buffer;
-  readonly stream: string;
-  readonly consumer: string;
-  readonly seq: number;
-  readonly deliveryCount: number;
-  readonly timestamp: Date;
-  readonly pending: number;
-  settled = false;
-  readonly #owner: DurableListener;
-  readonly #ack: string;
-
-  constructor(owner: DurableListener, d: Delivery) {
-    this.#owner = owner;
-    this.#ack = d.ackSubject;
-    this.subject = d.subject;
-    this.headers = d.headers;
-    this.data = d.data;
-    const i = ackInfo(d.ackSubject);
-    this.stream = i.stream;
-    this.consumer = i.consumer;
-    this.seq = i.seq;
-    this.deliveryCount = i.delivered;
-    this.timestamp = i.ts;
-    this.pending = i.pending;
-  }
-
-  get redelivered(): boolean {
-    return this.deliveryCount > 1;
-  }
-
-  /** The stream's deduplication id, if the publisher set one. */
-  get msgId(): string | undefined {
-    return this.headers?.get(JsHeader.MSG_ID);
-  }
-
-  respond(): void {
-    throw new TypeError(`a durable event on ${JSON.stringify(this.subject)} has no reply subject`);
-  }
-
-  ack(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.#owner.settle(this.#ack, ACK, this.#owner.confirmAcks);
-  }
-
-  nak(delay?: number): void {
-    if (this.settled) return;
-    this.settled = true;
-    const body = delay === undefined || delay <= 0 ? '-NAK' : `-NAK ${JSON.stringify({ delay: nanos(delay) })}`;
-    this.#owner.settle(this.#ack, Buffer.from(body), false);
-  }
-
-  term(reason?: string): void {
-    if (this.settled) return;
-    this.settled = true;
-    // Servers before 2.10 ignore a `+TERM` followed by anything: the reason goes only to those that read it.
-    const r = reason === undefined || !this.#owner.termTakesReason ? '' : ` ${reason.replace(/[\r\n]+/g, ' ')}`;
-    this.#owner.settle(this.#ack, Buffer.from(`+TERM${r}`), false);
-  }
-
-  working(): void {
-    if (!this.settled) this.#owner.settle(this.#ack, WPI, false);
   }
 }
