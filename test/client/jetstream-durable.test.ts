@@ -8,6 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   connect,
   DurableListenerError,
@@ -310,6 +311,18 @@ describe('durable listeners', () => {
     const info = await admin.consumers.info('D_DRAIN', 'drainer');
     assert.equal(info.num_ack_pending, 0);
     assert.equal(info.ack_floor.stream_seq, 1);
+  });
+
+  it('keeps listening while pulls expire and are renewed', async () => {
+    const s = await stream('D_EXPIRE');
+    const b = await bus();
+    const r = recorder();
+    b.on(`${s}.job`, r.fn, { durable: 'exp', expires: 1_000 });
+    await b.ready();
+    await sleep(2_500); // two pulls end with 408 Request Timeout (after 500 ms heartbeats) and are renewed
+    await admin.publish(`${s}.job`, 'late');
+    await until(() => r.got.length === 1, 'the event after expired pulls');
+    assert.equal(r.got[0]!.payload, 'late');
   });
 
   it('pulls again after a reconnect', async () => {
