@@ -54,7 +54,7 @@ export type {
   AckPolicy,
   ReplayPolicy,
 } from './client/jetstream/types.js';
-export type { ConnectOptions, ReconnectOptions } from './client/options.js';
+export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
 export type { StatusEvents, ServerInfo, StatusEmitter } from './client/connection.js';
 export { MsgHeaders } from './protocol/headers.js';
 export type { HeadersInit } from './protocol/headers.js';

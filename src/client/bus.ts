@@ -638,7 +638,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   }
 
   private get jetstream(): JetStreamClient {
-    return (this.jsClient ??= new JetStreamClient(this));
+    return (this.jsClient ??= new JetStreamClient(this, this.opts.jetstream));
   }
 
   /** @internal JsHost */

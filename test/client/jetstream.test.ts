@@ -226,6 +226,27 @@ describe('durable streams: publish and management', () => {
   });
 });
 
+describe('durable streams: API prefix and domain', () => {
+  it('sends API calls under the configured prefix', async () => {
+    const server = await startServer({ jetstream: true });
+    const elsewhere = await connect({ servers: server.url, jetstream: { domain: 'elsewhere', timeout: 2_000 } });
+    const here = await connect({ servers: server.url, jetstream: { apiPrefix: '$JS.API' } });
+    try {
+      // Nothing answers $JS.elsewhere.API.> on a server without that domain.
+      assert.ok((await rejection(elsewhere.streams.names())) instanceof JetStreamNotEnabledError);
+      assert.ok(Array.isArray(await here.streams.names()));
+    } finally {
+      await Promise.all([elsewhere.close(), here.close()]);
+      await server.stop();
+    }
+  });
+
+  it('refuses a domain that is not one subject token, and a domain with a prefix', async () => {
+    await assert.rejects(connect({ jetstream: { domain: 'a.b' } }), { code: ErrorCode.CONFIG });
+    await assert.rejects(connect({ jetstream: { domain: 'a', apiPrefix: 'X.API' } }), { code: ErrorCode.CONFIG });
+  });
+});
+
 describe('durable streams: a server without JetStream', () => {
   it('rejects API calls with JetStreamNotEnabledError', async () => {
     const server = await startServer();
