@@ -116,15 +116,17 @@ describe('durable listeners', () => {
   it('creates the consumer with the listener\'s options', async () => {
     const s = await stream('D_OPTS');
     const b = await bus();
-    b.on(`${s}.*`, () => {}, { durable: 'opts', ackWait: 7_000, maxDeliver: 4, maxAckPending: 50, backoff: [1_000, 2_000], deliverPolicy: 'new' });
+    b.on(`${s}.*`, () => {}, { durable: 'opts', ackWait: 7_000, maxDeliver: 4, maxAckPending: 50, deliverPolicy: 'new' });
+    b.on(`${s}.retry.*`, () => {}, { durable: 'opts-backoff', maxDeliver: 4, backoff: [1_000, 2_000] });
     await b.ready();
     const c = (await admin.consumers.info('D_OPTS', 'opts')).config;
     assert.equal(c.durable_name, 'opts');
-    assert.equal(c.ack_wait, nanos(1_000)); // with a backoff, nats-server reports its first step as ack_wait
+    assert.equal(c.ack_policy, 'explicit');
+    assert.equal(c.ack_wait, nanos(7_000));
     assert.equal(c.max_deliver, 4);
     assert.equal(c.max_ack_pending, 50);
-    assert.deepEqual(c.backoff, [nanos(1_000), nanos(2_000)]);
     assert.equal(c.deliver_policy, 'new');
+    assert.deepEqual((await admin.consumers.info('D_OPTS', 'opts-backoff')).config.backoff, [nanos(1_000), nanos(2_000)]);
     assert.equal(c.filter_subject, `${s}.*`);
   });
 
