@@ -19,6 +19,11 @@ export const ErrorCode = {
   SERVER: 'ERR_NETEMITTER_SERVER',
   PAYLOAD_TOO_LARGE: 'ERR_NETEMITTER_PAYLOAD_TOO_LARGE',
   INVALID_SUBJECT: 'ERR_NETEMITTER_INVALID_SUBJECT',
+  JETSTREAM_API: 'ERR_NETEMITTER_JETSTREAM_API',
+  JETSTREAM_NOT_ENABLED: 'ERR_NETEMITTER_JETSTREAM_NOT_ENABLED',
+  NO_STREAM: 'ERR_NETEMITTER_NO_STREAM',
+  DURABLE: 'ERR_NETEMITTER_DURABLE',
+  TERMINATE: 'ERR_NETEMITTER_TERMINATE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -152,5 +157,66 @@ export class PayloadTooLargeError extends NetEmitterError {
 export class InvalidSubjectError extends NetEmitterError {
   constructor(subject: string, why: string) {
     super(ErrorCode.INVALID_SUBJECT, `invalid subject ${JSON.stringify(subject)}: ${why}`);
+  }
+}
+
+// ── durable streams (the JetStream API) ───────────────────────────────────
+
+/**
+ * The server refused a JetStream call: the `error` object of its JSON reply.
+ * `status` is its HTTP-like `code` (400, 404, 503…) and `errCode` its stable
+ * JetStream number (10059 stream not found, 10014 consumer not found…);
+ * `code` stays netemitter's string code, as on every error.
+ */
+export class JetStreamApiError extends NetEmitterError {
+  readonly status: number;
+  readonly errCode: number;
+  readonly description: string;
+  constructor(status: number, errCode: number, description: string) {
+    super(ErrorCode.JETSTREAM_API, `${description} (${status}/${errCode})`);
+    this.status = status;
+    this.errCode = errCode;
+    this.description = description;
+  }
+}
+
+/** Nothing answers the JetStream API: the server has no durable streams enabled. */
+export class JetStreamNotEnabledError extends NetEmitterError {
+  constructor() {
+    super(ErrorCode.JETSTREAM_NOT_ENABLED, 'durable streams (JetStream) are not enabled on the server');
+  }
+}
+
+/** No stream stores the subject: a durable publish or listener has nowhere to go. */
+export class NoStreamError extends NetEmitterError {
+  readonly subject: string;
+  constructor(subject: string) {
+    super(ErrorCode.NO_STREAM, `no stream stores subject ${JSON.stringify(subject)}: create one whose subjects match it`);
+    this.subject = subject;
+  }
+}
+
+/** A durable listener could not bind its consumer or lost it; it retries. Reported on bus.status 'error'. */
+export class DurableListenerError extends NetEmitterError {
+  readonly subject: string;
+  readonly durable: string;
+  constructor(subject: string, durable: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(ErrorCode.DURABLE, `durable listener ${JSON.stringify(durable)} on ${JSON.stringify(subject)}: ${why}`, { cause });
+    this.subject = subject;
+    this.durable = durable;
+  }
+}
+
+/**
+ * Thrown by a durable listener to give up on an event for good: the server
+ * stops redelivering it (`+TERM <reason>`); the netemitter hub moves it to the
+ * dead-letter subject.
+ */
+export class TerminateError extends NetEmitterError {
+  readonly reason: string;
+  constructor(reason = 'terminated by the listener') {
+    super(ErrorCode.TERMINATE, reason);
+    this.reason = reason;
   }
 }

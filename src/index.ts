@@ -26,8 +26,35 @@ export type {
   ReplyOf,
   Listener,
   Handler,
+  DurableHandler,
 } from './client/bus.js';
-export type { ConnectOptions, ReconnectOptions } from './client/options.js';
+// Durable streams (the JetStream API subset).
+export { Streams, Consumers } from './client/jetstream/manage.js';
+export type { ConsumerAction } from './client/jetstream/manage.js';
+export type { PublishOptions } from './client/jetstream/api.js';
+export { DurableDefaults } from './client/jetstream/durable.js';
+export type { DurableOptions, DurableMeta, NakDelay } from './client/jetstream/durable.js';
+export { nanos, millis, JetStreamDefaults } from './client/jetstream/types.js';
+export type {
+  StreamConfig,
+  StreamInfo,
+  StreamState,
+  ConsumerConfig,
+  ConsumerInfo,
+  SequenceInfo,
+  PubAck,
+  PurgeOptions,
+  PurgeResponse,
+  MessageQuery,
+  StoredMessage,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  DeliverPolicy,
+  AckPolicy,
+  ReplayPolicy,
+} from './client/jetstream/types.js';
+export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
 export type { StatusEvents, ServerInfo, StatusEmitter } from './client/connection.js';
 export { MsgHeaders } from './protocol/headers.js';
 export type { HeadersInit } from './protocol/headers.js';
@@ -43,6 +70,11 @@ export {
   ServerError,
   PayloadTooLargeError,
   InvalidSubjectError,
+  JetStreamApiError,
+  JetStreamNotEnabledError,
+  NoStreamError,
+  DurableListenerError,
+  TerminateError,
 } from './errors.js';
 
 // ── The seed programs ───────────────────────────────────────────────────────

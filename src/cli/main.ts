@@ -14,6 +14,8 @@ import { registerReply } from './commands/reply.js';
 import { registerEchoServer } from './commands/echo-server.js';
 import { registerEchoClient } from './commands/echo-client.js';
 import { registerBench } from './commands/bench.js';
+import { registerStream } from './commands/stream.js';
+import { registerConsumer } from './commands/consumer.js';
 import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
 
 /** package.json sits three levels above this file once built: dist/src/cli/main.js. */
@@ -36,6 +38,8 @@ function createProgram(): Command {
   registerSub(program);
   registerReq(program);
   registerReply(program);
+  registerStream(program);
+  registerConsumer(program);
   registerEchoServer(program);
   registerEchoClient(program);
   registerBench(program);

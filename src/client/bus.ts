@@ -16,6 +16,10 @@ import { encodeHeaders, decodeHeaders, type HeadersInit, type MsgHeaders } from 
 import { isValidSubject, isValidLiteralSubject } from '../protocol/subject.js';
 import { randomToken } from './token.js';
 import { ClosedError, InvalidSubjectError, NoRespondersError, NetEmitterError, RemoteError, TimeoutError } from '../errors.js';
+import { JetStreamClient, type JsHost, type PublishOptions, type RawDeliver, type RawReply } from './jetstream/api.js';
+import { Consumers, Streams } from './jetstream/manage.js';
+import { checkDurableOptions, DurableListener, type DurableMeta, type DurableOptions } from './jetstream/durable.js';
+import type { PubAck } from './jetstream/types.js';
 
 /** Header names a responder uses to report a failure (those of NATS services). */
 export const ERROR_HEADER = 'Nats-Service-Error';
@@ -76,10 +80,14 @@ export type RequestOf<F> = IsAny<F> extends true ? any : F extends (req: infer A
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ReplyOf<F> = IsAny<F> extends true ? any : F extends (...args: never[]) => infer R ? Awaited<R> : never;
 export type Listener<P> = (payload: P, meta: EventMeta) => unknown;
+/** A durable listener: its meta tells the stream position and settles the event by hand if needed. */
+export type DurableHandler<P> = (payload: P, meta: DurableMeta) => unknown;
 export type Handler<F> = (request: RequestOf<F>, meta: EventMeta) => ReplyOf<F> | Promise<ReplyOf<F>>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyListener = (payload: any, meta: EventMeta) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDurableHandler = (payload: any, meta: DurableMeta) => unknown;
 
 interface Entry {
   readonly fn: AnyListener;
@@ -87,7 +95,8 @@ interface Entry {
   readonly raw: boolean;
 }
 
-type SubKind = 'events' | 'handler' | 'inbox';
+/** `js`: a subscription of the durable-streams layer (a pull inbox), delivered to its callback. */
+type SubKind = 'events' | 'handler' | 'inbox' | 'js';
 
 interface Sub {
   readonly sid: string;
@@ -96,10 +105,13 @@ interface Sub {
   readonly kind: SubKind;
   listeners: Entry[];
   handler: AnyListener | null;
+  deliver: RawDeliver | null;
 }
 
 interface PendingRequest {
   readonly subject: string;
+  /** Resolve with the reply undecoded ({ headers, data }), for the JetStream layer. */
+  readonly raw: boolean;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -139,7 +151,7 @@ function errorStatus(err: unknown): number {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export class Bus<E extends EventMap = Record<string, any>> implements ConnectionHandler {
+export class Bus<E extends EventMap = Record<string, any>> implements ConnectionHandler, JsHost {
   /** Connection lifecycle: connect, disconnect, reconnecting, reconnect, ldm, update, error, close. */
   readonly status: StatusEmitter;
   private readonly conn: ClientConnection;
@@ -156,6 +168,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private readonly requests = new Set<Promise<unknown>>();
   private maxListeners = 10;
   private drained: Promise<void> | null = null;
+  private readonly durables: DurableListener[] = [];
+  private jsClient: JetStreamClient | null = null;
+  private streamsApi: Streams | null = null;
+  private consumersApi: Consumers | null = null;
 
   constructor(opts: ResolvedConnectOptions) {
     this.opts = opts;
@@ -188,11 +204,21 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 
   // ── EventEmitter: listeners ─────────────────────────────────────────────
 
-  on<K extends EventName<E>>(subject: K, listener: Listener<E[K]>, opts?: ListenOptions): this {
+  /**
+   * Listens to a subject. With `{ durable: name }` the listener reads the
+   * stream that stores the subject through a durable consumer: events stored
+   * while nobody listened are delivered, each is acknowledged when the
+   * listener returns (or resolves) and redelivered when it throws.
+   */
+  on<K extends EventName<E>>(subject: K, listener: DurableHandler<E[K]>, opts: DurableOptions): this;
+  on<K extends EventName<E>>(subject: K, listener: Listener<E[K]>, opts?: ListenOptions): this;
+  on(subject: string, listener: AnyListener | AnyDurableHandler, opts?: ListenOptions | DurableOptions): this {
     return this.add(subject, listener as AnyListener, false, false, opts);
   }
 
-  addListener<K extends EventName<E>>(subject: K, listener: Listener<E[K]>, opts?: ListenOptions): this {
+  addListener<K extends EventName<E>>(subject: K, listener: DurableHandler<E[K]>, opts: DurableOptions): this;
+  addListener<K extends EventName<E>>(subject: K, listener: Listener<E[K]>, opts?: ListenOptions): this;
+  addListener(subject: string, listener: AnyListener | AnyDurableHandler, opts?: ListenOptions | DurableOptions): this {
     return this.add(subject, listener as AnyListener, false, false, opts);
   }
 
@@ -208,11 +234,12 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     return this.add(subject, listener as AnyListener, true, true, opts);
   }
 
-  private add(subject: string, fn: AnyListener, once: boolean, prepend: boolean, opts: ListenOptions = {}): this {
+  private add(subject: string, fn: AnyListener, once: boolean, prepend: boolean, opts: ListenOptions | DurableOptions = {}): this {
     if (typeof fn !== 'function') throw new TypeError('the listener must be a function');
     checkListenSubject(subject);
     if (this.drained !== null || this.conn.isClosed) throw new ClosedError();
-    const queue = opts.queue;
+    if ('durable' in opts && opts.durable !== undefined) return this.addDurable(subject, fn, once || prepend, opts);
+    const queue = (opts as ListenOptions).queue;
     if (queue !== undefined && (typeof queue !== 'string' || queue.length === 0 || /\s/.test(queue))) {
       throw new TypeError(`invalid queue group ${JSON.stringify(queue)}`);
     }
@@ -234,7 +261,32 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     return this;
   }
 
-  off<K extends EventName<E>>(subject: K, listener: Listener<E[K]>): this {
+  private addDurable(subject: string, fn: AnyListener, unsupported: boolean, opts: DurableOptions): this {
+    if (unsupported) throw new TypeError('a durable listener cannot be once() or prepended: use on()');
+    if ('queue' in opts && (opts as ListenOptions).queue !== undefined) {
+      throw new TypeError('a durable listener takes no queue group: listeners sharing the durable name already share its events');
+    }
+    checkDurableOptions(opts);
+    // One consumer has one filter: a second subject would keep rewriting it.
+    const other = this.durables.find((d) => d.durable === opts.durable && d.subject !== subject && (d.opts.stream ?? '') === (opts.stream ?? ''));
+    if (other !== undefined) {
+      throw new TypeError(`durable ${JSON.stringify(opts.durable)} already listens on ${JSON.stringify(other.subject)}: one durable consumer filters one subject`);
+    }
+    if (this.durables.some((d) => d.durable === opts.durable && d.fn === fn && d.subject === subject)) return this;
+    this.durables.push(new DurableListener(this, this.jetstream, this.consumers, subject, fn, opts));
+    return this;
+  }
+
+  /**
+   * Resolves once every durable listener added so far has bound its consumer
+   * and asked for events; rejects with the first DurableListenerError (the
+   * listener keeps retrying: the error is also on bus.status).
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.durables.map((d) => d.ready));
+  }
+
+  off<K extends EventName<E>>(subject: K, listener: Listener<E[K]> | DurableHandler<E[K]>): this {
     return this.removeListener(subject, listener);
   }
 
@@ -243,7 +295,15 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
    * (plain listeners, then each queue group's), as EventEmitter removes the
    * last one of its array.
    */
-  removeListener<K extends EventName<E>>(subject: K, listener: Listener<E[K]>): this {
+  removeListener<K extends EventName<E>>(subject: K, listener: Listener<E[K]> | DurableHandler<E[K]>): this {
+    for (let i = this.durables.length - 1; i >= 0; i--) {
+      const d = this.durables[i]!;
+      if (d.subject === subject && d.fn === listener) {
+        this.durables.splice(i, 1);
+        d.stop('off');
+        return this;
+      }
+    }
     const subs = this.eventSubs(subject);
     for (let s = subs.length - 1; s >= 0; s--) {
       const sub = subs[s]!;
@@ -259,6 +319,12 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   }
 
   removeAllListeners(subject?: EventName<E>): this {
+    for (const d of [...this.durables]) {
+      if (subject === undefined || d.subject === subject) {
+        this.durables.splice(this.durables.indexOf(d), 1);
+        d.stop('off');
+      }
+    }
     for (const sub of [...this.bySubject.values()]) {
       if (subject === undefined || sub.subject === subject) {
         sub.listeners = [];
@@ -273,11 +339,14 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     for (const sub of this.eventSubs(subject)) {
       for (const e of sub.listeners) if (listener === undefined || e.fn === listener) n++;
     }
+    for (const d of this.durables) if (d.subject === subject && (listener === undefined || d.fn === listener)) n++;
     return n;
   }
 
+  /** Plain listeners, then each queue group's, then durable listeners. */
   listeners(subject: EventName<E>): AnyListener[] {
-    return this.eventSubs(subject).flatMap((s) => s.listeners.map((e) => e.fn));
+    const plain = this.eventSubs(subject).flatMap((s) => s.listeners.map((e) => e.fn));
+    return plain.concat(this.durables.filter((d) => d.subject === subject).map((d) => d.fn as AnyListener));
   }
 
   rawListeners(subject: EventName<E>): AnyListener[] {
@@ -286,7 +355,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 
   /** Subjects with at least one local listener. */
   eventNames(): string[] {
-    return [...new Set([...this.bySubject.values()].map((s) => s.subject))];
+    return [...new Set([...[...this.bySubject.values()].map((s) => s.subject), ...this.durables.map((d) => d.subject)])];
   }
 
   setMaxListeners(n: number): this {
@@ -314,7 +383,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 
   private subscribe(subject: string, queue: string | undefined, kind: SubKind): Sub {
     const sid = String(this.nextSid++);
-    const sub: Sub = { sid, subject, queue, kind, listeners: [], handler: null };
+    const sub: Sub = { sid, subject, queue, kind, listeners: [], handler: null, deliver: null };
     this.subs.set(sid, sub);
     this.conn.writeLine(subLine(sub));
     return sub;
@@ -365,23 +434,33 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     } catch (err) {
       return Promise.reject(err as Error);
     }
+    let headers: Buffer | null;
+    let data: Buffer;
+    try {
+      headers = opts.headers === undefined ? null : encodeHeaders(opts.headers);
+      data = encodePayload(payload);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.sendRequest(subject, headers !== null && headers.length > 0 ? headers : null, data, opts.timeout ?? this.opts.requestTimeout, false) as Promise<ReplyOf<E[K]>>;
+  }
+
+  private sendRequest(subject: string, headers: Buffer | null, payload: Buffer, timeout: number, raw: boolean): Promise<unknown> {
     if (this.conn.isClosed) return Promise.reject(new ClosedError());
-    const timeout = opts.timeout ?? this.opts.requestTimeout;
     if (this.inbox === null) {
       this.inboxPrefix = `${this.opts.inboxPrefix}.${randomToken(22)}`;
       this.inbox = this.subscribe(`${this.inboxPrefix}.*`, undefined, 'inbox');
     }
     const token = (this.nextToken++).toString(36);
     const reply = `${this.inboxPrefix}.${token}`;
-    const p = new Promise<ReplyOf<E[K]>>((resolve, reject) => {
+    const p = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(new TimeoutError(`request to ${JSON.stringify(subject)} got no reply within ${timeout} ms`));
       }, timeout);
-      this.pending.set(token, { subject, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(token, { subject, raw, resolve, reject, timer });
       try {
-        const headers = opts.headers === undefined ? null : encodeHeaders(opts.headers);
-        this.conn.publish(subject, reply, headers !== null && headers.length > 0 ? headers : null, encodePayload(payload));
+        this.conn.publish(subject, reply, headers, payload);
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(token);
@@ -433,6 +512,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     const headers = headerLength > 0 ? decodeHeaders(payload.subarray(0, headerLength)) : undefined;
     const data = headerLength > 0 ? payload.subarray(headerLength) : payload;
     if (sub.kind === 'inbox') return this.reply(subject, headers, data);
+    if (sub.kind === 'js') return sub.deliver!(subject, reply, headers, data);
     const meta = new Meta(this, subject, reply, headers, data);
     if (sub.kind === 'handler') return this.runHandler(sub, meta);
     // A snapshot, as EventEmitter: listeners added while this event is
@@ -477,7 +557,8 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     }
   }
 
-  private listenerFailed(subject: string, err: unknown): void {
+  /** @internal Reports a failed listener (JsHost). */
+  listenerFailed(subject: string, err: unknown): void {
     const e = new ListenerError(subject, err);
     if (this.status.listenerCount('error') > 0) this.status.emit('error', e);
     else process.emitWarning(e);
@@ -519,16 +600,85 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     clearTimeout(req.timer);
     if (headers !== undefined) {
       if (headers.code === 503 && data.length === 0) return req.reject(new NoRespondersError(req.subject));
+      if (req.raw) return req.resolve({ headers, data } satisfies RawReply);
       const failure = headers.get(ERROR_HEADER);
       if (failure !== undefined) return req.reject(new RemoteError(failure, Number(headers.get(ERROR_CODE_HEADER) ?? 500) || 500));
     }
-    req.resolve(decodePayload(data));
+    req.resolve(req.raw ? ({ headers, data } satisfies RawReply) : decodePayload(data));
   }
 
   /** @internal Publishes a reply (used by EventMeta.respond). */
   sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined): void {
     const h = headers === undefined ? null : encodeHeaders(headers);
     this.conn.publish(reply, undefined, h !== null && h.length > 0 ? h : null, encodePayload(payload));
+  }
+
+  // ── durable streams ─────────────────────────────────────────────────────
+
+  /**
+   * Stores an event in the stream that captures its subject and resolves
+   * once the server has stored it, with `{ stream, seq, duplicate }`.
+   * Rejects with NoStreamError when no stream stores the subject,
+   * JetStreamApiError when the server refuses it (a failed expectation),
+   * TimeoutError when no acknowledgement comes in time.
+   */
+  async publish<K extends EventName<E>>(subject: K, payload?: E[K], opts?: PublishOptions): Promise<PubAck> {
+    checkEmitSubject(subject);
+    return this.jetstream.publish(subject, encodePayload(payload), opts);
+  }
+
+  /** Stream management: add, update, info, delete, purge, list, names, getMessage. */
+  get streams(): Streams {
+    return (this.streamsApi ??= new Streams(this.jetstream));
+  }
+
+  /** Consumer management: add, update, info, delete, list, names. */
+  get consumers(): Consumers {
+    return (this.consumersApi ??= new Consumers(this.jetstream));
+  }
+
+  private get jetstream(): JetStreamClient {
+    return (this.jsClient ??= new JetStreamClient(this, this.opts.jetstream));
+  }
+
+  /** @internal JsHost */
+  rawRequest(subject: string, headers: Buffer | null, payload: Buffer, timeout: number): Promise<RawReply> {
+    return this.sendRequest(subject, headers, payload, timeout, true) as Promise<RawReply>;
+  }
+
+  /** @internal JsHost */
+  rawPublish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): void {
+    this.conn.publish(subject, reply, headers, payload);
+  }
+
+  /** @internal JsHost */
+  rawSubscribe(subject: string, deliver: RawDeliver): string {
+    const sub = this.subscribe(subject, undefined, 'js');
+    sub.deliver = deliver;
+    return sub.sid;
+  }
+
+  /** @internal JsHost */
+  rawUnsubscribe(sid: string): void {
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) this.unsubscribe(sub);
+  }
+
+  /** @internal JsHost */
+  newInbox(): string {
+    return `${this.opts.inboxPrefix}.${randomToken(22)}`;
+  }
+
+  /** @internal JsHost */
+  track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** @internal JsHost */
+  reportError(err: Error): void {
+    if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
+    else process.emitWarning(err);
   }
 
   // ── closing ─────────────────────────────────────────────────────────────
@@ -546,6 +696,8 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   }
 
   private async drainNow(): Promise<void> {
+    // Durable listeners stop asking for events; those already delivered are handled and acknowledged.
+    for (const d of this.durables) d.stop('drain');
     // UNSUB everything, but keep dispatching until the server confirms: what it
     // sent before it processed the UNSUBs arrives before that PONG.
     for (const sub of this.subs.values()) if (sub.kind !== 'inbox') this.conn.writeLine(`UNSUB ${sub.sid}\r\n`);
@@ -555,15 +707,18 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     this.handlers.clear();
     // Async listeners and handlers still running, and requests still waiting for
     // their reply (bounded by their timeouts); running work may start more.
-    while (this.inFlight.size > 0 || this.requests.size > 0) {
+    while (this.inFlight.size > 0 || this.requests.size > 0 || this.durables.some((d) => !d.isIdle)) {
+      await Promise.all(this.durables.map((d) => d.idle()));
       await Promise.allSettled([...this.inFlight]);
       await Promise.allSettled([...this.requests]);
     }
+    this.durables.length = 0;
     await this.close();
   }
 
   /** Flushes what was emitted, then closes. Pending requests reject with ClosedError. */
   async close(): Promise<void> {
+    for (const d of this.durables.splice(0)) d.stop('close');
     for (const [token, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new ClosedError('the connection closed before the reply arrived'));

@@ -58,6 +58,17 @@ export interface ConnectOptions {
   handlerQueue?: string;
   /** Inbox prefix for replies. Default '_INBOX'. */
   inboxPrefix?: string;
+  /** Durable streams (the JetStream API). */
+  jetstream?: JetStreamOptions;
+}
+
+export interface JetStreamOptions {
+  /** JetStream domain: the API is then `$JS.<domain>.API`. */
+  domain?: string;
+  /** The API prefix itself (default `$JS.API`), e.g. one imported from another account. */
+  apiPrefix?: string;
+  /** ms for an API call or a durable publish's acknowledgement. Default 5000. */
+  timeout?: number;
 }
 
 export interface ResolvedConnectOptions {
@@ -74,6 +85,7 @@ export interface ResolvedConnectOptions {
   ignoreClusterUpdates: boolean;
   handlerQueue: string;
   inboxPrefix: string;
+  jetstream: { prefix: string; timeout: number };
 }
 
 export const ClientDefaults = {
@@ -85,6 +97,8 @@ export const ClientDefaults = {
   handlerQueue: 'handlers',
   inboxPrefix: '_INBOX',
   reconnect: { maxAttempts: -1, initialDelay: 250, maxDelay: 5000, jitter: 0.3 },
+  jetstreamPrefix: '$JS.API',
+  jetstreamTimeout: 5000,
 } as const;
 
 /** Parses one server URL. */
@@ -140,6 +154,13 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
   }
   const inboxPrefix = opts.inboxPrefix ?? ClientDefaults.inboxPrefix;
   if (/[\s*>]/.test(inboxPrefix) || inboxPrefix.length === 0) throw new ConfigError(`option inboxPrefix must be a literal subject, got ${JSON.stringify(inboxPrefix)}`);
+  const js = opts.jetstream ?? {};
+  if (js.domain !== undefined && js.apiPrefix !== undefined) throw new ConfigError('options jetstream.domain and jetstream.apiPrefix exclude each other');
+  if (js.domain !== undefined && (typeof js.domain !== 'string' || !/^[^\s.*>]+$/.test(js.domain))) {
+    throw new ConfigError(`option jetstream.domain must be one subject token, got ${JSON.stringify(js.domain)}`);
+  }
+  const prefix = js.apiPrefix ?? (js.domain === undefined ? ClientDefaults.jetstreamPrefix : `$JS.${js.domain}.API`);
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[\s*>]/.test(prefix)) throw new ConfigError(`option jetstream.apiPrefix must be a literal subject, got ${JSON.stringify(prefix)}`);
   return {
     servers,
     name: opts.name,
@@ -154,5 +175,6 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     ignoreClusterUpdates: opts.ignoreClusterUpdates ?? false,
     handlerQueue: opts.handlerQueue ?? ClientDefaults.handlerQueue,
     inboxPrefix,
+    jetstream: { prefix, timeout: checkNumber('jetstream.timeout', js.timeout ?? ClientDefaults.jetstreamTimeout, 1) },
   };
 }

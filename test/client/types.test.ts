@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Bus, type EventMeta, type EventName, type RequestName } from '../../src/index.js';
+import { connect, type Bus, type DurableMeta, type EventMeta, type EventName, type PubAck, type RequestName } from '../../src/index.js';
 
 /** Events are payload types; request/reply subjects are function types (request) => reply. */
 interface Events {
@@ -31,6 +31,24 @@ function assertType<T extends true>(_?: T): void {}
 // The name helpers split the map.
 assertType<Equal<EventName<Events>, 'ticket.created' | 'ticket.closed' | 'user.renamed' | 'tick'>>();
 assertType<Equal<RequestName<Events>, 'math.add' | 'user.lookup'>>();
+
+export async function typedDurableUsage(bus: Bus<Events>): Promise<void> {
+  // A durable listener's meta is a DurableMeta; a plain one's stays EventMeta.
+  bus.on('ticket.created', (t, meta) => {
+    assertType<Equal<typeof t, { id: number; title: string }>>();
+    assertType<Equal<typeof meta, DurableMeta>>();
+    return meta.seq + meta.deliveryCount;
+  }, { durable: 'billing', maxDeliver: 3 });
+  bus.on('ticket.closed', (_t, meta) => {
+    assertType<Equal<typeof meta, EventMeta>>();
+  }, { queue: 'q' });
+  const ack = await bus.publish('ticket.created', { id: 1, title: 'x' }, { msgId: 'm', expect: { lastSequence: 1 } });
+  assertType<Equal<typeof ack, PubAck>>();
+  // @ts-expect-error: the payload of a durable publish is checked like emit's
+  await bus.publish('ticket.created', { id: 'one' });
+  // @ts-expect-error: a durable listener gets the event's payload type
+  bus.on('ticket.closed', (t: string) => t, { durable: 'x' });
+}
 
 export async function typedUsage(bus: Bus<Events>): Promise<void> {
   // ── on / once / off / prependListener ──
