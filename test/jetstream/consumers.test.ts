@@ -10,6 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo } from '@nats-io/jetstream';
+import { differs } from '../helpers/target.js';
 import { assertApiError, drain, ns, publishAll, seqs, startJetStream, type JsContext } from '../helpers/jetstream.js';
 
 /** The defaults nats-server 2.9.10 fills into a pull consumer's config. */
@@ -79,6 +80,42 @@ describe('consumers', () => {
     const b = await add(name, { durable_name: 'w' });
     assert.equal(b.created, a.created);
     assert.equal((await ctx.jsm.streams.info(name)).state.consumer_count, 1);
+  });
+
+  it('add with the same name and a different config', async () => {
+    const name = await stream('CDIFF', [['a', '1']]);
+    await add(name, { durable_name: 'w' });
+    const outcome = await add(name, { durable_name: 'w', ack_wait: ns(5_000) }).then(
+      (ci) => `updated: ack_wait ${ci.config.ack_wait}`,
+      (err: Error & { apiError?: () => { code: number; err_code: number; description: string } }) => {
+        const api = err.apiError?.();
+        return api === undefined ? err.message : `${api.code}/${api.err_code} ${api.description}`;
+      },
+    );
+    assert.equal(
+      outcome,
+      differs({
+        natsServer: `updated: ack_wait ${ns(5_000)}`,
+        hub: '400/10148 consumer already exists',
+        why:
+          'nats.js sends action "create"; nats-server 2.9.10 predates actions and updates the consumer, ' +
+          'servers from 2.10 (which the hub advertises) refuse with 10148',
+      }),
+    );
+  });
+
+  it('update changes ack_wait and keeps the delivery state; updating a missing consumer fails with 10014', async () => {
+    const name = await stream('CUPD', [['a', '1'], ['a', '2']]);
+    const created = await add(name, { durable_name: 'w' });
+    const c = await ctx.js.consumers.get(name, 'w');
+    const m = await c.next({ expires: 2_000 });
+    assert.equal(await m!.ackAck(), true);
+    const ci = await ctx.jsm.consumers.update(name, 'w', { ack_wait: ns(5_000), max_ack_pending: 50 });
+    assert.equal(ci.config.ack_wait, ns(5_000));
+    assert.equal(ci.config.max_ack_pending, 50);
+    assert.equal(ci.created, created.created);
+    assert.deepEqual([ci.delivered.stream_seq, ci.ack_floor.stream_seq, ci.num_pending], [1, 1, 1]);
+    await assertApiError(ctx.jsm.consumers.update(name, 'missing', { ack_wait: ns(5_000) }), consumerNotFound);
   });
 
   it('add with a filter subject (the CREATE subject with the filter appended) echoes it and counts only matches', async () => {

@@ -249,6 +249,18 @@ describe('pull', () => {
     assert.deepEqual([ci.ack_floor.stream_seq, ci.delivered.stream_seq], [2, 2]);
   });
 
+  it('next() pending when its consumer is deleted rejects with 409 consumer deleted', async () => {
+    const name = await setup('NEXTDEL', 0);
+    const c = await ctx.js.consumers.get(name, 'c');
+    const pending = rejection(within(c.next({ expires: 3_000 }), 6_000, 'next() on a deleted consumer'));
+    await sleep(200);
+    await ctx.jsm.consumers.delete(name, 'c');
+    const err = await pending;
+    assert.equal(err.name, 'JetStreamStatusError');
+    assert.equal(err.message, 'consumer deleted');
+    assert.equal((err as Error & { code?: number }).code, 409);
+  });
+
   describe('raw MSG.NEXT statuses', () => {
     it('no_wait with nothing pending: 404 No Messages, no pending headers', async () => {
       const name = await setup('NOWAIT', 0);
@@ -321,6 +333,24 @@ describe('pull', () => {
       assert.deepEqual(status(second[0]!), { code: 409, description: 'Exceeded MaxWaiting', headers: {} });
       const firstGot = await first;
       assert.equal(status(firstGot.at(-1)!).code, 408, 'the waiting pull still expires normally');
+    });
+
+    it('a waiting pull whose consumer or stream is deleted: 409 Consumer Deleted', async () => {
+      const name = await setup('PULLDEL', 0);
+      const waiting = rawPull(name, 'c', { batch: 1, expires: ns(3_000) }, 5_000);
+      await sleep(200);
+      await ctx.jsm.consumers.delete(name, 'c');
+      const got = await waiting;
+      assert.equal(got.length, 1);
+      assert.deepEqual(status(got[0]!), { code: 409, description: 'Consumer Deleted', headers: {} });
+
+      await ctx.jsm.consumers.add(name, { durable_name: 'c2', ack_policy: AckPolicy.Explicit });
+      const waiting2 = rawPull(name, 'c2', { batch: 1, expires: ns(3_000) }, 5_000);
+      await sleep(200);
+      await ctx.jsm.streams.delete(name);
+      const got2 = await waiting2;
+      assert.equal(got2.length, 1);
+      assert.deepEqual(status(got2[0]!), { code: 409, description: 'Consumer Deleted', headers: {} });
     });
 
     it('an empty body pulls one message', async () => {

@@ -321,6 +321,45 @@ describe('streams', () => {
     assert.equal(hit.message.hdrs, undefined, 'no header block was stored');
   });
 
+  it('$JS.API.INFO reports the account: stream count and unlimited limits', async () => {
+    const info = await ctx.jsm.getAccountInfo();
+    const names = await collectNames(ctx.jsm.streams.names());
+    assert.equal(info.streams, names.length);
+    assert.deepEqual(info.limits, {
+      max_memory: -1,
+      max_storage: -1,
+      max_streams: -1,
+      max_consumers: -1,
+      max_ack_pending: -1,
+      memory_max_stream_bytes: -1,
+      storage_max_stream_bytes: -1,
+      max_bytes_required: false,
+    });
+    assert.equal(typeof info.api.total, 'number');
+    assert.equal(typeof info.api.errors, 'number');
+    const raw = (await ctx.nc.request('$JS.API.INFO', '', { timeout: 5_000 })).json<{ type: string }>();
+    assert.equal(raw.type, 'io.nats.jetstream.api.v1.account_info_response');
+  });
+
+  it('a raw STREAM.CREATE with a body that is not JSON, or names another stream, is refused', async () => {
+    const request = async (subject: string, body: string) => (await ctx.nc.request(subject, body, { timeout: 5_000 })).json<Record<string, unknown>>();
+    const name = ctx.unique('RAWCREATE');
+    const type = 'io.nats.jetstream.api.v1.stream_create_response';
+    assert.deepEqual(await request(`$JS.API.STREAM.CREATE.${name}`, 'not json'), {
+      type,
+      error: { code: 400, err_code: 10025, description: 'invalid JSON' },
+    });
+    assert.deepEqual(await request(`$JS.API.STREAM.CREATE.${name}`, ''), {
+      type,
+      error: { code: 400, err_code: 10025, description: 'invalid JSON' },
+    });
+    assert.deepEqual(await request(`$JS.API.STREAM.CREATE.${name}`, JSON.stringify({ name: 'OTHER', subjects: ['other.x'] })), {
+      type,
+      error: { code: 400, err_code: 10056, description: 'stream name in subject does not match request' },
+    });
+    assert.equal((await collectNames(ctx.jsm.streams.names())).includes(name), false);
+  });
+
   it('info, purge and delete of a stream that never existed fail with 10059 (StreamNotFoundError)', async () => {
     const name = ctx.unique('NEVER');
     const notFound = { status: 404, code: 10059, description: 'stream not found', name: 'StreamNotFoundError' };
