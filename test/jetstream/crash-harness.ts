@@ -245,7 +245,13 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
     const deadline = Date.now() + ACK_WAIT_MS * 2 + 10_000;
     while (Date.now() < deadline) {
       const batch = await s.consumer.fetch({ max_messages: 100, expires: 1_000 });
-      for await (const m of batch) await handle(ledger, m.seq, m.string(), true, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), 'drain');
+      await within(
+        (async () => {
+          for await (const m of batch) await handle(ledger, m.seq, m.string(), true, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), 'drain');
+        })(),
+        100 * CALL_TIMEOUT_MS,
+        'a drain fetch to end',
+      );
       if ((await s.jsm.streams.info(STREAM)).state.messages === 0) break;
     }
     await verifyStored(s, ledger, 'after the drain');

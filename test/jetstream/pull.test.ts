@@ -40,20 +40,27 @@ describe('pull', () => {
 
   /**
    * Sends a raw pull request to MSG.NEXT with a reply inbox and collects what
-   * arrives on the inbox until a status other than 100 ends it, or timeoutMs.
+   * arrives on the inbox until a status other than 100 ends it, `count`
+   * messages have arrived, or timeoutMs. Then a flush round trip, so that
+   * anything the server sent meanwhile is in the result too.
    */
-  async function rawPull(stream: string, consumer: string, body: unknown, timeoutMs: number): Promise<Msg[]> {
+  async function rawPull(stream: string, consumer: string, body: unknown, timeoutMs: number, count = Infinity): Promise<Msg[]> {
     const inbox = createInbox();
-    const sub = ctx.nc.subscribe(inbox);
     const got: Msg[] = [];
-    const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
-    ctx.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, body === undefined ? '' : JSON.stringify(body), { reply: inbox });
-    try {
-      for await (const m of sub) {
+    let done: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (done = resolve));
+    const sub = ctx.nc.subscribe(inbox, {
+      callback: (_err, m) => {
         got.push(m);
         const code = m.subject === inbox ? (m.headers?.code ?? 0) : 0;
-        if (code !== 0 && code !== 100) break;
-      }
+        if ((code !== 0 && code !== 100) || got.length >= count) done();
+      },
+    });
+    const timer = setTimeout(done, timeoutMs);
+    ctx.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, body === undefined ? '' : JSON.stringify(body), { reply: inbox });
+    try {
+      await ended;
+      await ctx.nc.flush();
     } finally {
       clearTimeout(timer);
       sub.unsubscribe();
@@ -271,9 +278,10 @@ describe('pull', () => {
 
     it('no_wait with messages pending: delivers them at once', async () => {
       const name = await setup('NOWAIT2', 2);
-      const got = await rawPull(name, 'c', { batch: 2, no_wait: true }, 3_000);
+      const got = await rawPull(name, 'c', { batch: 2, no_wait: true }, 3_000, 2);
+      // The batch is complete: no status follows.
       assert.deepEqual(
-        got.slice(0, 2).map((m) => m.string()),
+        got.map((m) => m.string()),
         ['m1', 'm2'],
       );
       assert.match(got[0]!.reply!, new RegExp(`^\\$JS\\.ACK\\.${name}\\.c\\.1\\.1\\.1\\.\\d+\\.1$`));
@@ -355,7 +363,7 @@ describe('pull', () => {
 
     it('an empty body pulls one message', async () => {
       const name = await setup('EMPTYBODY', 2);
-      const got = await rawPull(name, 'c', undefined, 1_000);
+      const got = await rawPull(name, 'c', undefined, 3_000, 1);
       assert.deepEqual(
         got.map((m) => m.string()),
         ['m1'],
