@@ -8,7 +8,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInbox } from '@nats-io/transport-node';
 import { AckPolicy, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { assertApiError, drain, ns, publishAll, seqs, startJetStream, type JsContext } from '../helpers/jetstream.js';
 import { within } from '../helpers/client.js';
@@ -183,7 +182,7 @@ describe('acks', () => {
 
   it('backoff: ack_wait becomes backoff[0]; redeliveries follow the list, its last value repeating', async () => {
     const backoff = [ns(300), ns(600)];
-    const { name, c } = await setup('BACKOFF', 1, { backoff, max_deliver: 4 });
+    const { c } = await setup('BACKOFF', 1, { backoff, max_deliver: 4 });
     const ci = await c.info();
     assert.deepEqual(ci.config.backoff, backoff);
     assert.equal(ci.config.ack_wait, ns(300));
@@ -197,7 +196,6 @@ describe('acks', () => {
     const want = [300, 600, 600];
     gaps.forEach((g, i) => assert.ok(g >= want[i]! - 100 && g < want[i]! + 600, `gap ${i + 1}: ${g} ms, want about ${want[i]} (all: ${gaps})`));
     await nothing(c, 1_000);
-    void name;
   });
 
   it('backoff needs max_deliver above its length (10116)', async () => {
@@ -265,11 +263,8 @@ describe('acks', () => {
   it('acks sent to a subject the consumer never issued are ignored', async () => {
     const { name, c } = await setup('BOGUS', 1);
     // A well-formed ack subject for a delivery that never happened (stream seq 1, consumer seq 9).
-    const inbox = createInbox();
-    const sub = ctx.nc.subscribe(inbox, { max: 1 });
-    ctx.nc.publish(`$JS.ACK.${name}.c.1.1.9.1700000000000000000.0`, '+ACK', { reply: inbox });
+    ctx.nc.publish(`$JS.ACK.${name}.c.1.1.9.1700000000000000000.0`, '+ACK');
     await ctx.nc.flush();
-    void sub;
     const m = await next(c);
     assert.equal(m.seq, 1);
     assert.equal(m.info.deliveryCount, 1, 'the message is still delivered');

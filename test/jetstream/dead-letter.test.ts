@@ -215,6 +215,23 @@ describe('dead letters', () => {
       defaultSub.sub.unsubscribe();
     });
 
+    it('a stream on the dead-letter subject keeps the dead letters', { skip: skipUnlessHub(DLQ) }, async () => {
+      const name = ctx.unique('DLQKEEP');
+      const c = await setup(name, {});
+      const keep = ctx.unique('DEAD');
+      await ctx.jsm.streams.add({ name: keep, subjects: [`dlq.${name}.>`] });
+      const watchKept = await watch(`dlq.${name}.c`);
+      await ctx.js.publish(`${name}.x`, 'keep me');
+      (await next(c)).term();
+      await givenUp(c, watchKept);
+      const stored = await ctx.jsm.streams.getMessage(keep, { seq: 1 });
+      assert.ok(stored !== null, 'the dead letter was captured by the stream');
+      assert.equal(stored.subject, `dlq.${name}.c`);
+      assert.equal(stored.string(), 'keep me');
+      assert.equal(stored.header.get('Dead-Letter-Reason'), 'terminated');
+      assert.equal(stored.header.get('Dead-Letter-Sequence'), '1');
+    });
+
     it('an acked message is never dead-lettered, and a nak within max_deliver is not either', { skip: skipUnlessHub(DLQ) }, async () => {
       const name = ctx.unique('DLQNONE');
       const c = await setup(name, { max_deliver: 3 });
