@@ -179,6 +179,17 @@ async function handle(ledger: Ledger, seq: number, payload: string, ack: boolean
   if (await ackAck().catch(() => false)) ledger.confirmed.add(seq);
 }
 
+/** p, or a rejection after ms: no client call outlives its round, whatever the client does once the connection is gone. */
+async function raced<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs the rounds and the final verification; never leaves a child running. */
 export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: CrashOptions): Promise<CrashReport> {
   const random = opts.random ?? Math.random;
@@ -200,7 +211,7 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
           const payload = `r${round}-${counter++}`;
           let seq: number;
           try {
-            seq = (await session.js.publish(SUBJECT, payload)).seq;
+            seq = (await raced(session.js.publish(SUBJECT, payload), CALL_TIMEOUT_MS + 1_000)).seq;
           } catch {
             return; // the kill (or a timeout around it): this publish promised nothing
           }
@@ -211,8 +222,14 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
       const consumer = async (): Promise<void> => {
         while (!stop) {
           try {
-            const batch = await session.consumer.fetch({ max_messages: 10, expires: 1_000 });
-            for await (const m of batch) {
+            const batch = await raced(session.consumer.fetch({ max_messages: 10, expires: 1_000 }), CALL_TIMEOUT_MS + 1_000);
+            // Not `for await`: each step is bounded (see raced).
+            const it = batch[Symbol.asyncIterator]();
+            for (;;) {
+              const r = await raced(it.next(), CALL_TIMEOUT_MS + 1_000);
+              // After the kill, each ackAck would wait out its timeout: what is left of the batch is not handled.
+              if (r.done === true || stop) break;
+              const m = r.value;
               await handle(ledger, m.seq, m.string(), random() < opts.ackShare, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), `round ${round}`);
             }
           } catch {

@@ -136,7 +136,7 @@ export class JetStreamApi {
   }
 
   private streamCreate(name: string, body: Buffer): Json {
-    const req = parseJson(body);
+    const req = parseJson(body, true);
     if (req.name !== undefined && req.name !== name) throw JsErr.streamMismatch();
     checkName(name, 'stream');
     const cfg = normalizeStreamConfig(req, name);
@@ -156,7 +156,7 @@ export class JetStreamApi {
   }
 
   private streamUpdate(name: string, body: Buffer): Json {
-    const req = parseJson(body);
+    const req = parseJson(body, true);
     if (req.name !== undefined && req.name !== name) throw JsErr.streamMismatch();
     const s = this.stream(name);
     const cfg = normalizeStreamConfig(req, name);
@@ -285,7 +285,7 @@ export class JetStreamApi {
     const streamName = legacy ? t[3]! : t[2]!;
     const subjName = legacy ? t[4] : t[3];
     const subjFilter = legacy || t.length < 5 ? undefined : t.slice(4).join('.');
-    const req = parseJson(body);
+    const req = parseJson(body, true);
     if (req.stream_name !== undefined && req.stream_name !== streamName) throw JsErr.streamMismatch();
     const input = req.config;
     if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new JsApiError(400, 10078, 'consumer config required');
@@ -550,16 +550,20 @@ function stateJson(st: StreamState): Json {
   return state;
 }
 
-function parseJson(body: Buffer): Json {
+/** A request body as a JSON object; empty is {} unless `required` (a config must be given). */
+function parseJson(body: Buffer, required = false): Json {
   const text = body.toString('utf8').trim();
-  if (text === '') return {};
+  if (text === '') {
+    if (required) throw JsErr.invalidJson();
+    return {};
+  }
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch (err) {
-    throw JsErr.invalidJson(err instanceof Error ? err.message : String(err));
+  } catch {
+    throw JsErr.invalidJson();
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw JsErr.invalidJson('expected an object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw JsErr.invalidJson();
   return v as Json;
 }
 

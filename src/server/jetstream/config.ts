@@ -84,6 +84,14 @@ export const JsDefaults = {
   inactiveThresholdNs: 5_000_000_000,
 } as const;
 
+/** The shortest max_age nats-server accepts. */
+const MIN_MAX_AGE_NS = 100_000_000;
+
+/** A deliver policy as nats-server's messages spell it: by_start_time → "by start time". */
+function policyWords(p: DeliverPolicy): string {
+  return p.replace(/_/g, ' ');
+}
+
 /** Longest stream or consumer name we accept (nats-server: 255 for consumers). */
 const MAX_NAME = 255;
 
@@ -158,6 +166,7 @@ export function normalizeStreamConfig(input: Json, name: string): StreamConfig {
   if (replicas < 0) throw new JsApiError(400, 10133, 'replicas count cannot be negative');
   const maxAge = int(input.max_age, 'max_age', 0, invalid);
   if (maxAge < 0) throw invalid('max age needs to be >= 0');
+  if (maxAge > 0 && maxAge < MIN_MAX_AGE_NS) throw invalid('max age needs to be >= 100ms');
   let dupWindow = int(input.duplicate_window, 'duplicate_window', 0, invalid);
   if (dupWindow < 0) throw invalid('duplicates window can not be negative');
   if (dupWindow === 0) dupWindow = maxAge > 0 && maxAge < JsDefaults.duplicateWindowNs ? maxAge : JsDefaults.duplicateWindowNs;
@@ -197,9 +206,9 @@ export function normalizeStreamConfig(input: Json, name: string): StreamConfig {
 
 /** What an update may not change (nats-server's stream update checks). */
 export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): void {
-  if (old.storage !== next.storage) throw JsErr.streamUpdate('stream configuration update can not change storage type');
-  if (old.retention !== next.retention) throw JsErr.streamUpdate('stream configuration update can not change retention policy');
-  if (old.sealed && !next.sealed) throw JsErr.streamUpdate('stream configuration update can not unseal a sealed stream');
+  if (old.storage !== next.storage) throw invalid('stream configuration update can not change storage type');
+  if (old.retention !== next.retention) throw invalid('stream configuration update can not change retention policy');
+  if (old.sealed && !next.sealed) throw invalid('stream configuration update can not unseal a sealed stream');
 }
 
 /** Whether some literal subject matches both patterns. */
@@ -262,13 +271,13 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
     throw JsErr.consumerInvalidPolicy('consumer delivery policy is deliver by start sequence, but optional start sequence is not set');
   }
   if (deliverPolicy !== DeliverPolicy.BY_START_SEQUENCE && optSeq > 0) {
-    throw JsErr.consumerInvalidPolicy('consumer delivery policy is not deliver by start sequence, but optional start sequence is also set');
+    throw JsErr.consumerInvalidPolicy(`consumer delivery policy is deliver ${policyWords(deliverPolicy)}, but optional start sequence is also set`);
   }
   if (deliverPolicy === DeliverPolicy.BY_START_TIME && optTime === undefined) {
     throw JsErr.consumerInvalidPolicy('consumer delivery policy is deliver by start time, but optional start time is not set');
   }
   if (deliverPolicy !== DeliverPolicy.BY_START_TIME && optTime !== undefined) {
-    throw JsErr.consumerInvalidPolicy('consumer delivery policy is not deliver by start time, but optional start time is also set');
+    throw JsErr.consumerInvalidPolicy(`consumer delivery policy is deliver ${policyWords(deliverPolicy)}, but optional start time is also set`);
   }
   let ackWait = int(input.ack_wait, 'ack_wait', 0, consumerFail);
   if (ackWait < 0) throw new JsApiError(400, 10183, 'consumer ack wait needs to be positive');
@@ -279,8 +288,10 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
   if (Array.isArray(input.backoff) && input.backoff.length > 0) {
     backoff = input.backoff.map((b) => int(b, 'backoff', 0, consumerFail));
     if (backoff.some((b) => b <= 0)) throw new JsApiError(400, 10184, 'consumer backoff needs to be positive');
-    if (maxDeliver !== -1 && maxDeliver <= backoff.length) throw JsErr.consumerMaxDeliverBackoff();
-    ackWait = input.ack_wait === undefined || input.ack_wait === null || input.ack_wait === 0 ? backoff[0]! : ackWait;
+    // Unlimited (-1) counts as "not above": nats-server asks for an explicit max_deliver with a backoff.
+    if (maxDeliver <= backoff.length) throw JsErr.consumerMaxDeliverBackoff();
+    // The first step replaces ack_wait, as nats-server echoes it.
+    ackWait = backoff[0]!;
   }
   const maxWaiting = int(input.max_waiting, 'max_waiting', JsDefaults.maxWaiting, consumerFail);
   if (maxWaiting < 0) throw JsErr.consumerMaxWaitingNegative();

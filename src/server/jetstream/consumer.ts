@@ -148,6 +148,7 @@ export class ConsumerRuntime {
     const explicit = cfg.ack_policy !== AckPolicy.NONE;
     let ackPending = rec.numAckPending;
     let nextSeq = rec.delivered.streamSeq + 1;
+    let cseq = rec.delivered.consumerSeq;
 
     // Due redeliveries; the exhausted ones go to the dead-letter queue.
     const due: PendingAck[] = [];
@@ -199,7 +200,11 @@ export class ConsumerRuntime {
           if (msg === undefined) break;
         }
         const m = msg!;
-        if (req.maxBytes > 0 && m.size > req.bytesLeft) {
+        // What the delivery will be: its ack subject is part of what max_bytes counts.
+        const pendingAfter = redelivery ? (pending < 0 ? this.numPending(nextSeq - 1) : pending) : pending < 0 ? this.numPending(m.seq) : pending - 1;
+        const ack = ackSubject(sname, this.name, upcoming, m.seq, cseq + 1, m.timeNs, Math.max(0, pendingAfter));
+        const cost = Buffer.byteLength(m.subject) + ack.length + m.headers.length + m.payload.length;
+        if (req.maxBytes > 0 && cost > req.bytesLeft) {
           if (redelivery) di--; // not delivered: still due
           const headers = this.pendingHeaders(req);
           after.push(() => this.host.sendStatus(req.reply, 409, 'Message Size Exceeds MaxBytes', headers));
@@ -208,20 +213,17 @@ export class ConsumerRuntime {
           break;
         }
         const d = store.recordDelivery(sname, this.name, m.seq, now + this.ackWaitMs(upcoming));
+        cseq = d.consumerSeq;
+        pending = pendingAfter;
         if (!redelivery) {
           nextSeq = m.seq + 1;
-          if (pending < 0) pending = this.numPending(m.seq);
-          else pending--;
           if (explicit) ackPending++;
-        } else if (pending < 0) {
-          pending = this.numPending(nextSeq - 1);
         }
         if (!explicit) store.ack(sname, this.name, m.seq);
-        const ack = ackSubject(sname, this.name, d.deliveries, m.seq, d.consumerSeq, m.timeNs, Math.max(0, pending));
         after.push(() => this.host.sendMessage(req, m, ack, cfg.headers_only === true));
         req.remaining--;
         req.delivered++;
-        if (req.maxBytes > 0) req.bytesLeft -= m.size;
+        if (req.maxBytes > 0) req.bytesLeft -= cost;
         req.lastSent = now;
       }
       if (done) continue;

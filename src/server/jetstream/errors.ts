@@ -24,14 +24,14 @@ const e = (status: number, errCode: number, description: string) => (): JsApiErr
 /** The errors the subset can produce, by nats-server's names (minus the JS prefix). */
 export const JsErr = {
   badRequest: e(400, 10003, 'bad request'),
-  invalidJson: (detail: string): JsApiError => new JsApiError(400, 10025, `invalid JSON: ${detail}`),
+  /** nats-server 2.9 says just this; later versions append the parser's message. */
+  invalidJson: e(400, 10025, 'invalid JSON'),
   notEmptyRequest: e(400, 10038, 'expected an empty request payload'),
   streamNotFound: e(404, 10059, 'stream not found'),
   streamNameExist: e(400, 10058, 'stream name already in use with a different configuration'),
   streamMismatch: e(400, 10056, 'stream name in subject does not match request'),
   streamSubjectOverlap: e(400, 10065, 'subjects overlap with an existing stream'),
   streamInvalidConfig: (detail: string): JsApiError => new JsApiError(500, 10052, detail),
-  streamUpdate: (detail: string): JsApiError => new JsApiError(500, 10069, detail),
   streamReplicasNotSupported: e(500, 10074, 'replicas > 1 not supported in non-clustered mode'),
   streamNameSeparators: e(400, 10128, 'Stream name can not contain path separators'),
   streamMsgTooBig: e(400, 10054, 'message size exceeds maximum allowed'),
