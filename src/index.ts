@@ -4,7 +4,10 @@
  */
 export { createHub, Hub } from './server/hub.js';
 export type { HubEvents, HubStats, SubscriptionEvent, CloseOptions } from './server/hub.js';
-export type { HubOptions, ListenSpec, TcpListenSpec, PathListenSpec, Logger } from './server/options.js';
+export type { HubOptions, HubJetStreamOptions, ListenSpec, TcpListenSpec, PathListenSpec, Logger } from './server/options.js';
+// The storage behind durable streams, for createHub({ jetstream: { store } }) or on its own.
+export { openStore, MemoryStore, SqliteStore, StoreErrorCode } from './store/index.js';
+export type { Store, StoreSpec } from './store/index.js';
 export type { HubAddress } from './server/listeners.js';
 export { CloseReason } from './server/connection.js';
 export type { ClientInfo } from './server/connection.js';

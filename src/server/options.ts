@@ -77,10 +77,10 @@ export interface HubOptions {
    * (docs/durability.md). Absent or false: off, as nats-server without `-js`
    * (JetStream clients get "no responders"). `true`: on, in memory.
    */
-  jetstream?: boolean | JetStreamOptions;
+  jetstream?: boolean | HubJetStreamOptions;
 }
 
-export interface JetStreamOptions {
+export interface HubJetStreamOptions {
   /** Where streams are kept: 'memory', `{ dir, sync }` for SQLite in dir/netemitter.db, or an open Store. Default 'memory'. */
   store?: StoreSpec | Store;
   /** Default subject prefix for dead letters: `<prefix>.<stream>.<consumer>`. Default 'dlq'. */

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
 import { fromWire, toWire } from '../../protocol/bytes.js';
 import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
-import type { JetStreamOptions } from '../options.js';
+import type { HubJetStreamOptions } from '../options.js';
 import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason, type PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JsHost } from './host.js';
@@ -44,9 +44,9 @@ export interface ResolvedJetStreamOptions {
   deadLetterPrefix: string;
 }
 
-export function resolveJetStreamOptions(v: boolean | JetStreamOptions | undefined): ResolvedJetStreamOptions | null {
+export function resolveJetStreamOptions(v: boolean | HubJetStreamOptions | undefined): ResolvedJetStreamOptions | null {
   if (v === undefined || v === false) return null;
-  const o: JetStreamOptions = v === true ? {} : v;
+  const o: HubJetStreamOptions = v === true ? {} : v;
   return { store: o.store ?? 'memory', deadLetterPrefix: o.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX };
 }
 
