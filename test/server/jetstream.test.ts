@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
-import { createHub, type Hub, type HubOptions } from '../../src/index.js';
+import { createHub, ConfigError, type Hub, type HubOptions } from '../../src/index.js';
 import { MemoryStore, type Store } from '../../src/store/index.js';
 import { rejection, within } from '../helpers/client.js';
 
@@ -50,6 +50,12 @@ describe('JetStream in the hub', () => {
     assert.equal(hub.jetstream, null);
     const err = await rejection(jetstreamManager(nc));
     assert.match(err.message, /jetstream is not enabled/i);
+  });
+
+  it('refuses bad options with a ConfigError', () => {
+    assert.throws(() => createHub({ jetstream: { deadLetterPrefix: 'dlq.*' } }), ConfigError);
+    assert.throws(() => createHub({ jetstream: 'yes' as never }), ConfigError);
+    assert.throws(() => createHub({ jetstream: { store: { dir: '' } } }), ConfigError);
   });
 
   it('answers an unknown API subject with no responders at once (nats-server 2.9 leaves it unanswered until the timeout)', async () => {

@@ -13,6 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
 import { fromWire, toWire } from '../../protocol/bytes.js';
+import { isValidLiteralSubject } from '../../protocol/subject.js';
+import { ConfigError } from '../../errors.js';
 import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
 import type { HubJetStreamOptions } from '../options.js';
 import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason, type PullRequest } from './consumer.js';
@@ -46,8 +48,15 @@ export interface ResolvedJetStreamOptions {
 
 export function resolveJetStreamOptions(v: boolean | HubJetStreamOptions | undefined): ResolvedJetStreamOptions | null {
   if (v === undefined || v === false) return null;
+  if (v !== true && (v === null || typeof v !== 'object')) {
+    throw new ConfigError(`option jetstream must be a boolean or { store, deadLetterPrefix }, got ${JSON.stringify(v)}`);
+  }
   const o: HubJetStreamOptions = v === true ? {} : v;
-  return { store: o.store ?? 'memory', deadLetterPrefix: o.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX };
+  const prefix = o.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX;
+  if (typeof prefix !== 'string' || !isValidLiteralSubject(prefix)) {
+    throw new ConfigError(`option deadLetterPrefix must be a subject without wildcards, got ${JSON.stringify(prefix)}`);
+  }
+  return { store: o.store ?? 'memory', deadLetterPrefix: prefix };
 }
 
 export class JetStream implements ConsumerHost {
