@@ -18,6 +18,7 @@
  * the pull is lost: a new one is issued.
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
+import { JS_ACK_PREFIX } from '../../protocol/jetstream.js';
 import { decodePayload } from '../codec.js';
 import { DurableListenerError, JetStreamApiError, TerminateError } from '../../errors.js';
 import type { JetStreamClient, JsHost } from './api.js';
@@ -258,7 +259,7 @@ export class DurableListener implements Settler {
     if (subject.startsWith(this.inbox) && subject.charCodeAt(this.inbox.length) === 46 /* . */) {
       return this.status(subject.slice(this.inbox.length + 1), headers);
     }
-    if (reply === undefined || !reply.startsWith('$JS.ACK.')) return; // not a stream event
+    if (reply === undefined || !reply.startsWith(`${JS_ACK_PREFIX}.`)) return; // not a stream event
     if (this.current !== null) {
       this.current.got++;
       if (--this.current.left <= 0) this.current = null;

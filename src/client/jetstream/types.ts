@@ -8,6 +8,7 @@
  * the full config back); unknown keys pass through untouched.
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
+import { JS_API_PREFIX } from '../../protocol/jetstream.js';
 
 /** Milliseconds → JetStream nanoseconds. */
 export function nanos(ms: number): number {
@@ -183,20 +184,11 @@ export const JsApi = {
 } as const;
 export type JsApi = (typeof JsApi)[keyof typeof JsApi];
 
-/** JetStream publish headers (ADR-22 expectations, deduplication). */
-export const JsHeader = {
-  MSG_ID: 'Nats-Msg-Id',
-  EXPECTED_STREAM: 'Nats-Expected-Stream',
-  EXPECTED_LAST_SEQUENCE: 'Nats-Expected-Last-Sequence',
-  EXPECTED_LAST_MSG_ID: 'Nats-Expected-Last-Msg-Id',
-  EXPECTED_LAST_SUBJECT_SEQUENCE: 'Nats-Expected-Last-Subject-Sequence',
-  PENDING_MESSAGES: 'Nats-Pending-Messages',
-  PENDING_BYTES: 'Nats-Pending-Bytes',
-} as const;
+export { JsHeader } from '../../protocol/jetstream.js';
 
 /** Defaults of the JetStream layer (those of nats.js where it has one). */
 export const JetStreamDefaults = {
-  apiPrefix: '$JS.API',
+  apiPrefix: JS_API_PREFIX,
   /** ms for an API call or a durable publish. */
   timeout: 5_000,
   /** Page size the server uses for NAMES/LIST. */

@@ -4,6 +4,7 @@
  * bodies are JetStream's JSON; errors carry nats-server's codes (errors.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { JsHeader } from '../../protocol/jetstream.js';
 import type { StreamState } from '../../store/index.js';
 import {
   checkName,
@@ -519,12 +520,14 @@ export class JetStreamApi {
       const hbMs = nsToMs(hbNs);
       req.heartbeatTimer = setInterval(() => {
         const now = Date.now();
-        if (now - req.lastSent < hbMs) return;
+        // Skipped only when a message went out within the last half interval: timers fire a little
+        // early or late, and a client counts two missed heartbeats as a lost pull.
+        if (now - req.lastSent < hbMs / 2) return;
         req.lastSent = now;
         const rec = c.stream.store.getConsumer(c.stream.name, c.name);
         this.js.sendStatus(reply, 100, 'Idle Heartbeat', {
-          'Nats-Last-Consumer': rec?.delivered.consumerSeq ?? 0,
-          'Nats-Last-Stream': rec?.delivered.streamSeq ?? 0,
+          [JsHeader.LAST_CONSUMER]: rec?.delivered.consumerSeq ?? 0,
+          [JsHeader.LAST_STREAM]: rec?.delivered.streamSeq ?? 0,
         });
       }, hbMs);
       req.heartbeatTimer.unref();

@@ -7,6 +7,7 @@
 import { compileFilter, type SubjectTest } from '../../store/filter.js';
 import type { PendingAck, StoredMessage, SubjectFilter } from '../../store/index.js';
 import { toWire } from '../../protocol/bytes.js';
+import { JsHeader } from '../../protocol/jetstream.js';
 import { AckPolicy, consumerFilters, type ConsumerConfig } from './config.js';
 import type { StreamRuntime } from './stream.js';
 import { nsToMs } from './time.js';
@@ -126,7 +127,7 @@ export class ConsumerRuntime {
 
   /** Pending headers for 408/409 statuses: what the request still expected. */
   pendingHeaders(req: PullRequest): Record<string, number> {
-    return { 'Nats-Pending-Messages': req.remaining, 'Nats-Pending-Bytes': req.maxBytes > 0 ? req.bytesLeft : 0 };
+    return { [JsHeader.PENDING_MESSAGES]: req.remaining, [JsHeader.PENDING_BYTES]: req.maxBytes > 0 ? req.bytesLeft : 0 };
   }
 
   // ── a turn: deliveries, inside the transaction ─────────────────────────

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
 import { fromWire, toWire } from '../../protocol/bytes.js';
 import { isValidLiteralSubject } from '../../protocol/subject.js';
+import { JsHeader, JS_ACK_PREFIX, JS_API_PREFIX } from '../../protocol/jetstream.js';
 import { ConfigError } from '../../errors.js';
 import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
 import type { HubJetStreamOptions } from '../options.js';
@@ -35,8 +36,8 @@ interface Op {
 
 /** Entries kept in the subject → stream capture cache before it is cleared. */
 const CAPTURE_CACHE_MAX = 4096;
-const API_PREFIX = '$JS.API.';
-const ACK_PREFIX = '$JS.ACK.';
+const API_PREFIX = `${JS_API_PREFIX}.`;
+const ACK_PREFIX = `${JS_ACK_PREFIX}.`;
 export const DEFAULT_DEAD_LETTER_PREFIX = 'dlq';
 /** Consumer metadata key naming its dead-letter subject ('' turns dead-lettering off). */
 export const DEAD_LETTER_METADATA = 'dead_letter_subject';
@@ -323,7 +324,7 @@ export class JetStream implements ConsumerHost {
     let headers: Buffer | null = msg.headers.length > 0 ? Buffer.from(msg.headers) : null;
     let payload = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length);
     if (headersOnly) {
-      headers = withHeaders(headers, { 'Nats-Msg-Size': String(payload.length) });
+      headers = withHeaders(headers, { [JsHeader.MSG_SIZE]: String(payload.length) });
       payload = EMPTY;
     }
     this.host.deliverTo(req.reply, toWire(msg.subject), ackSubject, headers, payload);

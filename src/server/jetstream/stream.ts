@@ -4,6 +4,7 @@
  * keeps the data; this keeps the rules (docs/durability.md).
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
+import { JsHeader } from '../../protocol/jetstream.js';
 import { subjectMatches } from '../../protocol/subject.js';
 import type { Store, StreamRecord } from '../../store/index.js';
 import { storedMessageSize } from '../../store/index.js';
@@ -11,14 +12,6 @@ import { Retention, type StreamConfig } from './config.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { ConsumerRuntime } from './consumer.js';
 
-export const JsHeader = {
-  MSG_ID: 'Nats-Msg-Id',
-  EXPECTED_STREAM: 'Nats-Expected-Stream',
-  EXPECTED_LAST_SEQ: 'Nats-Expected-Last-Sequence',
-  EXPECTED_LAST_MSG_ID: 'Nats-Expected-Last-Msg-Id',
-  EXPECTED_LAST_SUBJECT_SEQ: 'Nats-Expected-Last-Subject-Sequence',
-  EXPECTED_LAST_SUBJECT_SEQ_SUBJECT: 'Nats-Expected-Last-Subject-Sequence-Subject',
-} as const;
 
 export interface AppendInput {
   /** The subject as a user string. */
@@ -120,7 +113,7 @@ export class StreamRuntime {
   private checkExpectations(h: MsgHeaders, subject: string): JsApiError | undefined {
     const stream = h.get(JsHeader.EXPECTED_STREAM);
     if (stream !== undefined && stream !== this.name) return JsErr.streamNotMatch();
-    const lastSeq = h.get(JsHeader.EXPECTED_LAST_SEQ);
+    const lastSeq = h.get(JsHeader.EXPECTED_LAST_SEQUENCE);
     if (lastSeq !== undefined) {
       const want = Number(lastSeq);
       const have = this.store.streamState(this.name).lastSeq;
@@ -132,9 +125,9 @@ export class StreamRuntime {
       const have = st.lastSeq > 0 ? (this.store.getMessage(this.name, st.lastSeq)?.msgId ?? '') : '';
       if (have !== lastId) return JsErr.wrongLastMsgId(have);
     }
-    const lastSubjSeq = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQ);
+    const lastSubjSeq = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQUENCE);
     if (lastSubjSeq !== undefined) {
-      const on = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQ_SUBJECT) || subject;
+      const on = h.get(JsHeader.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT) || subject;
       const want = Number(lastSubjSeq);
       const have = this.store.getLastMessage(this.name, on)?.seq ?? 0;
       if (!Number.isSafeInteger(want) || want !== have) return JsErr.wrongLastSequence(have);
