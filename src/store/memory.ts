@@ -415,6 +415,14 @@ export class MemoryStore implements Store {
     return limit < 0 ? due : due.slice(0, limit);
   }
 
+  nextDeadline(stream: string, consumer: string, afterMs: number): number | undefined {
+    let next: number | undefined;
+    for (const p of this.#consumer(stream, consumer)?.pending.values() ?? []) {
+      if (p.deadline > afterMs && (next === undefined || p.deadline < next)) next = p.deadline;
+    }
+    return next;
+  }
+
   #setDeadline(stream: string, consumer: string, streamSeq: number, deadline: number): boolean {
     return this.transaction(() => {
       const c = this.#consumer(stream, consumer);

@@ -200,6 +200,7 @@ export class SqliteStore implements Store {
         WHERE stream = ? AND name = ?`),
       setDeadline: p('UPDATE pending SET deadline = ? WHERE stream = ? AND consumer = ? AND stream_seq = ?'),
       listPending: p('SELECT * FROM pending WHERE stream = ? AND consumer = ? ORDER BY stream_seq'),
+      nextDeadline: p('SELECT MIN(deadline) AS d FROM pending WHERE stream = ? AND consumer = ? AND deadline > ?'),
       duePending: p('SELECT * FROM pending WHERE stream = ? AND consumer = ? AND deadline <= ? ORDER BY deadline, stream_seq LIMIT ?'),
     };
   }
@@ -486,6 +487,11 @@ export class SqliteStore implements Store {
 
   dueAcks(stream: string, consumer: string, nowMs: number, limit = -1): PendingAck[] {
     return (this.#s.duePending.all(stream, consumer, nowMs, limit) as Row[]).map(toPending);
+  }
+
+  nextDeadline(stream: string, consumer: string, afterMs: number): number | undefined {
+    const d = (this.#s.nextDeadline.get(stream, consumer, afterMs) as Row).d;
+    return d === null || d === undefined ? undefined : num(d);
   }
 
   #settle(stream: string, consumer: string, streamSeq: number): boolean {

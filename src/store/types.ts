@@ -199,6 +199,8 @@ export interface Store {
   pendingAcks(stream: string, consumer: string): PendingAck[];
   /** Pending acks with deadlineMs <= nowMs, earliest deadline first (ties by stream seq). */
   dueAcks(stream: string, consumer: string, nowMs: number, limit?: number): PendingAck[];
+  /** The earliest pending deadline later than afterMs (when the next redelivery falls due), or undefined. */
+  nextDeadline(stream: string, consumer: string, afterMs: number): number | undefined;
 }
 
 /**

@@ -97,6 +97,33 @@ describe('JetStream in the hub', () => {
     assert.equal((await jsm.streams.info('B')).state.messages, 200);
   });
 
+  it('waits quietly with a redelivery due and nobody pulling', async () => {
+    let lookups = 0;
+    const mem = new MemoryStore();
+    const counting: Store = new Proxy(mem, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown;
+        if (typeof v !== 'function') return v;
+        const f = (v as (...a: unknown[]) => unknown).bind(target);
+        return key === 'dueAcks' || key === 'nextDeadline' ? (...a: unknown[]) => (lookups++, f(...a)) : f;
+      },
+    });
+    const { nc } = await start({ jetstream: { store: counting } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'Q', subjects: ['q'] });
+    await jsm.consumers.add('Q', { durable_name: 'd', ack_policy: AckPolicy.Explicit, ack_wait: 100_000_000 });
+    const js = jetstream(nc);
+    await js.publish('q', 'x');
+    const c = await js.consumers.get('Q', 'd');
+    assert.equal((await c.next({ expires: 2000 }))?.string(), 'x'); // never acked: due again 100 ms later
+    const before = lookups;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(lookups - before <= 4, `${lookups - before} deadline lookups in 1 s with nobody pulling`);
+    const again = await c.next({ expires: 2000 });
+    assert.equal(again?.info.deliveryCount, 2, 'the pull that comes gets it');
+    again!.ack();
+  });
+
   it('keeps streams, consumers and ack state across a restart on the same store; ephemeral consumers and memory streams do not survive', async () => {
     const dir = tempDir();
     const first = await start({ jetstream: { store: { dir } } });

@@ -355,6 +355,11 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.deepEqual(store.dueAcks('S', 'w', 600), [{ streamSeq: 2, consumerSeq: 2, deliveries: 1, deadlineMs: 500 }]);
         assert.deepEqual(store.dueAcks('S', 'w', 1000).map((p) => p.streamSeq), [2, 1], 'earliest deadline first');
         assert.deepEqual(store.dueAcks('S', 'w', 1000, 1).map((p) => p.streamSeq), [2]);
+        // The next deadline still ahead: what a redelivery timer waits for.
+        assert.equal(store.nextDeadline('S', 'w', 0), 500);
+        assert.equal(store.nextDeadline('S', 'w', 500), 1000);
+        assert.equal(store.nextDeadline('S', 'w', 1000), undefined);
+        assert.equal(store.nextDeadline('S', 'nobody', 0), undefined);
         // [wire] Part B.2 §10: after a NAK, `$JS.ACK.ORDERS.worker.2.2.3…`: delivered 2, sseq 2, dseq 3.
         assert.deepEqual(store.recordDelivery('S', 'w', 2, 3000), { consumerSeq: 3, deliveries: 2 });
         const c = store.getConsumer('S', 'w')!;

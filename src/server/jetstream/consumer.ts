@@ -245,10 +245,14 @@ export class ConsumerRuntime {
     if (explicit) this.armAckTimer();
   }
 
-  /** Sets the timer for the earliest ack deadline, so redeliveries and max_deliver happen without a new pull. */
+  /**
+   * Sets the timer for the next ack deadline still ahead, so redeliveries to
+   * waiting pulls and max_deliver happen without a new pull. Deadlines already
+   * passed wait for a pull (which marks the consumer dirty), so a message due
+   * with nobody pulling does not keep the timer firing.
+   */
   armAckTimer(): void {
-    const next = this.stream.store.dueAcks(this.stream.name, this.name, Number.MAX_SAFE_INTEGER, 1)[0];
-    const at = next === undefined ? Infinity : next.deadlineMs;
+    const at = this.stream.store.nextDeadline(this.stream.name, this.name, Date.now()) ?? Infinity;
     if (at === this.ackTimerAt) return;
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;
