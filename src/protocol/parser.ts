@@ -335,9 +335,22 @@ abstract class BaseParser {
     let p = s;
     // Token boundaries: subject, [sid], second-to-last (reply or size), last.
     let c = 0;
-    while (p < n && (c = buf[p]!) !== SPACE) {
-      if (c === TAB || c === CR || c === LF) return -1;
-      p++;
+    // A stream repeats its subject: when the bytes are the last subject's,
+    // followed by a space, take that string without scanning them twice.
+    let subject = this.tokenCache[0];
+    const sl = subject.length;
+    let k = 0;
+    if (sl !== 0 && s + sl < n && buf[s + sl] === SPACE) {
+      while (k < sl && buf[s + k] === subject.charCodeAt(k)) k++;
+    }
+    if (k === sl && sl !== 0) {
+      p = s + sl;
+    } else {
+      while (p < n && (c = buf[p]!) !== SPACE) {
+        if (c === TAB || c === CR || c === LF) return -1;
+        p++;
+      }
+      subject = '';
     }
     const se = p;
     if (se === s || p >= n) return -1;
@@ -375,7 +388,7 @@ abstract class BaseParser {
     const ps = p + 2;
     const pe = ps + size;
     if (pe + 2 > n || buf[pe] !== CR || buf[pe + 1] !== LF) return -1;
-    this.subject = this.cachedToken(buf, s, se, 0);
+    this.subject = subject !== '' ? subject : this.cachedToken(buf, s, se, 0);
     this.reply = rs === -1 ? undefined : latin1Slice(buf, rs, re);
     this.hdr = 0;
     this.withHeaders = false;

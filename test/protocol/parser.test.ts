@@ -240,7 +240,7 @@ describe('ServerParser', () => {
     const frame = fc.record({
       op: often('PUB', 'pub', 'Pub', 'PUBX', 'HPUB 0'),
       sep: often(' ', '  ', '\t'),
-      subject: fc.constantFrom('foo', 'a.b.c', 'x'.repeat(40), 'f\ro', '\x00'),
+      subject: fc.constantFrom('foo', 'foo', 'fo', 'foo.bar', 'a.b.c', 'x'.repeat(40), 'f\ro', '\x00'),
       reply: fc.option(fc.constantFrom('_INBOX.abc.1', 'r', ''), { nil: undefined }),
       payload: fc.constantFrom('', 'hi', 'hello world', 'a\r\nb', '\x00\xff'),
       size: often('ok', 'plus1', 'minus1', 'x', '-1', '0000000001', '99999999999', ''),
