@@ -8,6 +8,8 @@
  *   encoder    Outbound.msg (the MSG line + payload + CRLF a delivery queues), and the
  *              hub's whole outbound path: hub.publish → route → deliver → one socket
  *              write per turn, to 1 and to 4 subscribers on loopback
+ *   hub        PUB chunks handed to a connection as its socket would: parse → route →
+ *              deliver → write, to 1 and to 4 subscribers on loopback (W1/W2's hub work)
  *
  * The modules are loaded from dist/src at run time, with structural types, so
  * that a change of an internal API makes one case say "skip" here instead of
@@ -225,6 +227,51 @@ const cases: Case[] = [
     },
   },
   ...[1, 4].map((subs): Case => ({
+    group: 'hub',
+    name: `hub PUB in → MSG out: 64 KiB chunks of PUBs into a connection → parse → route → deliver → write, ${subs} subscriber${subs > 1 ? 's' : ''}`,
+    async setup() {
+      // The hub's whole per-message path as in W1/W2, minus the publisher's socket read:
+      // the chunks are handed to the publisher's connection as its socket would.
+      const { createHub } = await load<IndexModule>('index.js');
+      const hub = createHub({ host: '127.0.0.1', port: 0 });
+      const [a] = await hub.listen();
+      const sockets: Socket[] = [];
+      const open = async (lines: string): Promise<Socket> => {
+        const s = netConnect({ host: '127.0.0.1', port: a!.port! });
+        await new Promise((r) => s.once('connect', r));
+        s.write(`CONNECT {"verbose":false,"pedantic":false}\r\n${lines}PING\r\n`);
+        await new Promise<void>((resolve) => s.on('data', (b: Buffer) => b.includes('PONG') && resolve()));
+        s.removeAllListeners('data');
+        s.resume(); // discard what the hub sends
+        sockets.push(s);
+        return s;
+      };
+      for (let i = 0; i < subs; i++) await open('SUB bench.subject.one 1\r\n');
+      await open('');
+      const conns = (hub as unknown as { connections: Set<{ receive(b: Buffer): void }> }).connections;
+      if (!(conns instanceof Set)) throw new Error('hub.connections is gone');
+      const publisher = [...conns].at(-1)!;
+      const frame = Buffer.concat([Buffer.from('PUB bench.subject.one 128\r\n'), PAYLOAD, Buffer.from('\r\n')]);
+      const chunks = chunked(frame, 20_000);
+      const line = 'MSG bench.subject.one 1 128\r\n'.length + 130;
+      return {
+        work: async () => {
+          for (let i = 0; i < chunks.length; i++) {
+            publisher.receive(chunks[i]!);
+            // A socket hands over a few reads per turn of the event loop.
+            if ((i & 3) === 3) await new Promise((r) => setImmediate(r));
+          }
+          await new Promise((r) => setImmediate(r));
+          return { ops: 20_000 * subs, bytes: 20_000 * subs * line };
+        },
+        teardown: async () => {
+          for (const s of sockets) s.destroy();
+          await hub.close({ grace: 0 });
+        },
+      };
+    },
+  })),
+  ...[1, 4].map((subs): Case => ({
     group: 'encoder',
     name: `hub outbound path: publish → route → deliver → write, ${subs} subscriber${subs > 1 ? 's' : ''}`,
     async setup() {
@@ -259,10 +306,17 @@ const cases: Case[] = [
   })),
 ];
 
-async function measure(work: Work): Promise<{ opsPerSec: number; mbPerSec: number }> {
+/**
+ * Runs work for TIME_MS of wall time. Besides the wall-clock rates it reports
+ * this process's CPU time (user + system) per operation: on a machine shared
+ * with other work, wall time counts the moments the process was not running,
+ * CPU time does not, so ns/op (CPU) is the figure to compare between builds.
+ */
+async function measure(work: Work): Promise<{ opsPerSec: number; mbPerSec: number; cpuNsPerOp: number }> {
   let ops = 0;
   let bytes = 0;
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   let elapsed = 0;
   while (elapsed < TIME_MS) {
     const r = await work();
@@ -270,10 +324,11 @@ async function measure(work: Work): Promise<{ opsPerSec: number; mbPerSec: numbe
     bytes += r.bytes;
     elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
   }
-  return { opsPerSec: ops / (elapsed / 1000), mbPerSec: bytes / 1e6 / (elapsed / 1000) };
+  const c = process.cpuUsage(c0);
+  return { opsPerSec: ops / (elapsed / 1000), mbPerSec: bytes / 1e6 / (elapsed / 1000), cpuNsPerOp: ((c.user + c.system) * 1000) / ops };
 }
 
-const results: { group: string; name: string; ops: Summary; mb: Summary | null; skipped?: string }[] = [];
+const results: { group: string; name: string; ops: Summary; mb: Summary | null; cpu: Summary | null; skipped?: string }[] = [];
 console.log(`micro-benchmarks: ${RUNS} runs of ${TIME_MS} ms each after a warm-up, Node ${process.version}`);
 for (const c of cases) {
   if (ONLY !== null && !ONLY.some((o) => c.group.includes(o) || c.name.includes(o))) continue;
@@ -282,33 +337,36 @@ for (const c of cases) {
     ctx = await c.setup();
   } catch (err) {
     console.log(`skip ${c.group}: ${c.name}: ${(err as Error).message}`);
-    results.push({ group: c.group, name: c.name, ops: summarize([]), mb: null, skipped: (err as Error).message });
+    results.push({ group: c.group, name: c.name, ops: summarize([]), mb: null, cpu: null, skipped: (err as Error).message });
     continue;
   }
   await measure(ctx.work); // warm-up: let the JIT settle
   const ops: number[] = [];
   const mbs: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const m = await measure(ctx.work);
     ops.push(m.opsPerSec);
     mbs.push(m.mbPerSec);
+    cpus.push(m.cpuNsPerOp);
   }
   await ctx.teardown?.();
   const s = summarize(ops);
   const m = mbs.some((x) => x > 0) ? summarize(mbs) : null;
-  results.push({ group: c.group, name: c.name, ops: s, mb: m });
-  console.log(`  ${c.group.padEnd(8)} ${c.name}: ${si(s.median)} ops/s${m ? `, ${fixed(m.median, 0)} MB/s` : ''} (spread ${pct(s.spread)})`);
+  const cpu = summarize(cpus);
+  results.push({ group: c.group, name: c.name, ops: s, mb: m, cpu });
+  console.log(`  ${c.group.padEnd(8)} ${c.name}: ${si(s.median)} ops/s${m ? `, ${fixed(m.median, 0)} MB/s` : ''}, ${fixed(cpu.median, 0)} CPU ns/op (spread ${pct(s.spread)} wall, ${pct(cpu.spread)} CPU)`);
 }
 
-const rows = [['group', 'case', 'ops/s', 'MB/s', 'ns/op', 'spread']];
+const rows = [['group', 'case', 'ops/s', 'MB/s', 'ns/op (wall)', 'ns/op (CPU)', 'spread (wall)', 'spread (CPU)']];
 for (const r of results) {
-  if (r.skipped) rows.push([r.group, r.name, 'skipped', '', '', '']);
-  else rows.push([r.group, r.name, si(r.ops.median), r.mb ? fixed(r.mb.median, 0) : '-', fixed(1e9 / r.ops.median, 0), pct(r.ops.spread)]);
+  if (r.skipped || r.cpu === null) rows.push([r.group, r.name, 'skipped', '', '', '', '', '']);
+  else rows.push([r.group, r.name, si(r.ops.median), r.mb ? fixed(r.mb.median, 0) : '-', fixed(1e9 / r.ops.median, 0), fixed(r.cpu.median, 0), pct(r.ops.spread), pct(r.cpu.spread)]);
 }
 console.log(`\n${table(rows)}`);
 const file = args.out ?? join(ROOT, 'bench', 'results', `micro-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, JSON.stringify({ kind: 'netemitter-bench-micro', date: new Date().toISOString(), node: process.version, timeMs: TIME_MS, runs: RUNS, results }, null, 2));
 console.log(`\nJSON: ${file}`);
-console.log(JSON.stringify(results.map((r) => ({ case: `${r.group}: ${r.name}`, opsPerSec: r.skipped ? null : Math.round(r.ops.median), mbPerSec: r.mb ? Number(r.mb.median.toFixed(1)) : null, spread: r.skipped ? null : Number(r.ops.spread.toFixed(3)) }))));
+console.log(JSON.stringify(results.map((r) => ({ case: `${r.group}: ${r.name}`, opsPerSec: r.skipped ? null : Math.round(r.ops.median), mbPerSec: r.mb ? Number(r.mb.median.toFixed(1)) : null, cpuNsPerOp: r.cpu ? Math.round(r.cpu.median) : null, spread: r.skipped ? null : Number(r.ops.spread.toFixed(3)) }))));
 process.exit(0);

@@ -59,6 +59,9 @@ async function hasPackage(name: string): Promise<boolean> {
 
 async function nodeServer(script: string, scheme: string, opts: StartOptions = {}): Promise<RunningServer> {
   const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
+  // For experiments on the Node servers alone (e.g. GC flags), not on the clients: NETEMITTER_BENCH_SERVER_FLAGS='--trace-gc'.
+  const extra = process.env.NETEMITTER_BENCH_SERVER_FLAGS;
+  if (extra !== undefined && extra.trim() !== '') flags.push(...extra.trim().split(/\s+/));
   const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', script)]);
   const m = await waitForLine(proc, /LISTENING (\d+)/);
   return { url: `${scheme}://127.0.0.1:${m[1]}`, pid: proc.pid, proc, stop: () => proc.stop() };

@@ -114,7 +114,7 @@ export async function runPeers(o: BenchOptions): Promise<void> {
   if (o.workloads.includes('w3')) {
     cases.push({
       id: 'w3', title: `W3: latency at ${si(o.rate)} msgs/s for ${o.durationMs / 1000} s (after 1 s warm-up), µs`, metric: 'p99 µs', higherIsBetter: false,
-      columns: ['p50 µs', 'p99 µs', 'p99.9 µs', 'max µs'], peers, run: (p) => latency(p, o),
+      columns: ['p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'server µs/msg', 'server reads/1k', 'server writes/1k'], peers, run: (p) => latency(p, o),
     });
   }
   if (o.workloads.includes('w4')) {

@@ -154,14 +154,28 @@ export async function latency(peer: PeerDef, o: BenchOptions): Promise<RunOutcom
       const pub = new WorkerHandle({ role: 'lat-pub', client: peer.client, url: server.url, subject, size: o.size, rate: o.rate, warmupMs, durationMs: o.durationMs });
       workers.push(pub);
       await within(pub.ready, READY_MS, 'publisher ready');
+      const before = procStats(server.pid);
       pub.send({ type: 'go' });
       const p = (await within(pub.done, warmupMs + o.durationMs + 30_000, 'publisher result')) as PubResult;
+      const after = procStats(server.pid);
       await sleep(250);
       sub.send({ type: 'stop' });
       const r = (await within(sub.done, 10_000, 'subscriber result')) as LatResult;
       const expected = Math.round((o.rate * o.durationMs) / 1000);
       const sentRate = p.sent / ((p.tEnd - p.tStart) / 1e9);
-      const metrics: Metrics = { 'p50 µs': r.p50, 'p99 µs': r.p99, 'p99.9 µs': r.p999, 'max µs': r.max, 'mean µs': r.mean, samples: r.count, 'sent/s': sentRate };
+      const metrics: Metrics = {
+        'p50 µs': r.p50,
+        'p99 µs': r.p99,
+        'p99.9 µs': r.p999,
+        'max µs': r.max,
+        'mean µs': r.mean,
+        samples: r.count,
+        'sent/s': sentRate,
+        // Warm-up included: the server's work and system calls per message at this rate.
+        'server µs/msg': ((after.cpu - before.cpu) / p.sent) * 1e6,
+        'server reads/1k': ((after.reads - before.reads) / p.sent) * 1000,
+        'server writes/1k': ((after.writes - before.writes) / p.sent) * 1000,
+      };
       return r.count === expected ? { ok: true, metrics } : { ok: false, metrics, error: `received ${r.count} of ${expected} measured messages` };
     } finally {
       await stopAll(workers);

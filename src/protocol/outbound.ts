@@ -100,6 +100,19 @@ export class Outbound {
   }
 
   /**
+   * Queues a message whose whole line is one encoded buffer (the hub keeps
+   * it per subscription while a stream repeats it), then the payload and CRLF.
+   */
+  line(line: Uint8Array, payload: Uint8Array): void {
+    const n = line.length;
+    this.room(payload.length >= COPY_LIMIT ? n : n + payload.length + 2);
+    this.slab.set(line, this.end);
+    this.end += n;
+    this.size += n;
+    this.body(payload);
+  }
+
+  /**
    * The same with the line given as two byte-per-char strings (the client's
    * `PUB subject ` and `size\r\n`), copied by a plain loop: for lines this
    * short that beats a native write, and no joined string is built.

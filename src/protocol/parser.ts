@@ -192,6 +192,14 @@ abstract class BaseParser {
     }
 
     while (i < buf.length && this.state === State.OP) {
+      // The common frame, whole in this chunk, in one pass; anything else
+      // (other ops, unusual spacing, a frame cut by the chunk's end, any
+      // error) goes the general way below, which decides it.
+      const next = this.fastFrame(buf, i);
+      if (next !== -1) {
+        i = next;
+        continue;
+      }
       const lf = buf.indexOf(LF, i);
       if (lf === -1) {
         if (this.overLimit(buf, i, buf.length)) {
@@ -304,14 +312,109 @@ abstract class BaseParser {
   }
 
   /**
+   * Parses one whole frame at buf[i] in a single pass when it has the shape
+   * of the stream's common case, dispatches it and returns the index after
+   * it; returns -1, having done nothing, for anything else.
+   */
+  protected fastFrame(_buf: Buffer, _i: number): number {
+    return -1;
+  }
+
+  /**
+   * The common PUB/MSG frame: `<op> <lead tokens> [reply] <size>\r\n<payload>\r\n`
+   * with one space between tokens, whole in buf from `s` (the byte after the
+   * op's space). `lead` is 1 (subject) or 2 (subject, sid). On success it
+   * sets subject, reply, hdr, withHeaders (and the sid's bounds in args[2..3])
+   * and returns the payload's start; the payload ends at `payloadEnd`.
+   * Returns -1, with no effect, when the frame is not of that shape or not
+   * whole, or when the general path would reject it: that path then decides,
+   * with the same result and error as always.
+   */
+  protected fastMessage(buf: Buffer, s: number, lead: 1 | 2): number {
+    const n = buf.length;
+    let p = s;
+    // Token boundaries: subject, [sid], second-to-last (reply or size), last.
+    let c = 0;
+    // A stream repeats its subject: when the bytes are the last subject's,
+    // followed by a space, take that string without scanning them twice.
+    let subject = this.tokenCache[0];
+    const sl = subject.length;
+    let k = 0;
+    if (sl !== 0 && s + sl < n && buf[s + sl] === SPACE) {
+      while (k < sl && buf[s + k] === subject.charCodeAt(k)) k++;
+    }
+    if (k === sl && sl !== 0) {
+      p = s + sl;
+    } else {
+      while (p < n && (c = buf[p]!) !== SPACE) {
+        if (c === TAB || c === CR || c === LF) return -1;
+        p++;
+      }
+      subject = '';
+    }
+    const se = p;
+    if (se === s || p >= n) return -1;
+    let sidS = 0;
+    let sidE = 0;
+    if (lead === 2) {
+      sidS = ++p;
+      while (p < n && (c = buf[p]!) !== SPACE) {
+        if (c === TAB || c === CR || c === LF) return -1;
+        p++;
+      }
+      sidE = p;
+      if (sidE === sidS || p >= n) return -1;
+    }
+    const t1 = ++p;
+    while (p < n && (c = buf[p]!) !== SPACE && c !== CR) {
+      if (c === TAB || c === LF) return -1;
+      p++;
+    }
+    if (p === t1 || p >= n) return -1;
+    let rs = -1;
+    let re = -1;
+    let zs = t1;
+    if (c === SPACE) {
+      rs = t1;
+      re = p;
+      zs = ++p;
+      while (p < n && (c = buf[p]!) >= 48 && c <= 57) p++;
+    }
+    // p is at the size's end: CRLF must follow, and the size must be 1-9 digits.
+    if (p + 1 >= n || buf[p] !== CR || buf[p + 1] !== LF) return -1;
+    if (p - s > this.maxControlLine) return -1;
+    const size = parseSize(buf, zs, p);
+    if (size < 0 || size > this.maxPayload) return -1;
+    const ps = p + 2;
+    const pe = ps + size;
+    if (pe + 2 > n || buf[pe] !== CR || buf[pe + 1] !== LF) return -1;
+    this.subject = subject !== '' ? subject : this.cachedToken(buf, s, se, 0);
+    this.reply = rs === -1 ? undefined : latin1Slice(buf, rs, re);
+    this.hdr = 0;
+    this.withHeaders = false;
+    if (lead === 2) {
+      this.args[2] = sidS;
+      this.args[3] = sidE;
+    }
+    this.payloadEnd = pe;
+    return ps;
+  }
+
+  /** Set by fastMessage: where the payload it found ends. */
+  protected payloadEnd = 0;
+
+  /**
    * Token k as a string, reusing the string made last time for this slot
    * when the bytes are the same: a stream of messages mostly repeats its
    * subject (and, to a client, its sid), and comparing a few bytes costs
    * less than making a new string.
    */
   protected cachedStr(buf: Buffer, k: number, slot: 0 | 1): string {
-    const s = this.args[k * 2]!;
-    const e = this.args[k * 2 + 1]!;
+    return this.cachedToken(buf, this.args[k * 2]!, this.args[k * 2 + 1]!, slot);
+  }
+
+  /** buf[s, e) as a string, through the cache of `slot` (see cachedStr). */
+  protected cachedToken(buf: Buffer, s: number, e: number, slot: 0 | 1): string {
     const len = e - s;
     const prev = this.tokenCache[slot];
     if (prev.length === len && len <= TOKEN_CACHE_MAX) {
@@ -409,6 +512,24 @@ export class ServerParser extends BaseParser {
     this.h = handler;
   }
 
+  /** `PUB <subject> [reply] <size>`, any case, single spaces, whole in the chunk. */
+  protected override fastFrame(buf: Buffer, i: number): number {
+    if (
+      buf.length - i < 11 ||
+      buf[i + 3] !== SPACE ||
+      (buf[i]! | 0x20) !== 0x70 ||
+      (buf[i + 1]! | 0x20) !== 0x75 ||
+      (buf[i + 2]! | 0x20) !== 0x62
+    ) {
+      return -1;
+    }
+    const ps = this.fastMessage(buf, i + 4, 1);
+    if (ps === -1) return -1;
+    const pe = this.payloadEnd;
+    this.h.pub(this.subject, this.reply, 0, buf.subarray(ps, pe), false);
+    return pe + 2;
+  }
+
   protected controlLine(buf: Buffer, start: number, end: number): number {
     const oe = opEnd(buf, start, end);
     const c = buf[start]! | 0x20;
@@ -489,6 +610,25 @@ export class ClientParser extends BaseParser {
   constructor(handler: ClientParserHandler, opts?: ParserOptions) {
     super(opts);
     this.h = handler;
+  }
+
+  /** `MSG <subject> <sid> [reply] <size>`, any case, single spaces, whole in the chunk. */
+  protected override fastFrame(buf: Buffer, i: number): number {
+    if (
+      buf.length - i < 13 ||
+      buf[i + 3] !== SPACE ||
+      (buf[i]! | 0x20) !== 0x6d ||
+      (buf[i + 1]! | 0x20) !== 0x73 ||
+      (buf[i + 2]! | 0x20) !== 0x67
+    ) {
+      return -1;
+    }
+    const ps = this.fastMessage(buf, i + 4, 2);
+    if (ps === -1) return -1;
+    const pe = this.payloadEnd;
+    this.sid = this.cachedToken(buf, this.args[2]!, this.args[3]!, 1);
+    this.h.msg(this.subject, this.sid, this.reply, 0, buf.subarray(ps, pe), false);
+    return pe + 2;
   }
 
   protected controlLine(buf: Buffer, start: number, end: number): number {

@@ -64,6 +64,17 @@ export class Subscription {
   /** Auto-unsubscribe after this many deliveries; 0 for never. */
   max = 0;
   delivered = 0;
+  /**
+   * The whole MSG line of the last delivery that repeated the one before it
+   * (same encoded head and tail: a stream of same-sized messages on one
+   * subject), so the next ones copy one buffer. `lastHead`/`lastTail` are
+   * the parts seen last; one-off lines (replies) only move these pointers.
+   */
+  line: Buffer | null = null;
+  lineHead: Buffer | null = null;
+  lineTail: Buffer | null = null;
+  lastHead: Buffer | null = null;
+  lastTail: Buffer | null = null;
 
   constructor(conn: Connection, subject: string, queue: string | undefined, sid: string) {
     this.conn = conn;
@@ -204,7 +215,23 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.SLOW_CONSUMER);
       return false;
     }
-    this.out.msg(msgHead, sub.sidBytes, tail, payload);
+    if (sub.lineTail === tail && sub.lineHead === msgHead) {
+      this.out.line(sub.line!, payload);
+    } else {
+      if (sub.lastTail === tail && sub.lastHead === msgHead) {
+        // The second delivery with these parts: a stream; keep its line whole.
+        const line = Buffer.allocUnsafe(msgHead.length + sub.sidBytes.length + tail.length);
+        msgHead.copy(line, 0);
+        sub.sidBytes.copy(line, msgHead.length);
+        tail.copy(line, msgHead.length + sub.sidBytes.length);
+        sub.line = line;
+        sub.lineHead = msgHead;
+        sub.lineTail = tail;
+      }
+      sub.lastHead = msgHead;
+      sub.lastTail = tail;
+      this.out.msg(msgHead, sub.sidBytes, tail, payload);
+    }
     if (!this.dirty) this.hub.markDirty(this);
     return true;
   }

@@ -13,8 +13,13 @@
  * and stores the result. Inserting or removing a subscription drops exactly
  * the cached subjects it could change: the subject itself when literal, every
  * cached subject it matches when it has wildcards. The cache is bounded
- * (option `cacheSize`); past the bound its oldest quarter is dropped, so
- * unique subjects such as reply inboxes cannot crowd it.
+ * (option `cacheSize`); past the bound its oldest quarter is dropped.
+ *
+ * A subject enters the cache only on its second miss (a bounded set
+ * remembers the subjects missed once). A subject that is published once,
+ * such as a reply inbox `_INBOX.<id>.<n>`, is matched by the walk and never
+ * stored: storing it cost more than the walk (the entry lives long enough for
+ * the GC to copy and promote it) and pushed out subjects that repeat.
  */
 import { subjectMatches, hasWildcard } from '../protocol/subject.js';
 
@@ -65,6 +70,8 @@ export class Sublist<S extends Subscribable> {
   private readonly root: Level<S> = newLevel();
   private readonly cache = new Map<string, MatchResult<S>>();
   private readonly cacheSize: number;
+  /** Subjects missed once since it was last emptied (see admit); at most cacheSize. */
+  private readonly seen = new Set<string>();
   private count = 0;
 
   constructor(opts: { cacheSize?: number } = {}) {
@@ -153,9 +160,25 @@ export class Sublist<S extends Subscribable> {
     const hit = this.cache.get(subject);
     if (hit !== undefined) return hit;
     const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
-    if (this.cache.size >= this.cacheSize) this.evict();
-    this.cache.set(subject, result);
+    if (this.admit(subject)) {
+      if (this.cache.size >= this.cacheSize) this.evict();
+      this.cache.set(subject, result);
+    }
     return result;
+  }
+
+  /**
+   * Whether a subject just missed was missed before too (then it is cached).
+   * The set of subjects missed once is emptied when it reaches cacheSize, so
+   * it stays bounded however many one-off subjects pass; a subject that
+   * repeats within that many misses gets in.
+   */
+  private admit(subject: string): boolean {
+    const seen = this.seen;
+    if (seen.delete(subject)) return true;
+    if (seen.size >= this.cacheSize) seen.clear();
+    seen.add(subject);
+    return false;
   }
 
   /** Drops the oldest quarter of the cache (Map keeps insertion order). */

@@ -108,6 +108,34 @@ describe('raw protocol: golden exchanges', () => {
     });
   });
 
+  it('encodes every MSG line exactly while a stream repeats, then varies, its subject, size and reply', async () => {
+    // The hub keeps a repeating line whole per subscription; every change must show.
+    const pubs: [subject: string, reply: string | undefined, payload: string][] = [
+      ['s.a', undefined, 'x'],
+      ['s.a', undefined, 'y'],
+      ['s.a', undefined, 'z'],
+      ['s.b', undefined, 'w'],
+      ['s.a', undefined, 'hi'],
+      ['s.a', undefined, 'ho'],
+      ['s.a', 'r.1', 'hi'],
+      ['s.a', 'r.2', 'hi'],
+      ['s.a', undefined, 'ok'],
+      ['s.b', undefined, 'q'],
+      ['s.b', undefined, 'qq'],
+      ['s.a', undefined, 'x'],
+    ];
+    await withRaw(server, async (c) => {
+      let send = C + 'SUB s.* 17\r\n';
+      let expected = '';
+      for (const [subject, reply, payload] of pubs) {
+        const r = reply === undefined ? '' : ` ${reply}`;
+        send += `PUB ${subject}${r} ${payload.length}\r\n${payload}\r\n`;
+        expected += `MSG ${subject} 17${r} ${payload.length}\r\n${payload}\r\n`;
+      }
+      assert.equal(await c.roundTrip(send), expected + 'PONG\r\n');
+    });
+  });
+
   it('ignores a SUB with a duplicate sid: the first subscription stays (probe: duplicate sid SUB)', async () => {
     await withRaw(server, async (c) => {
       const got = await c.roundTrip(C + 'SUB a 1\r\nSUB b 1\r\nPUB a 1\r\n1\r\nPUB b 1\r\n2\r\n');

@@ -231,6 +231,39 @@ describe('ServerParser', () => {
     );
   });
 
+  it('PUB frames, well and badly formed, parse the same whole (one-pass path) and byte by byte (general path) (property)', () => {
+    // A whole frame in one chunk takes the single-pass PUB path when it has
+    // the common shape; one byte at a time never does. Same events, same errors.
+    // Mostly well formed, so that most frames reach the one-pass path; each part sometimes wrong.
+    const often = (good: string, ...bad: string[]): fc.Arbitrary<string> =>
+      fc.oneof({ arbitrary: fc.constant(good), weight: 6 }, { arbitrary: fc.constantFrom(...bad), weight: 1 });
+    const frame = fc.record({
+      op: often('PUB', 'pub', 'Pub', 'PUBX', 'HPUB 0'),
+      sep: often(' ', '  ', '\t'),
+      subject: fc.constantFrom('foo', 'foo', 'fo', 'foo.bar', 'a.b.c', 'x'.repeat(40), 'f\ro', '\x00'),
+      reply: fc.option(fc.constantFrom('_INBOX.abc.1', 'r', ''), { nil: undefined }),
+      payload: fc.constantFrom('', 'hi', 'hello world', 'a\r\nb', '\x00\xff'),
+      size: often('ok', 'plus1', 'minus1', 'x', '-1', '0000000001', '99999999999', ''),
+      eol: often('\r\n', '\n', ' \r\n', '\r'),
+      end: often('\r\n', 'x\r\n', '\n', ''),
+    });
+    const other = fc.constantFrom('PING\r\n', 'SUB foo 1\r\n', 'UNSUB 1\r\n', '');
+    const sizeText = (f: { size: string; payload: string }): string =>
+      f.size === 'ok' ? String(f.payload.length) : f.size === 'plus1' ? String(f.payload.length + 1) : f.size === 'minus1' ? String(f.payload.length - 1) : f.size;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(frame, other), { minLength: 1, maxLength: 6 }), fc.constantFrom(32, 64, 4096), fc.constantFrom(8, 1024), (frames, maxControlLine, maxPayload) => {
+        let text = '';
+        for (const [f, o] of frames) {
+          const reply = f.reply === undefined ? '' : f.sep + f.reply;
+          text += `${f.op}${f.sep}${f.subject}${reply}${f.sep}${sizeText(f)}${f.eol}${f.payload}${f.end}${o}`;
+        }
+        const opts = { maxControlLine, maxPayload };
+        assert.deepEqual(parseServer([text], opts), parseServer(bytewise(text), opts));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('random protocol-shaped text never throws (property)', () => {
     const piece = fc.constantFrom('PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG', 'CONNECT', ' ', '\t', '\r\n', '\n', '\r', 'foo', '1', '0', '12', '-1', '{}', 'x');
     fc.assert(
@@ -271,6 +304,26 @@ describe('ClientParser', () => {
       }
     });
   }
+
+  it('generated MSG streams parse the same whole and byte by byte in the client (property)', () => {
+    const token = fc.stringMatching(/^[a-zA-Z0-9_.-]{1,6}$/);
+    const op = fc.record({ subject: token, sid: fc.nat({ max: 99 }).map(String), reply: fc.option(token, { nil: undefined }), payload: fc.string({ maxLength: 8 }), sep: fc.constantFrom(' ', ' ', '  ', '\t') });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 10 }), (ops) => {
+        const text = ops.map((o) => `MSG ${o.subject}${o.sep}${o.sid}${o.reply ? ' ' + o.reply : ''} ${o.payload.length}\r\n${o.payload}\r\n`).join('');
+        const parse = (chunks: Buffer[]): Event[] => {
+          const r = clientRecorder();
+          const p = new ClientParser(r.handler);
+          for (const c of chunks) p.parse(c);
+          return r.events;
+        };
+        const whole = parse([Buffer.from(text, 'latin1')]);
+        assert.deepEqual(whole, parse(bytewise(text)));
+        assert.equal(whole.length, ops.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
 
   it('rejects a client-side op from a server', () => {
     const r = clientRecorder();

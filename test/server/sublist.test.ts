@@ -95,16 +95,54 @@ describe('Sublist', () => {
     const sl = new Sublist<TestSub>();
     const s1 = { id: 1, subject: 'a.b', queue: undefined };
     const s2 = { id: 2, subject: 'a.*', queue: undefined };
-    assert.deepEqual(ids(sl.match('a.b')).plain, []);
+    // Each subject three times: a miss, a miss that caches it, a hit.
+    const thrice = (subject: string): number[] => {
+      const first = ids(sl.match(subject)).plain;
+      assert.deepEqual(ids(sl.match(subject)).plain, first);
+      assert.deepEqual(ids(sl.match(subject)).plain, first);
+      return first;
+    };
+    assert.deepEqual(thrice('a.b'), []);
     sl.insert(s1);
-    assert.deepEqual(ids(sl.match('a.b')).plain, [1]);
+    assert.deepEqual(thrice('a.b'), [1]);
     sl.insert(s2);
-    assert.deepEqual(ids(sl.match('a.b')).plain, [1, 2]);
+    assert.deepEqual(thrice('a.b'), [1, 2]);
     sl.remove(s1);
-    assert.deepEqual(ids(sl.match('a.b')).plain, [2]);
+    assert.deepEqual(thrice('a.b'), [2]);
     sl.remove(s2);
-    assert.deepEqual(ids(sl.match('a.b')).plain, []);
+    assert.deepEqual(thrice('a.b'), []);
     assert.equal(sl.size, 0);
+  });
+
+  it('caches a subject on its second miss, not its first: one-off subjects never fill the cache', () => {
+    const sl = new Sublist<TestSub>({ cacheSize: 64 });
+    sl.insert({ id: 1, subject: '_INBOX.x.*', queue: undefined });
+    sl.insert({ id: 2, subject: 'orders.new', queue: undefined });
+    const cached = (): number => (sl as unknown as { cache: Map<string, unknown> }).cache.size;
+    for (let i = 0; i < 1000; i++) assert.deepEqual(ids(sl.match(`_INBOX.x.${i}`)).plain, [1]);
+    assert.equal(cached(), 0);
+    const first = sl.match('orders.new');
+    assert.equal(cached(), 0);
+    assert.deepEqual(ids(sl.match('orders.new')).plain, [2]);
+    assert.equal(cached(), 1);
+    assert.notEqual(sl.match('orders.new'), first);
+    assert.equal(sl.match('orders.new'), sl.match('orders.new'), 'answered from the cache');
+  });
+
+  it('caches repeating subjects published in turn among one-off subjects', () => {
+    const sl = new Sublist<TestSub>({ cacheSize: 256 });
+    sl.insert({ id: 1, subject: 'feed.>', queue: undefined });
+    sl.insert({ id: 2, subject: '_INBOX.*', queue: undefined });
+    const subjects = Array.from({ length: 100 }, (_, i) => `feed.s${i}`);
+    let inbox = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const s of subjects) {
+        sl.match(s);
+        sl.match(`_INBOX.${inbox++}`);
+      }
+    }
+    const cache = (sl as unknown as { cache: Map<string, unknown> }).cache;
+    assert.deepEqual([...cache.keys()].sort(), [...subjects].sort());
   });
 
   it('removing an absent subscription is a no-op', () => {
@@ -143,6 +181,8 @@ describe('Sublist', () => {
             const [s] = live.splice(a.index % live.length, 1);
             assert.equal(sl.remove(s!), true);
           } else {
+            // Twice: subjects are cached on their second miss, so the cache paths run too.
+            assert.deepEqual(ids(sl.match(a.subject)), reference(live, a.subject));
             assert.deepEqual(ids(sl.match(a.subject)), reference(live, a.subject));
           }
         }
