@@ -379,12 +379,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
 
   /** The hub as the JetStream layer sees it. */
   private jsHost(): JsHost {
-    const hub = this;
     return {
       logger: this.options.logger,
-      get busy() {
-        return hub.busy;
-      },
       publish: (subject, reply, headers, payload, capture = true) => {
         const body = headers === null ? payload : Buffer.concat([headers, payload]);
         const prev = this.capture;

@@ -15,12 +15,6 @@ export interface JsHost {
    * Returns how many subscriptions got it.
    */
   deliverTo(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): number;
-  /**
-   * Whether the read being handled is large: then work waits for the end of
-   * the event loop turn (setImmediate) to be batched with other reads; a small
-   * read is light traffic, where latency matters more.
-   */
-  readonly busy: boolean;
   /** Whether any subscription matches the subject. */
   hasInterest(subject: string): boolean;
 }

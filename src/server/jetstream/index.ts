@@ -267,10 +267,9 @@ export class JetStream implements ConsumerHost {
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    // Under load, after every read of this turn (one commit for all of them);
-    // under light traffic, as soon as the current read is handled.
-    if (this.host.busy) setImmediate(runTurn, this);
-    else process.nextTick(runTurn, this);
+    // After every read of this turn of the event loop: one commit for all of them.
+    // (Running a lone publish's turn at nextTick instead measured no faster.)
+    setImmediate(runTurn, this);
   }
 
   markDirty(c: ConsumerRuntime): void {
