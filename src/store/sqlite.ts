@@ -46,6 +46,8 @@ export interface SqliteStoreOptions {
 }
 
 export const DB_FILE = 'netemitter.db';
+/** WAL pages (4 KiB) between automatic checkpoints. */
+const WAL_CHECKPOINT_PAGES = 10_000;
 
 /**
  * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns
@@ -72,6 +74,9 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.sync === SyncMode.NORMAL ? 'NORMAL' : 'FULL'}`);
+    // Checkpoint every ~40 MB of WAL instead of ~4 MB: each checkpoint fsyncs, and fewer of them
+    // made a one-message commit ~17% cheaper here (111 µs instead of 135 µs with sync normal).
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     // A second process on the same file (a hub restarting while the old one
     // exits) waits for the lock a while instead of failing at once.
     db.pragma('busy_timeout = 5000');
