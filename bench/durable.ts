@@ -17,6 +17,7 @@
  *   --size N       payload bytes (default 128)
  *   --window N     publishes in flight (default 1000)
  *   --runs N       repetitions (default 3)
+ *   --client C     nats.js (default) or ours: the publisher's client, the same for every peer
  *   --json FILE    also write the results as JSON
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectBus } from '../src/index.js';
 import { start, freePort, waitForPort, waitForLine, firstLine, type Proc } from './lib/proc.js';
 import { DIST_BENCH } from './lib/peers.js';
 import { summarize, table, si, fixed, pct } from './lib/stats.js';
@@ -69,6 +71,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '128' },
     window: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '3' },
+    client: { type: 'string', default: 'nats.js' },
     json: { type: 'string' },
   },
 });
@@ -87,6 +90,10 @@ const opts = {
   window: int(values.window, 'window'),
   runs: int(values.runs, 'runs'),
 };
+if (values.client !== 'nats.js' && values.client !== 'ours') {
+  process.stderr.write(`bench:durable: --client must be nats.js or ours, got ${JSON.stringify(values.client)}\n`);
+  process.exit(2);
+}
 const hasNats = firstLine('nats-server', ['--version']) !== null;
 const peers = PEERS.filter((p) => hasNats || !p.id.startsWith('nats-server'));
 if (!hasNats) process.stdout.write('skipping nats-server -js: nats-server is not installed (apt-get install nats-server)\n');
@@ -100,16 +107,18 @@ async function runOnce(peer: Peer): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'netemitter-durable-'));
   const { url, proc } = await peer.start(dir);
   const nc = await connect({ servers: url });
+  const bus = values.client === 'ours' ? await connectBus(`nats://${url}`) : null;
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'BENCH', subjects: ['bench.durable'] });
     const js = jetstream(nc);
     const payload = new Uint8Array(opts.size).fill(120);
+    const publish = bus === null ? (): Promise<unknown> => js.publish('bench.durable', payload) : (): Promise<unknown> => bus.publish('bench.durable', payload);
     // Warm-up: JIT and the first file pages, not measured.
-    for (let i = 0; i < 500; i++) await js.publish('bench.durable', payload);
+    for (let i = 0; i < 500; i++) await publish();
 
     let t0 = process.hrtime.bigint();
-    for (let i = 0; i < opts.serial; i++) await js.publish('bench.durable', payload);
+    for (let i = 0; i < opts.serial; i++) await publish();
     const serial = opts.serial / (Number(process.hrtime.bigint() - t0) / 1e9);
 
     t0 = process.hrtime.bigint();
@@ -119,7 +128,7 @@ async function runOnce(peer: Peer): Promise<RunResult> {
       const pump = (): void => {
         while (sent < opts.messages && sent - acked < opts.window) {
           sent++;
-          js.publish('bench.durable', payload).then(() => {
+          publish().then(() => {
             acked++;
             if (acked === opts.messages) resolve();
             else pump();
@@ -134,6 +143,7 @@ async function runOnce(peer: Peer): Promise<RunResult> {
     if (info.state.messages !== expected) throw new Error(`${peer.id}: stored ${info.state.messages} of ${expected}`);
     return { serial, window };
   } finally {
+    await bus?.close();
     await nc.close();
     await proc.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -141,7 +151,7 @@ async function runOnce(peer: Peer): Promise<RunResult> {
 }
 
 process.stdout.write(
-  `persisted publish: ${opts.size}-byte payloads; serial ${opts.serial} msgs awaiting each PubAck; window ${opts.messages} msgs, ${opts.window} in flight; ${opts.runs} runs\n`,
+  `persisted publish with ${values.client}: ${opts.size}-byte payloads; serial ${opts.serial} msgs awaiting each PubAck; window ${opts.messages} msgs, ${opts.window} in flight; ${opts.runs} runs\n`,
 );
 const results = new Map<string, RunResult[]>(peers.map((p) => [p.id, []]));
 for (let r = 1; r <= opts.runs; r++) {

@@ -311,8 +311,12 @@ export class MemoryStore implements Store {
     return this.transaction(() => {
       const s = this.#streams.get(stream);
       if (s === undefined) return 0;
-      const old = [...s.msgs.values()].filter((m) => m.timeNs < cutoffNs);
-      for (const m of old) this.deleteMessage(stream, m.seq);
+      const old: number[] = [];
+      for (const m of this.#from(s, 1)) {
+        if (m.timeNs >= cutoffNs) break;
+        old.push(m.seq);
+      }
+      for (const seq of old) this.deleteMessage(stream, seq);
       return old.length;
     });
   }

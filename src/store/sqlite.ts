@@ -183,8 +183,9 @@ export class SqliteStore implements Store {
       nthNewestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'),
       oldest: p('SELECT seq FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
       oldestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq LIMIT 1'),
-      olderStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND time < ?'),
-      olderDel: p('DELETE FROM messages WHERE stream = ? AND time < ?'),
+      firstKept: p('SELECT seq FROM messages WHERE stream = ? AND time >= ? ORDER BY seq LIMIT 1'),
+      belowStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND seq < ?'),
+      belowDel: p('DELETE FROM messages WHERE stream = ? AND seq < ?'),
       subjectCount: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ?'),
       insConsumer: p('INSERT INTO consumers (stream, name, config, created, delivered_sseq, ack_floor_sseq) VALUES (?, ?, ?, ?, ?, ?)'),
       getConsumer: p(`${CONSUMER_SELECT} WHERE c.stream = ? AND c.name = ?`),
@@ -406,9 +407,13 @@ export class SqliteStore implements Store {
 
   removeOlderThan(stream: string, cutoffNs: bigint): number {
     return this.transaction(() => {
-      const st = this.#s.olderStats.get(stream, cutoffNs) as Row;
+      // Times grow with seqs (the caller stamps them at append), so everything below the first
+      // message young enough to keep is old: a walk from the front, no index on time.
+      const kept = this.#s.firstKept.get(stream, cutoffNs) as Row | undefined;
+      const below = kept === undefined ? Number.MAX_SAFE_INTEGER : num(kept.seq);
+      const st = this.#s.belowStats.get(stream, below) as Row;
       if (num(st.n) === 0) return 0;
-      this.#s.olderDel.run(stream, cutoffNs);
+      this.#s.belowDel.run(stream, below);
       this.#s.shrink.run(st.n, st.b, stream);
       return num(st.n);
     });

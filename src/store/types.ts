@@ -161,7 +161,12 @@ export interface Store {
   // ── limits (the caller decides when; see docs/durability.md) ─────────────
   /** Removes the oldest message, or the oldest on that literal subject. Returns its seq, 0 if none. */
   removeOldest(stream: string, subject?: string): number;
-  /** Removes messages stored before cutoffNs (max_age). Returns how many. */
+  /**
+   * max_age: removes the oldest messages, in seq order, up to the first one
+   * stored at or after cutoffNs. Times are expected to grow with seqs (the
+   * caller stamps them); one that went back is removed with its neighbours.
+   * Returns how many.
+   */
   removeOlderThan(stream: string, cutoffNs: bigint): number;
   /** Messages stored on a literal subject (max_msgs_per_subject). */
   subjectCount(stream: string, subject: string): number;

@@ -272,6 +272,9 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.equal(store.removeOlderThan('S', T0 + 2n * SEC), 2);
         assert.equal(store.streamState('S').firstSeq, 3);
         assert.equal(store.removeOlderThan('S', T0), 0);
+        assert.equal(store.removeOlderThan('S', T0 + 100n * SEC), 3, 'all of them');
+        assert.equal(store.streamState('S').messages, 0);
+        assert.equal(store.removeOlderThan('S', T0 + 100n * SEC), 0);
       });
       it('subjectCount (max_msgs_per_subject)', () => {
         assert.equal(store.subjectCount('S', 'a'), 3);
