@@ -175,7 +175,8 @@ export class JetStream implements ConsumerHost {
   private capture(stream: StreamRuntime, subject: string, reply: string | undefined, headerLength: number, body: Buffer): void {
     const headers = headerLength > 0 ? body.subarray(0, headerLength) : null;
     const payload = body.subarray(headerLength);
-    const parsed = headers !== null ? decodeHeaders(headers) : undefined;
+    // JetStream clients send an empty header block ("NATS/1.0\r\n\r\n") with every publish: nothing to decode.
+    const parsed = headers !== null && headers.length > EMPTY_HEADERS_LENGTH ? decodeHeaders(headers) : undefined;
     const timeNs = nowNs();
     this.enqueue({
       store: stream.store,
@@ -190,7 +191,7 @@ export class JetStream implements ConsumerHost {
           return;
         }
         if (!r.duplicate) for (const c of stream.consumers.values()) if (c.waiting.length > 0) this.dirty.add(c);
-        if (reply !== undefined) after.push(() => this.reply(reply, r.duplicate ? { stream: stream.name, seq: r.seq, duplicate: true } : { stream: stream.name, seq: r.seq }));
+        if (reply !== undefined) after.push(() => this.pubAck(reply, stream, r.seq, r.duplicate));
       },
       fail: (err) => {
         if (reply !== undefined) this.reply(reply, { error: JsErr.streamStoreFailed(errText(err)), stream: stream.name, seq: 0 });
@@ -392,7 +393,13 @@ export class JetStream implements ConsumerHost {
     this.host.publish(toWire(subject), undefined, null, Buffer.from(JSON.stringify(body)));
   }
 
-  /** Sends a JSON reply (an API response or a PubAck). */
+  /** `{"stream":…,"seq":…}` (and `"duplicate":true`), the hot reply, without a JSON.stringify per publish. */
+  private pubAck(reply: string, stream: StreamRuntime, seq: number, duplicate: boolean): void {
+    const body = stream.pubAckPrefix + seq + (duplicate ? ',"duplicate":true}' : '}');
+    this.host.publish(reply, undefined, null, Buffer.from(body, 'latin1'), false);
+  }
+
+  /** Sends a JSON reply (an API response or a PubAck with an error). */
   reply(subject: string, body: object): void {
     const json = JSON.stringify(body, (_k, v: unknown) => (v instanceof JsApiError ? v.toJSON() : v));
     this.host.publish(subject, undefined, null, Buffer.from(json), false);
@@ -430,6 +437,8 @@ export class JetStream implements ConsumerHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** "NATS/1.0\r\n\r\n": a header block with no headers. */
+const EMPTY_HEADERS_LENGTH = 12;
 
 function runTurn(js: JetStream): void {
   js.runNow();

@@ -37,6 +37,8 @@ export class StreamRuntime {
   readonly store: Store;
   readonly createdNs: bigint;
   readonly consumers = new Map<string, ConsumerRuntime>();
+  /** `{"stream":"<name>","seq":` as sent in every PubAck, as wire bytes (latin1). */
+  readonly pubAckPrefix: string;
   /** Removes messages past max_age between appends. */
   ageTimer: NodeJS.Timeout | null = null;
 
@@ -45,6 +47,7 @@ export class StreamRuntime {
     this.config = record.config as unknown as StreamConfig;
     this.store = store;
     this.createdNs = record.createdNs;
+    this.pubAckPrefix = Buffer.from(`{"stream":${JSON.stringify(this.name)},"seq":`).toString('latin1');
   }
 
   captures(subject: string): boolean {
