@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { createHub, ConfigError, type Hub, type HubOptions } from '../../src/index.js';
 import { MemoryStore, type Store } from '../../src/store/index.js';
@@ -122,6 +122,47 @@ describe('JetStream in the hub', () => {
     const again = await c.next({ expires: 2000 });
     assert.equal(again?.info.deliveryCount, 2, 'the pull that comes gets it');
     again!.ack();
+  });
+
+  it('takes absurd durations from clients without flooding or failing (heartbeat, expires, nak delay, ack_wait)', async () => {
+    const logged: unknown[] = [];
+    const noop = (): void => {};
+    const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (...a: unknown[]) => void logged.push(a) };
+    const { nc } = await start({ jetstream: { store: { dir: tempDir() } }, logger });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'L', subjects: ['l'] });
+    await jsm.consumers.add('L', { durable_name: 'd', ack_policy: AckPolicy.Explicit, ack_wait: 9e15 }); // ~104 days
+    const inbox = '_INBOX.absurd';
+    const got: Msg[] = [];
+    const sub = nc.subscribe(inbox, {
+      callback: (_err, m) => {
+        got.push(m);
+      },
+    });
+    await nc.flush();
+    // Past the longest timer delay (~24.8 days): Node would fire such a timer after 1 ms.
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.L.d', JSON.stringify({ batch: 1, idle_heartbeat: 3e18 }), { reply: inbox });
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.L.d', JSON.stringify({ batch: 1, expires: 9e18 }), { reply: inbox });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got.length, 0, 'a heartbeat or an expiry fired at once');
+    await jetstream(nc).publish('l', 'x');
+    await within(
+      (async () => {
+        while (got.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      2000,
+      'the delivery',
+    );
+    const delivered = got[0]!;
+    assert.equal(delivered.string(), 'x');
+    // A NAK delay past any date is kept as "much later", not refused by the store.
+    nc.publish(delivered.reply!, '-NAK {"delay":1e30}');
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    const info = await jsm.consumers.info('L', 'd');
+    assert.deepEqual([info.num_ack_pending, info.num_redelivered], [1, 0]);
+    assert.deepEqual(logged, [], 'the hub logged no error');
+    sub.unsubscribe();
   });
 
   it('keeps streams, consumers and ack state across a restart on the same store; ephemeral consumers and memory streams do not survive', async () => {

@@ -24,7 +24,7 @@ import { ConsumerRuntime, type PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JetStream } from './index.js';
 import { StreamRuntime } from './stream.js';
-import { nowNs, nsToMs, parseRfc3339, rfc3339, ZERO_TIME } from './time.js';
+import { nowNs, nsToMs, parseRfc3339, rfc3339, timerDelay, ZERO_TIME } from './time.js';
 
 const TYPE = 'io.nats.jetstream.api.v1.';
 /** Page sizes of the NAMES and LIST calls, as nats-server. */
@@ -513,11 +513,11 @@ export class JetStreamApi {
         if (!c.waiting.includes(req)) return;
         this.js.sendStatus(reply, 408, 'Request Timeout', c.pendingHeaders(req));
         c.finish(req);
-      }, nsToMs(expiresNs));
+      }, timerDelay(nsToMs(expiresNs)));
       req.expiresTimer.unref();
     }
     if (!noWait && hbNs > 0) {
-      const hbMs = nsToMs(hbNs);
+      const hbMs = timerDelay(nsToMs(hbNs));
       req.heartbeatTimer = setInterval(() => {
         const now = Date.now();
         // Skipped only when a message went out within the last half interval: timers fire a little

@@ -10,7 +10,7 @@ import { toWire } from '../../protocol/bytes.js';
 import { JsHeader } from '../../protocol/jetstream.js';
 import { AckPolicy, consumerFilters, type ConsumerConfig } from './config.js';
 import type { StreamRuntime } from './stream.js';
-import { nsToMs } from './time.js';
+import { nsToMs, timerDelay } from './time.js';
 
 /** One MSG.NEXT request waiting for messages. */
 export interface PullRequest {
@@ -262,7 +262,7 @@ export class ConsumerRuntime {
       this.ackTimer = null;
       this.ackTimerAt = Infinity;
       this.host.markDirty(this);
-    }, Math.max(0, at - Date.now()));
+    }, timerDelay(at - Date.now())); // a deadline past the longest delay re-arms when this one fires
     this.ackTimer.unref();
   }
 

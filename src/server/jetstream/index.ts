@@ -437,6 +437,8 @@ export class JetStream implements ConsumerHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The longest -NAK delay kept: now + this stays a safe integer (and fits SQLite's INTEGER). */
+const MAX_DELAY_MS = 2 ** 52;
 /** "NATS/1.0\r\n\r\n": a header block with no headers. */
 const EMPTY_HEADERS_LENGTH = 12;
 
@@ -460,7 +462,8 @@ function nakDelayMs(text: string): number {
   if (rest === '') return 0;
   try {
     const v = JSON.parse(rest) as { delay?: unknown };
-    return typeof v.delay === 'number' && v.delay > 0 ? nsToMs(v.delay) : 0;
+    // Any delay is honoured, up to 2^52 ms (a deadline must stay a safe integer).
+    return typeof v.delay === 'number' && v.delay > 0 ? Math.min(nsToMs(v.delay), MAX_DELAY_MS) : 0;
   } catch {
     return 0;
   }

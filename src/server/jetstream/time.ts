@@ -43,3 +43,11 @@ export function nsToMs(ns: number): number {
   if (ns <= 0) return 0;
   return Math.max(1, Math.round(ns / 1e6));
 }
+
+/** The longest delay setTimeout/setInterval honour; Node runs a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay a timer can wait (ms): clamped to [0, MAX_TIMER_MS], so a huge client-given duration waits long, not 1 ms. */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
