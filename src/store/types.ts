@@ -8,6 +8,9 @@
  *   atomic. `transaction(fn)` groups calls: nothing in it is visible or
  *   durable until it returns, and a throw rolls all of it back. The caller
  *   sends a PubAck or an ack reply only after `transaction` has returned.
+ *   Inside `fn`, a call that fails while writing (I/O, a full disk) may leave
+ *   part of its writes: let the error leave `fn`, so the transaction rolls
+ *   back. (Refusals such as StreamNotFoundError come before any write.)
  * - Wall-clock times are Unix nanoseconds as `bigint` (the ack subject's
  *   timestamp and RFC3339Nano need them). Ack deadlines are milliseconds on
  *   the caller's clock (`Date.now()`), so they survive a restart.

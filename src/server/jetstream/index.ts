@@ -26,7 +26,7 @@ import { JetStreamApi } from './api.js';
 import { nowNs, nsToMs } from './time.js';
 import type { ConsumerConfig } from './config.js';
 
-/** One unit of queued work: runs inside the turn's transaction (in a savepoint of its store), answers after it. */
+/** One unit of queued work: runs inside the turn's transaction, answers after it. */
 interface Op {
   readonly store: Store;
   run(after: AfterCommit[]): void;
@@ -287,14 +287,12 @@ export class JetStream implements ConsumerHost {
     let after: AfterCommit[] = [];
     try {
       this.store.transaction(() => {
+        // Refusals (a failed expectation, a full stream) are answers, not throws. A throw is a store
+        // failure: it rolls the whole turn back and every op of the turn is told (below). A memory
+        // stream's op gets its own transaction, since this one does not cover its store.
         for (const op of ops) {
-          const mark = after.length;
-          try {
-            op.store.transaction(() => op.run(after));
-          } catch (err) {
-            after.length = mark;
-            after.push(() => op.fail(err));
-          }
+          if (op.store === this.store) op.run(after);
+          else op.store.transaction(() => op.run(after));
         }
         // Deliveries, until no consumer has more to do this turn.
         for (let rounds = 0; this.dirty.size > 0 && rounds < 4; rounds++) {
@@ -304,8 +302,8 @@ export class JetStream implements ConsumerHost {
         }
       });
     } catch (err) {
-      // The commit itself failed: nothing of this turn is durable, so nothing is confirmed.
-      this.host.logger.error({ err }, 'JetStream commit failed');
+      // Nothing of this turn is durable, so nothing is confirmed.
+      this.host.logger.error({ err }, 'JetStream turn failed and was rolled back');
       after = ops.map((op) => () => op.fail(err));
     }
     for (const a of after) {
