@@ -690,9 +690,23 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   drain(): Promise<void> {
     if (this.drained === null) {
       if (this.conn.isClosed) return Promise.reject(new ClosedError());
-      this.drained = this.drainNow();
+      this.drained = this.drainWithin(this.opts.drainTimeout);
     }
     return this.drained;
+  }
+
+  /** drainNow, bounded: past `ms` (e.g. disconnected with no server coming back) the bus closes anyway. */
+  private async drainWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+    try {
+      if ((await Promise.race([this.drainNow(), late])) === 'late') {
+        await this.close();
+        throw new TimeoutError(`drain did not finish within ${ms} ms; the bus was closed`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async drainNow(): Promise<void> {

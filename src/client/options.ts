@@ -8,6 +8,7 @@
 import { ConfigError } from '../errors.js';
 import { isWindowsPipe } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
+import { JS_API_PREFIX } from '../protocol/jetstream.js';
 
 export interface ServerAddress {
   /** As given or advertised, for messages. */
@@ -40,6 +41,12 @@ export interface ConnectOptions {
   timeout?: number;
   /** Default request timeout, ms. Default 5000. */
   requestTimeout?: number;
+  /**
+   * ms drain() may take (while disconnected, it waits for a reconnect to
+   * flush); then the bus is closed anyway and drain() rejects with a
+   * TimeoutError. Default 30000, as nats.go's DrainTimeout.
+   */
+  drainTimeout?: number;
   /** Reconnect policy, or false to never reconnect. */
   reconnect?: ReconnectOptions | false;
   /** Bound on bytes queued for sending (while disconnected or under backpressure). Default 64 MiB. */
@@ -76,6 +83,7 @@ export interface ResolvedConnectOptions {
   name: string | undefined;
   timeout: number;
   requestTimeout: number;
+  drainTimeout: number;
   reconnect: Required<ReconnectOptions> | false;
   maxBufferedBytes: number;
   pingInterval: number;
@@ -91,13 +99,14 @@ export interface ResolvedConnectOptions {
 export const ClientDefaults = {
   timeout: 5000,
   requestTimeout: 5000,
+  drainTimeout: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   pingInterval: 30_000,
   maxPingsOut: 2,
   handlerQueue: 'handlers',
   inboxPrefix: '_INBOX',
   reconnect: { maxAttempts: -1, initialDelay: 250, maxDelay: 5000, jitter: 0.3 },
-  jetstreamPrefix: '$JS.API',
+  jetstreamPrefix: JS_API_PREFIX,
   jetstreamTimeout: 5000,
 } as const;
 
@@ -166,6 +175,7 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     name: opts.name,
     timeout: checkNumber('timeout', opts.timeout ?? ClientDefaults.timeout, 1),
     requestTimeout: checkNumber('requestTimeout', opts.requestTimeout ?? ClientDefaults.requestTimeout, 1),
+    drainTimeout: checkNumber('drainTimeout', opts.drainTimeout ?? ClientDefaults.drainTimeout, 1),
     reconnect,
     maxBufferedBytes: checkNumber('maxBufferedBytes', opts.maxBufferedBytes ?? ClientDefaults.maxBufferedBytes, 1024),
     pingInterval: checkNumber('pingInterval', opts.pingInterval ?? ClientDefaults.pingInterval, 1),

@@ -102,6 +102,24 @@ describe('flush, drain, close', () => {
     }
   });
 
+  it('drain() gives up after drainTimeout when no server is there to flush to, and closes', async () => {
+    const proxy = await TestProxy.start({ host: '127.0.0.1', port: server.port });
+    try {
+      // timeout bounds the flush close() still tries once drain() has given up.
+      const x = await connect({ servers: proxy.url, name: 'life-drain-timeout', drainTimeout: 300, timeout: 500 });
+      extra.push(x);
+      x.on('life.drain.timeout', () => {});
+      await x.flush();
+      proxy.freeze(); // the server never answers the flush's PING
+      const err = await within(rejection(x.drain()), 5_000, 'drain() to give up');
+      assert.equal(code(err), ErrorCode.TIMEOUT);
+      assert.match(err.message, /within 300 ms/);
+      assert.equal(x.isClosed, true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('drain() waits for running handlers, whose replies still go out', async () => {
     const x = await bus('life-drain-handler');
     let release!: () => void;
