@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { Sublist } from './sublist.js';
+import { Sublist, type MatchResult } from './sublist.js';
 import { Connection, CloseReason, type ClientInfo, type HubCore, type Subscription } from './connection.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
 import { openListener, type HubAddress } from './listeners.js';
@@ -297,10 +297,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     // The JetStream layer sees every publish first: API calls, acks, stream capture.
     const answered = js !== null && this.capture && js.onPublish(subject, reply, headerLength, payload);
     const r = this.sublist.match(subject);
-    const plain = r.plain;
-    const queues = r.queues;
     let delivered = 0;
-    if (plain.length !== 0 || queues.length !== 0) {
+    if (r.plain.length !== 0 || r.queues.length !== 0) {
       // The line's parts, encoded: `MSG subject ` once per subject (kept with
       // the match result), the tail once per message (kept too while messages
       // on the subject have the same size and no reply, the usual stream).
@@ -326,28 +324,49 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
           tail = Buffer.from(' ' + reply + ' ' + payload.length + '\r\n', 'latin1');
         }
       }
-      const noEcho = from !== null && !from.opts.echo;
-      for (let i = 0; i < plain.length; i++) {
-        const sub = plain[i]!;
-        if (noEcho && sub.conn === from) continue;
-        if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) delivered++;
-      }
-      for (let g = 0; g < queues.length; g++) {
-        const members = queues[g]!;
-        const n = members.length;
-        // A random start spreads load across members, as nats-server does.
-        const start = n === 1 ? 0 : Math.floor(Math.random() * n);
-        for (let k = 0; k < n; k++) {
-          const sub = members[(start + k) % n]!;
-          if (sub.conn.closed || (noEcho && sub.conn === from)) continue;
-          if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) {
-            delivered++;
-            break;
-          }
+      delivered = this.fanOut(from, r, head, tail, payload, headerLength, subject, reply);
+    }
+    if (delivered === 0 && reply !== undefined && from !== null && !answered) this.noResponders(from, reply);
+  }
+
+  /**
+   * Hands one message to every plain subscription of a match and to one
+   * member of each queue group. Returns how many took it.
+   */
+  private fanOut(
+    from: Connection | null,
+    r: MatchResult<Subscription>,
+    head: Buffer,
+    tail: Buffer,
+    payload: Buffer,
+    headerLength: number,
+    subject: string,
+    reply: string | undefined,
+  ): number {
+    const plain = r.plain;
+    const queues = r.queues;
+    const noEcho = from !== null && !from.opts.echo;
+    let delivered = 0;
+    for (let i = 0; i < plain.length; i++) {
+      const sub = plain[i]!;
+      if (noEcho && sub.conn === from) continue;
+      if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) delivered++;
+    }
+    for (let g = 0; g < queues.length; g++) {
+      const members = queues[g]!;
+      const n = members.length;
+      // A random start spreads load across members, as nats-server does.
+      const start = n === 1 ? 0 : Math.floor(Math.random() * n);
+      for (let k = 0; k < n; k++) {
+        const sub = members[(start + k) % n]!;
+        if (sub.conn.closed || (noEcho && sub.conn === from)) continue;
+        if (this.deliver(from, sub, head, tail, payload, headerLength, subject, reply)) {
+          delivered++;
+          break;
         }
       }
     }
-    if (delivered === 0 && reply !== undefined && from !== null && !answered) this.noResponders(from, reply);
+    return delivered;
   }
 
   /**
@@ -362,19 +381,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     const body = hdrLen > 0 ? Buffer.concat([headers!, payload]) : payload;
     const head = Buffer.from((hdrLen > 0 ? 'HMSG ' : 'MSG ') + subject + ' ', 'latin1');
     const tail = Buffer.from((reply === undefined ? ' ' : ' ' + reply + ' ') + (hdrLen > 0 ? hdrLen + ' ' : '') + body.length + '\r\n', 'latin1');
-    let n = 0;
-    for (const sub of r.plain) if (this.deliver(null, sub, head, tail, body, hdrLen, subject, reply)) n++;
-    for (const members of r.queues) {
-      const start = members.length === 1 ? 0 : Math.floor(Math.random() * members.length);
-      for (let k = 0; k < members.length; k++) {
-        const sub = members[(start + k) % members.length]!;
-        if (!sub.conn.closed && this.deliver(null, sub, head, tail, body, hdrLen, subject, reply)) {
-          n++;
-          break;
-        }
-      }
-    }
-    return n;
+    return this.fanOut(null, r, head, tail, body, hdrLen, subject, reply);
   }
 
   /** The hub as the JetStream layer sees it. */
