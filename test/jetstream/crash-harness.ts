@@ -30,6 +30,8 @@ const ACK_WAIT_MS = 2_000;
 const START_TIMEOUT_MS = 10_000;
 const KILL_TIMEOUT_MS = 5_000;
 const CALL_TIMEOUT_MS = 3_000;
+/** No client call outlives its round, whatever the client does once the connection is gone. */
+const STEP_MS = CALL_TIMEOUT_MS + 1_000;
 
 export interface CrashChild {
   readonly url: string;
@@ -179,17 +181,6 @@ async function handle(ledger: Ledger, seq: number, payload: string, ack: boolean
   if (await ackAck().catch(() => false)) ledger.confirmed.add(seq);
 }
 
-/** p, or a rejection after ms: no client call outlives its round, whatever the client does once the connection is gone. */
-async function raced<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Runs the rounds and the final verification; never leaves a child running. */
 export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: CrashOptions): Promise<CrashReport> {
   const random = opts.random ?? Math.random;
@@ -211,7 +202,7 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
           const payload = `r${round}-${counter++}`;
           let seq: number;
           try {
-            seq = (await raced(session.js.publish(SUBJECT, payload), CALL_TIMEOUT_MS + 1_000)).seq;
+            seq = (await within(session.js.publish(SUBJECT, payload), STEP_MS, 'publish')).seq;
           } catch {
             return; // the kill (or a timeout around it): this publish promised nothing
           }
@@ -222,11 +213,11 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
       const consumer = async (): Promise<void> => {
         while (!stop) {
           try {
-            const batch = await raced(session.consumer.fetch({ max_messages: 10, expires: 1_000 }), CALL_TIMEOUT_MS + 1_000);
-            // Not `for await`: each step is bounded (see raced).
+            const batch = await within(session.consumer.fetch({ max_messages: 10, expires: 1_000 }), STEP_MS, 'fetch');
+            // Not `for await`: each step is bounded (STEP_MS).
             const it = batch[Symbol.asyncIterator]();
             for (;;) {
-              const r = await raced(it.next(), CALL_TIMEOUT_MS + 1_000);
+              const r = await within(it.next(), STEP_MS, 'next message');
               // After the kill, each ackAck would wait out its timeout: what is left of the batch is not handled.
               if (r.done === true || stop) break;
               const m = r.value;

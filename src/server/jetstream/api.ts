@@ -208,22 +208,22 @@ export class JetStreamApi {
   private streamNames(body: Buffer): Json {
     const req = parseJson(body);
     const offset = pageOffset(req);
-    const subject = typeof req.subject === 'string' && req.subject !== '' ? req.subject : undefined;
-    const names = [...this.js.streams.values()]
-      .filter((s) => subject === undefined || s.config.subjects.some((x) => subjectsCollide(x, subject)))
-      .map((s) => s.name)
-      .sort();
+    const names = this.streamsOn(req.subject).map((s) => s.name);
     return { total: names.length, offset, limit: NAMES_PAGE, streams: names.slice(offset, offset + NAMES_PAGE) };
   }
 
   private streamList(body: Buffer): Json {
     const req = parseJson(body);
     const offset = pageOffset(req);
-    const subject = typeof req.subject === 'string' && req.subject !== '' ? req.subject : undefined;
-    const all = [...this.js.streams.values()]
-      .filter((s) => subject === undefined || s.config.subjects.some((x) => subjectsCollide(x, subject)))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = this.streamsOn(req.subject);
     return { total: all.length, offset, limit: LIST_PAGE, streams: all.slice(offset, offset + LIST_PAGE).map((s) => this.streamInfo(s)) };
+  }
+
+  /** Streams by name, only those whose subjects overlap `subject` when it is a non-empty string (NAMES, LIST). */
+  private streamsOn(subject: unknown): StreamRuntime[] {
+    const all = [...this.js.streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (typeof subject !== 'string' || subject === '') return all;
+    return all.filter((s) => s.config.subjects.some((x) => subjectsCollide(x, subject)));
   }
 
   private msgGet(name: string, body: Buffer): Json {
