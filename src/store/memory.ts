@@ -200,6 +200,11 @@ export class MemoryStore implements Store {
     });
   }
 
+  findMsgId(stream: string, msgId: string, sinceNs: bigint): number | undefined {
+    const seen = this.#streams.get(stream)?.dedup.get(msgId);
+    return seen !== undefined && seen.time >= sinceNs ? seen.seq : undefined;
+  }
+
   getMessage(stream: string, seq: number): StoredMessage | undefined {
     return this.#streams.get(stream)?.msgs.get(seq);
   }

@@ -320,6 +320,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  findMsgId(stream: string, msgId: string, sinceNs: bigint): number | undefined {
+    const seen = this.#s.dedupGet.get(stream, msgId) as Row | undefined;
+    return seen !== undefined && big(seen.time) >= sinceNs ? num(seen.seq) : undefined;
+  }
+
   getMessage(stream: string, seq: number): StoredMessage | undefined {
     const r = this.#s.getMsg.get(stream, seq) as Row | undefined;
     return r === undefined ? undefined : toMessage(r);

@@ -148,6 +148,8 @@ export interface Store {
    * Throws StreamNotFoundError.
    */
   append(stream: string, msg: NewMessage, dedupWindowNs?: bigint): AppendResult;
+  /** The seq a msgId was stored under, if it was stored at or after sinceNs (a dedup check that stores nothing). */
+  findMsgId(stream: string, msgId: string, sinceNs: bigint): number | undefined;
   getMessage(stream: string, seq: number): StoredMessage | undefined;
   /** The newest message matching the filter (nats `last_by_subj`). */
   getLastMessage(stream: string, filter: string): StoredMessage | undefined;

@@ -57,6 +57,15 @@ describe('stream limits and retention', () => {
     assert.deepEqual([st.messages, st.first_seq, st.last_seq], [3, 1, 3]);
   });
 
+  it('a full discard-new stream still answers a duplicate with the original seq', async () => {
+    const name = await stream('MAXNEWDUP', { max_msgs: 2, discard: DiscardPolicy.New });
+    await ctx.js.publish(`${name}.x`, '1', { msgID: 'a' });
+    await ctx.js.publish(`${name}.x`, '2', { msgID: 'b' });
+    const dup = await ctx.js.publish(`${name}.x`, 'again', { msgID: 'a' });
+    assert.deepEqual([dup.seq, dup.duplicate], [1, true]);
+    await assertApiError(ctx.js.publish(`${name}.x`, '3', { msgID: 'c' }), { status: 503, code: 10077, description: 'maximum messages exceeded' });
+  });
+
   it('max_bytes with discard old keeps the newest messages that fit', async () => {
     // Each message is 22 + subject + 10 + 8 stored bytes (file-store accounting, see streams.test.ts).
     const name = ctx.unique('MAXB');

@@ -142,6 +142,14 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         // Past the window from the first store of 'm', it is new again.
         assert.deepEqual(store.append('S', { subject: 'a', payload: enc('5'), timeNs: T0 + 121n * SEC, msgId: 'm' }, w), { seq: 4, duplicate: false });
         assert.deepEqual(store.append('S', { subject: 'a', payload: enc('6'), timeNs: T0 + 122n * SEC, msgId: 'm' }, w), { seq: 4, duplicate: true });
+        // findMsgId answers the same question without storing anything.
+        const before = store.streamState('S').lastSeq;
+        assert.equal(store.findMsgId('S', 'm', T0 + 121n * SEC), 4);
+        assert.equal(store.findMsgId('S', 'm', T0 + 121n * SEC + 1n), undefined, 'stored before sinceNs');
+        assert.equal(store.findMsgId('S', 'n', T0), 2);
+        assert.equal(store.findMsgId('S', 'none', T0), undefined);
+        assert.equal(store.findMsgId('NOPE', 'm', T0), undefined);
+        assert.equal(store.streamState('S').lastSeq, before);
       });
 
       it('dedup survives a purge of the original (as nats-server)', () => {

@@ -99,18 +99,7 @@ export class StreamRuntime {
   }
 
   private isDuplicate(msgId: string | undefined, timeNs: bigint): boolean {
-    if (msgId === undefined) return false;
-    // A dry run: append in a savepoint and roll it back.
-    let dup = false;
-    try {
-      this.store.transaction(() => {
-        dup = this.store.append(this.name, { subject: '_', payload: Buffer.alloc(0), timeNs, msgId }, BigInt(this.config.duplicate_window)).duplicate;
-        throw ROLLBACK;
-      });
-    } catch (err) {
-      if (err !== ROLLBACK) throw err;
-    }
-    return dup;
+    return msgId !== undefined && this.store.findMsgId(this.name, msgId, timeNs - BigInt(this.config.duplicate_window)) !== undefined;
   }
 
   private checkExpectations(h: MsgHeaders, subject: string): JsApiError | undefined {
@@ -196,4 +185,3 @@ export class StreamRuntime {
   }
 }
 
-const ROLLBACK = new Error('rollback');
