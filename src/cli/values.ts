@@ -130,19 +130,21 @@ export function parseFileMode(raw: RawValue): number {
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export function parseLogLevel(raw: RawValue): LogLevel {
+/** One of a fixed list of words, any case. */
+function parseOneOf<T extends string>(raw: RawValue, words: readonly T[]): T {
   const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-  const level = LOG_LEVELS.find((l) => l === s);
-  if (level === undefined) throw new InvalidValue(`one of ${LOG_LEVELS.join(', ')}`);
-  return level;
+  const word = words.find((w) => w === s);
+  if (word === undefined) throw new InvalidValue(`one of ${words.join(', ')}`);
+  return word;
+}
+
+export function parseLogLevel(raw: RawValue): LogLevel {
+  return parseOneOf(raw, LOG_LEVELS);
 }
 
 export const SYNC_MODES = ['full', 'normal'] as const;
 export type SyncModeName = (typeof SYNC_MODES)[number];
 
 export function parseSyncMode(raw: RawValue): SyncModeName {
-  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-  const mode = SYNC_MODES.find((m) => m === s);
-  if (mode === undefined) throw new InvalidValue(`one of ${SYNC_MODES.join(', ')}`);
-  return mode;
+  return parseOneOf(raw, SYNC_MODES);
 }

@@ -55,8 +55,8 @@ export class ConsumerRuntime {
   config: ConsumerConfig;
   readonly createdNs: bigint;
   readonly waiting: PullRequest[] = [];
-  private filter: SubjectFilter | undefined;
-  private test: SubjectTest;
+  private filter: SubjectFilter | undefined = undefined;
+  private test: SubjectTest = compileFilter(undefined);
   private readonly host: ConsumerHost;
   private ackTimer: NodeJS.Timeout | null = null;
   private ackTimerAt = Infinity;
@@ -70,11 +70,10 @@ export class ConsumerRuntime {
     this.config = config;
     this.createdNs = createdNs;
     this.host = host;
-    const f = consumerFilters(config);
-    this.filter = f.length === 0 ? undefined : f;
-    this.test = compileFilter(this.filter);
+    this.reconfigure(config);
   }
 
+  /** Takes a new config (an update keeps the ack state and the waiting pulls). */
   reconfigure(config: ConsumerConfig): void {
     this.config = config;
     const f = consumerFilters(config);
