@@ -36,23 +36,21 @@ interface Peer {
   start(dir: string): Promise<{ url: string; proc: Proc }>;
 }
 
+/** Our hub on a SQLite store with the given sync policy. */
+function hubPeer(sync: 'full' | 'normal'): Peer {
+  return {
+    id: `hub sync=${sync}`,
+    async start(dir) {
+      const proc = start(process.execPath, [join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir, '--sync', sync]);
+      const m = await waitForLine(proc, /LISTENING (\d+)/);
+      return { url: `127.0.0.1:${m[1]}`, proc };
+    },
+  };
+}
+
 const PEERS: Peer[] = [
-  {
-    id: 'hub sync=full',
-    async start(dir) {
-      const proc = start(process.execPath, [join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir, '--sync', 'full']);
-      const m = await waitForLine(proc, /LISTENING (\d+)/);
-      return { url: `127.0.0.1:${m[1]}`, proc };
-    },
-  },
-  {
-    id: 'hub sync=normal',
-    async start(dir) {
-      const proc = start(process.execPath, [join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir, '--sync', 'normal']);
-      const m = await waitForLine(proc, /LISTENING (\d+)/);
-      return { url: `127.0.0.1:${m[1]}`, proc };
-    },
-  },
+  hubPeer('full'),
+  hubPeer('normal'),
   {
     id: 'nats-server -js',
     async start(dir) {
