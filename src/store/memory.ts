@@ -13,7 +13,7 @@ import { compileFilter } from './filter.js';
 import {
   storedMessageSize,
   type AppendResult, type ConsumerRecord, type Delivery, type JsonObject, type LoadOptions, type NewMessage,
-  type PendingAck, type PurgeOptions, type Store, type StoredMessage, type StreamRecord, type StreamState, type SubjectFilter,
+  type PendingAck, type PurgeOptions, type Store, type StoredMessage, type StreamRecord, type StreamState, type StreamTotals, type SubjectFilter,
 } from './types.js';
 
 interface MemPending { cseq: number; deliveries: number; deadline: number }
@@ -162,6 +162,11 @@ export class MemoryStore implements Store {
       numSubjects: s.subjects.size,
       consumerCount: s.consumers.size,
     };
+  }
+
+  streamTotals(name: string): StreamTotals {
+    const s = this.#stream(name);
+    return { messages: s.msgs.size, bytes: s.bytes, lastSeq: s.lastSeq, lastTimeNs: s.lastTime };
   }
 
   // ── messages ─────────────────────────────────────────────────────────────

@@ -7,9 +7,12 @@
  *                   └─< consumers (stream, name)       delivered / ack floor
  *                          └─< pending (stream, consumer, stream_seq)  deliveries, deadline
  *
- * `streams` also holds last_seq, last_time and the message and byte counters,
- * updated in the same transaction as the messages, so stream state is O(1)
- * except num_subjects (a scan of the subject index).
+ * `streams` also holds last_seq, last_time and the message and byte counters.
+ * The store keeps them in memory and writes each stream's row once per
+ * transaction, just before the commit, rather than once per append (that
+ * UPDATE cost as much as the append itself). A rollback drops the memory copy,
+ * and the next call reads the rows again. So stream state is O(1) except
+ * num_subjects (a scan of the subject index).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,7 +23,7 @@ import { migrate } from './migrations.js';
 import {
   storedMessageSize,
   type AppendResult, type ConsumerRecord, type Delivery, type JsonObject, type LoadOptions, type NewMessage,
-  type PendingAck, type PurgeOptions, type Store, type StoredMessage, type StreamRecord, type StreamState, type SubjectFilter,
+  type PendingAck, type PurgeOptions, type Store, type StoredMessage, type StreamRecord, type StreamState, type StreamTotals, type SubjectFilter,
 } from './types.js';
 
 export const SyncMode = {
@@ -128,6 +131,14 @@ function toPending(r: Row): PendingAck {
   return { streamSeq: num(r.stream_seq), consumerSeq: num(r.cseq), deliveries: num(r.deliveries), deadlineMs: num(r.deadline) };
 }
 
+/** A stream's counters while the store is open: the row in `streams`, plus this transaction's changes. */
+interface Totals {
+  lastSeq: number;
+  lastTimeNs: bigint;
+  messages: number;
+  bytes: number;
+}
+
 const CONSUMER_SELECT = `SELECT c.*,
   (SELECT COUNT(*) FROM pending p WHERE p.stream = c.stream AND p.consumer = c.name) AS num_pending,
   (SELECT COUNT(*) FROM pending p WHERE p.stream = c.stream AND p.consumer = c.name AND p.deliveries > 1) AS num_redelivered
@@ -137,13 +148,21 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #tx: (fn: () => unknown) => unknown;
   #closed = false;
+  /** Counters by stream name, read from `streams` on first use. */
+  readonly #totals = new Map<string, Totals>();
+  /** Streams whose counters changed since their row was last written. */
+  readonly #dirty = new Set<string>();
   // Prepared once; `s.x` reads better than forty fields.
   readonly #s;
 
   constructor(db: Database.Database) {
     this.#db = db;
     // One transaction function for every call: making one per call costs more than a small insert.
-    this.#tx = db.transaction((fn: () => unknown) => fn());
+    this.#tx = db.transaction((fn: () => unknown) => {
+      const r = fn();
+      this.#flush();
+      return r;
+    });
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       insStream: p('INSERT INTO streams (name, config, created) VALUES (?, ?, ?)'),
@@ -159,8 +178,7 @@ export class SqliteStore implements Store {
       first: p('SELECT seq, time FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
       numSubjects: p('SELECT COUNT(*) AS n FROM (SELECT DISTINCT subject FROM messages WHERE stream = ?)'),
       consumerCount: p('SELECT COUNT(*) AS n FROM consumers WHERE stream = ?'),
-      bump: p('UPDATE streams SET last_seq = ?, last_time = ?, msgs = msgs + 1, bytes = bytes + ? WHERE name = ?'),
-      shrink: p('UPDATE streams SET msgs = msgs - ?, bytes = bytes - ? WHERE name = ?'),
+      setCounters: p('UPDATE streams SET last_seq = ?, last_time = ?, msgs = ?, bytes = ? WHERE name = ?'),
       dedupGet: p('SELECT seq, time FROM dedup WHERE stream = ? AND msg_id = ?'),
       dedupPrune: p('DELETE FROM dedup WHERE stream = ? AND time < ?'),
       dedupPut: p('INSERT OR REPLACE INTO dedup (stream, msg_id, seq, time) VALUES (?, ?, ?, ?)'),
@@ -222,8 +240,16 @@ export class SqliteStore implements Store {
 
   transaction<T>(fn: () => T): T {
     if (this.#closed) throw new StoreClosedError();
-    // better-sqlite3 turns a nested call into a SAVEPOINT.
-    return this.#tx(fn) as T;
+    // better-sqlite3 turns a nested call into a SAVEPOINT. If it rolls back, the counters are read
+    // again from the rows, so the rows must first hold what the enclosing transaction did so far.
+    if (this.#db.inTransaction) this.#flush();
+    try {
+      return this.#tx(fn) as T;
+    } catch (err) {
+      this.#totals.clear();
+      this.#dirty.clear();
+      throw err;
+    }
   }
 
   /**
@@ -234,7 +260,35 @@ export class SqliteStore implements Store {
    */
   #atomic<T>(fn: () => T): T {
     if (this.#closed) throw new StoreClosedError();
-    return this.#db.inTransaction ? fn() : (this.#tx(fn) as T);
+    return this.#db.inTransaction ? fn() : this.transaction(fn);
+  }
+
+  /** The counters of a stream; throws StreamNotFoundError. */
+  #counters(name: string): Totals {
+    let t = this.#totals.get(name);
+    if (t === undefined) {
+      const c = this.#s.counters.get(name) as Row | undefined;
+      if (c === undefined) throw new StreamNotFoundError(name);
+      t = { lastSeq: num(c.last_seq), lastTimeNs: big(c.last_time), messages: num(c.msgs), bytes: num(c.bytes) };
+      this.#totals.set(name, t);
+    }
+    return t;
+  }
+
+  #shrink(name: string, messages: number, bytes: number): void {
+    const t = this.#counters(name);
+    t.messages -= messages;
+    t.bytes -= bytes;
+    this.#dirty.add(name);
+  }
+
+  /** Writes the changed counters; runs inside the transaction, before its commit. */
+  #flush(): void {
+    for (const name of this.#dirty) {
+      const t = this.#totals.get(name);
+      if (t !== undefined) this.#s.setCounters.run(t.lastSeq, t.lastTimeNs, t.messages, t.bytes, name);
+    }
+    this.#dirty.clear();
   }
 
   close(): void {
@@ -270,6 +324,8 @@ export class SqliteStore implements Store {
   deleteStream(name: string): boolean {
     return this.transaction(() => {
       if (this.#s.delStream.run(name).changes === 0) return false;
+      this.#totals.delete(name);
+      this.#dirty.delete(name);
       this.#s.delStreamMsgs.run(name);
       this.#s.delStreamDedup.run(name);
       this.#s.delStreamPending.run(name);
@@ -280,29 +336,31 @@ export class SqliteStore implements Store {
 
   streamState(name: string): StreamState {
     return this.transaction(() => {
-      const c = this.#s.counters.get(name) as Row | undefined;
-      if (c === undefined) throw new StreamNotFoundError(name);
+      const t = this.#counters(name);
       const first = this.#s.first.get(name) as Row | undefined;
-      const lastSeq = num(c.last_seq);
       return {
-        messages: num(c.msgs),
-        bytes: num(c.bytes),
-        firstSeq: first === undefined ? lastSeq + 1 : num(first.seq),
+        messages: t.messages,
+        bytes: t.bytes,
+        firstSeq: first === undefined ? t.lastSeq + 1 : num(first.seq),
         firstTimeNs: first === undefined ? 0n : big(first.time),
-        lastSeq,
-        lastTimeNs: big(c.last_time),
+        lastSeq: t.lastSeq,
+        lastTimeNs: t.lastTimeNs,
         numSubjects: num((this.#s.numSubjects.get(name) as Row).n),
         consumerCount: num((this.#s.consumerCount.get(name) as Row).n),
       };
     });
   }
 
+  streamTotals(name: string): StreamTotals {
+    const t = this.#counters(name);
+    return { messages: t.messages, bytes: t.bytes, lastSeq: t.lastSeq, lastTimeNs: t.lastTimeNs };
+  }
+
   // ── messages ─────────────────────────────────────────────────────────────
 
   append(stream: string, msg: NewMessage, dedupWindowNs = 0n): AppendResult {
     return this.#atomic(() => {
-      const c = this.#s.counters.get(stream) as Row | undefined;
-      if (c === undefined) throw new StreamNotFoundError(stream);
+      const t = this.#counters(stream);
       const dedup = msg.msgId !== undefined && msg.msgId !== '' && dedupWindowNs > 0n;
       if (dedup) {
         const cutoff = msg.timeNs - dedupWindowNs;
@@ -310,11 +368,15 @@ export class SqliteStore implements Store {
         const seen = this.#s.dedupGet.get(stream, msg.msgId) as Row | undefined;
         if (seen !== undefined) return { seq: num(seen.seq), duplicate: true };
       }
-      const seq = num(c.last_seq) + 1;
+      const seq = t.lastSeq + 1;
       const headers = msg.headers !== undefined && msg.headers.length > 0 ? msg.headers : null;
       const size = storedMessageSize(msg.subject, msg.headers, msg.payload);
       this.#s.insMsg.run(stream, seq, msg.subject, headers, msg.payload, msg.timeNs, msg.msgId ?? null, size);
-      this.#s.bump.run(seq, msg.timeNs, size, stream);
+      t.lastSeq = seq;
+      t.lastTimeNs = msg.timeNs;
+      t.messages++;
+      t.bytes += size;
+      this.#dirty.add(stream);
       if (dedup) this.#s.dedupPut.run(stream, msg.msgId, seq, msg.timeNs);
       return { seq, duplicate: false };
     });
@@ -373,17 +435,17 @@ export class SqliteStore implements Store {
   }
 
   deleteMessage(stream: string, seq: number): boolean {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       const r = this.#s.delMsg.get(stream, seq) as Row | undefined;
       if (r === undefined) return false;
-      this.#s.shrink.run(1, r.size, stream);
+      this.#shrink(stream, 1, num(r.size));
       return true;
     });
   }
 
   purge(stream: string, options: PurgeOptions = {}): number {
-    return this.transaction(() => {
-      if (this.#s.counters.get(stream) === undefined) throw new StreamNotFoundError(stream);
+    return this.#atomic(() => {
+      this.#counters(stream);
       let upTo = options.upTo ?? Number.MAX_SAFE_INTEGER;
       const keep = options.keep ?? 0;
       if (matchesAll(options.filter) || literalOf(options.filter) !== undefined) {
@@ -397,7 +459,7 @@ export class SqliteStore implements Store {
         if (num(st.n) === 0) return 0;
         if (lit === undefined) this.#s.rangeDel.run(stream, upTo);
         else this.#s.rangeDelOnSubject.run(stream, lit, upTo);
-        this.#s.shrink.run(st.n, st.b, stream);
+        this.#shrink(stream, num(st.n), num(st.b));
         return num(st.n);
       }
       // A wildcard filter: SQLite cannot match it, so pick the seqs here.
@@ -412,7 +474,7 @@ export class SqliteStore implements Store {
   // ── limits ───────────────────────────────────────────────────────────────
 
   removeOldest(stream: string, subject?: string): number {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       const r = (subject === undefined ? this.#s.oldest.get(stream) : this.#s.oldestOnSubject.get(stream, subject)) as Row | undefined;
       if (r === undefined) return 0;
       const seq = num(r.seq);
@@ -422,7 +484,7 @@ export class SqliteStore implements Store {
   }
 
   removeOlderThan(stream: string, cutoffNs: bigint): number {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       // Times grow with seqs (the caller stamps them at append), so everything below the first
       // message young enough to keep is old: a walk from the front, no index on time.
       const kept = this.#s.firstKept.get(stream, cutoffNs) as Row | undefined;
@@ -430,7 +492,7 @@ export class SqliteStore implements Store {
       const st = this.#s.belowStats.get(stream, below) as Row;
       if (num(st.n) === 0) return 0;
       this.#s.belowDel.run(stream, below);
-      this.#s.shrink.run(st.n, st.b, stream);
+      this.#shrink(stream, num(st.n), num(st.b));
       return num(st.n);
     });
   }
@@ -473,7 +535,7 @@ export class SqliteStore implements Store {
   }
 
   recordDelivery(stream: string, consumer: string, streamSeq: number, deadlineMs: number): Delivery {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       const d = this.#s.delivered.get(stream, consumer) as Row | undefined;
       if (d === undefined) throw new ConsumerNotFoundError(stream, consumer);
       const consumerSeq = num(d.delivered_cseq) + 1;
@@ -492,7 +554,7 @@ export class SqliteStore implements Store {
   }
 
   ackUpTo(stream: string, consumer: string, streamSeq: number): number {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       const n = this.#s.delPendingUpTo.run(stream, consumer, streamSeq).changes;
       if (n > 0) this.#raiseFloor(stream, consumer);
       return n;
@@ -521,7 +583,7 @@ export class SqliteStore implements Store {
   }
 
   #settle(stream: string, consumer: string, streamSeq: number): boolean {
-    return this.transaction(() => {
+    return this.#atomic(() => {
       if (this.#s.delPending.run(stream, consumer, streamSeq).changes === 0) return false;
       this.#raiseFloor(stream, consumer);
       return true;

@@ -47,6 +47,14 @@ export interface StreamState {
   readonly consumerCount: number;
 }
 
+/** The O(1) part of StreamState: what every append checks (limits, expectations). */
+export interface StreamTotals {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly lastSeq: number;
+  readonly lastTimeNs: bigint;
+}
+
 export interface NewMessage {
   readonly subject: string;
   /** The raw `NATS/1.0…\r\n\r\n` block, kept byte for byte; absent or empty for MSG. */
@@ -138,8 +146,10 @@ export interface Store {
   listStreams(): StreamRecord[];
   /** Removes its messages, dedup entries and consumers too. False when absent. */
   deleteStream(name: string): boolean;
-  /** Throws StreamNotFoundError. */
+  /** Throws StreamNotFoundError. Counts subjects and consumers: for INFO, not for every append. */
   streamState(name: string): StreamState;
+  /** Counters only, O(1). Throws StreamNotFoundError. */
+  streamTotals(name: string): StreamTotals;
 
   // ── messages ─────────────────────────────────────────────────────────────
   /**

@@ -7,7 +7,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ConsumerExistsError, ConsumerNotFoundError, StreamExistsError, StreamNotFoundError, StoreErrorCode,
-  storedMessageSize, type Store,
+  storedMessageSize, type Store, type StreamState, type StreamTotals,
 } from '../../src/store/index.js';
 
 export type MakeStore = () => Store;
@@ -16,6 +16,8 @@ const T0 = 1_700_000_000_000_000_000n;
 const SEC = 1_000_000_000n;
 const enc = (s: string) => Buffer.from(s);
 const HDR = enc('NATS/1.0\r\nNats-Msg-Id: id-1\r\n\r\n');
+
+const totalsOf = (st: StreamState): StreamTotals => ({ messages: st.messages, bytes: st.bytes, lastSeq: st.lastSeq, lastTimeNs: st.lastTimeNs });
 
 export function storeConformance(name: string, makeStore: MakeStore): void {
   describe(`${name} store conformance`, () => {
@@ -129,6 +131,10 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.equal(st.lastTimeNs, T0 + 2n * SEC);
         assert.equal(st.numSubjects, 2);
         assert.equal(st.bytes, 3 * storedMessageSize('a', undefined, enc('p0')));
+        assert.deepEqual(store.streamTotals('S'), totalsOf(st));
+        store.deleteMessage('S', 1);
+        assert.deepEqual(store.streamTotals('S'), { messages: 2, bytes: (2 * st.bytes) / 3, lastSeq: 3, lastTimeNs: T0 + 2n * SEC });
+        assert.throws(() => store.streamTotals('nope'), StreamNotFoundError);
       });
 
       it('dedups a msgId within the window, returning the original seq', () => {
@@ -449,6 +455,7 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
           throw boom;
         }), (e: unknown) => e === boom);
         assert.deepEqual(store.streamState('S'), before.state);
+        assert.deepEqual(store.streamTotals('S'), totalsOf(before.state));
         assert.deepEqual(store.getConsumer('S', 'w'), before.consumer);
         assert.deepEqual(store.pendingAcks('S', 'w'), before.pending);
         assert.deepEqual(store.getStream('S')!.config, {});
@@ -467,8 +474,14 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
             throw new Error('inner');
           }));
           fill('S', ['c']);
+          assert.equal(store.streamTotals('S').messages, 2);
         });
         assert.deepEqual(store.loadMessages('S', 1).map((m) => [m.seq, m.subject]), [[1, 'a'], [2, 'c']]);
+        const st = store.streamState('S');
+        assert.equal(st.messages, 2);
+        assert.equal(st.lastSeq, 2);
+        assert.equal(st.bytes, 2 * storedMessageSize('a', undefined, enc('p0')));
+        assert.deepEqual(store.streamTotals('S'), totalsOf(st));
       });
 
       it('a failing call leaves nothing half done', () => {

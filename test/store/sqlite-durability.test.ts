@@ -74,6 +74,36 @@ describe('sqlite store on disk', () => {
     }
   });
 
+  it('writes the stream counters with each commit, also around a rolled-back savepoint', () => {
+    const d = dir();
+    let store = openStore({ dir: d });
+    store.createStream('S', {}, T0);
+    const add = (subject: string): number => store.append('S', { subject, payload: Buffer.from('x'), timeNs: T0 }).seq;
+    store.transaction(() => {
+      add('a');
+      add('b');
+      assert.throws(() => store.transaction(() => {
+        add('c');
+        store.deleteMessage('S', 1);
+        throw new Error('inner');
+      }));
+      add('d');
+    });
+    assert.throws(() => store.transaction(() => {
+      add('e');
+      throw new Error('outer');
+    }));
+    const state = store.streamState('S');
+    assert.deepEqual([state.messages, state.lastSeq], [3, 3]);
+    store.close();
+    store = openStore({ dir: d });
+    try {
+      assert.deepEqual(store.streamState('S'), state);
+    } finally {
+      store.close();
+    }
+  });
+
   it('migrates an empty file to the current version, and reopening is a no-op', () => {
     const d = dir();
     openSqliteStore(d).close();

@@ -97,7 +97,7 @@ export class JetStreamApi {
     let storage = 0;
     let consumers = 0;
     for (const s of this.js.streams.values()) {
-      const st = s.store.streamState(s.name);
+      const st = s.store.streamTotals(s.name);
       if (s.config.storage === 'memory') memory += st.bytes;
       else storage += st.bytes;
       consumers += s.consumers.size;
@@ -354,7 +354,7 @@ export class JetStreamApi {
   private startSeq(s: StreamRuntime, cfg: ConsumerConfig): number {
     const store = s.store;
     const filters = consumerFilters(cfg);
-    const last = store.streamState(s.name).lastSeq;
+    const last = store.streamTotals(s.name).lastSeq;
     switch (cfg.deliver_policy) {
       case DeliverPolicy.ALL:
         return 0;

@@ -74,7 +74,7 @@ export class StreamRuntime {
     const windowNs = BigInt(cfg.duplicate_window);
     if (cfg.discard === 'new' && (cfg.max_msgs > 0 || cfg.max_bytes > 0)) {
       // A duplicate is answered with the original, never refused for space.
-      const st = store.streamState(this.name);
+      const st = store.streamTotals(this.name);
       const bytes = storedMessageSize(m.subject, m.headers ?? undefined, m.payload);
       if (cfg.max_msgs > 0 && st.messages >= cfg.max_msgs && !this.isDuplicate(msgId, m.timeNs)) {
         return JsErr.streamStoreFailed('maximum messages exceeded');
@@ -108,12 +108,12 @@ export class StreamRuntime {
     const lastSeq = h.get(JsHeader.EXPECTED_LAST_SEQUENCE);
     if (lastSeq !== undefined) {
       const want = Number(lastSeq);
-      const have = this.store.streamState(this.name).lastSeq;
+      const have = this.store.streamTotals(this.name).lastSeq;
       if (!Number.isSafeInteger(want) || want !== have) return JsErr.wrongLastSequence(have);
     }
     const lastId = h.get(JsHeader.EXPECTED_LAST_MSG_ID);
     if (lastId !== undefined) {
-      const st = this.store.streamState(this.name);
+      const st = this.store.streamTotals(this.name);
       const have = st.lastSeq > 0 ? (this.store.getMessage(this.name, st.lastSeq)?.msgId ?? '') : '';
       if (have !== lastId) return JsErr.wrongLastMsgId(have);
     }
@@ -143,10 +143,10 @@ export class StreamRuntime {
     const cfg = this.config;
     const store = this.store;
     if (cfg.max_msgs > 0 || cfg.max_bytes > 0) {
-      let st = store.streamState(this.name);
+      let st = store.streamTotals(this.name);
       while (st.messages > 0 && ((cfg.max_msgs > 0 && st.messages > cfg.max_msgs) || (cfg.max_bytes > 0 && st.bytes > cfg.max_bytes))) {
         if (store.removeOldest(this.name) === 0) break;
-        st = store.streamState(this.name);
+        st = store.streamTotals(this.name);
       }
     }
     this.expire(nowNs);
