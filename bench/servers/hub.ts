@@ -5,16 +5,18 @@
  *
  *   node hub.js                              core NATS only
  *   node hub.js --store DIR [--sync MODE]    durable streams in DIR (SQLite)
+ *               [--commit-batch N]           maxCommitBatch (default the hub's)
  */
 import { parseArgs } from 'node:util';
 import { createHub } from '../../src/index.js';
 
-const { values } = parseArgs({ options: { store: { type: 'string' }, sync: { type: 'string' } } });
+const { values } = parseArgs({ options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' } } });
+const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
 const sync = values.sync === 'normal' ? 'normal' : 'full';
 const hub = createHub({
   host: '127.0.0.1',
   port: 0,
-  ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync } } } : {}),
+  ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
 const [address] = await hub.listen();
 process.stdout.write(`LISTENING ${address!.port}\n`);

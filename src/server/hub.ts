@@ -403,6 +403,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         const r = this.sublist.match(subject);
         return r.plain.length > 0 || r.queues.length > 0;
       },
+      flush: () => this.flushAll(),
     };
   }
 

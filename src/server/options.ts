@@ -85,6 +85,13 @@ export interface HubJetStreamOptions {
   store?: StoreSpec | Store;
   /** Default subject prefix for dead letters: `<prefix>.<stream>.<consumer>`. Default 'dlq'. */
   deadLetterPrefix?: string;
+  /**
+   * Most publishes and acks applied in one transaction (default 256). A turn
+   * with more commits them in slices and sends each slice's answers at once,
+   * so a client is already handling the first PubAcks while the hub stores
+   * the rest.
+   */
+  maxCommitBatch?: number;
 }
 
 export interface ResolvedHubOptions {

@@ -17,4 +17,6 @@ export interface JsHost {
   deliverTo(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): number;
   /** Whether any subscription matches the subject. */
   hasInterest(subject: string): boolean;
+  /** Writes every connection's queued output now (instead of at the end of the turn). */
+  flush(): void;
 }

@@ -8,7 +8,10 @@
  * queued during a turn are applied together, committed once, and only then
  * answered (PubAck, ackAck) or sent. That is the durability promise (nothing
  * is confirmed before it is committed) and the group commit that makes it
- * cheap (one fsync for many messages).
+ * cheap (one fsync for many messages). A turn with more than maxCommitBatch
+ * ops commits them in slices, and each slice's answers leave before the next
+ * slice is applied: otherwise a client with many publishes in flight waits for
+ * the whole turn, and the hub then waits for the client, in lockstep.
  */
 import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
@@ -42,22 +45,29 @@ export const DEFAULT_DEAD_LETTER_PREFIX = 'dlq';
 /** Consumer metadata key naming its dead-letter subject ('' turns dead-lettering off). */
 export const DEAD_LETTER_METADATA = 'dead_letter_subject';
 
+export const DEFAULT_MAX_COMMIT_BATCH = 256;
+
 export interface ResolvedJetStreamOptions {
   store: StoreSpec | Store;
   deadLetterPrefix: string;
+  maxCommitBatch: number;
 }
 
 export function resolveJetStreamOptions(v: boolean | HubJetStreamOptions | undefined): ResolvedJetStreamOptions | null {
   if (v === undefined || v === false) return null;
   if (v !== true && (v === null || typeof v !== 'object')) {
-    throw new ConfigError(`option jetstream must be a boolean or { store, deadLetterPrefix }, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`option jetstream must be a boolean or { store, deadLetterPrefix, maxCommitBatch }, got ${JSON.stringify(v)}`);
   }
   const o: HubJetStreamOptions = v === true ? {} : v;
   const prefix = o.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX;
   if (typeof prefix !== 'string' || !isValidLiteralSubject(prefix)) {
     throw new ConfigError(`option deadLetterPrefix must be a subject without wildcards, got ${JSON.stringify(prefix)}`);
   }
-  return { store: o.store ?? 'memory', deadLetterPrefix: prefix };
+  const maxCommitBatch = o.maxCommitBatch ?? DEFAULT_MAX_COMMIT_BATCH;
+  if (!Number.isSafeInteger(maxCommitBatch) || maxCommitBatch < 1) {
+    throw new ConfigError(`option maxCommitBatch must be a positive integer, got ${JSON.stringify(maxCommitBatch)}`);
+  }
+  return { store: o.store ?? 'memory', deadLetterPrefix: prefix, maxCommitBatch };
 }
 
 export class JetStream implements ConsumerHost {
@@ -75,12 +85,14 @@ export class JetStream implements ConsumerHost {
   private closed = false;
   private inactivityTimer: NodeJS.Timeout | null = null;
   readonly deadLetterPrefix: string;
+  private readonly maxCommitBatch: number;
   readonly api: JetStreamApi;
   readonly counters = { total: 0, errors: 0 };
 
   constructor(host: JsHost, options: ResolvedJetStreamOptions) {
     this.host = host;
     this.deadLetterPrefix = options.deadLetterPrefix;
+    this.maxCommitBatch = options.maxCommitBatch;
     const spec = options.store;
     this.ownsStore = typeof spec === 'string' || !('transaction' in spec);
     this.store = this.ownsStore ? openStore(spec as StoreSpec) : (spec as Store);
@@ -278,12 +290,27 @@ export class JetStream implements ConsumerHost {
     this.schedule();
   }
 
-  /** Applies everything queued in one transaction, then answers and sends. */
+  /**
+   * Applies everything queued, in transactions of at most maxCommitBatch ops,
+   * answering and sending after each. Ops queued meanwhile wait for the next turn.
+   */
   runNow(): void {
     this.scheduled = false;
-    if (this.closed || (this.ops.length === 0 && this.dirty.size === 0)) return;
-    const ops = this.ops;
+    const all = this.ops;
     this.ops = [];
+    const max = this.maxCommitBatch;
+    for (let i = 0; ; ) {
+      if (this.closed || (i >= all.length && this.dirty.size === 0)) break;
+      this.commit(all.length <= max ? all : all.slice(i, i + max));
+      i += max;
+      if (i >= all.length) break;
+      this.host.flush();
+    }
+    if (this.dirty.size > 0) this.schedule();
+  }
+
+  /** One transaction: the ops, then deliveries; then the answers. */
+  private commit(ops: Op[]): void {
     let after: AfterCommit[] = [];
     try {
       this.store.transaction(() => {
@@ -313,7 +340,6 @@ export class JetStream implements ConsumerHost {
         this.host.logger.error({ err }, 'JetStream send failed');
       }
     }
-    if (this.dirty.size > 0) this.schedule();
   }
 
   // ── ConsumerHost ────────────────────────────────────────────────────────
