@@ -191,12 +191,10 @@ export class Sublist<S extends Subscribable> {
   }
 
   private walk(subject: string): MatchResult<S> {
-    const plain: S[] = [];
-    const groups = new Map<string, S[]>();
-    const tokens = subject.split('.');
-    collect(this.root, tokens, 0, plain, groups);
-    if (plain.length === 0 && groups.size === 0) return EMPTY as MatchResult<S>;
-    return { plain, queues: [...groups.values()] };
+    const acc: Acc<S> = { plain: [], groups: null };
+    collect(this.root, subject, 0, acc);
+    if (acc.groups === null) return acc.plain.length === 0 ? (EMPTY as MatchResult<S>) : { plain: acc.plain, queues: EMPTY.queues as readonly (readonly S[])[] };
+    return { plain: acc.plain, queues: [...acc.groups.values()] };
   }
 
   private invalidate(pattern: string): void {
@@ -211,8 +209,16 @@ export class Sublist<S extends Subscribable> {
   }
 }
 
-function addNode<S>(node: Node<S>, plain: S[], groups: Map<string, S[]>): void {
-  for (const s of node.plain) plain.push(s);
+/** What a walk has found so far; the group map is made only when a queue group matches. */
+interface Acc<S> {
+  plain: S[];
+  groups: Map<string, S[]> | null;
+}
+
+function addNode<S>(node: Node<S>, acc: Acc<S>): void {
+  for (const s of node.plain) acc.plain.push(s);
+  if (node.queues.size === 0) return;
+  const groups = (acc.groups ??= new Map());
   for (const [name, members] of node.queues) {
     let g = groups.get(name);
     if (g === undefined) {
@@ -223,16 +229,19 @@ function addNode<S>(node: Node<S>, plain: S[], groups: Map<string, S[]>): void {
   }
 }
 
-function collect<S>(level: Level<S>, tokens: string[], i: number, plain: S[], groups: Map<string, S[]>): void {
-  const last = i === tokens.length - 1;
-  if (level.fwc !== null) addNode(level.fwc, plain, groups);
+/** Matches the token of subject starting at `start` (tokens are cut as the walk goes, not split up front). */
+function collect<S>(level: Level<S>, subject: string, start: number, acc: Acc<S>): void {
+  const dot = subject.indexOf('.', start);
+  const last = dot === -1;
+  if (level.fwc !== null) addNode(level.fwc, acc);
   if (level.pwc !== null) {
-    if (last) addNode(level.pwc, plain, groups);
-    else if (level.pwc.next !== null) collect(level.pwc.next, tokens, i + 1, plain, groups);
+    if (last) addNode(level.pwc, acc);
+    else if (level.pwc.next !== null) collect(level.pwc.next, subject, dot + 1, acc);
   }
-  const node = level.nodes.get(tokens[i]!);
+  if (level.nodes.size === 0) return;
+  const node = level.nodes.get(last ? (start === 0 ? subject : subject.slice(start)) : subject.slice(start, dot));
   if (node !== undefined) {
-    if (last) addNode(node, plain, groups);
-    else if (node.next !== null) collect(node.next, tokens, i + 1, plain, groups);
+    if (last) addNode(node, acc);
+    else if (node.next !== null) collect(node.next, subject, dot + 1, acc);
   }
 }
