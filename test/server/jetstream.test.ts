@@ -72,6 +72,9 @@ describe('JetStream in the hub', () => {
     assert.throws(() => createHub({ jetstream: { deadLetterPrefix: 'dlq.*' } }), ConfigError);
     assert.throws(() => createHub({ jetstream: 'yes' as never }), ConfigError);
     assert.throws(() => createHub({ jetstream: { store: { dir: '' } } }), ConfigError);
+    for (const maxCommitBatch of [0, -1, 1.5, Number.NaN, '8' as never]) {
+      assert.throws(() => createHub({ jetstream: { maxCommitBatch } }), ConfigError, String(maxCommitBatch));
+    }
   });
 
   it('answers an unknown API subject with no responders at once (nats-server 2.9 leaves it unanswered until the timeout)', async () => {
@@ -105,6 +108,32 @@ describe('JetStream in the hub', () => {
     assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
     assert.ok(commits - before >= 1 && commits - before <= 20, `200 publishes took ${commits - before} transactions`);
     assert.equal((await jsm.streams.info('B')).state.messages, 200);
+  });
+
+  it('commits a large turn in slices of maxCommitBatch, each answered in order', async () => {
+    let depth = 0;
+    let appends = 0;
+    const slices: number[] = [];
+    const counting = watchedStore({
+      transaction: (call) => {
+        if (depth++ === 0) appends = 0;
+        try {
+          return call();
+        } finally {
+          if (--depth === 0 && appends > 0) slices.push(appends);
+        }
+      },
+      append: (call) => (appends++, call()),
+    });
+    const { nc } = await start({ jetstream: { store: counting, maxCommitBatch: 16 } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'B', subjects: ['b'] });
+    const js = jetstream(nc);
+    const acks = await within(Promise.all(Array.from({ length: 200 }, (_, i) => js.publish('b', `m${i}`))), 10_000, 'pub acks');
+    assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.equal(slices.reduce((a, b) => a + b, 0), 200);
+    assert.ok(Math.max(...slices) <= 16, `slices of ${slices.join(', ')}`);
+    assert.ok(slices.length >= 13);
   });
 
   it('waits quietly with a redelivery due and nobody pulling', async () => {
