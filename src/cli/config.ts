@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { Defaults } from '../protocol/constants.js';
 import { LIMITS, type HubOptions } from '../server/options.js';
+import { DEFAULT_MAX_COMMIT_BATCH } from '../server/jetstream/index.js';
 import {
   InvalidValue,
   parseCount,
@@ -47,6 +48,7 @@ export type ServeConfig = Omit<HubOptions, 'listen' | 'logger' | 'jetstream'> & 
   store?: string;
   storeSync?: SyncModeName;
   deadLetterPrefix?: string;
+  maxCommitBatch?: number;
 };
 
 /** Where `serve` keeps durable streams when not told: ./data, relative to the working directory. */
@@ -126,6 +128,8 @@ interface RowOptions {
   flag?: string;
   /** For options without a default in protocol/constants.ts. */
   defaultText?: string;
+  /** For options without a minimum in LIMITS. */
+  min?: number;
 }
 
 /**
@@ -133,7 +137,7 @@ interface RowOptions {
  * default the hub's (protocol/constants.ts Defaults), so neither is written twice.
  */
 function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions = {}): OptionSpec {
-  const min = (LIMITS as Partial<Record<string, number>>)[key] ?? 0;
+  const min = (LIMITS as Partial<Record<string, number>>)[key] ?? o.min ?? 0;
   const parse = PARSERS[kind];
   const hubDefault = (Defaults as Partial<Record<string, number | string>>)[key];
   return {
@@ -169,6 +173,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('store', TEXT, `where durable streams are kept: a directory (SQLite) or "${STORE_MEMORY}"`, { arg: '<dir|memory>', defaultText: DEFAULT_STORE_DIR }),
   row('storeSync', SYNC, 'SQLite sync at each commit: full (survives power loss) or normal (survives a crash)', { arg: '<mode>', defaultText: 'full' }),
   row('deadLetterPrefix', TEXT, 'subject prefix of dead letters: <prefix>.<stream>.<consumer>', { arg: '<prefix>', defaultText: 'dlq' }),
+  row('maxCommitBatch', COUNT, 'publishes and acks stored per transaction; more in one turn are committed in slices', {
+    defaultText: String(DEFAULT_MAX_COMMIT_BATCH),
+    min: 1,
+  }),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
 ];
 
@@ -292,13 +300,14 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
 
 /** The options for createHub(), without the logger. */
 export function toHubOptions(config: ServeConfig): HubOptions {
-  const { logLevel: _cliOnly, store, storeSync, deadLetterPrefix, ...hub } = config;
+  const { logLevel: _cliOnly, store, storeSync, deadLetterPrefix, maxCommitBatch, ...hub } = config;
   const where = store ?? DEFAULT_STORE_DIR;
   return {
     ...hub,
     jetstream: {
       store: where === STORE_MEMORY ? STORE_MEMORY : { dir: where, ...(storeSync !== undefined ? { sync: storeSync } : {}) },
       ...(deadLetterPrefix !== undefined ? { deadLetterPrefix } : {}),
+      ...(maxCommitBatch !== undefined ? { maxCommitBatch } : {}),
     },
   };
 }

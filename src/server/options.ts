@@ -129,7 +129,7 @@ export const LIMITS = {
 
 type LimitName = keyof typeof LIMITS;
 
-function checkInt(name: string, v: unknown, min: number): number {
+export function checkInt(name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
     throw new ConfigError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   }

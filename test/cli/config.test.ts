@@ -266,10 +266,13 @@ describe('precedence: flags > env > config file > defaults', () => {
   it('durable streams are on, in ./data unless told otherwise', () => {
     assert.deepEqual(toHubOptions({}).jetstream, { store: { dir: './data' } });
     assert.deepEqual(toHubOptions({ store: 'memory', storeSync: 'normal' }).jetstream, { store: 'memory' });
-    assert.deepEqual(toHubOptions({ store: '/var/lib/ne', storeSync: 'normal', deadLetterPrefix: 'dead' }).jetstream, {
+    assert.deepEqual(toHubOptions({ store: '/var/lib/ne', storeSync: 'normal', deadLetterPrefix: 'dead', maxCommitBatch: 64 }).jetstream, {
       store: { dir: '/var/lib/ne', sync: 'normal' },
       deadLetterPrefix: 'dead',
+      maxCommitBatch: 64,
     });
+    assert.deepEqual(layerFromFlags({ maxCommitBatch: '64' }), { maxCommitBatch: 64 });
+    assert.throws(() => layerFromEnv({ NETEMITTER_MAX_COMMIT_BATCH: '0' }), /NETEMITTER_MAX_COMMIT_BATCH/);
     assert.deepEqual(layerFromFlags({ store: 'memory', storeSync: 'NORMAL' }), { store: 'memory', storeSync: 'normal' });
     assert.throws(() => layerFromEnv({ NETEMITTER_STORE_SYNC: 'always' }), /NETEMITTER_STORE_SYNC.*one of full, normal/);
   });

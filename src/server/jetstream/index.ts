@@ -20,7 +20,7 @@ import { isValidLiteralSubject } from '../../protocol/subject.js';
 import { JsHeader, JS_ACK_PREFIX, JS_API_PREFIX } from '../../protocol/jetstream.js';
 import { ConfigError } from '../../errors.js';
 import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
-import type { HubJetStreamOptions } from '../options.js';
+import { checkInt, type HubJetStreamOptions } from '../options.js';
 import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason, type PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JsHost } from './host.js';
@@ -63,10 +63,7 @@ export function resolveJetStreamOptions(v: boolean | HubJetStreamOptions | undef
   if (typeof prefix !== 'string' || !isValidLiteralSubject(prefix)) {
     throw new ConfigError(`option deadLetterPrefix must be a subject without wildcards, got ${JSON.stringify(prefix)}`);
   }
-  const maxCommitBatch = o.maxCommitBatch ?? DEFAULT_MAX_COMMIT_BATCH;
-  if (!Number.isSafeInteger(maxCommitBatch) || maxCommitBatch < 1) {
-    throw new ConfigError(`option maxCommitBatch must be a positive integer, got ${JSON.stringify(maxCommitBatch)}`);
-  }
+  const maxCommitBatch = checkInt('maxCommitBatch', o.maxCommitBatch ?? DEFAULT_MAX_COMMIT_BATCH, 1);
   return { store: o.store ?? 'memory', deadLetterPrefix: prefix, maxCommitBatch };
 }
 
