@@ -12,6 +12,7 @@ export const StoreErrorCode = {
   CONSUMER_EXISTS: 'ERR_NETEMITTER_CONSUMER_EXISTS',
   STORE_CLOSED: 'ERR_NETEMITTER_STORE_CLOSED',
   STORE_SCHEMA: 'ERR_NETEMITTER_STORE_SCHEMA',
+  TOO_MANY_STREAMS: 'ERR_NETEMITTER_TOO_MANY_STREAMS',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -48,6 +49,15 @@ export class ConsumerExistsError extends NetEmitterError {
     super(StoreErrorCode.CONSUMER_EXISTS, `consumer already exists: ${JSON.stringify(consumer)} on stream ${JSON.stringify(stream)}`);
     this.stream = stream;
     this.consumer = consumer;
+  }
+}
+
+/** The store holds as many streams as it can (SqliteStore: MAX_STREAMS). */
+export class TooManyStreamsError extends NetEmitterError {
+  readonly max: number;
+  constructor(max: number) {
+    super(StoreErrorCode.TOO_MANY_STREAMS, `the store holds its maximum of ${max} streams`);
+    this.max = max;
   }
 }
 

@@ -11,7 +11,7 @@ import { StoreSchemaError } from './errors.js';
 export * from './types.js';
 export * from './errors.js';
 export { MemoryStore } from './memory.js';
-export { SqliteStore, openSqliteStore, SyncMode, DB_FILE, type SqliteStoreOptions } from './sqlite.js';
+export { SqliteStore, openSqliteStore, SyncMode, DB_FILE, MAX_STREAMS, type SqliteStoreOptions } from './sqlite.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
 
 export type StoreSpec = 'memory' | { readonly dir: string; readonly sync?: SyncMode | undefined };

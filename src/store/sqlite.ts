@@ -2,10 +2,16 @@
  * The durable store: one SQLite database, `<dir>/netemitter.db`, through
  * better-sqlite3 (synchronous, so a store call never yields mid-update).
  *
- *   streams   name ─┬─< messages  (stream, seq)        payload, headers, time, msg_id, size
- *                   ├─< dedup     (stream, msg_id)     seq, time      ← Nats-Msg-Id window
- *                   └─< consumers (stream, name)       delivered / ack floor
- *                          └─< pending (stream, consumer, stream_seq)  deliveries, deadline
+ *   streams   name, id ─┬─< messages  id × 2^48 + seq   payload, headers, time, msg_id, size
+ *                       ├─< dedup     (stream, msg_id)     seq, time      ← Nats-Msg-Id window
+ *                       └─< consumers (stream, name)       delivered / ack floor
+ *                              └─< pending (stream, consumer, stream_seq)  deliveries, deadline
+ *
+ * A message's key is one integer, its stream's id × 2^48 + its seq: the
+ * messages table is a rowid table, so an append goes to the right edge of one
+ * B-tree, and a stream's messages are one key range, in seq order. (Keyed by
+ * (stream name, seq), an append cost a quarter more: bench/store.ts.) So a
+ * store holds at most MAX_STREAMS streams and a stream at most 2^48 - 1 seqs.
  *
  * `streams` also holds last_seq, last_time and the message and byte counters.
  * The store keeps them in memory and writes each stream's row once per
@@ -17,7 +23,9 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConsumerExistsError, ConsumerNotFoundError, StoreClosedError, StreamExistsError, StreamNotFoundError } from './errors.js';
+import {
+  ConsumerExistsError, ConsumerNotFoundError, StoreClosedError, StreamExistsError, StreamNotFoundError, TooManyStreamsError,
+} from './errors.js';
 import { compileFilter, literalOf, matchesAll } from './filter.js';
 import { migrate } from './migrations.js';
 import {
@@ -98,9 +106,14 @@ const num = (v: unknown): number => Number(v as bigint);
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
 const EMPTY = new Uint8Array(0);
 
-function toMessage(r: Row): StoredMessage {
+/** Stream ids: the 15 bits above the seq in a positive 64-bit key. */
+export const MAX_STREAMS = 2 ** 15 - 1;
+/** Seqs per stream (the largest is SEQ_SPAN - 1). */
+const SEQ_SPAN = 2 ** 48;
+
+function toMessage(r: Row, base: bigint): StoredMessage {
   return {
-    seq: num(r.seq),
+    seq: Number((r.id as bigint) - base),
     subject: r.subject as string,
     headers: (r.headers as Buffer | null) ?? EMPTY,
     payload: r.payload as Buffer,
@@ -131,8 +144,12 @@ function toPending(r: Row): PendingAck {
   return { streamSeq: num(r.stream_seq), consumerSeq: num(r.cseq), deliveries: num(r.deliveries), deadlineMs: num(r.deadline) };
 }
 
-/** A stream's counters while the store is open: the row in `streams`, plus this transaction's changes. */
+/** A stream's key range and counters while the store is open: its row in `streams`, plus this transaction's changes. */
 interface Totals {
+  /** The key of seq 0: id × 2^48. */
+  readonly base: bigint;
+  /** The key of the next stream's seq 0: every key of this one is below. */
+  readonly end: bigint;
   lastSeq: number;
   lastTimeNs: bigint;
   messages: number;
@@ -165,46 +182,49 @@ export class SqliteStore implements Store {
     });
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
-      insStream: p('INSERT INTO streams (name, config, created) VALUES (?, ?, ?)'),
+      insStream: p('INSERT INTO streams (id, name, config, created) VALUES (?, ?, ?, ?)'),
+      maxStreamId: p('SELECT COALESCE(MAX(id), 0) AS m FROM streams'),
+      // The smallest id free below MAX_STREAMS, once ids were handed out up to it.
+      freeStreamId: p(`SELECT 1 AS id WHERE NOT EXISTS (SELECT 1 FROM streams WHERE id = 1)
+        UNION ALL SELECT id + 1 FROM streams s WHERE id < ${MAX_STREAMS} AND NOT EXISTS (SELECT 1 FROM streams t WHERE t.id = s.id + 1)
+        ORDER BY 1 LIMIT 1`),
       getStream: p('SELECT name, config, created FROM streams WHERE name = ?'),
       listStreams: p('SELECT name, config, created FROM streams ORDER BY name'),
       updStream: p('UPDATE streams SET config = ? WHERE name = ?'),
       delStream: p('DELETE FROM streams WHERE name = ?'),
-      delStreamMsgs: p('DELETE FROM messages WHERE stream = ?'),
       delStreamDedup: p('DELETE FROM dedup WHERE stream = ?'),
       delStreamConsumers: p('DELETE FROM consumers WHERE stream = ?'),
       delStreamPending: p('DELETE FROM pending WHERE stream = ?'),
-      counters: p('SELECT last_seq, last_time, msgs, bytes FROM streams WHERE name = ?'),
-      first: p('SELECT seq, time FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
-      numSubjects: p('SELECT COUNT(*) AS n FROM (SELECT DISTINCT subject FROM messages WHERE stream = ?)'),
+      counters: p('SELECT id, last_seq, last_time, msgs, bytes FROM streams WHERE name = ?'),
+      first: p('SELECT id, time FROM messages WHERE id > ? AND id < ? ORDER BY id LIMIT 1'),
+      numSubjects: p('SELECT COUNT(DISTINCT subject) AS n FROM messages WHERE id > ? AND id < ?'),
       consumerCount: p('SELECT COUNT(*) AS n FROM consumers WHERE stream = ?'),
       setCounters: p('UPDATE streams SET last_seq = ?, last_time = ?, msgs = ?, bytes = ? WHERE name = ?'),
       dedupGet: p('SELECT seq, time FROM dedup WHERE stream = ? AND msg_id = ?'),
       dedupPrune: p('DELETE FROM dedup WHERE stream = ? AND time < ?'),
       dedupPut: p('INSERT OR REPLACE INTO dedup (stream, msg_id, seq, time) VALUES (?, ?, ?, ?)'),
-      insMsg: p('INSERT INTO messages (stream, seq, subject, headers, payload, time, msg_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      getMsg: p('SELECT * FROM messages WHERE stream = ? AND seq = ?'),
-      lastOnSubject: p('SELECT * FROM messages WHERE stream = ? AND subject = ? ORDER BY seq DESC LIMIT 1'),
-      newestFirst: p('SELECT * FROM messages WHERE stream = ? ORDER BY seq DESC'),
-      from: p('SELECT * FROM messages WHERE stream = ? AND seq >= ? ORDER BY seq'),
-      fromOnSubject: p('SELECT * FROM messages WHERE stream = ? AND subject = ? AND seq >= ? ORDER BY seq'),
-      countFrom: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND seq >= ?'),
-      countFromOnSubject: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ? AND seq >= ?'),
-      subjectsFrom: p('SELECT subject FROM messages WHERE stream = ? AND seq >= ?'),
-      delMsg: p('DELETE FROM messages WHERE stream = ? AND seq = ? RETURNING size'),
-      rangeStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND seq < ?'),
-      rangeDel: p('DELETE FROM messages WHERE stream = ? AND seq < ?'),
-      rangeStatsOnSubject: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND subject = ? AND seq < ?'),
-      rangeDelOnSubject: p('DELETE FROM messages WHERE stream = ? AND subject = ? AND seq < ?'),
-      subjectsBelow: p('SELECT seq, subject FROM messages WHERE stream = ? AND seq < ? ORDER BY seq'),
-      nthNewest: p('SELECT seq FROM messages WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'),
-      nthNewestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'),
-      oldest: p('SELECT seq FROM messages WHERE stream = ? ORDER BY seq LIMIT 1'),
-      oldestOnSubject: p('SELECT seq FROM messages WHERE stream = ? AND subject = ? ORDER BY seq LIMIT 1'),
-      firstKept: p('SELECT seq FROM messages WHERE stream = ? AND time >= ? ORDER BY seq LIMIT 1'),
-      belowStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE stream = ? AND seq < ?'),
-      belowDel: p('DELETE FROM messages WHERE stream = ? AND seq < ?'),
-      subjectCount: p('SELECT COUNT(*) AS n FROM messages WHERE stream = ? AND subject = ?'),
+      insMsg: p('INSERT INTO messages (id, subject, headers, payload, time, msg_id, size) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      getMsg: p('SELECT * FROM messages WHERE id = ?'),
+      lastOnSubject: p('SELECT * FROM messages WHERE subject = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT 1'),
+      newestFirst: p('SELECT * FROM messages WHERE id > ? AND id < ? ORDER BY id DESC'),
+      from: p('SELECT * FROM messages WHERE id >= ? AND id < ? ORDER BY id'),
+      fromOnSubject: p('SELECT * FROM messages WHERE subject = ? AND id >= ? AND id < ? ORDER BY id'),
+      countFrom: p('SELECT COUNT(*) AS n FROM messages WHERE id >= ? AND id < ?'),
+      countFromOnSubject: p('SELECT COUNT(*) AS n FROM messages WHERE subject = ? AND id >= ? AND id < ?'),
+      subjectsFrom: p('SELECT subject FROM messages WHERE id >= ? AND id < ?'),
+      delMsg: p('DELETE FROM messages WHERE id = ? RETURNING size'),
+      // Between two keys, both excluded: [seq 0 of the stream, a seq) or the whole stream.
+      rangeStats: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE id > ? AND id < ?'),
+      rangeDel: p('DELETE FROM messages WHERE id > ? AND id < ?'),
+      rangeStatsOnSubject: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM messages WHERE subject = ? AND id > ? AND id < ?'),
+      rangeDelOnSubject: p('DELETE FROM messages WHERE subject = ? AND id > ? AND id < ?'),
+      subjectsBelow: p('SELECT id, subject FROM messages WHERE id > ? AND id < ? ORDER BY id'),
+      nthNewest: p('SELECT id FROM messages WHERE id > ? AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?'),
+      nthNewestOnSubject: p('SELECT id FROM messages WHERE subject = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?'),
+      oldest: p('SELECT id FROM messages WHERE id > ? AND id < ? ORDER BY id LIMIT 1'),
+      oldestOnSubject: p('SELECT id FROM messages WHERE subject = ? AND id > ? AND id < ? ORDER BY id LIMIT 1'),
+      firstKept: p('SELECT id FROM messages WHERE id > ? AND id < ? AND time >= ? ORDER BY id LIMIT 1'),
+      subjectCount: p('SELECT COUNT(*) AS n FROM messages WHERE subject = ? AND id > ? AND id < ?'),
       insConsumer: p('INSERT INTO consumers (stream, name, config, created, delivered_sseq, ack_floor_sseq) VALUES (?, ?, ?, ?, ?, ?)'),
       getConsumer: p(`${CONSUMER_SELECT} WHERE c.stream = ? AND c.name = ?`),
       listConsumers: p(`${CONSUMER_SELECT} WHERE c.stream = ? ORDER BY c.name`),
@@ -263,16 +283,29 @@ export class SqliteStore implements Store {
     return this.#db.inTransaction ? fn() : this.transaction(fn);
   }
 
-  /** The counters of a stream; throws StreamNotFoundError. */
-  #counters(name: string): Totals {
+  /** A stream's key range and counters, or undefined when there is no such stream. */
+  #find(name: string): Totals | undefined {
     let t = this.#totals.get(name);
     if (t === undefined) {
       const c = this.#s.counters.get(name) as Row | undefined;
-      if (c === undefined) throw new StreamNotFoundError(name);
-      t = { lastSeq: num(c.last_seq), lastTimeNs: big(c.last_time), messages: num(c.msgs), bytes: num(c.bytes) };
+      if (c === undefined) return undefined;
+      const base = big(c.id) << 48n;
+      t = { base, end: base + BigInt(SEQ_SPAN), lastSeq: num(c.last_seq), lastTimeNs: big(c.last_time), messages: num(c.msgs), bytes: num(c.bytes) };
       this.#totals.set(name, t);
     }
     return t;
+  }
+
+  /** As #find; throws StreamNotFoundError. */
+  #counters(name: string): Totals {
+    const t = this.#find(name);
+    if (t === undefined) throw new StreamNotFoundError(name);
+    return t;
+  }
+
+  /** The key of a seq of a stream (seqs past either end are clamped to it). */
+  #key(t: Totals, seq: number): bigint {
+    return t.base + BigInt(Math.min(Math.max(Math.trunc(seq), 0), SEQ_SPAN));
   }
 
   #shrink(name: string, messages: number, bytes: number): void {
@@ -302,7 +335,14 @@ export class SqliteStore implements Store {
   createStream(name: string, config: JsonObject, createdNs: bigint): StreamRecord {
     return this.transaction(() => {
       if (this.#s.getStream.get(name) !== undefined) throw new StreamExistsError(name);
-      this.#s.insStream.run(name, JSON.stringify(config), createdNs);
+      let id = num((this.#s.maxStreamId.get() as Row).m) + 1;
+      if (id > MAX_STREAMS) {
+        // Ids of deleted streams are free again (their messages went with them).
+        const free = this.#s.freeStreamId.get() as Row | undefined;
+        if (free === undefined) throw new TooManyStreamsError(MAX_STREAMS);
+        id = num(free.id);
+      }
+      this.#s.insStream.run(id, name, JSON.stringify(config), createdNs);
       return toStream(this.#s.getStream.get(name) as Row);
     });
   }
@@ -323,10 +363,12 @@ export class SqliteStore implements Store {
 
   deleteStream(name: string): boolean {
     return this.transaction(() => {
-      if (this.#s.delStream.run(name).changes === 0) return false;
+      const t = this.#find(name);
+      if (t === undefined) return false;
+      this.#s.delStream.run(name);
       this.#totals.delete(name);
       this.#dirty.delete(name);
-      this.#s.delStreamMsgs.run(name);
+      this.#s.rangeDel.run(t.base, t.end);
       this.#s.delStreamDedup.run(name);
       this.#s.delStreamPending.run(name);
       this.#s.delStreamConsumers.run(name);
@@ -337,15 +379,15 @@ export class SqliteStore implements Store {
   streamState(name: string): StreamState {
     return this.transaction(() => {
       const t = this.#counters(name);
-      const first = this.#s.first.get(name) as Row | undefined;
+      const first = this.#s.first.get(t.base, t.end) as Row | undefined;
       return {
         messages: t.messages,
         bytes: t.bytes,
-        firstSeq: first === undefined ? t.lastSeq + 1 : num(first.seq),
+        firstSeq: first === undefined ? t.lastSeq + 1 : Number((first.id as bigint) - t.base),
         firstTimeNs: first === undefined ? 0n : big(first.time),
         lastSeq: t.lastSeq,
         lastTimeNs: t.lastTimeNs,
-        numSubjects: num((this.#s.numSubjects.get(name) as Row).n),
+        numSubjects: num((this.#s.numSubjects.get(t.base, t.end) as Row).n),
         consumerCount: num((this.#s.consumerCount.get(name) as Row).n),
       };
     });
@@ -369,9 +411,10 @@ export class SqliteStore implements Store {
         if (seen !== undefined) return { seq: num(seen.seq), duplicate: true };
       }
       const seq = t.lastSeq + 1;
+      if (seq >= SEQ_SPAN) throw new RangeError(`stream ${JSON.stringify(stream)} has used all ${SEQ_SPAN - 1} of its seqs`);
       const headers = msg.headers !== undefined && msg.headers.length > 0 ? msg.headers : null;
       const size = storedMessageSize(msg.subject, msg.headers, msg.payload);
-      this.#s.insMsg.run(stream, seq, msg.subject, headers, msg.payload, msg.timeNs, msg.msgId ?? null, size);
+      this.#s.insMsg.run(t.base + BigInt(seq), msg.subject, headers, msg.payload, msg.timeNs, msg.msgId ?? null, size);
       t.lastSeq = seq;
       t.lastTimeNs = msg.timeNs;
       t.messages++;
@@ -388,19 +431,23 @@ export class SqliteStore implements Store {
   }
 
   getMessage(stream: string, seq: number): StoredMessage | undefined {
-    const r = this.#s.getMsg.get(stream, seq) as Row | undefined;
-    return r === undefined ? undefined : toMessage(r);
+    const t = this.#find(stream);
+    if (t === undefined || !Number.isInteger(seq) || seq < 1 || seq >= SEQ_SPAN) return undefined;
+    const r = this.#s.getMsg.get(this.#key(t, seq)) as Row | undefined;
+    return r === undefined ? undefined : toMessage(r, t.base);
   }
 
   getLastMessage(stream: string, filter: string): StoredMessage | undefined {
+    const t = this.#find(stream);
+    if (t === undefined) return undefined;
     const lit = literalOf(filter);
     if (lit !== undefined) {
-      const r = this.#s.lastOnSubject.get(stream, lit) as Row | undefined;
-      return r === undefined ? undefined : toMessage(r);
+      const r = this.#s.lastOnSubject.get(lit, t.base, t.end) as Row | undefined;
+      return r === undefined ? undefined : toMessage(r, t.base);
     }
     const test = compileFilter(filter);
-    for (const r of this.#s.newestFirst.iterate(stream) as IterableIterator<Row>) {
-      if (test(r.subject as string)) return toMessage(r);
+    for (const r of this.#s.newestFirst.iterate(t.base, t.end) as IterableIterator<Row>) {
+      if (test(r.subject as string)) return toMessage(r, t.base);
     }
     return undefined;
   }
@@ -412,31 +459,38 @@ export class SqliteStore implements Store {
   loadMessages(stream: string, fromSeq: number, options: LoadOptions = {}): StoredMessage[] {
     const limit = options.limit ?? Infinity;
     const out: StoredMessage[] = [];
-    if (limit <= 0) return out;
+    const t = this.#find(stream);
+    if (limit <= 0 || t === undefined) return out;
     const lit = literalOf(options.filter);
-    const rows = (lit !== undefined ? this.#s.fromOnSubject.iterate(stream, lit, fromSeq) : this.#s.from.iterate(stream, fromSeq)) as IterableIterator<Row>;
+    const from = this.#key(t, fromSeq);
+    const rows = (lit !== undefined ? this.#s.fromOnSubject.iterate(lit, from, t.end) : this.#s.from.iterate(from, t.end)) as IterableIterator<Row>;
     const test = compileFilter(lit !== undefined ? undefined : options.filter);
     for (const r of rows) {
       if (!test(r.subject as string)) continue;
-      out.push(toMessage(r));
+      out.push(toMessage(r, t.base));
       if (out.length >= limit) break; // leaving the loop closes the statement
     }
     return out;
   }
 
   countMessages(stream: string, fromSeq: number, filter?: SubjectFilter): number {
-    if (matchesAll(filter)) return num((this.#s.countFrom.get(stream, fromSeq) as Row).n);
+    const t = this.#find(stream);
+    if (t === undefined) return 0;
+    const from = this.#key(t, fromSeq);
+    if (matchesAll(filter)) return num((this.#s.countFrom.get(from, t.end) as Row).n);
     const lit = literalOf(filter);
-    if (lit !== undefined) return num((this.#s.countFromOnSubject.get(stream, lit, fromSeq) as Row).n);
+    if (lit !== undefined) return num((this.#s.countFromOnSubject.get(lit, from, t.end) as Row).n);
     const test = compileFilter(filter);
     let n = 0;
-    for (const r of this.#s.subjectsFrom.iterate(stream, fromSeq) as IterableIterator<Row>) if (test(r.subject as string)) n++;
+    for (const r of this.#s.subjectsFrom.iterate(from, t.end) as IterableIterator<Row>) if (test(r.subject as string)) n++;
     return n;
   }
 
   deleteMessage(stream: string, seq: number): boolean {
     return this.#atomic(() => {
-      const r = this.#s.delMsg.get(stream, seq) as Row | undefined;
+      const t = this.#find(stream);
+      if (t === undefined || !Number.isInteger(seq) || seq < 1 || seq >= SEQ_SPAN) return false;
+      const r = this.#s.delMsg.get(this.#key(t, seq)) as Row | undefined;
       if (r === undefined) return false;
       this.#shrink(stream, 1, num(r.size));
       return true;
@@ -445,26 +499,26 @@ export class SqliteStore implements Store {
 
   purge(stream: string, options: PurgeOptions = {}): number {
     return this.#atomic(() => {
-      this.#counters(stream);
-      let upTo = options.upTo ?? Number.MAX_SAFE_INTEGER;
+      const t = this.#counters(stream);
+      let upTo = this.#key(t, options.upTo ?? SEQ_SPAN);
       const keep = options.keep ?? 0;
       if (matchesAll(options.filter) || literalOf(options.filter) !== undefined) {
         const lit = literalOf(options.filter);
         if (keep > 0) {
-          const nth = (lit === undefined ? this.#s.nthNewest.get(stream, keep - 1) : this.#s.nthNewestOnSubject.get(stream, lit, keep - 1)) as Row | undefined;
+          const nth = (lit === undefined ? this.#s.nthNewest.get(t.base, t.end, keep - 1) : this.#s.nthNewestOnSubject.get(lit, t.base, t.end, keep - 1)) as Row | undefined;
           if (nth === undefined) return 0;
-          upTo = Math.min(upTo, num(nth.seq));
+          if ((nth.id as bigint) < upTo) upTo = nth.id as bigint;
         }
-        const st = (lit === undefined ? this.#s.rangeStats.get(stream, upTo) : this.#s.rangeStatsOnSubject.get(stream, lit, upTo)) as Row;
+        const st = (lit === undefined ? this.#s.rangeStats.get(t.base, upTo) : this.#s.rangeStatsOnSubject.get(lit, t.base, upTo)) as Row;
         if (num(st.n) === 0) return 0;
-        if (lit === undefined) this.#s.rangeDel.run(stream, upTo);
-        else this.#s.rangeDelOnSubject.run(stream, lit, upTo);
+        if (lit === undefined) this.#s.rangeDel.run(t.base, upTo);
+        else this.#s.rangeDelOnSubject.run(lit, t.base, upTo);
         this.#shrink(stream, num(st.n), num(st.b));
         return num(st.n);
       }
       // A wildcard filter: SQLite cannot match it, so pick the seqs here.
       const test = compileFilter(options.filter);
-      const seqs = (this.#s.subjectsBelow.all(stream, upTo) as Row[]).filter((r) => test(r.subject as string)).map((r) => num(r.seq));
+      const seqs = (this.#s.subjectsBelow.all(t.base, upTo) as Row[]).filter((r) => test(r.subject as string)).map((r) => Number((r.id as bigint) - t.base));
       const victims = keep > 0 ? seqs.slice(0, Math.max(0, seqs.length - keep)) : seqs;
       for (const seq of victims) this.deleteMessage(stream, seq);
       return victims.length;
@@ -475,9 +529,11 @@ export class SqliteStore implements Store {
 
   removeOldest(stream: string, subject?: string): number {
     return this.#atomic(() => {
-      const r = (subject === undefined ? this.#s.oldest.get(stream) : this.#s.oldestOnSubject.get(stream, subject)) as Row | undefined;
+      const t = this.#find(stream);
+      if (t === undefined) return 0;
+      const r = (subject === undefined ? this.#s.oldest.get(t.base, t.end) : this.#s.oldestOnSubject.get(subject, t.base, t.end)) as Row | undefined;
       if (r === undefined) return 0;
-      const seq = num(r.seq);
+      const seq = Number((r.id as bigint) - t.base);
       this.deleteMessage(stream, seq);
       return seq;
     });
@@ -485,20 +541,23 @@ export class SqliteStore implements Store {
 
   removeOlderThan(stream: string, cutoffNs: bigint): number {
     return this.#atomic(() => {
+      const t = this.#find(stream);
+      if (t === undefined) return 0;
       // Times grow with seqs (the caller stamps them at append), so everything below the first
       // message young enough to keep is old: a walk from the front, no index on time.
-      const kept = this.#s.firstKept.get(stream, cutoffNs) as Row | undefined;
-      const below = kept === undefined ? Number.MAX_SAFE_INTEGER : num(kept.seq);
-      const st = this.#s.belowStats.get(stream, below) as Row;
+      const kept = this.#s.firstKept.get(t.base, t.end, cutoffNs) as Row | undefined;
+      const below = kept === undefined ? t.end : (kept.id as bigint);
+      const st = this.#s.rangeStats.get(t.base, below) as Row;
       if (num(st.n) === 0) return 0;
-      this.#s.belowDel.run(stream, below);
+      this.#s.rangeDel.run(t.base, below);
       this.#shrink(stream, num(st.n), num(st.b));
       return num(st.n);
     });
   }
 
   subjectCount(stream: string, subject: string): number {
-    return num((this.#s.subjectCount.get(stream, subject) as Row).n);
+    const t = this.#find(stream);
+    return t === undefined ? 0 : num((this.#s.subjectCount.get(subject, t.base, t.end) as Row).n);
   }
 
   // ── consumers ────────────────────────────────────────────────────────────

@@ -5,12 +5,12 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { DB_FILE, SCHEMA_VERSION, StoreErrorCode, StoreSchemaError, openSqliteStore, openStore } from '../../src/store/index.js';
+import { DB_FILE, MAX_STREAMS, SCHEMA_VERSION, StoreErrorCode, StoreSchemaError, TooManyStreamsError, openSqliteStore, openStore } from '../../src/store/index.js';
 import { migrate, migrations } from '../../src/store/migrations.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netemitter-durable-'));
@@ -117,6 +117,62 @@ describe('sqlite store on disk', () => {
     assert.equal(again.listStreams().length, 1);
     again.close(); // an open store holds the file exclusively
     assert.equal(userVersion(join(d, DB_FILE)), SCHEMA_VERSION);
+  });
+
+  it('migration 3 re-keys the messages of a version-2 database and keeps everything', () => {
+    const d = dir();
+    mkdirSync(d);
+    const v2 = new Database(join(d, DB_FILE));
+    migrate(v2, migrations.slice(0, 2));
+    v2.exec(`INSERT INTO streams (name, config, created, last_seq, last_time, msgs, bytes) VALUES
+      ('B', '{"name":"B"}', 1, 7, 70, 2, 100), ('A', '{"name":"A"}', 2, 3, 30, 2, 80);`);
+    const ins = v2.prepare('INSERT INTO messages (stream, seq, subject, headers, payload, time, msg_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    ins.run('A', 1, 'a.x', null, Buffer.from('a1'), 10, null, 40);
+    ins.run('A', 3, 'a.y', Buffer.from('NATS/1.0\r\nK: v\r\n\r\n'), Buffer.from('a3'), 30, 'id-3', 40);
+    ins.run('B', 5, 'b.x', null, Buffer.from('b5'), 50, null, 50);
+    ins.run('B', 7, 'b.x', null, Buffer.from('b7'), 70, null, 50);
+    v2.close();
+
+    const store = openSqliteStore(d);
+    try {
+      assert.deepEqual(store.listStreams().map((s) => s.name), ['A', 'B']);
+      const a = store.streamState('A');
+      assert.deepEqual([a.messages, a.bytes, a.firstSeq, a.lastSeq, a.numSubjects], [2, 80, 1, 3, 2]);
+      const b = store.streamState('B');
+      assert.deepEqual([b.messages, b.bytes, b.firstSeq, b.lastSeq, b.numSubjects], [2, 100, 5, 7, 1]);
+      const m = store.getMessage('A', 3)!;
+      assert.deepEqual([m.subject, Buffer.from(m.headers).toString(), Buffer.from(m.payload).toString(), m.msgId, m.timeNs], ['a.y', 'NATS/1.0\r\nK: v\r\n\r\n', 'a3', 'id-3', 30n]);
+      assert.equal(store.getMessage('A', 5), undefined, "B's seq 5 is not A's");
+      assert.deepEqual(store.loadMessages('B', 1).map((x) => x.seq), [5, 7]);
+      assert.equal(store.getLastMessage('B', 'b.x')?.seq, 7);
+      assert.equal(store.append('A', { subject: 'a.z', payload: Buffer.from('a4'), timeNs: 40n }).seq, 4);
+      assert.equal(store.append('B', { subject: 'b.x', payload: Buffer.from('b8'), timeNs: 80n }).seq, 8);
+      assert.deepEqual(store.loadMessages('A', 1).map((x) => x.seq), [1, 3, 4]);
+    } finally {
+      store.close();
+    }
+    assert.equal(userVersion(join(d, DB_FILE)), SCHEMA_VERSION);
+  });
+
+  it(`holds up to ${MAX_STREAMS} streams, and reuses the id of a deleted one without its messages`, () => {
+    const store = openSqliteStore(dir(), { sync: 'normal' });
+    try {
+      store.transaction(() => {
+        for (let i = 1; i <= MAX_STREAMS; i++) store.createStream(`S${i}`, {}, T0);
+      });
+      store.append('S1', { subject: 'a', payload: Buffer.from('first'), timeNs: T0 });
+      store.append(`S${MAX_STREAMS}`, { subject: 'a', payload: Buffer.from('last'), timeNs: T0 });
+      assert.throws(() => store.createStream('X', {}, T0), (e: unknown) => e instanceof TooManyStreamsError && e.code === StoreErrorCode.TOO_MANY_STREAMS);
+      store.deleteStream('S1');
+      store.createStream('X', {}, T0);
+      assert.equal(store.streamState('X').messages, 0, 'a reused id starts empty');
+      assert.equal(store.getMessage('X', 1), undefined);
+      assert.equal(store.append('X', { subject: 'a', payload: Buffer.from('x'), timeNs: T0 }).seq, 1);
+      assert.equal(Buffer.from(store.getMessage(`S${MAX_STREAMS}`, 1)!.payload).toString(), 'last');
+      assert.throws(() => store.createStream('Y', {}, T0), TooManyStreamsError);
+    } finally {
+      store.close();
+    }
   });
 
   it('runs only the missing migrations, in order, each with its version bump', () => {

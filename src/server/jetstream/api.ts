@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { JsHeader } from '../../protocol/jetstream.js';
-import type { StreamState } from '../../store/index.js';
+import { TooManyStreamsError, type StreamState } from '../../store/index.js';
 import {
   checkName,
   checkStreamUpdate,
@@ -148,7 +148,13 @@ export class JetStreamApi {
     }
     this.checkOverlap(cfg);
     const store = this.js.storeFor(cfg.storage);
-    const rec = store.createStream(name, cfg as unknown as Json, nowNs());
+    let rec;
+    try {
+      rec = store.createStream(name, cfg as unknown as Json, nowNs());
+    } catch (err) {
+      if (err instanceof TooManyStreamsError) throw JsErr.maximumStreams();
+      throw err;
+    }
     const s = new StreamRuntime(rec, store);
     this.js.streams.set(name, s);
     this.js.invalidateCaptures();
