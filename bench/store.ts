@@ -1,43 +1,56 @@
 /**
  * `node dist/bench/store.js`: the SQLite store alone, what a persisted publish
- * costs it. One append per transaction (a commit each: what a lone publish
- * pays) and 10,000 appends in one transaction (what a busy turn pays per
- * event), for sync normal and full, on a fresh directory each time.
+ * costs it, for sync normal and full, each run on a fresh directory:
+ *
+ *   one-append commits   one append per transaction: what a lone publish pays
+ *   batched              appends in transactions of --slice (the hub's
+ *                        maxCommitBatch), commits and WAL checkpoints included:
+ *                        what a busy hub pays per event
  *
  *   --commits N   appends in the one-per-transaction run (default 3000; 300 with sync full)
- *   --batch N     appends in the batched run (default 10000)
+ *   --batch N     appends in the batched run (default 100000)
+ *   --slice N     appends per transaction in the batched run (default 256)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openStore, SyncMode } from '../src/store/index.js';
+import { openStore, SyncMode, type Store } from '../src/store/index.js';
 import { table, fixed } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { commits: { type: 'string' }, batch: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: { commits: { type: 'string' }, batch: { type: 'string', default: '100000' }, slice: { type: 'string', default: '256' } },
+});
 const batch = Number(values.batch);
-const rows: string[][] = [['sync', 'µs per one-append commit', 'µs per append, batched']];
+const slice = Number(values.slice);
+const rows: string[][] = [['sync', 'µs per one-append commit', `µs per append, ${slice} per commit`]];
 const payload = Buffer.alloc(128, 120);
+
+/** µs per append: `count` appends to a fresh store, `per` to a transaction. */
+function measure(sync: SyncMode, count: number, per: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'netemitter-store-bench-'));
+  let store: Store | undefined;
+  try {
+    store = openStore({ dir, sync });
+    const s = store;
+    s.createStream('S', {}, 1n);
+    let t = 1n;
+    const t0 = process.hrtime.bigint();
+    for (let done = 0; done < count; done += per) {
+      const n = Math.min(per, count - done);
+      s.transaction(() => {
+        for (let i = 0; i < n; i++) s.append('S', { subject: 'bench.durable', payload, timeNs: t++ });
+      });
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e3 / count;
+  } finally {
+    store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 for (const sync of [SyncMode.NORMAL, SyncMode.FULL]) {
   const commits = values.commits !== undefined ? Number(values.commits) : sync === SyncMode.FULL ? 300 : 3000;
-  const dir = mkdtempSync(join(tmpdir(), 'netemitter-store-bench-'));
-  try {
-    const store = openStore({ dir, sync });
-    store.createStream('S', {}, 1n);
-    let t = 1n;
-    let t0 = process.hrtime.bigint();
-    for (let i = 0; i < commits; i++) store.transaction(() => store.append('S', { subject: 'bench.durable', payload, timeNs: t++ }));
-    const single = Number(process.hrtime.bigint() - t0) / 1e3 / commits;
-    t0 = process.hrtime.bigint();
-    store.transaction(() => {
-      for (let i = 0; i < batch; i++) store.append('S', { subject: 'bench.durable', payload, timeNs: t++ });
-    });
-    const batched = Number(process.hrtime.bigint() - t0) / 1e3 / batch;
-    store.close();
-    rows.push([sync, fixed(single), fixed(batched)]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  rows.push([sync, fixed(measure(sync, commits, 1)), fixed(measure(sync, batch, slice))]);
 }
 process.stdout.write(table(rows) + '\n');
