@@ -14,11 +14,13 @@
  * store holds at most MAX_STREAMS streams and a stream at most 2^48 - 1 seqs.
  *
  * `streams` also holds last_seq, last_time and the message and byte counters.
- * The store keeps them in memory and writes each stream's row once per
- * transaction, just before the commit, rather than once per append (that
- * UPDATE cost as much as the append itself). A rollback drops the memory copy,
- * and the next call reads the rows again. So stream state is O(1) except
- * num_subjects (a scan of the subject index).
+ * The store keeps them in memory, and a stream's row is written only when a
+ * transaction removed messages from it, or when it has fallen ROW_LAG seqs
+ * behind: reading a stream's counters (at start, after a rollback) adds up the
+ * messages past the row's last_seq, which only appends can have put there.
+ * Writing the row at every commit cost an UPDATE, and a third of the WAL of a
+ * one-append commit. So stream state is O(1) except num_subjects (a scan of
+ * the subject index).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -106,8 +108,11 @@ const num = (v: unknown): number => Number(v as bigint);
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
 const EMPTY = new Uint8Array(0);
 
-/** Stream ids: the 15 bits above the seq in a positive 64-bit key. */
-export const MAX_STREAMS = 2 ** 15 - 1;
+/**
+ * Stream ids: the 15 bits above the seq in a positive 64-bit key, less one
+ * id, so that the key just past the last stream's range still fits.
+ */
+export const MAX_STREAMS = 2 ** 15 - 2;
 /** Seqs per stream (the largest is SEQ_SPAN - 1). */
 const SEQ_SPAN = 2 ** 48;
 
@@ -144,7 +149,10 @@ function toPending(r: Row): PendingAck {
   return { streamSeq: num(r.stream_seq), consumerSeq: num(r.cseq), deliveries: num(r.deliveries), deadlineMs: num(r.deadline) };
 }
 
-/** A stream's key range and counters while the store is open: its row in `streams`, plus this transaction's changes. */
+/** Appends a stream's `streams` row may lag behind its messages (see the top of this file). */
+const ROW_LAG = 1024;
+
+/** A stream's key range and counters while the store is open: its row in `streams`, plus what came since. */
 interface Totals {
   /** The key of seq 0: id × 2^48. */
   readonly base: bigint;
@@ -154,6 +162,10 @@ interface Totals {
   lastTimeNs: bigint;
   messages: number;
   bytes: number;
+  /** last_seq as the row has it. */
+  rowSeq: number;
+  /** Messages were removed since the row was written: it must be written before the commit. */
+  removed: boolean;
 }
 
 const CONSUMER_SELECT = `SELECT c.*,
@@ -196,6 +208,8 @@ export class SqliteStore implements Store {
       delStreamConsumers: p('DELETE FROM consumers WHERE stream = ?'),
       delStreamPending: p('DELETE FROM pending WHERE stream = ?'),
       counters: p('SELECT id, last_seq, last_time, msgs, bytes FROM streams WHERE name = ?'),
+      tail: p('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b, MAX(id) AS m FROM messages WHERE id > ? AND id < ?'),
+      timeOf: p('SELECT time FROM messages WHERE id = ?'),
       first: p('SELECT id, time FROM messages WHERE id > ? AND id < ? ORDER BY id LIMIT 1'),
       numSubjects: p('SELECT COUNT(DISTINCT subject) AS n FROM messages WHERE id > ? AND id < ?'),
       consumerCount: p('SELECT COUNT(*) AS n FROM consumers WHERE stream = ?'),
@@ -261,7 +275,7 @@ export class SqliteStore implements Store {
   transaction<T>(fn: () => T): T {
     if (this.#closed) throw new StoreClosedError();
     // better-sqlite3 turns a nested call into a SAVEPOINT. If it rolls back, the counters are read
-    // again from the rows, so the rows must first hold what the enclosing transaction did so far.
+    // again from the rows, so the rows must first account for what the enclosing transaction did so far.
     if (this.#db.inTransaction) this.#flush();
     try {
       return this.#tx(fn) as T;
@@ -290,7 +304,17 @@ export class SqliteStore implements Store {
       const c = this.#s.counters.get(name) as Row | undefined;
       if (c === undefined) return undefined;
       const base = big(c.id) << 48n;
-      t = { base, end: base + BigInt(SEQ_SPAN), lastSeq: num(c.last_seq), lastTimeNs: big(c.last_time), messages: num(c.msgs), bytes: num(c.bytes) };
+      const end = base + BigInt(SEQ_SPAN);
+      const rowSeq = num(c.last_seq);
+      t = { base, end, lastSeq: rowSeq, lastTimeNs: big(c.last_time), messages: num(c.msgs), bytes: num(c.bytes), rowSeq, removed: false };
+      // Appends the row does not count yet.
+      const tail = this.#s.tail.get(base + BigInt(rowSeq), end) as Row;
+      if (tail.m !== null) {
+        t.messages += num(tail.n);
+        t.bytes += num(tail.b);
+        t.lastSeq = Number((tail.m as bigint) - base);
+        t.lastTimeNs = big((this.#s.timeOf.get(tail.m) as Row).time);
+      }
       this.#totals.set(name, t);
     }
     return t;
@@ -312,14 +336,22 @@ export class SqliteStore implements Store {
     const t = this.#counters(name);
     t.messages -= messages;
     t.bytes -= bytes;
+    t.removed = true;
     this.#dirty.add(name);
   }
 
-  /** Writes the changed counters; runs inside the transaction, before its commit. */
+  /**
+   * Writes the rows that must be written: after a removal (the row must then
+   * count exactly what is left), or ROW_LAG appends behind. Runs inside the
+   * transaction, before its commit.
+   */
   #flush(): void {
     for (const name of this.#dirty) {
       const t = this.#totals.get(name);
-      if (t !== undefined) this.#s.setCounters.run(t.lastSeq, t.lastTimeNs, t.messages, t.bytes, name);
+      if (t === undefined || (!t.removed && t.lastSeq - t.rowSeq < ROW_LAG)) continue;
+      this.#s.setCounters.run(t.lastSeq, t.lastTimeNs, t.messages, t.bytes, name);
+      t.rowSeq = t.lastSeq;
+      t.removed = false;
     }
     this.#dirty.clear();
   }

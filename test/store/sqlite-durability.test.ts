@@ -74,7 +74,27 @@ describe('sqlite store on disk', () => {
     }
   });
 
-  it('writes the stream counters with each commit, also around a rolled-back savepoint', () => {
+  it('counts appends its streams row does not count yet when it reopens', () => {
+    const d = dir();
+    let store = openStore({ dir: d });
+    store.createStream('S', {}, T0);
+    for (let i = 0; i < 1500; i++) store.append('S', { subject: `s.${i % 7}`, payload: Buffer.from(`m${i}`), timeNs: T0 + BigInt(i) });
+    const state = store.streamState('S');
+    store.close();
+    const raw = new Database(join(d, DB_FILE), { readonly: true });
+    const row = raw.prepare("SELECT last_seq, msgs FROM streams WHERE name = 'S'").get() as { last_seq: number; msgs: number };
+    raw.close();
+    assert.ok(row.last_seq < 1500 && row.msgs < 1500, `the row lags (last_seq ${row.last_seq}), so the reopen below has appends to count`);
+    store = openStore({ dir: d });
+    try {
+      assert.deepEqual(store.streamState('S'), state);
+      assert.equal(store.append('S', { subject: 's.x', payload: Buffer.from('next'), timeNs: T0 + 2000n }).seq, 1501);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('writes the stream counters it must with each commit, also around a rolled-back savepoint', () => {
     const d = dir();
     let store = openStore({ dir: d });
     store.createStream('S', {}, T0);
