@@ -74,6 +74,39 @@ describe('sqlite store on disk', () => {
     }
   });
 
+  it('inserts appends in groups: reads see them, a rolled-back savepoint drops its own, the commit keeps the rest', () => {
+    const d = dir();
+    let store = openStore({ dir: d, sync: 'normal' });
+    store.createStream('S', {}, T0);
+    const add = (i: number): number => store.append('S', { subject: `s.${i % 3}`, payload: Buffer.from(`m${i}`), timeNs: T0 + BigInt(i) }).seq;
+    store.transaction(() => {
+      for (let i = 1; i <= 100; i++) {
+        assert.equal(add(i), i);
+        if (i % 7 === 0) assert.equal(Buffer.from(store.getMessage('S', i)!.payload).toString(), `m${i}`, 'a read sees what was just appended');
+      }
+      assert.equal(store.countMessages('S', 1), 100);
+      assert.throws(() => store.transaction(() => {
+        for (let i = 101; i <= 140; i++) add(i);
+        throw new Error('inner');
+      }));
+      for (let i = 101; i <= 110; i++) assert.equal(add(i), i, 'the rolled-back seqs are taken again');
+    });
+    assert.throws(() => store.transaction(() => {
+      for (let i = 111; i <= 150; i++) add(i);
+      throw new Error('outer');
+    }));
+    store.close();
+    store = openStore({ dir: d, sync: 'normal' });
+    try {
+      const all = store.loadMessages('S', 1);
+      assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 110 }, (_, i) => i + 1));
+      assert.deepEqual(all.map((m) => Buffer.from(m.payload).toString()), Array.from({ length: 110 }, (_, i) => `m${i + 1}`));
+      assert.equal(store.streamState('S').lastSeq, 110);
+    } finally {
+      store.close();
+    }
+  });
+
   it('counts appends its streams row does not count yet when it reopens', () => {
     const d = dir();
     let store = openStore({ dir: d });
