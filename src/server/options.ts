@@ -86,10 +86,10 @@ export interface HubJetStreamOptions {
   /** Default subject prefix for dead letters: `<prefix>.<stream>.<consumer>`. Default 'dlq'. */
   deadLetterPrefix?: string;
   /**
-   * Most publishes and acks applied in one transaction (default 256). A turn
-   * with more commits them in slices and sends each slice's answers at once,
-   * so a client is already handling the first PubAcks while the hub stores
-   * the rest.
+   * Most publishes and acks applied in one transaction (default 512). A turn
+   * with more than 64 is committed in two halves or more, each slice's
+   * answers sent before the next is stored, so a client is already handling
+   * the first PubAcks while the hub stores the rest.
    */
   maxCommitBatch?: number;
 }

@@ -110,7 +110,8 @@ describe('JetStream in the hub', () => {
     assert.equal((await jsm.streams.info('B')).state.messages, 200);
   });
 
-  it('commits a large turn in slices of maxCommitBatch, each answered in order', async () => {
+  /** Publishes 200 messages at once through a hub with that maxCommitBatch; returns the appends of each transaction. */
+  async function slicesOf(maxCommitBatch: number | undefined): Promise<number[]> {
     let depth = 0;
     let appends = 0;
     const slices: number[] = [];
@@ -125,16 +126,31 @@ describe('JetStream in the hub', () => {
       },
       append: (call) => (appends++, call()),
     });
-    const { nc } = await start({ jetstream: { store: counting, maxCommitBatch: 16 } });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'B', subjects: ['b'] });
-    const js = jetstream(nc);
-    const acks = await within(Promise.all(Array.from({ length: 200 }, (_, i) => js.publish('b', `m${i}`))), 10_000, 'pub acks');
-    assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
-    assert.equal(slices.reduce((a, b) => a + b, 0), 200);
+    const pair = await start({ jetstream: { store: counting, ...(maxCommitBatch === undefined ? {} : { maxCommitBatch }) } });
+    try {
+      const jsm = await jetstreamManager(pair.nc);
+      await jsm.streams.add({ name: 'B', subjects: ['b'] });
+      const js = jetstream(pair.nc);
+      const acks = await within(Promise.all(Array.from({ length: 200 }, (_, i) => js.publish('b', `m${i}`))), 10_000, 'pub acks');
+      assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+      assert.equal(slices.reduce((a, b) => a + b, 0), 200);
+      return slices;
+    } finally {
+      await stop(pair);
+    }
+  }
+
+  it('commits a large turn in slices of at most maxCommitBatch, each answered in order', async () => {
+    const slices = await slicesOf(16);
     assert.ok(Math.max(...slices) <= 16, `slices of ${slices.join(', ')}`);
     assert.ok(slices.length >= 13);
   });
+
+  it('commits a turn of more than 64 ops in two halves at least, however large maxCommitBatch is', async () => {
+    const slices = await slicesOf(10_000);
+    assert.ok(Math.max(...slices) <= 100, `slices of ${slices.join(', ')}`);
+  });
+
 
   it('waits quietly with a redelivery due and nobody pulling', async () => {
     let lookups = 0;

@@ -8,10 +8,11 @@
  * queued during a turn are applied together, committed once, and only then
  * answered (PubAck, ackAck) or sent. That is the durability promise (nothing
  * is confirmed before it is committed) and the group commit that makes it
- * cheap (one fsync for many messages). A turn with more than maxCommitBatch
- * ops commits them in slices, and each slice's answers leave before the next
- * slice is applied: otherwise a client with many publishes in flight waits for
- * the whole turn, and the hub then waits for the client, in lockstep.
+ * cheap (one fsync for many messages). A turn with more than MIN_SLICE ops is
+ * committed in slices, two halves or more (at most maxCommitBatch ops each),
+ * and each slice's answers leave before the next slice is applied: otherwise
+ * a client with many publishes in flight waits for the whole turn, and the
+ * hub then waits for the client, in lockstep.
  */
 import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
@@ -45,7 +46,9 @@ export const DEFAULT_DEAD_LETTER_PREFIX = 'dlq';
 /** Consumer metadata key naming its dead-letter subject ('' turns dead-lettering off). */
 export const DEAD_LETTER_METADATA = 'dead_letter_subject';
 
-export const DEFAULT_MAX_COMMIT_BATCH = 256;
+export const DEFAULT_MAX_COMMIT_BATCH = 512;
+/** A turn with more ops than this is committed in slices (see runNow). */
+const MIN_SLICE = 64;
 
 export interface ResolvedJetStreamOptions {
   store: StoreSpec | Store;
@@ -288,14 +291,16 @@ export class JetStream implements ConsumerHost {
   }
 
   /**
-   * Applies everything queued, in transactions of at most maxCommitBatch ops,
-   * answering and sending after each. Ops queued meanwhile wait for the next turn.
+   * Applies everything queued: up to MIN_SLICE ops in one transaction, more in
+   * two halves or more (at most maxCommitBatch each), answering and sending
+   * after each. Ops queued meanwhile wait for the next turn.
    */
   runNow(): void {
     this.scheduled = false;
     const all = this.ops;
     this.ops = [];
-    const max = this.maxCommitBatch;
+    // Two halves at least, so the client works on the first half's answers while the hub stores the second.
+    const max = Math.min(this.maxCommitBatch, Math.max(MIN_SLICE, Math.ceil(all.length / 2)));
     for (let i = 0; ; ) {
       if (this.closed || (i >= all.length && this.dirty.size === 0)) break;
       this.commit(all.length <= max ? all : all.slice(i, i + max));
