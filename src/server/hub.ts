@@ -459,7 +459,8 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
    */
   publish(subject: string, payload: Uint8Array | string, opts: { reply?: string } = {}): void {
     if (this.state === 'closed') throw new HubClosedError();
-    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    // A copy: a stream that captures the subject stores it after this returns, and the caller may reuse its buffer.
+    const body = Buffer.from(payload);
     this.route(null, toWire(subject), opts.reply === undefined ? undefined : toWire(opts.reply), 0, body);
   }
 

@@ -110,6 +110,17 @@ describe('JetStream in the hub', () => {
     assert.equal((await jsm.streams.info('B')).state.messages, 200);
   });
 
+  it('stores what hub.publish() was given, even if the caller reuses its buffer at once', async () => {
+    const { hub, nc } = await start({ jetstream: { store: { dir: tempDir() } } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'P', subjects: ['p'] });
+    const buf = Buffer.from('original');
+    hub.publish('p', buf);
+    buf.write('changed!');
+    const m = await within(jsm.streams.getMessage('P', { seq: 1 }), 5000, 'stored message');
+    assert.equal(m?.string(), 'original');
+  });
+
   /** Publishes 200 messages at once through a hub with that maxCommitBatch; returns the appends of each transaction. */
   async function slicesOf(maxCommitBatch: number | undefined): Promise<number[]> {
     let depth = 0;

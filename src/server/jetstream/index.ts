@@ -170,7 +170,9 @@ export class JetStream implements ConsumerHost {
       this.captureCache.set(subject, stream);
     }
     if (stream === null) return false;
-    this.capture(stream, fromWire(subject), reply, headerLength, Buffer.from(payload));
+    // No copy: a socket's chunks are never reused (Hub.publish copies a caller's buffer), and the store
+    // copies what it keeps.
+    this.capture(stream, fromWire(subject), reply, headerLength, payload);
     return reply !== undefined;
   }
 
