@@ -294,8 +294,8 @@ export class JetStream implements ConsumerHost {
 
   /**
    * Applies everything queued: up to MIN_SLICE ops in one transaction, more in
-   * two halves or more (at most maxCommitBatch each), answering and sending
-   * after each. Ops queued meanwhile wait for the next turn.
+   * two halves or more (at most maxCommitBatch each), answering and writing
+   * the answers out after each. Ops queued meanwhile wait for the next turn.
    */
   runNow(): void {
     this.scheduled = false;
@@ -307,8 +307,10 @@ export class JetStream implements ConsumerHost {
       if (this.closed || (i >= all.length && this.dirty.size === 0)) break;
       this.commit(all.length <= max ? all : all.slice(i, i + max));
       i += max;
-      if (i >= all.length) break;
+      // The answers go now, not after the next poll for input: the client works on them while the hub
+      // stores the next slice, or waits for more.
       this.host.flush();
+      if (i >= all.length) break;
     }
     if (this.dirty.size > 0) this.schedule();
   }
