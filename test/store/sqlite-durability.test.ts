@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { DB_FILE, MAX_STREAMS, SCHEMA_VERSION, StoreErrorCode, StoreSchemaError, TooManyStreamsError, openSqliteStore, openStore } from '../../src/store/index.js';
+import { DB_FILE, MAX_STREAMS, SCHEMA_VERSION, StoreErrorCode, StoreSchemaError, TooManyStreamsError, openSqliteStore, openStore, type Store } from '../../src/store/index.js';
 import { migrate, migrations } from '../../src/store/migrations.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netemitter-durable-'));
@@ -25,6 +25,16 @@ function userVersion(file: string): number {
     return Number(db.pragma('user_version', { simple: true }));
   } finally {
     db.close();
+  }
+}
+
+/** Opens the store in d again, runs fn on it, closes it. */
+function reopened(d: string, fn: (store: Store) => void, sync?: 'full' | 'normal'): void {
+  const store = openStore({ dir: d, ...(sync === undefined ? {} : { sync }) });
+  try {
+    fn(store);
+  } finally {
+    store.close();
   }
 }
 
@@ -46,7 +56,7 @@ describe('sqlite store on disk', () => {
 
   it('keeps streams, messages, dedup and consumer state across reopen', () => {
     const d = dir();
-    let store = openStore({ dir: d });
+    const store = openStore({ dir: d });
     store.createStream('S', { name: 'S', subjects: ['s.>'] }, T0);
     store.append('S', { subject: 's.a', headers: Buffer.from('NATS/1.0\r\nA: 1\r\n\r\n'), payload: Buffer.from('one'), timeNs: T0, msgId: 'm1' }, 60_000_000_000n);
     store.append('S', { subject: 's.b', payload: Buffer.from('two'), timeNs: T0 + 1n });
@@ -57,26 +67,23 @@ describe('sqlite store on disk', () => {
     const consumer = store.getConsumer('S', 'w');
     store.close();
 
-    store = openStore({ dir: d });
-    try {
-      assert.deepEqual(store.streamState('S'), state);
-      assert.deepEqual(store.getConsumer('S', 'w'), consumer);
-      assert.deepEqual(store.getStream('S')?.config, { name: 'S', subjects: ['s.>'] });
-      const m = store.getMessage('S', 1)!;
+    reopened(d, (s) => {
+      assert.deepEqual(s.streamState('S'), state);
+      assert.deepEqual(s.getConsumer('S', 'w'), consumer);
+      assert.deepEqual(s.getStream('S')?.config, { name: 'S', subjects: ['s.>'] });
+      const m = s.getMessage('S', 1)!;
       assert.equal(Buffer.from(m.headers).toString(), 'NATS/1.0\r\nA: 1\r\n\r\n');
       assert.equal(Buffer.from(m.payload).toString(), 'one');
       assert.equal(m.timeNs, T0);
-      assert.deepEqual(store.pendingAcks('S', 'w'), [{ streamSeq: 1, consumerSeq: 1, deliveries: 1, deadlineMs: 12345 }]);
-      assert.deepEqual(store.append('S', { subject: 's.a', payload: Buffer.from('x'), timeNs: T0 + 2n, msgId: 'm1' }, 60_000_000_000n), { seq: 1, duplicate: true });
-      assert.equal(store.append('S', { subject: 's.c', payload: Buffer.from('x'), timeNs: T0 + 3n }).seq, 3, 'the deleted seq 2 is not reused');
-    } finally {
-      store.close();
-    }
+      assert.deepEqual(s.pendingAcks('S', 'w'), [{ streamSeq: 1, consumerSeq: 1, deliveries: 1, deadlineMs: 12345 }]);
+      assert.deepEqual(s.append('S', { subject: 's.a', payload: Buffer.from('x'), timeNs: T0 + 2n, msgId: 'm1' }, 60_000_000_000n), { seq: 1, duplicate: true });
+      assert.equal(s.append('S', { subject: 's.c', payload: Buffer.from('x'), timeNs: T0 + 3n }).seq, 3, 'the deleted seq 2 is not reused');
+    });
   });
 
   it('inserts appends in groups: reads see them, a rolled-back savepoint drops its own, the commit keeps the rest', () => {
     const d = dir();
-    let store = openStore({ dir: d, sync: 'normal' });
+    const store = openStore({ dir: d, sync: 'normal' });
     store.createStream('S', {}, T0);
     const add = (i: number): number => store.append('S', { subject: `s.${i % 3}`, payload: Buffer.from(`m${i}`), timeNs: T0 + BigInt(i) }).seq;
     store.transaction(() => {
@@ -96,20 +103,17 @@ describe('sqlite store on disk', () => {
       throw new Error('outer');
     }));
     store.close();
-    store = openStore({ dir: d, sync: 'normal' });
-    try {
-      const all = store.loadMessages('S', 1);
+    reopened(d, (s) => {
+      const all = s.loadMessages('S', 1);
       assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 110 }, (_, i) => i + 1));
       assert.deepEqual(all.map((m) => Buffer.from(m.payload).toString()), Array.from({ length: 110 }, (_, i) => `m${i + 1}`));
-      assert.equal(store.streamState('S').lastSeq, 110);
-    } finally {
-      store.close();
-    }
+      assert.equal(s.streamState('S').lastSeq, 110);
+    }, 'normal');
   });
 
   it('counts appends its streams row does not count yet when it reopens', () => {
     const d = dir();
-    let store = openStore({ dir: d });
+    const store = openStore({ dir: d });
     store.createStream('S', {}, T0);
     for (let i = 0; i < 1500; i++) store.append('S', { subject: `s.${i % 7}`, payload: Buffer.from(`m${i}`), timeNs: T0 + BigInt(i) });
     const state = store.streamState('S');
@@ -118,18 +122,15 @@ describe('sqlite store on disk', () => {
     const row = raw.prepare("SELECT last_seq, msgs FROM streams WHERE name = 'S'").get() as { last_seq: number; msgs: number };
     raw.close();
     assert.ok(row.last_seq < 1500 && row.msgs < 1500, `the row lags (last_seq ${row.last_seq}), so the reopen below has appends to count`);
-    store = openStore({ dir: d });
-    try {
-      assert.deepEqual(store.streamState('S'), state);
-      assert.equal(store.append('S', { subject: 's.x', payload: Buffer.from('next'), timeNs: T0 + 2000n }).seq, 1501);
-    } finally {
-      store.close();
-    }
+    reopened(d, (s) => {
+      assert.deepEqual(s.streamState('S'), state);
+      assert.equal(s.append('S', { subject: 's.x', payload: Buffer.from('next'), timeNs: T0 + 2000n }).seq, 1501);
+    });
   });
 
   it('writes the stream counters it must with each commit, also around a rolled-back savepoint', () => {
     const d = dir();
-    let store = openStore({ dir: d });
+    const store = openStore({ dir: d });
     store.createStream('S', {}, T0);
     const add = (subject: string): number => store.append('S', { subject, payload: Buffer.from('x'), timeNs: T0 }).seq;
     store.transaction(() => {
@@ -149,12 +150,9 @@ describe('sqlite store on disk', () => {
     const state = store.streamState('S');
     assert.deepEqual([state.messages, state.lastSeq], [3, 3]);
     store.close();
-    store = openStore({ dir: d });
-    try {
-      assert.deepEqual(store.streamState('S'), state);
-    } finally {
-      store.close();
-    }
+    reopened(d, (s) => {
+      assert.deepEqual(s.streamState('S'), state);
+    });
   });
 
   it('migrates an empty file to the current version, and reopening is a no-op', () => {
