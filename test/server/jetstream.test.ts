@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { createHub, ConfigError, type Hub, type HubOptions } from '../../src/index.js';
-import { MemoryStore, type Store } from '../../src/store/index.js';
+import { MemoryStore, TooManyStreamsError, type Store } from '../../src/store/index.js';
 import { rejection, within } from '../helpers/client.js';
 
 function tempDir(): string {
@@ -108,6 +108,23 @@ describe('JetStream in the hub', () => {
     assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 200 }, (_, i) => i + 1));
     assert.ok(commits - before >= 1 && commits - before <= 20, `200 publishes took ${commits - before} transactions`);
     assert.equal((await jsm.streams.info('B')).state.messages, 200);
+  });
+
+  it('answers a store that holds all the streams it can with JetStream\'s 10027', async () => {
+    const full = watchedStore({
+      createStream: (call) => {
+        if (fullNow) throw new TooManyStreamsError(1);
+        return call();
+      },
+    });
+    let fullNow = false;
+    const { nc } = await start({ jetstream: { store: full } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'ONE', subjects: ['one'] });
+    fullNow = true;
+    const err = await rejection(jsm.streams.add({ name: 'TWO', subjects: ['two'] }));
+    assert.match(err.message, /maximum number of streams reached/);
+    assert.deepEqual(await jsm.streams.names().next(), ['ONE']);
   });
 
   it('stores what hub.publish() was given, even if the caller reuses its buffer at once', async () => {
