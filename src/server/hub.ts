@@ -371,11 +371,12 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
 
   /**
    * Delivers to the subscribers of `target` a message shown as `subject`: how
-   * a pull consumer hands a stored message (its own subject) to a pull inbox.
-   * Returns how many subscriptions got it.
+   * a pull consumer hands a stored message (its own subject) to a pull inbox,
+   * and (target = subject, `once`: no subject cache) how the JetStream layer
+   * answers a reply subject. Returns how many subscriptions got it.
    */
-  private deliverAs(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): number {
-    const r = this.sublist.match(target);
+  private deliverAs(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer, once = false): number {
+    const r = once ? this.sublist.matchOnce(target) : this.sublist.match(target);
     if (r.plain.length === 0 && r.queues.length === 0) return 0;
     const hdrLen = headers === null ? 0 : headers.length;
     const body = hdrLen > 0 ? Buffer.concat([headers!, payload]) : payload;
@@ -399,6 +400,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
         }
       },
       deliverTo: (target, subject, reply, headers, payload) => this.deliverAs(target, subject, reply, headers, payload),
+      reply: (subject, payload) => this.deliverAs(subject, subject, undefined, null, payload, true),
       hasInterest: (subject) => {
         const r = this.sublist.match(subject);
         return r.plain.length > 0 || r.queues.length > 0;

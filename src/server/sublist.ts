@@ -168,6 +168,14 @@ export class Sublist<S extends Subscribable> {
   }
 
   /**
+   * What a subject used once reaches (a reply subject): the same as match,
+   * without looking in the cache or counting towards it.
+   */
+  matchOnce(subject: string): MatchResult<S> {
+    return this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
+  }
+
+  /**
    * Whether a subject just missed was missed before too (then it is cached).
    * The set of subjects missed once is emptied when it reaches cacheSize, so
    * it stays bounded however many one-off subjects pass; a subject that

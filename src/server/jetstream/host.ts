@@ -15,6 +15,13 @@ export interface JsHost {
    * Returns how many subscriptions got it.
    */
   deliverTo(target: string, subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): number;
+  /**
+   * Sends the hub's answer to a reply subject (a PubAck, an API response, an
+   * ackAck): delivered like a publish, never captured by a stream, and matched
+   * without the subject cache (a reply subject is used once). Returns how many
+   * subscriptions got it.
+   */
+  reply(subject: string, payload: Buffer): number;
   /** Whether any subscription matches the subject. */
   hasInterest(subject: string): boolean;
   /** Writes every connection's queued output now (instead of at the end of the turn). */

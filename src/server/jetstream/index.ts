@@ -265,7 +265,7 @@ export class JetStream implements ConsumerHost {
         if (kind === 'next' && r !== undefined) {
           after.push(() => this.api.pull(c, r, Buffer.from(text.slice(4).trim())));
         } else if (r !== undefined) {
-          after.push(() => this.host.publish(r, undefined, null, EMPTY, false));
+          after.push(() => this.host.reply(r, EMPTY));
         }
       },
       fail: (err) => this.host.logger.error({ err, stream: c.stream.name, consumer: c.name }, 'ack not stored'),
@@ -426,13 +426,13 @@ export class JetStream implements ConsumerHost {
   /** `{"stream":…,"seq":…}` (and `"duplicate":true`), the hot reply, without a JSON.stringify per publish. */
   private pubAck(reply: string, stream: StreamRuntime, seq: number, duplicate: boolean): void {
     const body = stream.pubAckPrefix + seq + (duplicate ? ',"duplicate":true}' : '}');
-    this.host.publish(reply, undefined, null, Buffer.from(body, 'latin1'), false);
+    this.host.reply(reply, Buffer.from(body, 'latin1'));
   }
 
   /** Sends a JSON reply (an API response or a PubAck with an error). */
   reply(subject: string, body: object): void {
     const json = JSON.stringify(body, (_k, v: unknown) => (v instanceof JsApiError ? v.toJSON() : v));
-    this.host.publish(subject, undefined, null, Buffer.from(json), false);
+    this.host.reply(subject, Buffer.from(json));
   }
 
   // ── timers ──────────────────────────────────────────────────────────────
