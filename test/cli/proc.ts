@@ -4,9 +4,8 @@
  * stderr watched separately. Every wait is bounded and fails with what the
  * process printed so far; `killProcs()` in `after()` reaps what is left.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CLI_PATH, cleanEnv, type Exit } from '../helpers/cli.js';
+import { CLI_PATH, Child, killAll, type Exit } from '../helpers/cli.js';
 
 /**
  * The bound on each wait. Each step here starts a node process or two, which
@@ -18,76 +17,10 @@ export const WAIT_MS = 10_000;
 /** dist/test/cli/proc.js → test/fixtures/seed/ (plain JS, not compiled). */
 export const SEED_DIR = fileURLToPath(new URL('../../../test/fixtures/seed/', import.meta.url));
 
-const running = new Set<Proc>();
-
-export class Proc {
-  readonly child: ChildProcess;
-  readonly name: string;
-  stdout = '';
-  stderr = '';
-  exit: Exit | null = null;
-  private readonly wakers = new Set<() => void>();
-
+/** Any program (the built CLI, the seed fixtures, nats-server) with stdin as a pipe. */
+export class Proc extends Child {
   constructor(cmd: string, args: string[], env: Record<string, string> = {}, name = args.join(' ')) {
-    this.name = name;
-    this.child = spawn(cmd, args, { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    running.add(this);
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      this.stdout += s;
-      this.wake();
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      this.stderr += s;
-      this.wake();
-    });
-    // A process that exits without reading its stdin makes writes to it fail with EPIPE.
-    this.child.stdin!.on('error', () => {});
-    this.child.on('close', (code, signal) => {
-      this.exit = { code, signal };
-      running.delete(this);
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    for (const w of this.wakers) w();
-  }
-
-  output(): string {
-    return `--- ${this.name}: stdout ---\n${this.stdout}--- stderr ---\n${this.stderr}--- exit ${JSON.stringify(this.exit)}`;
-  }
-
-  until<T>(what: string, check: () => T | undefined, ms = WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(poll);
-      };
-      const poll = (): void => {
-        const v = check();
-        if (v !== undefined) {
-          done();
-          resolve(v);
-        } else if (this.exit !== null) {
-          done();
-          reject(new Error(`exited before ${what}\n${this.output()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms}ms waiting for ${what}\n${this.output()}`));
-      }, ms);
-      this.wakers.add(poll);
-      poll();
-    });
-  }
-
-  waitForStdout(re: RegExp, ms = WAIT_MS): Promise<RegExpMatchArray> {
-    return this.until(`stdout to match ${re}`, () => this.stdout.match(re) ?? undefined, ms);
-  }
-
-  waitForStderr(re: RegExp, ms = WAIT_MS): Promise<RegExpMatchArray> {
-    return this.until(`stderr to match ${re}`, () => this.stderr.match(re) ?? undefined, ms);
+    super(cmd, args, { env, name, stdin: 'pipe', waitMs: WAIT_MS });
   }
 
   /** Waits for stdout to hold `n` lines matching `re`. */
@@ -98,34 +31,9 @@ export class Proc {
     }, ms);
   }
 
-  waitForExit(ms = WAIT_MS): Promise<Exit> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(poll);
-      };
-      const poll = (): void => {
-        if (this.exit !== null) {
-          done();
-          resolve(this.exit);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms}ms waiting for exit\n${this.output()}`));
-      }, ms);
-      this.wakers.add(poll);
-      poll();
-    });
-  }
-
   /** Writes to stdin and closes it. */
   input(text: string): void {
     this.child.stdin!.end(text);
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.exit === null) this.child.kill(signal);
   }
 }
 
@@ -166,8 +74,4 @@ export function lines(text: string): string[] {
 }
 
 /** Kills every process a test file left running. For `after()`. */
-export async function killProcs(): Promise<void> {
-  const left = [...running];
-  for (const p of left) p.kill('SIGKILL');
-  await Promise.all(left.map((p) => p.waitForExit().catch(() => undefined)));
-}
+export const killProcs = killAll;

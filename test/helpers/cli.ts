@@ -14,7 +14,7 @@ export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.me
 
 export const WAIT_MS = 5_000;
 
-const running = new Set<CliProcess>();
+const running = new Set<Child>();
 
 /** The environment without NETEMITTER_* variables of whoever runs the tests, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -70,14 +70,34 @@ abstract class Watched {
   }
 }
 
-export class CliProcess extends Watched {
+export interface ChildOptions {
+  /** NETEMITTER_* and other variables on top of cleanEnv(). */
+  env?: Record<string, string>;
+  /** How output() names it. Default: the arguments. */
+  name?: string;
+  /** 'pipe' to write to it (see Proc.input); default 'ignore', so it reads EOF at once. */
+  stdin?: 'ignore' | 'pipe';
+  /** The bound on each wait unless one is given. Default WAIT_MS. */
+  waitMs?: number;
+}
+
+/**
+ * A child process whose stdout and stderr are watched. Every one started is
+ * tracked, so a test file can kill what is left with `after(killAll)`.
+ */
+export class Child extends Watched {
   readonly child: ChildProcess;
+  readonly name: string;
+  readonly waitMs: number;
   stdout = '';
   stderr = '';
   exit: Exit | null = null;
-  constructor(args: string[], env: Record<string, string> = {}) {
+
+  constructor(cmd: string, args: string[], o: ChildOptions = {}) {
     super();
-    this.child = spawn(process.execPath, [CLI_PATH, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.name = o.name ?? args.join(' ');
+    this.waitMs = o.waitMs ?? WAIT_MS;
+    this.child = spawn(cmd, args, { env: cleanEnv(o.env), stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'] });
     running.add(this);
     this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       this.stdout += s;
@@ -87,6 +107,8 @@ export class CliProcess extends Watched {
       this.stderr += s;
       this.wake();
     });
+    // A process that exits without reading its stdin makes writes to it fail with EPIPE.
+    this.child.stdin?.on('error', () => {});
     this.child.on('close', (code, signal) => {
       this.exit = { code, signal };
       running.delete(this);
@@ -103,21 +125,18 @@ export class CliProcess extends Watched {
   }
 
   output(): string {
-    return `--- stdout ---\n${this.stdout}--- stderr ---\n${this.stderr}`;
+    return `--- ${this.name}: stdout ---\n${this.stdout}--- stderr ---\n${this.stderr}--- exit ${JSON.stringify(this.exit)}`;
   }
 
-  /** Waits for a line of stdout matching `re`. */
-  waitForOutput(re: RegExp, ms = WAIT_MS): Promise<RegExpMatchArray> {
+  waitForStdout(re: RegExp, ms = this.waitMs): Promise<RegExpMatchArray> {
     return this.until(`stdout to match ${re}`, () => this.stdout.match(re) ?? undefined, ms);
   }
 
-  /** Waits for `listening on nats://…` and returns the port. */
-  async tcpPort(ms = WAIT_MS): Promise<number> {
-    const m = await this.waitForOutput(/listening on nats:\/\/127\.0\.0\.1:(\d+)/, ms);
-    return Number(m[1]);
+  waitForStderr(re: RegExp, ms = this.waitMs): Promise<RegExpMatchArray> {
+    return this.until(`stderr to match ${re}`, () => this.stderr.match(re) ?? undefined, ms);
   }
 
-  waitForExit(ms = WAIT_MS): Promise<Exit> {
+  waitForExit(ms = this.waitMs): Promise<Exit> {
     return this.until('exit', () => this.exit ?? undefined, ms);
   }
 
@@ -126,7 +145,25 @@ export class CliProcess extends Watched {
   }
 }
 
-/** Kills every CLI process a test left running. For `after()`. */
+/** The built `netemitter` command, stdin closed. */
+export class CliProcess extends Child {
+  constructor(args: string[], env: Record<string, string> = {}) {
+    super(process.execPath, [CLI_PATH, ...args], { env, name: `netemitter ${args.join(' ')}` });
+  }
+
+  /** Waits for a line of stdout matching `re`. */
+  waitForOutput(re: RegExp, ms = WAIT_MS): Promise<RegExpMatchArray> {
+    return this.waitForStdout(re, ms);
+  }
+
+  /** Waits for `listening on nats://…` and returns the port. */
+  async tcpPort(ms = WAIT_MS): Promise<number> {
+    const m = await this.waitForOutput(/listening on nats:\/\/127\.0\.0\.1:(\d+)/, ms);
+    return Number(m[1]);
+  }
+}
+
+/** Kills every child process a test file left running. For `after()`. */
 export async function killAll(): Promise<void> {
   const left = [...running];
   for (const p of left) p.kill('SIGKILL');
