@@ -46,8 +46,11 @@ export interface ParserOptions {
 /** What a hub receives from a client. */
 export interface ServerParserHandler {
   connect(json: string): void;
-  /** `payload` is headers + body; `headerLength` is 0 for PUB (and for HPUB with hdr_len 0). */
-  pub(subject: string, reply: string | undefined, headerLength: number, payload: Buffer, withHeaders: boolean): void;
+  /**
+   * `payload` is headers + body; `headerLength` is 0 for PUB (and for HPUB with hdr_len 0). A view of the bytes
+   * read, valid as long as the chunk (a Buffer, or a plain Uint8Array: cheaper to make, and the hub only copies it).
+   */
+  pub(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array, withHeaders: boolean): void;
   sub(subject: string, queue: string | undefined, sid: string): void;
   unsub(sid: string, max: number | undefined): void;
   ping(): void;
@@ -526,7 +529,8 @@ export class ServerParser extends BaseParser {
     const ps = this.fastMessage(buf, i + 4, 1);
     if (ps === -1) return -1;
     const pe = this.payloadEnd;
-    this.h.pub(this.subject, this.reply, 0, buf.subarray(ps, pe), false);
+    // A plain view: making a Buffer (subarray) cost ~4 times as much, a tenth of the hub's work per message.
+    this.h.pub(this.subject, this.reply, 0, new Uint8Array(buf.buffer, buf.byteOffset + ps, pe - ps), false);
     return pe + 2;
   }
 

@@ -90,7 +90,7 @@ export interface HubCore {
   readonly options: ResolvedHubOptions;
   /** Set by a connection for the read it is handling (see Hub.markDirty). */
   busy: boolean;
-  route(from: Connection, subject: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
+  route(from: Connection, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): void;
   addSubscription(sub: Subscription): void;
   removeSubscription(sub: Subscription): void;
   /** Schedules a flush of this connection's outbound queue. */
@@ -207,7 +207,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
    * Queues a message for one subscription. Returns false when the
    * connection was cut off instead (slow consumer).
    */
-  deliver(sub: Subscription, msgHead: Buffer, tail: Buffer, payload: Buffer): boolean {
+  deliver(sub: Subscription, msgHead: Buffer, tail: Buffer, payload: Uint8Array): boolean {
     if (this.closed) return false;
     const size = msgHead.length + sub.sidBytes.length + tail.length + payload.length + 2;
     if (this.out.size + this.backlog + size > this.maxPending) {
@@ -387,7 +387,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
     if (o.verbose) this.send('+OK\r\n');
   }
 
-  pub(subject: string, reply: string | undefined, headerLength: number, payload: Buffer, withHeaders: boolean): void {
+  pub(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array, withHeaders: boolean): void {
     if (withHeaders && !this.opts.headers) {
       // nats-server closes without a word when headers were not negotiated.
       this.close(CloseReason.PROTOCOL);

@@ -289,7 +289,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
    * member of each queue group. The MSG line is built once per message; only
    * the sid differs per subscriber. The payload is forwarded as received.
    */
-  route(from: Connection | null, subject: string, reply: string | undefined, headerLength: number, payload: Buffer): void {
+  route(from: Connection | null, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): void {
     const c = this.counters;
     c.inMsgs++;
     c.inBytes += payload.length;
@@ -338,7 +338,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     r: MatchResult<Subscription>,
     head: Buffer,
     tail: Buffer,
-    payload: Buffer,
+    payload: Uint8Array,
     headerLength: number,
     subject: string,
     reply: string | undefined,
@@ -414,7 +414,7 @@ export class Hub extends EventEmitter<HubEvents> implements HubCore {
     sub: Subscription,
     head: Buffer,
     tail: Buffer,
-    payload: Buffer,
+    payload: Uint8Array,
     headerLength: number,
     subject: string,
     reply: string | undefined,

@@ -34,7 +34,7 @@ function recorder(): { events: string[]; handler: ServerParserHandler } {
     events,
     handler: {
       connect: (j) => events.push(`C ${j}`),
-      pub: (s, r, h, p, w) => events.push(`P ${s} ${r} ${h} ${w} ${p.toString('base64')}`),
+      pub: (s, r, h, p, w) => events.push(`P ${s} ${r} ${h} ${w} ${Buffer.from(p).toString('base64')}`),
       sub: (s, q, sid) => events.push(`S ${s} ${q} ${sid}`),
       unsub: (sid, max) => events.push(`U ${sid} ${max}`),
       ping: () => events.push('PING'),

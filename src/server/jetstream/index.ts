@@ -149,7 +149,7 @@ export class JetStream implements ConsumerHost {
    * answer the reply subject (an API call, an ack, a captured publish), so
    * the hub does not send "no responders".
    */
-  onPublish(subject: string, reply: string | undefined, headerLength: number, payload: Buffer): boolean {
+  onPublish(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean {
     if (this.closed) return false;
     if (subject.charCodeAt(0) === 36 /* $ */) {
       if (subject.startsWith(API_PREFIX)) {
@@ -158,7 +158,7 @@ export class JetStream implements ConsumerHost {
         return this.api.handle(fromWire(subject).slice(API_PREFIX.length), reply, Buffer.from(payload.subarray(headerLength)));
       }
       if (subject.startsWith(ACK_PREFIX)) {
-        this.onAck(fromWire(subject), reply, payload.subarray(headerLength));
+        this.onAck(fromWire(subject), reply, asBuffer(payload.subarray(headerLength)));
         return reply !== undefined;
       }
     }
@@ -186,11 +186,11 @@ export class JetStream implements ConsumerHost {
     this.captureCache.clear();
   }
 
-  private capture(stream: StreamRuntime, subject: string, reply: string | undefined, headerLength: number, body: Buffer): void {
+  private capture(stream: StreamRuntime, subject: string, reply: string | undefined, headerLength: number, body: Uint8Array): void {
     const headers = headerLength > 0 ? body.subarray(0, headerLength) : null;
     const payload = body.subarray(headerLength);
     // JetStream clients send an empty header block ("NATS/1.0\r\n\r\n") with every publish: nothing to decode.
-    const parsed = headers !== null && headers.length > EMPTY_HEADERS_LENGTH ? decodeHeaders(headers) : undefined;
+    const parsed = headers !== null && headers.length > EMPTY_HEADERS_LENGTH ? decodeHeaders(asBuffer(headers)) : undefined;
     const timeNs = nowNs();
     this.enqueue({
       store: stream.store,
@@ -504,6 +504,11 @@ function withHeaders(block: Buffer | null, add: Record<string, string>): Buffer 
   let text = block === null ? 'NATS/1.0\r\n' : block.toString('utf8').replace(/\r\n\r\n$/, '\r\n');
   for (const [k, v] of Object.entries(add)) text += `${k}: ${v.replace(/[\r\n]/g, ' ')}\r\n`;
   return Buffer.from(text + '\r\n');
+}
+
+/** A Buffer over the same bytes (the hub passes payloads as plain Uint8Array views). */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
 }
 
 function errText(err: unknown): string {

@@ -17,8 +17,8 @@ export interface AppendInput {
   /** The subject as a user string. */
   readonly subject: string;
   /** The raw header block, or null. */
-  readonly headers: Buffer | null;
-  readonly payload: Buffer;
+  readonly headers: Uint8Array | null;
+  readonly payload: Uint8Array;
   /** Decoded headers, when there are any. */
   readonly parsed: MsgHeaders | undefined;
   readonly timeNs: bigint;
