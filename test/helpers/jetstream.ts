@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, JetStreamApiError, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startServer, type TestServer } from './target.js';
 import { closeAll, connectTo, rejection, within } from './client.js';
 
@@ -105,6 +105,19 @@ export async function publishAll(js: JetStreamClient, subject: string, payloads:
   const out: number[] = [];
   for (const p of payloads) out.push((await js.publish(subject, p)).seq);
   return out;
+}
+
+/**
+ * A new stream `<prefix>…` on `<name>.>` holding `n` messages on `<name>.x`
+ * (payloads m1…mn), and an explicit-ack pull consumer `c` on it (with `cfg`
+ * on top). Returns the stream's name.
+ */
+export async function streamWithConsumer(ctx: JsContext, prefix: string, n: number, cfg: Partial<ConsumerConfig> = {}): Promise<string> {
+  const name = ctx.unique(prefix);
+  await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
+  await publishAll(ctx.js, `${name}.x`, Array.from({ length: n }, (_, i) => `m${i + 1}`));
+  await ctx.jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, ...cfg });
+  return name;
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
-import { assertApiError, drain, ns, publishAll, seqs, startJetStream, type JsContext } from '../helpers/jetstream.js';
+import { assertApiError, drain, ns, seqs, startJetStream, streamWithConsumer, type JsContext } from '../helpers/jetstream.js';
 import { within } from '../helpers/client.js';
 import { differs } from '../helpers/target.js';
 
@@ -28,14 +28,7 @@ describe('acks', () => {
 
   /** A stream with `n` messages on `<name>.x` (m1…mn) and a pull consumer `c`; returns the consumer. */
   async function setup(prefix: string, n: number, cfg: Partial<ConsumerConfig> = {}): Promise<{ name: string; c: Consumer }> {
-    const name = ctx.unique(prefix);
-    await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
-    await publishAll(
-      ctx.js,
-      `${name}.x`,
-      Array.from({ length: n }, (_, i) => `m${i + 1}`),
-    );
-    await ctx.jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, ack_wait: ns(ACK_WAIT_MS), ...cfg });
+    const name = await streamWithConsumer(ctx, prefix, n, { ack_wait: ns(ACK_WAIT_MS), ...cfg });
     return { name, c: await ctx.js.consumers.get(name, 'c') };
   }
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInbox, type Msg } from '@nats-io/transport-node';
 import { AckPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
-import { drain, ns, publishAll, pullBytes, seqs, startJetStream, type JsContext } from '../helpers/jetstream.js';
+import { drain, ns, publishAll, pullBytes, seqs, startJetStream, streamWithConsumer, type JsContext } from '../helpers/jetstream.js';
 import { rejection, within } from '../helpers/client.js';
 
 describe('pull', () => {
@@ -26,16 +26,8 @@ describe('pull', () => {
   });
 
   /** A stream with `n` messages on `<name>.x` (payloads m1…mn) and a pull consumer `c` on it. */
-  async function setup(prefix: string, n: number, cfg: Partial<ConsumerConfig> = {}): Promise<string> {
-    const name = ctx.unique(prefix);
-    await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
-    await publishAll(
-      ctx.js,
-      `${name}.x`,
-      Array.from({ length: n }, (_, i) => `m${i + 1}`),
-    );
-    await ctx.jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, ...cfg });
-    return name;
+  function setup(prefix: string, n: number, cfg: Partial<ConsumerConfig> = {}): Promise<string> {
+    return streamWithConsumer(ctx, prefix, n, cfg);
   }
 
   /**
