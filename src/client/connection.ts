@@ -91,6 +91,12 @@ export class ClientConnection implements ClientParserHandler {
   private flushScheduled = false;
   private pubSubject = '';
   private pubPrefix = '';
+  /** The size of the last message on pubSubject, and once a second one repeats it, its whole PUB line encoded. */
+  private pubSize = -1;
+  private pubLine: Buffer | null = null;
+  /** The last subject received in wire form, and as the user sees it (fromWire). */
+  private msgWire = '';
+  private msgSubject = '';
   private handshake = false;
   /** The next PONG on this socket answers the handshake's PING. */
   private handshakePong = false;
@@ -325,7 +331,12 @@ export class ClientConnection implements ClientParserHandler {
   }
 
   msg(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void {
-    this.handler.message(fromWire(subject), sid, reply === undefined ? undefined : fromWire(reply), headerLength, payload);
+    // The parser hands a repeated subject over as the same string: decode it once.
+    if (subject !== this.msgWire) {
+      this.msgWire = subject;
+      this.msgSubject = fromWire(subject);
+    }
+    this.handler.message(this.msgSubject, sid, reply === undefined ? undefined : fromWire(reply), headerLength, payload);
   }
 
   ok(): void {}
@@ -404,8 +415,17 @@ export class ClientConnection implements ClientParserHandler {
       if (subject !== this.pubSubject) {
         this.pubSubject = subject;
         this.pubPrefix = toWire(`PUB ${subject} `);
+        this.pubSize = -1;
       }
-      out.msgText(this.pubPrefix, `${total}\r\n`, payload);
+      if (total === this.pubSize) {
+        // A stream of same-sized events: one encoded line, copied whole.
+        this.pubLine ??= Buffer.from(`${this.pubPrefix}${total}\r\n`, 'latin1');
+        out.line(this.pubLine, payload);
+      } else {
+        this.pubSize = total;
+        this.pubLine = null;
+        out.msgText(this.pubPrefix, `${total}\r\n`, payload);
+      }
     } else {
       const r = reply === undefined ? '' : ` ${reply}`;
       const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;

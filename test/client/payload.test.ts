@@ -85,6 +85,31 @@ describe('payloads, headers and metadata over the wire', () => {
     assert.deepEqual(box.payloads[2], { a: 1 });
   });
 
+  it('keeps subjects and sizes apart in a mixed stream (repeated lines are encoded once on each side)', async () => {
+    // Runs of the same subject and size, then changes of either, of both, a reply in between and a UTF-8 subject.
+    const sent: [string, string][] = [
+      ['pl.mix.a', 'xxx'], ['pl.mix.a', 'yyy'], ['pl.mix.a', 'zzz'],
+      ['pl.mix.b', 'bbb'], ['pl.mix.b', 'ccc'],
+      ['pl.mix.a', 'long1'], ['pl.mix.a', 'long2'],
+      ['pl.mix.a', 'qqq'],
+      ['pl.mix.é', 'uuu'], ['pl.mix.é', 'vvv'],
+      ['pl.mix.a', 'rrr'], ['pl.mix.a', 'sss'],
+    ];
+    const box = inbox(sub, 'pl.mix.*', { raw: true });
+    await sub.flush();
+    for (const [i, [subject, text]] of sent.entries()) {
+      pub.emit(subject, Buffer.from(text), i === 6 ? { reply: 'pl.mix.reply' } : undefined);
+    }
+    await barrier(pub, sub);
+    await box.atLeast(sent.length);
+    assert.deepEqual(
+      box.items.map((r) => [r.meta.subject, Buffer.from(r.meta.data).toString()]),
+      sent,
+    );
+    assert.equal(box.items[6]!.meta.reply, 'pl.mix.reply');
+    assert.equal(box.items[7]!.meta.reply, undefined);
+  });
+
   it('carries headers, repeated values included, and gives the listener subject, reply and headers', async () => {
     const box = inbox(sub, 'pl.headers');
     await sub.flush();
