@@ -204,6 +204,7 @@ abstract class BaseParser {
 
     this.chunkBuffer = buf.buffer;
     this.chunkOffset = buf.byteOffset;
+    this.repLen = 0;
     while (i < buf.length && this.state === State.OP) {
       // The common frame, whole in this chunk, in one pass; anything else
       // (other ops, unusual spacing, a frame cut by the chunk's end, any
@@ -348,6 +349,30 @@ abstract class BaseParser {
    */
   protected fastMessage(buf: Buffer, s: number, lead: 1 | 2): number {
     const n = buf.length;
+    // A stream repeats its whole line (same subject, sid and size, no reply):
+    // when the bytes at s are those of the last such line in this chunk,
+    // its results stand and no token is scanned again.
+    const rl = this.repLen;
+    if (rl !== 0 && s + rl <= n) {
+      const r = this.repStart;
+      let k = 0;
+      while (k < rl && buf[s + k] === buf[r + k]) k++;
+      if (k === rl) {
+        const ps = s + rl;
+        const pe = ps + this.repSize;
+        if (pe + 2 > n || buf[pe] !== CR || buf[pe + 1] !== LF) return -1;
+        this.subject = this.repSubject;
+        this.reply = undefined;
+        this.hdr = 0;
+        this.withHeaders = false;
+        if (lead === 2) {
+          this.args[2] = s + this.repSid;
+          this.args[3] = s + this.repSidEnd;
+        }
+        this.payloadEnd = pe;
+        return ps;
+      }
+    }
     let p = s;
     // Token boundaries: subject, [sid], second-to-last (reply or size), last.
     let c = 0;
@@ -413,11 +438,30 @@ abstract class BaseParser {
       this.args[3] = sidE;
     }
     this.payloadEnd = pe;
+    if (rs === -1) {
+      this.repStart = s;
+      this.repLen = ps - s;
+      this.repSize = size;
+      this.repSubject = this.subject;
+      this.repSid = sidS - s;
+      this.repSidEnd = sidE - s;
+    }
     return ps;
   }
 
   /** Set by fastMessage: where the payload it found ends. */
   protected payloadEnd = 0;
+  /**
+   * The last line fastMessage parsed with no reply, in the chunk being
+   * parsed (repLen 0: none yet): where it starts and how long it is up to
+   * its LF, its payload size, subject and sid bounds (relative to its start).
+   */
+  private repStart = 0;
+  private repLen = 0;
+  private repSize = 0;
+  private repSubject = '';
+  private repSid = 0;
+  private repSidEnd = 0;
 
   /**
    * Token k as a string, reusing the string made last time for this slot

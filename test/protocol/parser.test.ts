@@ -92,11 +92,17 @@ const SERVER_CASES: [string, string, Event[]][] = [
   ['mixed case', 'Pub foo 1\r\nx\r\nHpUb foo 0 0\r\n\r\n', [['pub', 'foo', undefined, 0, 'x'], ['hpub', 'foo', undefined, 0, '']]],
   ['LF-only line ending', 'PING\nPUB a 1\nx\r\n', [['ping'], ['pub', 'a', undefined, 0, 'x']]],
   ['binary payload bytes', 'PUB b 4\r\n\x00\xff\r\n\r\n', [['pub', 'b', undefined, 0, '\x00\xff\r\n']]],
+  [
+    'repeated lines, then another size, subject and a reply',
+    'PUB foo 2\r\nhi\r\nPUB foo 2\r\nyo\r\nPUB foo 3\r\nabc\r\nPUB fox 3\r\nxyz\r\nPUB fox r 3\r\nxyz\r\nPUB foo 2\r\nzz\r\n',
+    [['pub', 'foo', undefined, 0, 'hi'], ['pub', 'foo', undefined, 0, 'yo'], ['pub', 'foo', undefined, 0, 'abc'], ['pub', 'fox', undefined, 0, 'xyz'], ['pub', 'fox', 'r', 0, 'xyz'], ['pub', 'foo', undefined, 0, 'zz']],
+  ],
 ];
 
 const ERROR_CASES: [string, string, string | null][] = [
   ['unknown op', 'FOO bar\r\n', 'Unknown Protocol Operation'],
   ['payload longer than declared', 'PUB foo 3\r\nabcdef\r\n', 'Unknown Protocol Operation'],
+  ['payload longer than declared after the same line', 'PUB foo 2\r\nhi\r\nPUB foo 2\r\nhixxPING\r\n', 'Unknown Protocol Operation'],
   ['PUB without size', 'PUB foo\r\n', 'Unknown Protocol Operation'],
   ['PUB with too many args', 'PUB a b c 1\r\nx\r\n', 'Unknown Protocol Operation'],
   ['PUB negative size', 'PUB foo -1\r\n', 'Unknown Protocol Operation'],
@@ -186,8 +192,10 @@ describe('ServerParser', () => {
     const token = fc.stringMatching(/^[a-zA-Z0-9_$-]{1,8}$/);
     const subject = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.join('.'));
     const payload = fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u).toString('latin1'));
+    // PUBs also from small pools, so that whole lines often repeat (the parser's repeated-line path).
+    const often = <T>(a: fc.Arbitrary<T>, ...pool: T[]): fc.Arbitrary<T> => fc.oneof(a, fc.constantFrom(...pool));
     const op = fc.oneof(
-      fc.record({ k: fc.constant('pub' as const), subject, reply: fc.option(subject, { nil: undefined }), payload }),
+      fc.record({ k: fc.constant('pub' as const), subject: often(subject, 'a', 'a.b'), reply: fc.option(subject, { nil: undefined }), payload: often(payload, 'ab', 'xy', '') }),
       fc.record({ k: fc.constant('sub' as const), subject, queue: fc.option(token, { nil: undefined }), sid: fc.nat().map(String) }),
       fc.record({ k: fc.constant('hpub' as const), subject, value: token, payload }),
     );
@@ -307,9 +315,16 @@ describe('ClientParser', () => {
 
   it('generated MSG streams parse the same whole and byte by byte in the client (property)', () => {
     const token = fc.stringMatching(/^[a-zA-Z0-9_.-]{1,6}$/);
-    const op = fc.record({ subject: token, sid: fc.nat({ max: 99 }).map(String), reply: fc.option(token, { nil: undefined }), payload: fc.string({ maxLength: 8 }), sep: fc.constantFrom(' ', ' ', '  ', '\t') });
+    // Small pools beside the random values, so that whole lines often repeat (the parser's repeated-line path).
+    const op = fc.record({
+      subject: fc.oneof(token, fc.constantFrom('a', 'a.b')),
+      sid: fc.oneof(fc.nat({ max: 99 }).map(String), fc.constantFrom('1', '2')),
+      reply: fc.option(token, { nil: undefined }),
+      payload: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('ab', 'xy', '')),
+      sep: fc.constantFrom(' ', ' ', '  ', '\t'),
+    });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 10 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 4 }), (ops, cutSeeds) => {
         const text = ops.map((o) => `MSG ${o.subject}${o.sep}${o.sid}${o.reply ? ' ' + o.reply : ''} ${o.payload.length}\r\n${o.payload}\r\n`).join('');
         const parse = (chunks: Buffer[]): Event[] => {
           const r = clientRecorder();
@@ -317,8 +332,12 @@ describe('ClientParser', () => {
           for (const c of chunks) p.parse(c);
           return r.events;
         };
-        const whole = parse([Buffer.from(text, 'latin1')]);
+        const bytes = Buffer.from(text, 'latin1');
+        const whole = parse([bytes]);
         assert.deepEqual(whole, parse(bytewise(text)));
+        // A few chunks, each with whole frames and pieces: what one chunk's frames leave must not leak into the next.
+        const cuts = bytes.length < 2 ? [] : [...new Set(cutSeeds.map((c) => 1 + (c % (bytes.length - 1))))].sort((a, b) => a - b);
+        assert.deepEqual(parse(cutAt(bytes, cuts)), whole);
         assert.equal(whole.length, ops.length);
       }),
       { numRuns: 500 },
