@@ -100,8 +100,9 @@ export class Outbound {
   }
 
   /**
-   * Queues a message whose whole line is one encoded buffer (the hub keeps
-   * it per subscription while a stream repeats it), then the payload and CRLF.
+   * Queues a message whose whole line is one encoded buffer (kept while a
+   * stream repeats it: by the hub per subscription, by the client for its
+   * last subject and size), then the payload and CRLF.
    */
   line(line: Uint8Array, payload: Uint8Array): void {
     const n = line.length;
