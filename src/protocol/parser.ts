@@ -20,7 +20,7 @@
  * ClientParser reads what servers send (the client uses it).
  */
 import { CR, LF, ProtocolErrorText } from './constants.js';
-import { latin1Slice } from './bytes.js';
+import { bufferView, latin1Slice } from './bytes.js';
 import { ProtocolError } from '../errors.js';
 
 const SPACE = 32;
@@ -688,7 +688,7 @@ export class ClientParser extends BaseParser {
     if (ps === -1) return -1;
     const pe = this.payloadEnd;
     this.sid = this.cachedToken(buf, this.args[2]!, this.args[3]!, 1);
-    this.h.msg(this.subject, this.sid, this.reply, 0, Buffer.from(this.chunkBuffer, this.chunkOffset + ps, pe - ps), false);
+    this.h.msg(this.subject, this.sid, this.reply, 0, bufferView(this.chunkBuffer, this.chunkOffset + ps, pe - ps), false);
     return pe + 2;
   }
 

@@ -344,6 +344,22 @@ describe('ClientParser', () => {
     );
   });
 
+  it('hands a whole MSG payload over as a Buffer view of the chunk (no copy)', () => {
+    const chunk = Buffer.from('xxMSG foo 1 5\r\nhello\r\nMSG foo 1 5\r\nworld\r\n').subarray(2);
+    const seen: Buffer[] = [];
+    const r = clientRecorder();
+    new ClientParser({ ...r.handler, msg: (_s, _sid, _r, _h, payload) => seen.push(payload) }).parse(chunk);
+    assert.equal(seen.length, 2);
+    for (const [i, text] of ['hello', 'world'].entries()) {
+      const p = seen[i]!;
+      assert.ok(Buffer.isBuffer(p));
+      assert.equal(Object.getPrototypeOf(p), Buffer.prototype);
+      assert.equal(p.buffer, chunk.buffer);
+      assert.equal(p.toString(), text);
+      assert.equal(p.subarray(1, 3).toString(), text.slice(1, 3));
+    }
+  });
+
   it('rejects a client-side op from a server', () => {
     const r = clientRecorder();
     new ClientParser(r.handler).parse(Buffer.from('PUB foo 1\r\nx\r\n'));
