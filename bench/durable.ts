@@ -12,13 +12,7 @@
  * (it fsyncs every 2 minutes). Repetitions are interleaved; ratios are taken
  * within each repetition, and the median and spread are reported.
  *
- *   --messages N   window-mode messages per run (default 50000)
- *   --serial N     serial-mode messages per run (default 5000)
- *   --size N       payload bytes (default 128)
- *   --window N     publishes in flight (default 1000)
- *   --runs N       repetitions (default 3)
- *   --client C     nats.js (default) or ours: the publisher's client, the same for every peer
- *   --json FILE    also write the results as JSON
+ * Options: HELP below (`npm run bench:durable -- --help`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectBus } from '../src/index.js';
+import { parseCommandLine, positiveInt } from './lib/args.js';
 import { start, freePort, waitForPort, waitForLine, firstLine, type Proc } from './lib/proc.js';
 import { DIST_BENCH } from './lib/peers.js';
 import { summarize, table, si, fixed, pct } from './lib/stats.js';
@@ -62,36 +57,44 @@ const PEERS: Peer[] = [
   },
 ];
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '50000' },
-    serial: { type: 'string', default: '5000' },
-    size: { type: 'string', default: '128' },
-    window: { type: 'string', default: '1000' },
-    runs: { type: 'string', default: '3' },
-    client: { type: 'string', default: 'nats.js' },
-    json: { type: 'string' },
-  },
+const HELP = `usage: npm run bench:durable -- [options]
+
+  --messages N   window-mode messages per run (default 50000)
+  --serial N     serial-mode messages per run (default 5000)
+  --size N       payload bytes (default 128)
+  --window N     publishes in flight (default 1000)
+  --runs N       repetitions (default 3)
+  --client C     nats.js (default) or ours: the publisher's client, the same for every peer
+  --json FILE    also write the results as JSON
+`;
+
+const { opts, client, json } = parseCommandLine('bench:durable', HELP, () => {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string' },
+      serial: { type: 'string' },
+      size: { type: 'string' },
+      window: { type: 'string' },
+      runs: { type: 'string' },
+      client: { type: 'string', default: 'nats.js' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return null;
+  if (values.client !== 'nats.js' && values.client !== 'ours') throw new Error(`--client must be nats.js or ours, got ${JSON.stringify(values.client)}`);
+  return {
+    opts: {
+      messages: positiveInt(values.messages, 'messages', 50_000),
+      serial: positiveInt(values.serial, 'serial', 5000),
+      size: positiveInt(values.size, 'size', 128),
+      window: positiveInt(values.window, 'window', 1000),
+      runs: positiveInt(values.runs, 'runs', 3),
+    },
+    client: values.client,
+    json: values.json,
+  };
 });
-const int = (s: string, name: string): number => {
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    process.stderr.write(`bench:durable: --${name} must be a positive integer, got ${JSON.stringify(s)}\n`);
-    process.exit(2);
-  }
-  return n;
-};
-const opts = {
-  messages: int(values.messages, 'messages'),
-  serial: int(values.serial, 'serial'),
-  size: int(values.size, 'size'),
-  window: int(values.window, 'window'),
-  runs: int(values.runs, 'runs'),
-};
-if (values.client !== 'nats.js' && values.client !== 'ours') {
-  process.stderr.write(`bench:durable: --client must be nats.js or ours, got ${JSON.stringify(values.client)}\n`);
-  process.exit(2);
-}
 const hasNats = firstLine('nats-server', ['--version']) !== null;
 const peers = PEERS.filter((p) => hasNats || !p.id.startsWith('nats-server'));
 if (!hasNats) process.stdout.write('skipping nats-server -js: nats-server is not installed (apt-get install nats-server)\n');
@@ -105,7 +108,7 @@ async function runOnce(peer: Peer): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'netemitter-durable-'));
   const { url, proc } = await peer.start(dir);
   const nc = await connect({ servers: url });
-  const bus = values.client === 'ours' ? await connectBus(`nats://${url}`) : null;
+  const bus = client === 'ours' ? await connectBus(`nats://${url}`) : null;
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'BENCH', subjects: ['bench.durable'] });
@@ -149,7 +152,7 @@ async function runOnce(peer: Peer): Promise<RunResult> {
 }
 
 process.stdout.write(
-  `persisted publish with ${values.client}: ${opts.size}-byte payloads; serial ${opts.serial} msgs awaiting each PubAck; window ${opts.messages} msgs, ${opts.window} in flight; ${opts.runs} runs\n`,
+  `persisted publish with ${client}: ${opts.size}-byte payloads; serial ${opts.serial} msgs awaiting each PubAck; window ${opts.messages} msgs, ${opts.window} in flight; ${opts.runs} runs\n`,
 );
 const results = new Map<string, RunResult[]>(peers.map((p) => [p.id, []]));
 for (let r = 1; r <= opts.runs; r++) {
@@ -176,5 +179,5 @@ for (const p of peers) {
 }
 process.stdout.write('\n' + table(rows) + '\n');
 process.stdout.write(`node ${process.version}; ${firstLine('nats-server', ['--version']) ?? 'no nats-server'}\n`);
-if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ options: opts, summary }, null, 2));
+if (json !== undefined) writeFileSync(json, JSON.stringify({ options: opts, summary }, null, 2));
 process.exit(0);

@@ -6,7 +6,7 @@ import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
 import { runProfile } from './lib/profile.js';
 
-const o = parseOptions(process.argv.slice(2));
+const o = parseOptions(process.argv.slice(2), 'bench');
 if (o.profile) await runProfile(o);
 else await runPeers(o);
 process.exit(0);

@@ -24,13 +24,26 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { summarize, table, si, fixed, pct, type Summary } from './lib/stats.js';
+import { parseCommandLine, positiveInt } from './lib/args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values: args } = parseArgs({
-  options: { time: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } },
+const HELP = `usage: npm run bench:micro -- [options]
+
+  --time MS      how long each case runs per repetition (default 1000)
+  --runs N       repetitions of every case, after a warm-up (default 3)
+  --only a,b     only the cases whose group or name contains one of these (groups: parser, subjects, encoder, hub)
+  --out FILE     JSON results file (default bench/results/micro-<time>.json)
+`;
+
+const args = parseCommandLine('bench:micro', HELP, () => {
+  const { values } = parseArgs({
+    options: { time: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) return null;
+  return { time: positiveInt(values.time, 'time', 1000), runs: positiveInt(values.runs, 'runs', 3), only: values.only, out: values.out };
 });
-const TIME_MS = Number(args.time ?? 1000);
-const RUNS = Number(args.runs ?? 3);
+const TIME_MS = args.time;
+const RUNS = args.runs;
 const ONLY = args.only?.split(',') ?? null;
 
 async function load<T>(rel: string): Promise<T> {

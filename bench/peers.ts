@@ -2,5 +2,5 @@
 import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
 
-await runPeers(parseOptions(process.argv.slice(2)));
+await runPeers(parseOptions(process.argv.slice(2), 'bench:peers'));
 process.exit(0);

@@ -7,9 +7,7 @@
  *                        maxCommitBatch), commits and WAL checkpoints included:
  *                        what a busy hub pays per event
  *
- *   --commits N   appends in the one-per-transaction run (default 3000; 300 with sync full)
- *   --batch N     appends in the batched run (default 100000)
- *   --slice N     appends per transaction in the batched run (default 256)
+ * Options: HELP below (`node dist/bench/store.js --help`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +15,26 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore, SyncMode, type Store } from '../src/store/index.js';
 import { table, fixed } from './lib/stats.js';
+import { parseCommandLine, positiveInt } from './lib/args.js';
 
-const { values } = parseArgs({
-  options: { commits: { type: 'string' }, batch: { type: 'string', default: '100000' }, slice: { type: 'string', default: '256' } },
+const HELP = `usage: node dist/bench/store.js [options]
+
+  --commits N   appends in the one-per-transaction run (default 3000; 300 with sync full)
+  --batch N     appends in the batched run (default 100000)
+  --slice N     appends per transaction in the batched run (default 256)
+`;
+
+const { commits: commitsOpt, batch, slice } = parseCommandLine('bench:store', HELP, () => {
+  const { values } = parseArgs({
+    options: { commits: { type: 'string' }, batch: { type: 'string' }, slice: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) return null;
+  return {
+    commits: values.commits === undefined ? undefined : positiveInt(values.commits, 'commits', 0),
+    batch: positiveInt(values.batch, 'batch', 100_000),
+    slice: positiveInt(values.slice, 'slice', 256),
+  };
 });
-const batch = Number(values.batch);
-const slice = Number(values.slice);
 const rows: string[][] = [['sync', 'µs per one-append commit', `µs per append, ${slice} per commit`]];
 const payload = Buffer.alloc(128, 120);
 
@@ -50,7 +62,7 @@ function measure(sync: SyncMode, count: number, per: number): number {
 }
 
 for (const sync of [SyncMode.NORMAL, SyncMode.FULL]) {
-  const commits = values.commits !== undefined ? Number(values.commits) : sync === SyncMode.FULL ? 300 : 3000;
+  const commits = commitsOpt ?? (sync === SyncMode.FULL ? 300 : 3000);
   rows.push([sync, fixed(measure(sync, commits, 1)), fixed(measure(sync, batch, slice))]);
 }
 process.stdout.write(table(rows) + '\n');

@@ -3,6 +3,7 @@
  * Every size can be set on its own; flags win over --quick.
  */
 import { parseArgs } from 'node:util';
+import { positiveNumber as int, parseCommandLine } from './args.js';
 
 export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
 export type Workload = (typeof WORKLOADS)[number];
@@ -70,14 +71,12 @@ const HELP = `usage: npm run bench:peers -- [options]
   --out FILE            JSON results file (default bench/results/<kind>-<time>.json)
 `;
 
-function int(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v.replaceAll('_', '').replaceAll(',', ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number, got ${JSON.stringify(v)}`);
-  return n;
+/** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
+export function parseOptions(argv: string[], script: string): BenchOptions {
+  return parseCommandLine(script, HELP, () => readOptions(argv));
 }
 
-export function parseOptions(argv: string[]): BenchOptions {
+function readOptions(argv: string[]): BenchOptions | null {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -107,10 +106,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     },
     strict: true,
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
+  if (values.help) return null;
   const q = values.quick;
   const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? [...WORKLOADS]) as Workload[];
   for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${WORKLOADS.join(',')}`);
