@@ -1,0 +1,49 @@
+/**
+ * The bench scripts' command lines (bench/lib/args.ts): `--help` prints the
+ * usage and exits 0; an unknown option or a bad value gets one line naming
+ * the script and exit code 2. Nothing is benchmarked.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { Child, killAll, oneLine } from '../helpers/cli.js';
+
+after(killAll);
+
+const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
+
+/** [file under dist/bench, the name it reports, an option it rejects with its value] */
+const SCRIPTS: [string, string, string[], RegExp][] = [
+  ['main.js', 'bench', ['--messages', '0'], /--messages needs a positive number, got "0"/],
+  ['peers.js', 'bench:peers', ['--workloads', 'w9'], /unknown workload w9/],
+  ['micro.js', 'bench:micro', ['--runs', '1.5'], /--runs needs a positive whole number, got "1\.5"/],
+  ['durable.js', 'bench:durable', ['--client', 'go'], /--client must be nats\.js or ours, got "go"/],
+  ['store.js', 'bench:store', ['--slice', 'x'], /--slice needs a positive number, got "x"/],
+];
+
+async function run(file: string, args: string[]): Promise<Child> {
+  const p = new Child(process.execPath, [BENCH_DIR + file, ...args], { name: `${file} ${args.join(' ')}` });
+  await p.waitForExit(30_000);
+  return p;
+}
+
+describe('bench scripts: --help and misuse', () => {
+  for (const [file, name, bad, message] of SCRIPTS) {
+    it(`${file}: --help, an unknown option, a bad value`, async () => {
+      const help = await run(file, ['--help']);
+      assert.equal(help.exit?.code, 0, help.output());
+      assert.match(help.stdout, /^usage: /);
+      assert.equal(help.stderr, '');
+
+      const unknown = await run(file, ['--no-such-option']);
+      assert.equal(unknown.exit?.code, 2, unknown.output());
+      assert.equal(oneLine(unknown.stderr), `${name}: Unknown option '--no-such-option' (--help lists the options)`);
+      assert.equal(unknown.stdout, '');
+
+      const value = await run(file, bad);
+      assert.equal(value.exit?.code, 2, value.output());
+      assert.match(oneLine(value.stderr), new RegExp(`^${name}: ${message.source}`));
+      assert.equal(value.stdout, '');
+    });
+  }
+});
