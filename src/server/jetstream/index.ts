@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { decodeHeaders, encodeHeaders } from '../../protocol/headers.js';
-import { fromWire, toWire } from '../../protocol/bytes.js';
+import { bufferView, fromWire, toWire } from '../../protocol/bytes.js';
 import { isValidLiteralSubject } from '../../protocol/subject.js';
 import { JsHeader, JS_ACK_PREFIX, JS_API_PREFIX } from '../../protocol/jetstream.js';
 import { ConfigError } from '../../errors.js';
@@ -508,7 +508,7 @@ function withHeaders(block: Buffer | null, add: Record<string, string>): Buffer 
 
 /** A Buffer over the same bytes (the hub passes payloads as plain Uint8Array views). */
 function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
+  return Buffer.isBuffer(u) ? u : bufferView(u.buffer, u.byteOffset, u.length);
 }
 
 function errText(err: unknown): string {
