@@ -39,11 +39,12 @@ async function start(opts: HubOptions): Promise<{ hub: Hub; nc: NatsConnection }
 }
 
 /**
- * A MemoryStore whose named methods run through a wrapper (to count calls);
- * `call` runs the real method with the original arguments.
+ * A MemoryStore (or the store given) whose named methods run through a wrapper
+ * (to count calls, or to stall one); `call` runs the real method with the
+ * original arguments.
  */
-function watchedStore(wrap: Partial<Record<keyof Store, (call: () => unknown) => unknown>>): Store {
-  return new Proxy(new MemoryStore(), {
+function watchedStore(wrap: Partial<Record<keyof Store, (call: () => unknown) => unknown>>, store: Store = new MemoryStore()): Store {
+  return new Proxy(store, {
     get(target, key) {
       const v = Reflect.get(target, key) as unknown;
       if (typeof v !== 'function') return v;
@@ -200,6 +201,36 @@ describe('JetStream in the hub', () => {
     again!.ack();
   });
 
+
+  it('serves a waiting pull a redelivery whose deadline passed while the turn was running', async () => {
+    // A busy machine can stall a turn between its "what is due" query and arming the ack timer. A
+    // deadline that falls in between must still wake the consumer: the waiting pull gets the
+    // redelivery instead of expiring empty. The store below makes that stall happen every time.
+    let stall = false;
+    const store = new MemoryStore();
+    const stalling = watchedStore({
+      dueAcks: (call) => {
+        const due = call() as unknown[];
+        if (stall && due.length === 0) {
+          const next = Math.min(...store.pendingAcks('S', 'd').map((p) => p.deadlineMs));
+          while (Number.isFinite(next) && Date.now() <= next + 1); // the turn is stalled past the deadline
+        }
+        return due;
+      },
+    }, store);
+    const { nc } = await start({ jetstream: { store: stalling } });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'S', subjects: ['s'] });
+    await jsm.consumers.add('S', { durable_name: 'd', ack_policy: AckPolicy.Explicit, ack_wait: 200_000_000 });
+    const js = jetstream(nc);
+    await js.publish('s', 'x');
+    const c = await js.consumers.get('S', 'd');
+    assert.equal((await c.next({ expires: 2000 }))?.string(), 'x'); // never acked: due again 200 ms later
+    stall = true;
+    const again = await c.next({ expires: 2000 }); // arrives before the deadline; the turn it starts stalls past it
+    assert.equal(again?.info.deliveryCount, 2, 'the waiting pull gets the redelivery');
+    again!.ack();
+  });
   it('takes absurd durations from clients without flooding or failing (heartbeat, expires, nak delay, ack_wait)', async () => {
     const logged: unknown[] = [];
     const noop = (): void => {};

@@ -241,17 +241,19 @@ export class ConsumerRuntime {
       }
       r++;
     }
-    if (explicit) this.armAckTimer();
+    if (explicit) this.armAckTimer(now);
   }
 
   /**
-   * Sets the timer for the next ack deadline still ahead, so redeliveries to
-   * waiting pulls and max_deliver happen without a new pull. Deadlines already
-   * passed wait for a pull (which marks the consumer dirty), so a message due
-   * with nobody pulling does not keep the timer firing.
+   * Sets the timer for the next ack deadline after `now`, so redeliveries to
+   * waiting pulls and max_deliver happen without a new pull. A turn passes the
+   * `now` its due query used: a deadline that fell due while the turn ran is
+   * after that `now` (not served) and gets the timer, which then fires at once.
+   * Deadlines due by `now` wait for a pull (which marks the consumer dirty),
+   * so a message due with nobody pulling does not keep the timer firing.
    */
-  armAckTimer(): void {
-    const at = this.stream.store.nextDeadline(this.stream.name, this.name, Date.now()) ?? Infinity;
+  armAckTimer(now = Date.now()): void {
+    const at = this.stream.store.nextDeadline(this.stream.name, this.name, now) ?? Infinity;
     if (at === this.ackTimerAt) return;
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;
