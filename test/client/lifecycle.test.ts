@@ -160,8 +160,10 @@ describe('flush, drain, close', () => {
     pub.emit('life.job', 41);
     await within(running, 5_000, 'listener started');
     const drained = worker.drain();
-    // Released well after drain() has unsubscribed and confirmed it: only drain waiting for the listener saves its emit.
-    setTimeout(release, 200);
+    // Released once the server holds none of the worker's subscriptions: drain() has unsubscribed, and
+    // only its waiting for the listener saves the listener's emit.
+    await until(async () => (await server.subscriptions('life-drain-listener')).length === 0, 'the UNSUB reaching the server');
+    release();
     await within(drained, 5_000, 'drain()');
     assert.deepEqual((await done.atLeast(1, 'life.done')).map((r) => r.payload), [42]);
   });

@@ -129,3 +129,19 @@ export function pullBytes(m: JsMsg): number {
   const hdr = m.headers === undefined ? 0 : Buffer.byteLength(m.headers.toString());
   return Buffer.byteLength(m.subject) + Buffer.byteLength((m as unknown as { reply: string }).reply) + hdr + m.data.length;
 }
+
+/**
+ * Resolves once consumer `consumer` of `stream` has `n` pull requests waiting
+ * (its info's num_waiting, which the hub and nats-server both report): the
+ * barrier a test needs before it publishes to, or deletes under, a pending
+ * pull. A sleep there only makes the race rarer.
+ */
+export async function pullsWaiting(ctx: JsContext, stream: string, consumer: string, n = 1, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = (await ctx.jsm.consumers.info(stream, consumer)).num_waiting;
+    if (waiting >= n) return;
+    assert.ok(Date.now() < deadline, `${stream}/${consumer}: ${waiting} of ${n} pull requests waiting after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -116,16 +116,18 @@ describe('acks', () => {
   });
 
   it('working (+WPI) restarts the ack_wait clock', async () => {
-    const { c } = await setup('WPI', 1);
+    const ackWait = 2_000;
+    const { c } = await setup('WPI', 1, { ack_wait: ns(ackWait) });
     const m = await next(c);
-    const t0 = Date.now();
-    await sleep(600);
+    await sleep(500);
+    const sent = Date.now();
     m.working();
-    const again = await next(c, 2_500);
-    const after = Date.now() - t0;
+    const again = await next(c, ackWait + 2_000);
+    const after = Date.now() - sent;
     assert.equal(again.info.deliveryCount, 2);
-    // Without the +WPI it would be back at about 1000 ms; with it, at about 1600 ms.
-    assert.ok(after >= 1_450 && after < 2_600, `redelivered after ${after} ms`);
+    // The server reads the +WPI after `sent`, so a restarted clock redelivers ack_wait after it at the
+    // earliest. Without the restart it would be back ack_wait after the delivery: ~500 ms sooner.
+    assert.ok(after >= ackWait - 20, `redelivered ${after} ms after the +WPI`);
     again.ack();
   });
 

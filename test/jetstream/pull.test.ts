@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInbox, type Msg } from '@nats-io/transport-node';
 import { AckPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
-import { drain, ns, publishAll, pullBytes, seqs, startJetStream, streamWithConsumer, type JsContext } from '../helpers/jetstream.js';
+import { drain, ns, publishAll, pullBytes, pullsWaiting, seqs, startJetStream, streamWithConsumer, type JsContext } from '../helpers/jetstream.js';
 import { rejection, within } from '../helpers/client.js';
 
 describe('pull', () => {
@@ -97,7 +97,7 @@ describe('pull', () => {
     const name = await setup('NEXTWAIT', 0);
     const c = await ctx.js.consumers.get(name, 'c');
     const pending = c.next({ expires: 3_000 });
-    await sleep(200);
+    await pullsWaiting(ctx, name, 'c');
     await ctx.js.publish(`${name}.x`, 'late');
     const m = await within(pending, 5_000, 'next() for a later publish');
     assert.equal(m?.string(), 'late');
@@ -252,7 +252,7 @@ describe('pull', () => {
     const name = await setup('NEXTDEL', 0);
     const c = await ctx.js.consumers.get(name, 'c');
     const pending = rejection(within(c.next({ expires: 3_000 }), 6_000, 'next() on a deleted consumer'));
-    await sleep(200);
+    await pullsWaiting(ctx, name, 'c');
     await ctx.jsm.consumers.delete(name, 'c');
     const err = await pending;
     assert.equal(err.name, 'JetStreamStatusError');
@@ -326,8 +326,8 @@ describe('pull', () => {
 
     it('a pull over max_waiting: 409 Exceeded MaxWaiting', async () => {
       const name = await setup('MAXW', 0, { max_waiting: 1 });
-      const first = rawPull(name, 'c', { batch: 1, expires: ns(800) }, 3_000);
-      await sleep(100);
+      const first = rawPull(name, 'c', { batch: 1, expires: ns(2_000) }, 4_000);
+      await pullsWaiting(ctx, name, 'c');
       const second = await rawPull(name, 'c', { batch: 1, expires: ns(800) }, 3_000);
       assert.equal(second.length, 1);
       assert.deepEqual(status(second[0]!), { code: 409, description: 'Exceeded MaxWaiting', headers: {} });
@@ -338,7 +338,7 @@ describe('pull', () => {
     it('a waiting pull whose consumer or stream is deleted: 409 Consumer Deleted', async () => {
       const name = await setup('PULLDEL', 0);
       const waiting = rawPull(name, 'c', { batch: 1, expires: ns(3_000) }, 5_000);
-      await sleep(200);
+      await pullsWaiting(ctx, name, 'c');
       await ctx.jsm.consumers.delete(name, 'c');
       const got = await waiting;
       assert.equal(got.length, 1);
@@ -346,7 +346,7 @@ describe('pull', () => {
 
       await ctx.jsm.consumers.add(name, { durable_name: 'c2', ack_policy: AckPolicy.Explicit });
       const waiting2 = rawPull(name, 'c2', { batch: 1, expires: ns(3_000) }, 5_000);
-      await sleep(200);
+      await pullsWaiting(ctx, name, 'c2');
       await ctx.jsm.streams.delete(name);
       const got2 = await waiting2;
       assert.equal(got2.length, 1);
