@@ -18,8 +18,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, RetentionPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { ns } from '../helpers/jetstream.js';
+import { AckPolicy, RetentionPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { drain, ns } from '../helpers/jetstream.js';
 import { within } from '../helpers/client.js';
 
 export const STREAM = 'CRASH';
@@ -170,6 +170,16 @@ async function verifyStored(s: Session, ledger: Ledger, when: string): Promise<v
   }
 }
 
+/**
+ * One fetch of up to `max` messages, read whole (bounded by STEP_MS) before
+ * any is handled: nats.js fails a fetch with "heartbeats missed" when its
+ * iterator is still being read two heartbeats (2 × 500 ms here) after the
+ * pull ended, and an ackAck per message on a busy machine takes that long.
+ */
+async function readBatch(consumer: Consumer, max: number): Promise<JsMsg[]> {
+  return drain(await within(consumer.fetch({ max_messages: max, expires: 1_000 }), STEP_MS, 'fetch'), STEP_MS);
+}
+
 /** Checks one delivery against the ledger (P2), and acks it (or not). */
 async function handle(ledger: Ledger, seq: number, payload: string, ack: boolean, ackAck: () => Promise<boolean>, when: string): Promise<void> {
   if (ledger.confirmed.has(seq)) ledger.violations.push(`${when}: seq ${seq} delivered again after its ackAck was confirmed`);
@@ -213,14 +223,10 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
       const consumer = async (): Promise<void> => {
         while (!stop) {
           try {
-            const batch = await within(session.consumer.fetch({ max_messages: 10, expires: 1_000 }), STEP_MS, 'fetch');
-            // Not `for await`: each step is bounded (STEP_MS).
-            const it = batch[Symbol.asyncIterator]();
-            for (;;) {
-              const r = await within(it.next(), STEP_MS, 'next message');
+            const got = await readBatch(session.consumer, 10);
+            for (const m of got) {
               // After the kill, each ackAck would wait out its timeout: what is left of the batch is not handled.
-              if (r.done === true || stop) break;
-              const m = r.value;
+              if (stop) break;
               await handle(ledger, m.seq, m.string(), random() < opts.ackShare, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), `round ${round}`);
             }
           } catch {
@@ -252,14 +258,8 @@ export async function runCrashRounds(spawnChild: SpawnChild, dir: string, opts: 
     // Drain: everything still stored must come (back) to the consumer, never a confirmed one.
     const deadline = Date.now() + ACK_WAIT_MS * 2 + 10_000;
     while (Date.now() < deadline) {
-      const batch = await s.consumer.fetch({ max_messages: 100, expires: 1_000 });
-      await within(
-        (async () => {
-          for await (const m of batch) await handle(ledger, m.seq, m.string(), true, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), 'drain');
-        })(),
-        100 * CALL_TIMEOUT_MS,
-        'a drain fetch to end',
-      );
+      const got = await readBatch(s.consumer, 100);
+      for (const m of got) await handle(ledger, m.seq, m.string(), true, () => m.ackAck({ timeout: CALL_TIMEOUT_MS }), 'drain');
       if ((await s.jsm.streams.info(STREAM)).state.messages === 0) break;
     }
     await verifyStored(s, ledger, 'after the drain');
