@@ -15,6 +15,9 @@
 import assert from 'node:assert/strict';
 import { RawClient } from '../helpers/raw.js';
 
+/** Each wait for the server's bytes; only a wrong session waits this long. */
+const WAIT_MS = 10_000;
+
 export interface WireLine {
   from: 'C' | 'S';
   bytes: string;
@@ -71,7 +74,7 @@ function compareInfo(docLine: string, real: Record<string, unknown>, realPort: n
  * implementation, e.g. nats-server) a documented INFO line is not compared.
  */
 export async function playSession(lines: WireLine[], port: number, file: string, opts: { info: boolean }): Promise<void> {
-  const c = await RawClient.connect({ host: '127.0.0.1', port });
+  const c = await RawClient.connect({ host: '127.0.0.1', port }, WAIT_MS);
   try {
     let i = 0;
     let at = 0; // bytes of the session read so far, after INFO
@@ -86,7 +89,7 @@ export async function playSession(lines: WireLine[], port: number, file: string,
         continue;
       }
       try {
-        await c.expect(l.bytes);
+        await c.expect(l.bytes, WAIT_MS);
       } catch (err) {
         throw new Error(`${file}:${l.line}: the server sent ${JSON.stringify(c.text().slice(at))} here, the doc says ${JSON.stringify(l.bytes)}\n${(err as Error).message}`);
       }
@@ -94,7 +97,7 @@ export async function playSession(lines: WireLine[], port: number, file: string,
     }
     // Then PING: PONG must be all that comes, unless the server has closed the connection.
     c.send('PING\r\n');
-    await c.readUntil((b) => c.isClosed || b.length >= at + 6).catch(() => undefined);
+    await c.readUntil((b) => c.isClosed || b.length >= at + 6, WAIT_MS).catch(() => undefined);
     const rest = c.text().slice(at);
     const last = lines.at(-1)!;
     if (c.isClosed && !(last.from === 'S' && last.bytes.startsWith('-ERR '))) {
