@@ -1,7 +1,10 @@
 /**
  * Command lines of the bench scripts: `--help` prints the script's usage and
  * exits 0; a misuse (an unknown option, a missing or bad value) prints one
- * line naming the script and exits 2, never a stack trace.
+ * line naming the script and exits 2, never a stack trace. With
+ * BENCH_CHECK_ARGS=1 in the environment a script checks its command line the
+ * same way, prints `<script>: arguments ok` and exits 0 without benchmarking:
+ * the docs test (test/docs) runs every documented bench command like that.
  */
 
 /** An option value that must be a positive number (`1_000_000` and `1,000,000` are read too); `dflt` when absent. */
@@ -34,6 +37,10 @@ export function parseCommandLine<T>(script: string, usage: string, parse: () => 
   }
   if (parsed === null) {
     process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (process.env.BENCH_CHECK_ARGS === '1') {
+    process.stdout.write(`${script}: arguments ok\n`);
     process.exit(0);
   }
   return parsed;

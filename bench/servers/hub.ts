@@ -18,8 +18,6 @@ const hub = createHub({
   port: 0,
   ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
-const [address] = await hub.listen();
-process.stdout.write(`LISTENING ${address!.port}\n`);
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -28,5 +26,9 @@ async function stop(): Promise<void> {
   await hub.close({ grace: 0 });
   process.exit(0);
 }
+// Before LISTENING: whoever reads that line may signal at once (Node's default for SIGINT/SIGTERM is to die, profile unwritten).
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+
+const [address] = await hub.listen();
+process.stdout.write(`LISTENING ${address!.port}\n`);

@@ -178,7 +178,8 @@ async function main(): Promise<number> {
   }
 
   for (const [name, code] of exits) if (code !== 0) problems.push(`${name} exited with ${code ?? 'a signal'}`);
-  const perWorker = new Map<string, number>();
+  // Every worker, those that got no ticket too (their 0 is part of the picture).
+  const perWorker = new Map<string, number>(Array.from({ length: workers }, (_, i) => [`worker-${i + 1}`, 0]));
   for (let i = 1; i <= tickets; i++) {
     const id = `T-${i}`;
     const by = handledBy.get(id) ?? [];

@@ -1,7 +1,8 @@
 /**
  * The bench scripts' command lines (bench/lib/args.ts): `--help` prints the
  * usage and exits 0; an unknown option or a bad value gets one line naming
- * the script and exit code 2. Nothing is benchmarked.
+ * the script and exit code 2; with BENCH_CHECK_ARGS=1 a valid command line
+ * prints `<script>: arguments ok` and exits 0. Nothing is benchmarked.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,13 +22,13 @@ const SCRIPTS: [string, string, string[], RegExp][] = [
   ['store.js', 'bench:store', ['--slice', 'x'], /--slice needs a positive number, got "x"/],
 ];
 
-async function run(file: string, args: string[]): Promise<Child> {
-  const p = new Child(process.execPath, [BENCH_DIR + file, ...args], { name: `${file} ${args.join(' ')}` });
+async function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Child> {
+  const p = new Child(process.execPath, [BENCH_DIR + file, ...args], { env, name: `${file} ${args.join(' ')}` });
   await p.waitForExit(30_000);
   return p;
 }
 
-describe('bench scripts: --help and misuse', () => {
+describe('bench scripts: --help, misuse and BENCH_CHECK_ARGS', () => {
   for (const [file, name, bad, message] of SCRIPTS) {
     it(`${file}: --help, an unknown option, a bad value`, async () => {
       const help = await run(file, ['--help']);
@@ -44,6 +45,15 @@ describe('bench scripts: --help and misuse', () => {
       assert.equal(value.exit?.code, 2, value.output());
       assert.match(oneLine(value.stderr), new RegExp(`^${name}: ${message.source}`));
       assert.equal(value.stdout, '');
+
+      // BENCH_CHECK_ARGS=1 (the docs test): the same checks, then one line instead of a benchmark.
+      const checked = await run(file, [], { BENCH_CHECK_ARGS: '1' });
+      assert.equal(checked.exit?.code, 0, checked.output());
+      assert.equal(checked.stdout, `${name}: arguments ok\n`);
+      assert.equal(checked.stderr, '');
+      const refused = await run(file, bad, { BENCH_CHECK_ARGS: '1' });
+      assert.equal(refused.exit?.code, 2, refused.output());
+      assert.equal(refused.stdout, '');
     });
   }
 });

@@ -79,6 +79,8 @@ export interface ChildOptions {
   stdin?: 'ignore' | 'pipe';
   /** The bound on each wait unless one is given. Default WAIT_MS. */
   waitMs?: number;
+  /** Working directory. Default: the test's. */
+  cwd?: string;
 }
 
 /**
@@ -97,7 +99,7 @@ export class Child extends Watched {
     super();
     this.name = o.name ?? args.join(' ');
     this.waitMs = o.waitMs ?? WAIT_MS;
-    this.child = spawn(cmd, args, { env: cleanEnv(o.env), stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { env: cleanEnv(o.env), stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'], ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
     running.add(this);
     this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       this.stdout += s;
