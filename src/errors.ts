@@ -73,10 +73,23 @@ export class HubClosedError extends NetEmitterError {
 
 // ── client errors ─────────────────────────────────────────────────────────
 
-/** No server in the list could be reached (initial connect, or reconnect gave up). */
+/**
+ * No server in the list could be reached (initial connect, or reconnect gave
+ * up), or one server failed (then `server` names it).
+ */
 export class ConnectionError extends NetEmitterError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.CONNECTION, message, options);
+  /** The server this error is about, when it is about one. */
+  readonly server: string | undefined;
+  /**
+   * When no server could be reached: why each one failed, in the order they
+   * were tried (the last attempt of each), as ConnectionErrors with `server`
+   * set and the socket's or the server's error as `cause`. Empty otherwise.
+   */
+  readonly errors: readonly ConnectionError[];
+  constructor(message: string, options?: { cause?: unknown; server?: string; errors?: readonly ConnectionError[] }) {
+    super(ErrorCode.CONNECTION, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.server = options?.server;
+    this.errors = options?.errors ?? [];
   }
 }
 

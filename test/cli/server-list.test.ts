@@ -7,6 +7,7 @@ import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'netemitter';
+import { oneLine } from '../helpers/cli.js';
 import { killProcs, runCli } from './proc.js';
 import { TARGET_KINDS, skipUnavailable, startTarget, type Target } from './targets.js';
 
@@ -44,3 +45,18 @@ for (const kind of TARGET_KINDS) {
     });
   });
 }
+
+describe('--server with a list where nothing answers', () => {
+  it('one line naming each server and why, exit 1', async () => {
+    const [a, b] = [`nats://127.0.0.1:${await deadPort()}`, `nats://127.0.0.1:${await deadPort()}`];
+    const p = await runCli(['pub', '--server', `${a},${b}`, 'list.none', 'x']);
+    assert.equal(p.exit.code, 1, p.output());
+    assert.equal(oneLine(p.stderr), `netemitter: could not connect to any server: ${a} (ECONNREFUSED), ${b} (ECONNREFUSED)`);
+  });
+
+  it('a malformed entry is a usage error naming it, exit 2', async () => {
+    const p = await runCli(['pub', '--server', 'nats://127.0.0.1:4222,nats//127.0.0.1:4223', 'list.none', 'x']);
+    assert.equal(p.exit.code, 2, p.output());
+    assert.equal(oneLine(p.stderr), 'netemitter: invalid server URL "nats//127.0.0.1:4223": the scheme\'s "://" is mistyped (did you mean "nats://127.0.0.1:4223"?)');
+  });
+});

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createHub, ErrorCode, type Bus } from '../../src/index.js';
+import { connect, createHub, ConnectionError, ErrorCode, type Bus } from '../../src/index.js';
 import { parseServer, resolveConnectOptions, ClientDefaults } from '../../src/client/options.js';
 import { startServer, targetKind, TargetKind, type ServerHandle } from './helpers/server.js';
 import { barrier, inbox, rejection } from './helpers/wait.js';
@@ -80,6 +80,42 @@ describe('connect()', () => {
     const err = await rejection(connect({ servers: urls }));
     assert.equal((err as { code?: string }).code, ErrorCode.CONNECTION);
     for (const u of urls) assert.ok(err.message.includes(u), err.message);
+  });
+
+  it('when no server answers, says why for each one, and gives each failure on err.errors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netemitter-nosock-'));
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const refused = `nats://127.0.0.1:${await deadPort()}`;
+      const missing = `unix://${join(dir, 'none.sock')}`;
+      const mute = `nats://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const err = await rejection(connect({ servers: [refused, missing, mute], timeout: 200 }));
+      assert.ok(err instanceof ConnectionError);
+      assert.equal(err.code, ErrorCode.CONNECTION);
+      assert.equal(err.message, `could not connect to any server: ${refused} (ECONNREFUSED), ${missing} (ENOENT), ${mute} (timed out after 200 ms)`);
+      assert.deepEqual(err.errors.map((e) => [e.constructor, e.code, e.server]), [
+        [ConnectionError, ErrorCode.CONNECTION, refused],
+        [ConnectionError, ErrorCode.CONNECTION, missing],
+        [ConnectionError, ErrorCode.CONNECTION, mute],
+      ]);
+      assert.equal((err.errors[0]!.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+      assert.equal((err.errors[1]!.cause as NodeJS.ErrnoException).code, 'ENOENT');
+      assert.equal(err.errors[2]!.message, `${mute}: timed out after 200 ms`);
+      assert.equal(err.server, undefined);
+
+      // One server: its own detail, as before there was a list.
+      const one = await rejection(connect(refused));
+      assert.ok(one instanceof ConnectionError);
+      assert.match(one.message, new RegExp(`^could not connect to ${refused}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+$`));
+      assert.equal(one.errors.length, 1);
+      assert.equal((one.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives up on a server that accepts but never speaks, after the connect timeout', async () => {
