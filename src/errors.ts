@@ -19,6 +19,7 @@ export const ErrorCode = {
   SERVER: 'ERR_NETEMITTER_SERVER',
   PAYLOAD_TOO_LARGE: 'ERR_NETEMITTER_PAYLOAD_TOO_LARGE',
   INVALID_SUBJECT: 'ERR_NETEMITTER_INVALID_SUBJECT',
+  INVALID_PAYLOAD: 'ERR_NETEMITTER_INVALID_PAYLOAD',
   JETSTREAM_API: 'ERR_NETEMITTER_JETSTREAM_API',
   JETSTREAM_NOT_ENABLED: 'ERR_NETEMITTER_JETSTREAM_NOT_ENABLED',
   NO_STREAM: 'ERR_NETEMITTER_NO_STREAM',
@@ -170,6 +171,22 @@ export class PayloadTooLargeError extends NetEmitterError {
 export class InvalidSubjectError extends NetEmitterError {
   constructor(subject: string, why: string) {
     super(ErrorCode.INVALID_SUBJECT, `invalid subject ${JSON.stringify(subject)}: ${why}`);
+  }
+}
+
+/**
+ * A payload that cannot travel as given: JSON has no form for it (a BigInt, a
+ * circular structure, a function) or would silently send `{}` for it (a Map,
+ * a Set, an Error). Thrown by emit() and respond(), a rejection of request()
+ * and publish(), before anything is sent.
+ */
+export class InvalidPayloadError extends NetEmitterError {
+  /** The subject it was for; for a reply, the subject of the request. */
+  readonly subject: string;
+  constructor(subject: string, why: string, options?: { cause?: unknown; reply?: boolean }) {
+    const what = options?.reply === true ? `the reply to ${JSON.stringify(subject)}` : JSON.stringify(subject);
+    super(ErrorCode.INVALID_PAYLOAD, `invalid payload for ${what}: ${why}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.subject = subject;
   }
 }
 
