@@ -112,7 +112,7 @@ export const ClientDefaults = {
   jetstreamTimeout: 5000,
 } as const;
 
-/** The schemes a server URL may have, and those refused until their transport lands. */
+/** `scheme://rest` */
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/is;
 const KNOWN = 'nats|tcp|tls|unix|wss?';
 /**
@@ -134,8 +134,7 @@ export function parseServer(input: string, discovered = false): ServerAddress {
   if (typeof input !== 'string') throw new ConfigError(`a server URL must be a string, got ${describeValue(input)}`);
   const s = input.trim();
   if (s.length === 0) throw new ConfigError('empty server URL');
-  const bad = (why: string): ConfigError => new ConfigError(`invalid server URL ${JSON.stringify(input)}: ${why}`);
-  if (/\s/.test(s)) throw bad('it contains whitespace');
+  const bad = (why: string): ConfigError => new ConfigError(`invalid server URL ${JSON.stringify(s)}: ${why}`);
   if (isWindowsPipe(s)) return { url: s, path: s, discovered };
   if (s.startsWith('/')) return { url: `unix://${s}`, path: s, discovered };
   const m = SCHEME.exec(s);
@@ -173,6 +172,7 @@ function hostPort(rest: string, bad: (why: string) => ConfigError): { host: stri
   if (authority === '') {
     throw bad(rest.startsWith('/') ? `no host (a Unix socket is unix://${rest})` : 'no host, e.g. nats://127.0.0.1:4222');
   }
+  if (/\s/.test(rest)) throw bad('it contains whitespace');
   if (tail !== '' && tail !== '/') throw bad(`${JSON.stringify(tail)} after the host: a server URL has no path, query or fragment`);
   if (authority.includes('@')) throw bad('credentials in the URL are not supported (the client does not authenticate yet)');
   let host: string;

@@ -248,6 +248,9 @@ describe('connect()', () => {
     assert.deepEqual(parseServer('/tmp/hub.sock'), { url: 'unix:///tmp/hub.sock', path: '/tmp/hub.sock', discovered: false });
     assert.equal(parseServer('\\\\.\\pipe\\netemitter').path, '\\\\.\\pipe\\netemitter');
     assert.equal(parseServer('//./pipe/netemitter').path, '//./pipe/netemitter');
+    assert.equal(parseServer('\\\\.\\pipe\\my pipe').path, '\\\\.\\pipe\\my pipe', 'a pipe name may hold spaces');
+    assert.equal(parseServer('/tmp/my dir/hub.sock').path, '/tmp/my dir/hub.sock', 'so may a socket path');
+    assert.equal(parseServer('unix:///tmp/my dir/hub.sock').path, '/tmp/my dir/hub.sock');
     assert.deepEqual(parseServer('nats://[::1]:4333'), { url: 'nats://[::1]:4333', host: '::1', port: 4333, discovered: false });
     assert.equal(parseServer('localhost').url, 'nats://localhost:4222');
   });
