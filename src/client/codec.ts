@@ -11,8 +11,9 @@
  * would silently turn into `{}` (a Map, a Set, an Error, any other object
  * with no enumerable properties but a plain one) is refused with an
  * InvalidPayloadError naming the subject and the place in the payload. The
- * plain case pays nothing for it: the payload is only walked when
- * JSON.stringify throws or its text holds a `{}`.
+ * plain case pays only a scan of its JSON text for `{}` (about 2% of the
+ * encoding): the payload is walked only when JSON.stringify throws or its
+ * text holds a `{}`.
  *
  * Receiving: an empty payload is `undefined`; JSON text is parsed; anything
  * else is a UTF-8 string when it decodes cleanly (what other NATS clients
