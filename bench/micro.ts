@@ -10,6 +10,8 @@
  *              write per turn, to 1 and to 4 subscribers on loopback
  *   hub        PUB chunks handed to a connection as its socket would: parse → route →
  *              deliver → write, to 1 and to 4 subscribers on loopback (W1/W2's hub work)
+ *   payload    the client's encodePayload (what emit/request/publish do to a value
+ *              before it is queued), and bus.emit of an object to a hub on loopback
  *
  * The modules are loaded from dist/src at run time, with structural types, so
  * that a change of an internal API makes one case say "skip" here instead of
@@ -31,7 +33,7 @@ const HELP = `usage: npm run bench:micro -- [options]
 
   --time MS      how long each case runs per repetition (default 1000)
   --runs N       repetitions of every case, after a warm-up (default 3)
-  --only a,b     only the cases whose group or name contains one of these (groups: parser, subjects, encoder, hub)
+  --only a,b     only the cases whose group or name contains one of these (groups: parser, subjects, encoder, hub, payload)
   --out FILE     JSON results file (default bench/results/micro-<time>.json)
 `;
 
@@ -67,7 +69,12 @@ interface OutboundModule {
   Outbound: new () => { msg?(head: Uint8Array, sid: Uint8Array, tail: Uint8Array, p: Uint8Array): void; latin1(s: string): void; bytes(b: Uint8Array): void; take(): Buffer[] | null };
 }
 interface IndexModule {
-  createHub(o: object): { listen(): Promise<{ port?: number }[]>; publish(subject: string, payload: Uint8Array): void; close(o?: object): Promise<void> };
+  createHub(o: object): { listen(): Promise<{ port?: number; url: string }[]>; publish(subject: string, payload: Uint8Array): void; close(o?: object): Promise<void> };
+  connect(o: object): Promise<{ emit(subject: string, payload: unknown): boolean; flush(): Promise<void>; close(): Promise<void> }>;
+}
+interface CodecModule {
+  /** The subject is the second argument since payload errors name it; older builds ignore it. */
+  encodePayload(value: unknown, subject: string): Buffer;
 }
 
 /** One timed unit of work: `ops` operations over `bytes` input bytes. */
@@ -80,6 +87,13 @@ interface Case {
 }
 
 const PAYLOAD = Buffer.alloc(128, 0x61);
+
+/** A typical event: a few fields, a short list (about 110 bytes of JSON). */
+const EVENT = { id: 'T-1042', title: 'Printer on fire', tags: ['hardware', 'urgent'], priority: 2, open: true, createdAt: 1_700_000_000_000 };
+/** A larger one: 20 records (about 2 KiB of JSON). */
+const RECORDS = { page: 3, items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, stock: i % 3 === 0 })) };
+/** An event with an empty object inside: JSON has `{}` in it. */
+const WITH_EMPTY = { ...EVENT, meta: {} };
 
 /** A stream of n frames, the way a socket hands it over: 64 KiB chunks, frames split across them. */
 function chunked(frame: Buffer, n: number): Buffer[] {
@@ -317,6 +331,50 @@ const cases: Case[] = [
       };
     },
   })),
+  ...([
+    ['a typical event object (~110 B of JSON)', EVENT],
+    ['a 2 KiB object (20 records)', RECORDS],
+    ['an event with an empty {} inside', WITH_EMPTY],
+    ['a short string', 'printer on fire'],
+  ] as const).map(([what, value]): Case => ({
+    group: 'payload',
+    name: `encodePayload: ${what}`,
+    async setup() {
+      const { encodePayload } = await load<CodecModule>('client/codec.js');
+      const bytes = encodePayload(value, 'bench.subject.one').length;
+      let sink = 0;
+      return {
+        work: () => {
+          for (let i = 0; i < 20_000; i++) sink += encodePayload(value, 'bench.subject.one').length;
+          return { ops: 20_000 + (sink & 0), bytes: 20_000 * bytes };
+        },
+      };
+    },
+  })),
+  {
+    group: 'payload',
+    name: 'bus.emit of a typical event object, client → hub on loopback (nobody subscribed)',
+    async setup() {
+      const { createHub, connect } = await load<IndexModule>('index.js');
+      const hub = createHub({ host: '127.0.0.1', port: 0 });
+      const [a] = await hub.listen();
+      const bus = await connect({ servers: a!.url, reconnect: false });
+      return {
+        work: async () => {
+          for (let b = 0; b < 20; b++) {
+            for (let i = 0; i < 1000; i++) if (!bus.emit('bench.subject.one', EVENT)) await bus.flush();
+            await new Promise((r) => setImmediate(r));
+          }
+          await bus.flush();
+          return { ops: 20_000, bytes: 0 };
+        },
+        teardown: async () => {
+          await bus.close();
+          await hub.close({ grace: 0 });
+        },
+      };
+    },
+  },
 ];
 
 /**

@@ -19,6 +19,7 @@ export const ErrorCode = {
   SERVER: 'ERR_NETEMITTER_SERVER',
   PAYLOAD_TOO_LARGE: 'ERR_NETEMITTER_PAYLOAD_TOO_LARGE',
   INVALID_SUBJECT: 'ERR_NETEMITTER_INVALID_SUBJECT',
+  INVALID_PAYLOAD: 'ERR_NETEMITTER_INVALID_PAYLOAD',
   JETSTREAM_API: 'ERR_NETEMITTER_JETSTREAM_API',
   JETSTREAM_NOT_ENABLED: 'ERR_NETEMITTER_JETSTREAM_NOT_ENABLED',
   NO_STREAM: 'ERR_NETEMITTER_NO_STREAM',
@@ -73,10 +74,23 @@ export class HubClosedError extends NetEmitterError {
 
 // ── client errors ─────────────────────────────────────────────────────────
 
-/** No server in the list could be reached (initial connect, or reconnect gave up). */
+/**
+ * No server in the list could be reached (initial connect, or reconnect gave
+ * up), or one server failed (then `server` names it).
+ */
 export class ConnectionError extends NetEmitterError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.CONNECTION, message, options);
+  /** The server this error is about, when it is about one. */
+  readonly server: string | undefined;
+  /**
+   * When no server could be reached: why each one failed, in the order they
+   * were tried (the last attempt of each), as ConnectionErrors with `server`
+   * set and the socket's or the server's error as `cause`. Empty otherwise.
+   */
+  readonly errors: readonly ConnectionError[];
+  constructor(message: string, options?: { cause?: unknown; server?: string; errors?: readonly ConnectionError[] }) {
+    super(ErrorCode.CONNECTION, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.server = options?.server;
+    this.errors = options?.errors ?? [];
   }
 }
 
@@ -157,6 +171,22 @@ export class PayloadTooLargeError extends NetEmitterError {
 export class InvalidSubjectError extends NetEmitterError {
   constructor(subject: string, why: string) {
     super(ErrorCode.INVALID_SUBJECT, `invalid subject ${JSON.stringify(subject)}: ${why}`);
+  }
+}
+
+/**
+ * A payload that cannot travel as given: JSON has no form for it (a BigInt, a
+ * circular structure, a function) or would silently send `{}` for it (a Map,
+ * a Set, an Error). Thrown by emit() and respond(), a rejection of request()
+ * and publish(), before anything is sent.
+ */
+export class InvalidPayloadError extends NetEmitterError {
+  /** The subject it was for; for a reply, the subject of the request. */
+  readonly subject: string;
+  constructor(subject: string, why: string, options?: { cause?: unknown; reply?: boolean }) {
+    const what = options?.reply === true ? `the reply to ${JSON.stringify(subject)}` : JSON.stringify(subject);
+    super(ErrorCode.INVALID_PAYLOAD, `invalid payload for ${what}: ${why}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.subject = subject;
   }
 }
 

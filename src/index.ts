@@ -73,6 +73,7 @@ export {
   ServerError,
   PayloadTooLargeError,
   InvalidSubjectError,
+  InvalidPayloadError,
   JetStreamApiError,
   JetStreamNotEnabledError,
   NoStreamError,

@@ -413,7 +413,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   emit<K extends EventName<E>>(subject: K, payload?: E[K], opts?: EmitOptions): boolean {
     checkEmitSubject(subject);
     const headers = opts?.headers === undefined ? null : encodeHeaders(opts.headers);
-    return this.conn.publish(subject, opts?.reply, headers !== null && headers.length > 0 ? headers : null, encodePayload(payload));
+    return this.conn.publish(subject, opts?.reply, headers !== null && headers.length > 0 ? headers : null, encodePayload(payload, subject));
   }
 
   /** Resolves once the server has received everything emitted before this call. */
@@ -438,7 +438,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     let data: Buffer;
     try {
       headers = opts.headers === undefined ? null : encodeHeaders(opts.headers);
-      data = encodePayload(payload);
+      data = encodePayload(payload, subject);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -607,10 +607,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     req.resolve(req.raw ? ({ headers, data } satisfies RawReply) : decodePayload(data));
   }
 
-  /** @internal Publishes a reply (used by EventMeta.respond). */
-  sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined): void {
+  /** @internal Publishes a reply (used by EventMeta.respond); `subject` is the request's, for errors. */
+  sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined, subject: string): void {
     const h = headers === undefined ? null : encodeHeaders(headers);
-    this.conn.publish(reply, undefined, h !== null && h.length > 0 ? h : null, encodePayload(payload));
+    this.conn.publish(reply, undefined, h !== null && h.length > 0 ? h : null, encodePayload(payload, subject, true));
   }
 
   // ── durable streams ─────────────────────────────────────────────────────
@@ -624,7 +624,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
    */
   async publish<K extends EventName<E>>(subject: K, payload?: E[K], opts?: PublishOptions): Promise<PubAck> {
     checkEmitSubject(subject);
-    return this.jetstream.publish(subject, encodePayload(payload), opts);
+    return this.jetstream.publish(subject, encodePayload(payload, subject), opts);
   }
 
   /** Stream management: add, update, info, delete, purge, list, names, getMessage. */
@@ -747,7 +747,7 @@ function subLine(sub: Sub): string {
 }
 
 interface Replier {
-  sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined): void;
+  sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined, subject: string): void;
 }
 
 class Meta implements EventMeta {
@@ -767,7 +767,7 @@ class Meta implements EventMeta {
 
   respond(payload?: unknown, opts?: { headers?: HeadersInit }): void {
     if (this.reply === undefined) throw new TypeError(`the event on ${JSON.stringify(this.subject)} has no reply subject`);
-    this.#bus.sendReply(this.reply, payload, opts?.headers);
+    this.#bus.sendReply(this.reply, payload, opts?.headers, this.subject);
   }
 }
 

@@ -146,6 +146,8 @@ export class ClientConnection implements ClientParserHandler {
   private async dialLoop(): Promise<void> {
     let attempts = 0;
     let pass = 0;
+    /** The last failure of each server tried, in the order first tried. */
+    const failures = new Map<string, ConnectionError>();
     const start = this.current === null ? 0 : (this.servers.indexOf(this.current) + 1) % this.servers.length;
     for (;;) {
       const order = this.servers.slice(start).concat(this.servers.slice(0, start));
@@ -156,12 +158,14 @@ export class ClientConnection implements ClientParserHandler {
         const err = await this.dial(server);
         if (err === null) return;
         if (this.isClosed) return;
+        failures.set(server.url, err);
         const r = this.opts.reconnect;
         const giveUp = this.everConnected
           ? r === false || (r.maxAttempts >= 0 && attempts >= r.maxAttempts)
           : !this.opts.waitOnFirstConnect && attempts >= this.servers.length;
         if (giveUp) {
-          this.fail(new ConnectionError(`could not connect to ${this.servers.map((s) => s.url).join(', ')}: ${err.message}`, { cause: err }));
+          const failed = [...failures.values()];
+          this.fail(this.everConnected ? noServer('could not reconnect', failed, ` (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`) : noServer('could not connect', failed));
           return;
         }
       }
@@ -175,8 +179,8 @@ export class ClientConnection implements ClientParserHandler {
     }
   }
 
-  /** One attempt: resolves null once connected (PONG received), or the error. */
-  private dial(server: ServerAddress): Promise<Error | null> {
+  /** One attempt: resolves null once connected (PONG received), or why not (`server` set). */
+  private dial(server: ServerAddress): Promise<ConnectionError | null> {
     return new Promise((resolve) => {
       this.current = server;
       this.handshake = false;
@@ -186,14 +190,14 @@ export class ClientConnection implements ClientParserHandler {
       this.socket = socket;
       this.parser = new ClientParser(this, { maxControlLine: 64 * 1024 });
       let settled = false;
-      const timer = setTimeout(() => fail(new ConnectionError(`connect to ${server.url} timed out`)), this.opts.timeout);
-      const fail = (err: Error): void => {
+      const timer = setTimeout(() => fail(`timed out after ${this.opts.timeout} ms`), this.opts.timeout);
+      const fail = (why: string | Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         socket.destroy();
         this.socket = null;
-        resolve(err);
+        resolve(serverFailure(server, why));
       };
       this.onHandshake = (err) => {
         if (settled) return;
@@ -210,7 +214,7 @@ export class ClientConnection implements ClientParserHandler {
         if (!settled) fail(err);
         else this.lastSocketError = err;
       });
-      socket.on('close', () => fail(new ConnectionError(`connection to ${server.url} closed during handshake`)));
+      socket.on('close', () => fail('the connection closed during the handshake'));
       socket.on('drain', () => this.scheduleFlush());
     });
   }
@@ -255,7 +259,7 @@ export class ClientConnection implements ClientParserHandler {
     this.state = 'reconnecting';
     this.status.emit('disconnect', this.current?.url ?? '', cause);
     if (this.opts.reconnect === false) {
-      this.fail(new ConnectionError(`disconnected from ${this.current?.url ?? 'server'}`, { cause }));
+      this.fail(new ConnectionError(`disconnected from ${this.current?.url ?? 'server'}`, { cause, server: this.current?.url }));
       return;
     }
     void this.dialLoop();
@@ -515,6 +519,36 @@ export class ClientConnection implements ClientParserHandler {
     }
     if (unsent > 0 && graceful) throw new UnsentError(unsent);
   }
+}
+
+/**
+ * Why one server could not be reached: `<url>: <detail>`, with the socket's or
+ * the server's error as cause (a string is our own detail: a timeout…).
+ */
+function serverFailure(server: ServerAddress, why: string | Error): ConnectionError {
+  if (typeof why === 'string') return new ConnectionError(`${server.url}: ${why}`, { server: server.url });
+  return new ConnectionError(`${server.url}: ${why.message}`, { cause: why, server: server.url });
+}
+
+/** The short reason of a server's failure: a socket error's code (ECONNREFUSED), else its detail. */
+function reasonOf(failure: ConnectionError): string {
+  const cause = failure.cause as NodeJS.ErrnoException | undefined;
+  if (typeof cause?.code === 'string' && typeof cause.syscall === 'string') return cause.code;
+  return failure.message.slice(failure.server!.length + 2);
+}
+
+/**
+ * No server could be reached. One server: `could not connect to <url>: <detail>`;
+ * several: `could not connect to any server: <url> (<reason>), …` (`could
+ * not reconnect …` when reconnecting gave up). The
+ * failures are on `errors`; `cause` is the last one's cause, as before there
+ * was a list.
+ */
+function noServer(what: string, failures: ConnectionError[], suffix = ''): ConnectionError {
+  const last = failures.at(-1)!;
+  const list = failures.length === 1 ? last.message : `any server: ${failures.map((f) => `${f.server} (${reasonOf(f)})`).join(', ')}`;
+  const message = `${what} to ${list}${suffix}`;
+  return new ConnectionError(message, { cause: last.cause ?? last, errors: failures });
 }
 
 function flushConnection(c: ClientConnection): void {

@@ -2,9 +2,11 @@
  * Client options, their defaults, and server URLs.
  *
  * URLs: nats://host:port, tcp://host:port, host:port, unix:///path/to.sock,
- * a bare absolute socket path, and Windows pipes (\\.\pipe\name). tls:// is
- * recognised and refused until TLS lands, so the option shape stays stable.
+ * a bare absolute socket path, and Windows pipes (\\.\pipe\name); several in
+ * one string separated by commas, or an array. tls:// is recognised and
+ * refused until TLS lands, so the option shape stays stable.
  */
+import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { isWindowsPipe } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
@@ -33,7 +35,7 @@ export interface ReconnectOptions {
 }
 
 export interface ConnectOptions {
-  /** One URL or a list, for failover. Default nats://127.0.0.1:4222. */
+  /** One URL, several separated by commas, or an array: tried in order, for failover. Default nats://127.0.0.1:4222. */
   servers?: string | string[];
   /** Connection name shown by the server. */
   name?: string;
@@ -110,33 +112,136 @@ export const ClientDefaults = {
   jetstreamTimeout: 5000,
 } as const;
 
-/** Parses one server URL. */
+/** `scheme://rest` */
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/is;
+const KNOWN = 'nats|tcp|tls|unix|wss?';
+/**
+ * A known scheme whose `://` is mistyped: `nats//host`, `nats:/host`,
+ * `nats:host`. Left alone, the first two read as host `nats` with a path and
+ * the third as host `nats` with port `host`.
+ */
+const MISTYPED = [new RegExp(`^(${KNOWN})//(.*)$`, 'is'), new RegExp(`^(${KNOWN}):/(?!/)(.*)$`, 'is'), new RegExp(`^(${KNOWN}):(?![/\\d])(.+)$`, 'is')];
+/** A host name or IPv4 address: letters, digits, `-`, `_` (container names), dots. */
+const HOST = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i;
+
+/**
+ * Parses one server URL: `nats://host:port`, `tcp://host:port`, `host:port`,
+ * `host` (port 4222), `[v6]:port`, `unix:///path`, an absolute socket path or
+ * a Windows pipe. Anything else is a ConfigError saying what is wrong: a URL
+ * is never half-read (a mistyped `nats//host` is not host `nats`).
+ */
 export function parseServer(input: string, discovered = false): ServerAddress {
+  if (typeof input !== 'string') throw new ConfigError(`a server URL must be a string, got ${describeValue(input)}`);
   const s = input.trim();
   if (s.length === 0) throw new ConfigError('empty server URL');
+  const bad = (why: string): ConfigError => new ConfigError(`invalid server URL ${JSON.stringify(s)}: ${why}`);
   if (isWindowsPipe(s)) return { url: s, path: s, discovered };
   if (s.startsWith('/')) return { url: `unix://${s}`, path: s, discovered };
-  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
+  const m = SCHEME.exec(s);
+  if (m === null) {
+    for (const re of MISTYPED) {
+      const t = re.exec(s);
+      if (t !== null) {
+        const scheme = t[1]!.toLowerCase();
+        const rest = scheme === 'unix' && !t[2]!.startsWith('/') ? `/${t[2]!}` : t[2]!;
+        throw bad(`the scheme's "://" is mistyped (did you mean ${JSON.stringify(`${scheme}://${rest}`)}?)`);
+      }
+    }
+  }
   const scheme = m ? m[1]!.toLowerCase() : 'nats';
   const rest = m ? m[2]! : s;
   if (scheme === 'unix') {
-    if (!rest.startsWith('/')) throw new ConfigError(`invalid server URL ${JSON.stringify(input)}: a unix:// URL needs an absolute path, e.g. unix:///tmp/hub.sock`);
+    if (!rest.startsWith('/')) throw bad('a unix:// URL needs an absolute path, e.g. unix:///tmp/hub.sock');
+    if (rest === '/') throw bad('a unix:// URL needs the path of a socket, e.g. unix:///tmp/hub.sock');
     return { url: `unix://${rest}`, path: rest, discovered };
   }
   if (scheme === 'tls' || scheme === 'wss' || scheme === 'ws') {
-    throw new ConfigError(`invalid server URL ${JSON.stringify(input)}: ${scheme}:// is not supported yet (TLS arrives in a later release)`);
+    throw bad(`${scheme}:// is not supported yet (TLS arrives in a later release)`);
   }
-  if (scheme !== 'nats' && scheme !== 'tcp') throw new ConfigError(`invalid server URL ${JSON.stringify(input)}: unknown scheme ${scheme}://`);
-  let url: URL;
-  try {
-    url = new URL(`nats://${rest}`);
-  } catch {
-    throw new ConfigError(`invalid server URL ${JSON.stringify(input)}`);
-  }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || Defaults.host;
-  const port = url.port === '' ? Defaults.port : Number(url.port);
+  if (scheme !== 'nats' && scheme !== 'tcp') throw bad(`unknown scheme ${scheme}://`);
+  const { host, port } = hostPort(rest, bad);
   const shown = host.includes(':') ? `[${host}]` : host;
   return { url: `nats://${shown}:${port}`, host, port, discovered };
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`, with at most a trailing `/`. */
+function hostPort(rest: string, bad: (why: string) => ConfigError): { host: string; port: number } {
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  const tail = end === -1 ? '' : rest.slice(end);
+  if (authority === '') {
+    throw bad(rest.startsWith('/') ? `no host (a Unix socket is unix://${rest})` : 'no host, e.g. nats://127.0.0.1:4222');
+  }
+  if (/\s/.test(rest)) throw bad('it contains whitespace');
+  if (tail !== '' && tail !== '/') throw bad(`${JSON.stringify(tail)} after the host: a server URL has no path, query or fragment`);
+  if (authority.includes('@')) throw bad('credentials in the URL are not supported (the client does not authenticate yet)');
+  let host: string;
+  let portText: string | undefined;
+  if (authority.startsWith('[')) {
+    const close = authority.indexOf(']');
+    host = close === -1 ? '' : authority.slice(1, close);
+    if (isIP(host) !== 6) throw bad(`${close === -1 ? authority : authority.slice(0, close + 1)} is not an IPv6 address in brackets`);
+    const after = authority.slice(close + 1);
+    if (after !== '' && !after.startsWith(':')) throw bad(`${JSON.stringify(after)} after the IPv6 address`);
+    portText = after === '' ? undefined : after.slice(1);
+  } else {
+    const colon = authority.indexOf(':');
+    if (colon !== authority.lastIndexOf(':')) {
+      throw bad(isIP(authority) === 6 ? `an IPv6 address goes in brackets, e.g. [${authority}]:4222` : 'more than one ":"');
+    }
+    host = colon === -1 ? authority : authority.slice(0, colon);
+    portText = colon === -1 ? undefined : authority.slice(colon + 1);
+    if (host === '') throw bad('no host before the port, e.g. 127.0.0.1:4222');
+    if (!HOST.test(host)) throw bad(`${JSON.stringify(host)} is not a host name or an IP address`);
+    if (portText === undefined && /^\d+$/.test(host)) throw bad(`${host} is a port without a host, e.g. 127.0.0.1:${host}`);
+  }
+  return { host, port: portText === undefined ? Defaults.port : parsePort(portText, bad) };
+}
+
+function parsePort(text: string, bad: (why: string) => ConfigError): number {
+  if (text === '') throw bad(`no port after ":" (leave the ":" out for the default port ${Defaults.port})`);
+  if (!/^-?\d+$/.test(text)) throw bad(`port ${JSON.stringify(text)} is not a number`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw bad(`port ${text} is out of range 1-65535`);
+  return port;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return typeof v === 'function' ? 'a function' : `${typeof v} ${String(v)}`;
+}
+
+/**
+ * The servers option: one URL, several in one string separated by commas
+ * (`nats://a:4222,nats://b:4222`, as nats.go and the nats CLI take them), or
+ * an array with one URL per entry. Array entries are not split, so a socket
+ * path with a comma in it can still be given.
+ */
+export function parseServers(servers: unknown): ServerAddress[] {
+  if (servers === undefined) return [parseServer(`nats://${Defaults.host}:${Defaults.port}`)];
+  if (typeof servers === 'string') {
+    const entries = servers.split(',');
+    if (entries.length === 1) return [parseServer(servers)];
+    return entries.map((entry, i) => {
+      if (entry.trim() === '') throw new ConfigError(`invalid server list ${JSON.stringify(servers)}: entry ${i + 1} of ${entries.length} is empty`);
+      return parseServer(entry);
+    });
+  }
+  if (!Array.isArray(servers)) throw new ConfigError(`option servers must be a URL or an array of URLs, got ${describeValue(servers)}`);
+  if (servers.length === 0) throw new ConfigError('option servers must not be empty');
+  return servers.map((entry: unknown, i) => {
+    if (typeof entry !== 'string') throw new ConfigError(`option servers[${i}] must be a URL, got ${describeValue(entry)}`);
+    try {
+      return parseServer(entry);
+    } catch (err) {
+      if (err instanceof ConfigError && entry.includes(',')) {
+        throw new ConfigError(`invalid server URL ${JSON.stringify(entry)} in option servers: an array takes one URL per entry (several separated by commas go in one string)`);
+      }
+      throw err;
+    }
+  });
 }
 
 function checkNumber(name: string, v: unknown, min: number): number {
@@ -147,10 +252,11 @@ function checkNumber(name: string, v: unknown, min: number): number {
 }
 
 export function resolveConnectOptions(input: string | string[] | ConnectOptions | undefined): ResolvedConnectOptions {
+  if (input !== undefined && input !== null && typeof input !== 'string' && typeof input !== 'object') {
+    throw new ConfigError(`connect() takes a URL, an array of URLs or an options object, got ${describeValue(input)}`);
+  }
   const opts: ConnectOptions = typeof input === 'string' || Array.isArray(input) ? { servers: input } : (input ?? {});
-  const list = opts.servers === undefined ? [`nats://${Defaults.host}:${Defaults.port}`] : Array.isArray(opts.servers) ? opts.servers : [opts.servers];
-  if (list.length === 0) throw new ConfigError('option servers must not be empty');
-  const servers = list.map((s) => parseServer(s));
+  const servers = parseServers(opts.servers);
   let reconnect: Required<ReconnectOptions> | false = false;
   if (opts.reconnect !== false) {
     const r = { ...ClientDefaults.reconnect, ...(opts.reconnect ?? {}) };

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createHub, ErrorCode, type Bus } from '../../src/index.js';
+import { connect, createHub, ConnectionError, ErrorCode, type Bus } from '../../src/index.js';
 import { parseServer, resolveConnectOptions, ClientDefaults } from '../../src/client/options.js';
 import { startServer, targetKind, TargetKind, type ServerHandle } from './helpers/server.js';
 import { barrier, inbox, rejection } from './helpers/wait.js';
@@ -82,6 +82,42 @@ describe('connect()', () => {
     for (const u of urls) assert.ok(err.message.includes(u), err.message);
   });
 
+  it('when no server answers, says why for each one, and gives each failure on err.errors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netemitter-nosock-'));
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const refused = `nats://127.0.0.1:${await deadPort()}`;
+      const missing = `unix://${join(dir, 'none.sock')}`;
+      const mute = `nats://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const err = await rejection(connect({ servers: [refused, missing, mute], timeout: 200 }));
+      assert.ok(err instanceof ConnectionError);
+      assert.equal(err.code, ErrorCode.CONNECTION);
+      assert.equal(err.message, `could not connect to any server: ${refused} (ECONNREFUSED), ${missing} (ENOENT), ${mute} (timed out after 200 ms)`);
+      assert.deepEqual(err.errors.map((e) => [e.constructor, e.code, e.server]), [
+        [ConnectionError, ErrorCode.CONNECTION, refused],
+        [ConnectionError, ErrorCode.CONNECTION, missing],
+        [ConnectionError, ErrorCode.CONNECTION, mute],
+      ]);
+      assert.equal((err.errors[0]!.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+      assert.equal((err.errors[1]!.cause as NodeJS.ErrnoException).code, 'ENOENT');
+      assert.equal(err.errors[2]!.message, `${mute}: timed out after 200 ms`);
+      assert.equal(err.server, undefined);
+
+      // One server: its own detail, as before there was a list.
+      const one = await rejection(connect(refused));
+      assert.ok(one instanceof ConnectionError);
+      assert.match(one.message, new RegExp(`^could not connect to ${refused}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+$`));
+      assert.equal(one.errors.length, 1);
+      assert.equal((one.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives up on a server that accepts but never speaks, after the connect timeout', async () => {
     const sockets = new Set<import('node:net').Socket>();
     const silent = createServer((sock) => void sockets.add(sock));
@@ -120,11 +156,101 @@ describe('connect()', () => {
     }
   });
 
+  it('refuses each malformed URL with a ConfigError that says what is wrong (issue 13)', async () => {
+    const cases: [string, RegExp][] = [
+      ['nats//127.0.0.1:4222', /"nats\/\/127\.0\.0\.1:4222": the scheme's "\:\/\/" is mistyped \(did you mean "nats:\/\/127\.0\.0\.1:4222"\?\)$/],
+      ['nats:/host', /mistyped \(did you mean "nats:\/\/host"\?\)$/],
+      ['nats:host', /mistyped \(did you mean "nats:\/\/host"\?\)$/],
+      ['unix:/tmp/hub.sock', /mistyped \(did you mean "unix:\/\/\/tmp\/hub\.sock"\?\)$/],
+      ['nats://', /: no host, e\.g\. nats:\/\/127\.0\.0\.1:4222$/],
+      ['tcp://', /: no host/],
+      ['nats:///tmp/hub.sock', /: no host \(a Unix socket is unix:\/\/\/tmp\/hub\.sock\)$/],
+      ['nats://:4222', /: no host before the port/],
+      ['nats://host:', /: no port after ":" \(leave the ":" out for the default port 4222\)$/],
+      ['host:', /: no port after ":"/],
+      ['nats://host:abc', /: port "abc" is not a number$/],
+      ['host:port', /: port "port" is not a number$/],
+      ['nats://host:1e3', /: port "1e3" is not a number$/],
+      ['http://host', /: unknown scheme http:\/\/$/],
+      ['nats://a b:4222', /: it contains whitespace$/],
+      ['nats://host:4222/path', /: "\/path" after the host: a server URL has no path, query or fragment$/],
+      ['nats://host:4222?x=1', /"\?x=1" after the host/],
+      ['nats://user:secret@host:4222', /: credentials in the URL are not supported/],
+      ['::1', /: an IPv6 address goes in brackets, e.g\. \[::1\]:4222$/],
+      ['nats://host::4222', /: more than one ":"$/],
+      ['nats://[::1:4222', /is not an IPv6 address in brackets$/],
+      ['nats://%20', /"%20" is not a host name or an IP address$/],
+      ['4222', /: 4222 is a port without a host, e\.g\. 127\.0\.0\.1:4222$/],
+      ['unix:///', /needs the path of a socket/],
+    ];
+    for (const [url, message] of cases) {
+      const err = await rejection(connect(url));
+      assert.equal((err as { code?: string }).code, ErrorCode.CONFIG, url);
+      assert.ok(err.message.startsWith(`invalid server URL ${JSON.stringify(url)}: `), err.message);
+      assert.match(err.message, message, url);
+    }
+    for (const blank of ['', '   ']) assert.throws(() => parseServer(blank), { code: ErrorCode.CONFIG, message: 'empty server URL' });
+  });
+
+  it('says why a port is out of range', () => {
+    for (const port of ['0', '65536', '70000', '-1', '99999999999999999999']) {
+      assert.throws(() => parseServer(`nats://127.0.0.1:${port}`), { code: ErrorCode.CONFIG, message: `invalid server URL "nats://127.0.0.1:${port}": port ${port} is out of range 1-65535` });
+    }
+    assert.equal(parseServer('nats://127.0.0.1:1').port, 1);
+    assert.equal(parseServer('nats://127.0.0.1:65535').port, 65535);
+  });
+
+  it('keeps reading the forms it always read, each to one normalised URL', () => {
+    const cases: [string, string][] = [
+      ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4222'],
+      ['tcp://127.0.0.1:4333', 'nats://127.0.0.1:4333'],
+      ['NATS://demo.nats.io:4222', 'nats://demo.nats.io:4222'],
+      ['127.0.0.1:4333', 'nats://127.0.0.1:4333'],
+      ['localhost', 'nats://localhost:4222'],
+      ['nats:4222', 'nats://nats:4222'], // a host named nats (a container), not a scheme
+      ['nats_1:4222', 'nats://nats_1:4222'],
+      ['nats://host', 'nats://host:4222'],
+      ['nats://host:4222/', 'nats://host:4222'],
+      ['nats://host:04222', 'nats://host:4222'],
+      ['  nats://host:4222  ', 'nats://host:4222'],
+      ['[::1]:4333', 'nats://[::1]:4333'],
+      ['nats://[::1]', 'nats://[::1]:4222'],
+    ];
+    for (const [input, url] of cases) assert.equal(parseServer(input).url, url, input);
+  });
+
+  it('reads several servers from one string separated by commas; an array takes one per entry', async () => {
+    const list = (servers: unknown): string[] => resolveConnectOptions({ servers } as never).servers.map((s) => s.url);
+    assert.deepEqual(list('nats://a:4222,nats://b:4223'), ['nats://a:4222', 'nats://b:4223']);
+    assert.deepEqual(list(' a , b:4223 ,unix:///tmp/c.sock'), ['nats://a:4222', 'nats://b:4223', 'unix:///tmp/c.sock']);
+    assert.deepEqual(resolveConnectOptions('nats://a,nats://b').servers.map((s) => s.url), ['nats://a:4222', 'nats://b:4222']);
+    assert.deepEqual(list(['nats://a', 'b:4223']), ['nats://a:4222', 'nats://b:4223']);
+    assert.deepEqual(list(['/tmp/odd,name.sock']), ['unix:///tmp/odd,name.sock'], 'an array entry is one URL, commas and all');
+    assert.throws(() => list('nats://a,'), { code: ErrorCode.CONFIG, message: 'invalid server list "nats://a,": entry 2 of 2 is empty' });
+    assert.throws(() => list('a,,b'), { code: ErrorCode.CONFIG, message: 'invalid server list "a,,b": entry 2 of 3 is empty' });
+    assert.throws(() => list('nats://a,nats//b'), { code: ErrorCode.CONFIG, message: /^invalid server URL "nats\/\/b": the scheme's/ });
+    assert.throws(() => list(['nats://a,nats://b']), { code: ErrorCode.CONFIG, message: /in option servers: an array takes one URL per entry/ });
+    assert.throws(() => list([4222]), { code: ErrorCode.CONFIG, message: 'option servers[0] must be a URL, got number 4222' });
+    assert.throws(() => list(4222), { code: ErrorCode.CONFIG, message: 'option servers must be a URL or an array of URLs, got number 4222' });
+    assert.throws(() => resolveConnectOptions(4222 as never), { code: ErrorCode.CONFIG });
+  });
+
+  it('fails over along a comma-separated list, as along an array', async () => {
+    const bus = await connect(`nats://127.0.0.1:${await deadPort()},${server.url}`);
+    buses.push(bus);
+    assert.equal(bus.server, server.url);
+    await roundTrip(bus, 'connect.commas');
+    await bus.close();
+  });
+
   it('parses unix://, bare socket paths and Windows pipes', () => {
     assert.deepEqual(parseServer('unix:///tmp/hub.sock'), { url: 'unix:///tmp/hub.sock', path: '/tmp/hub.sock', discovered: false });
     assert.deepEqual(parseServer('/tmp/hub.sock'), { url: 'unix:///tmp/hub.sock', path: '/tmp/hub.sock', discovered: false });
     assert.equal(parseServer('\\\\.\\pipe\\netemitter').path, '\\\\.\\pipe\\netemitter');
     assert.equal(parseServer('//./pipe/netemitter').path, '//./pipe/netemitter');
+    assert.equal(parseServer('\\\\.\\pipe\\my pipe').path, '\\\\.\\pipe\\my pipe', 'a pipe name may hold spaces');
+    assert.equal(parseServer('/tmp/my dir/hub.sock').path, '/tmp/my dir/hub.sock', 'so may a socket path');
+    assert.equal(parseServer('unix:///tmp/my dir/hub.sock').path, '/tmp/my dir/hub.sock');
     assert.deepEqual(parseServer('nats://[::1]:4333'), { url: 'nats://[::1]:4333', host: '::1', port: 4333, discovered: false });
     assert.equal(parseServer('localhost').url, 'nats://localhost:4222');
   });

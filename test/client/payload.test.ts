@@ -7,10 +7,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { connect, ErrorCode, MsgHeaders, type Bus } from '../../src/index.js';
+import { connect, ErrorCode, InvalidPayloadError, MsgHeaders, type Bus } from '../../src/index.js';
 import { encodePayload, decodePayload } from '../../src/client/codec.js';
 import { startServer, type ServerHandle } from './helpers/server.js';
-import { barrier, inbox } from './helpers/wait.js';
+import { barrier, inbox, rejection } from './helpers/wait.js';
 
 describe('payloads, headers and metadata over the wire', () => {
   let server: ServerHandle;
@@ -148,9 +148,109 @@ describe('payloads, headers and metadata over the wire', () => {
     assert.equal(pub.isConnected, true);
   });
 
-  it('refuses a payload with no JSON form', () => {
-    assert.throws(() => pub.emit('pl.bad', (() => {}) as never), TypeError);
-    assert.throws(() => pub.emit('pl.bad', 10n as never), TypeError);
+  it('refuses a payload with no JSON form: emit throws, request and publish reject, with InvalidPayloadError naming the subject', async () => {
+    const circular: Record<string, unknown> = { id: 1, child: { name: 'c' } };
+    (circular.child as Record<string, unknown>).parent = circular;
+    const cases: [unknown, string][] = [
+      [10n, 'the payload is a BigInt, which JSON cannot carry: convert it, e.g. String(n), or Number(n) if it is a safe integer'],
+      [{ order: { total: 10n } }, 'payload.order.total is a BigInt, which JSON cannot carry: convert it, e.g. String(n), or Number(n) if it is a safe integer'],
+      [circular, 'payload.child.parent refers back to the payload: a circular structure, which JSON cannot carry'],
+      [() => {}, 'the payload is a function, which JSON cannot carry'],
+      [Symbol('s'), 'the payload is a symbol, which JSON cannot carry'],
+    ];
+    const box = inbox(sub, 'pl.bad');
+    await sub.flush();
+    for (const [value, why] of cases) {
+      const expected = { name: 'InvalidPayloadError', code: ErrorCode.INVALID_PAYLOAD, subject: 'pl.bad', message: `invalid payload for "pl.bad": ${why}` };
+      assert.throws(() => pub.emit('pl.bad', value as never), expected);
+      await assert.rejects(pub.request('pl.bad', value as never), expected);
+      await assert.rejects(pub.publish('pl.bad', value as never), expected);
+    }
+    const err = await rejection(pub.request('pl.bad', 10n as never));
+    assert.ok(err instanceof InvalidPayloadError);
+    assert.ok(err.cause instanceof TypeError, 'the cause is what JSON.stringify threw');
+    // Nothing was sent for any of them.
+    pub.emit('pl.bad', 'marker');
+    await barrier(pub, sub);
+    await box.atLeast(1);
+    assert.deepEqual(box.payloads, ['marker']);
+  });
+
+  it('refuses a Map, a Set, an Error or another object JSON would send as {}, wherever it is in the payload', async () => {
+    class Secret {
+      #key = 'k';
+      get key(): string {
+        return this.#key;
+      }
+    }
+    const cases: [unknown, string][] = [
+      [new Map([['a', 1]]), 'the payload is a Map, which JSON sends as {}: convert it, e.g. Object.fromEntries(map) (or [...map] when its keys are not strings)'],
+      [new Map(), 'the payload is a Map, which JSON sends as {}'],
+      [{ users: new Map([[1, 'ann']]) }, 'payload.users is a Map, which JSON sends as {}'],
+      [new Set([1, 2]), 'the payload is a Set, which JSON sends as {}: convert it, e.g. [...set]'],
+      [{ list: [1, { tags: new Set(['x']) }] }, 'payload.list[1].tags is a Set, which JSON sends as {}'],
+      [{ 'odd key': { error: new RangeError('boom') } }, 'payload["odd key"].error is a RangeError, which JSON sends as {}: send what you need of it, e.g. { message: err.message }'],
+      [{ secret: new Secret() }, 'payload.secret is a Secret with no enumerable properties, which JSON sends as {}: send a plain object, or give it a toJSON() method'],
+      [{ pending: Promise.resolve(1) }, 'payload.pending is a Promise with no enumerable properties'],
+      [{ re: /x/ }, 'payload.re is a RegExp with no enumerable properties'],
+    ];
+    const box = inbox(sub, 'pl.empty.obj');
+    await sub.flush();
+    for (const [value, why] of cases) {
+      const check = (e: unknown): boolean => {
+        assert.ok(e instanceof InvalidPayloadError, String(e));
+        assert.equal(e.code, ErrorCode.INVALID_PAYLOAD);
+        assert.equal(e.subject, 'pl.empty.obj');
+        assert.ok(e.message.startsWith(`invalid payload for "pl.empty.obj": ${why}`), e.message);
+        return true;
+      };
+      assert.throws(() => pub.emit('pl.empty.obj', value as never), check);
+      await assert.rejects(pub.request('pl.empty.obj', value as never), check);
+    }
+    // What JSON carries as the user meant it still goes: empty objects, "{}" in a string, a Date, toJSON.
+    const fine: unknown[] = [{}, { meta: {} }, [{}, []], 'a {} in text', { at: new Date(0) }, Object.create(null) as object, { secret: Object.assign(new Secret(), { toJSON: () => 'hidden' }) }];
+    for (const v of fine) pub.emit('pl.empty.obj', v);
+    await barrier(pub, sub);
+    await box.atLeast(fine.length);
+    assert.deepEqual(box.payloads, [{}, { meta: {} }, [{}, []], 'a {} in text', { at: '1970-01-01T00:00:00.000Z' }, {}, { secret: 'hidden' }]);
+  });
+
+  it('sends typed arrays, DataViews and ArrayBuffers as their bytes', async () => {
+    const floats = new Float32Array([1.5, -2]);
+    const words = new Uint16Array([1, 2, 3]).subarray(1);
+    const view = new DataView(new Uint8Array([1, 2, 3, 4, 5]).buffer, 1, 3);
+    const buffer = new Uint8Array([7, 8, 9]).buffer;
+    const empty = new ArrayBuffer(0);
+    const box = inbox(sub, 'pl.views', { raw: true });
+    await sub.flush();
+    for (const v of [floats, words, view, buffer, empty]) pub.emit('pl.views', v);
+    await barrier(pub, sub);
+    await box.atLeast(5);
+    const bytes = (v: ArrayBufferView | ArrayBuffer): Buffer => (ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v));
+    assert.deepEqual(box.payloads, [floats, words, view, buffer, empty].map((v) => Buffer.from(bytes(v))));
+  });
+
+  it('a reply that cannot travel: respond() throws; a handler returning one answers the requester with the reason', async () => {
+    let thrown: unknown;
+    sub.on('pl.respond', (_, meta) => {
+      try {
+        meta.respond(new Map([['a', 1]]));
+      } catch (err) {
+        thrown = err;
+        meta.respond('fallback');
+      }
+    });
+    sub.handle('pl.handler', () => ({ seen: new Set([1]) }));
+    await sub.flush();
+    assert.equal(await pub.request('pl.respond'), 'fallback');
+    assert.ok(thrown instanceof InvalidPayloadError);
+    assert.equal(thrown.subject, 'pl.respond');
+    assert.match(thrown.message, /^invalid payload for the reply to "pl\.respond": the payload is a Map, which JSON sends as \{\}/);
+    const err = await rejection(pub.request('pl.handler'));
+    assert.equal((err as { code?: string }).code, ErrorCode.REMOTE);
+    assert.match(err.message, /^invalid payload for the reply to "pl\.handler": payload\.seen is a Set, which JSON sends as \{\}/);
+    sub.unhandle('pl.handler');
+    sub.removeAllListeners('pl.respond');
   });
 });
 
@@ -158,7 +258,7 @@ describe('the codec (property tests)', () => {
   it('decode(encode(v)) equals v as JSON would carry it, for any JSON value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
-        assert.deepEqual(decodePayload(encodePayload(v)), JSON.parse(JSON.stringify(v)));
+        assert.deepEqual(decodePayload(encodePayload(v, 'prop.json')), JSON.parse(JSON.stringify(v)));
       }),
     );
   });
@@ -166,7 +266,7 @@ describe('the codec (property tests)', () => {
   it('any string comes back as the same string', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (s) => {
-        assert.equal(decodePayload(encodePayload(s)), s);
+        assert.equal(decodePayload(encodePayload(s, 'prop.string')), s);
       }),
     );
   });
@@ -174,7 +274,7 @@ describe('the codec (property tests)', () => {
   it('bytes are sent as they are', () => {
     fc.assert(
       fc.property(fc.uint8Array(), (u) => {
-        assert.deepEqual(Buffer.from(encodePayload(u)), Buffer.from(u));
+        assert.deepEqual(Buffer.from(encodePayload(u, 'prop.bytes')), Buffer.from(u));
       }),
     );
   });

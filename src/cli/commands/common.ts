@@ -23,7 +23,7 @@ export const DEFAULT_SERVER = `nats://${Defaults.host}:${Defaults.port}`;
 
 /** -s, --server <url>, with NETEMITTER_SERVER and the default behind it. */
 export function serverOption(): Option {
-  return new Option('-s, --server <url>', 'hub or NATS server: nats://host:port or unix:///path/to.sock')
+  return new Option('-s, --server <url>', 'hub or NATS server(s): nats://host:port or unix:///path/to.sock, comma-separated')
     .env(SERVER_ENV)
     .default(DEFAULT_SERVER);
 }
