@@ -20,6 +20,12 @@
  * the npm install that pacote runs inside the git clone to get the build's
  * devDependencies (that install's own `prepare` is then skipped too: the
  * one that counts is pacote's, run before it packs the clone).
+ *
+ * The run bit is checked on a build, not on an install: npm makes a
+ * package's bin files executable when it extracts them, whatever the tarball
+ * says, so only a build shows what `npm link` users met (a rebuild left the
+ * linked command 0644). Two tsc builds, that one and the git install's
+ * prepare, take most of this file's time.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,6 +185,9 @@ describe('the npm package', () => {
       const mode = statSync(join(dir, BIN)).mode;
       assert.ok((mode & 0o100) !== 0, `${BIN} is ${(mode & 0o777).toString(8)} after npm run build: no run bit for its owner`);
       assert.ok((mode & 0o011) === ((mode & 0o044) >> 2), `${BIN} is ${(mode & 0o777).toString(8)}: whoever may read it may not run it`);
+      // As `npm link` leaves it: the built file itself is the command.
+      const help = await run(join(dir, BIN), ['--help'], { cwd: dir, timeoutMs: NODE_MS });
+      assert.match(help.stdout, /^Usage: netemitter /m);
     } finally {
       rmSync(join(dir, 'node_modules'));
     }
