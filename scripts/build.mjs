@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The one build every path uses (`npm run build`, the bench scripts, `prepare`):
+// tsc, then the run bit on each file of package.json's "bin". tsc writes its
+// output 0644, so without this a linked or globally installed `netemitter`
+// fails with "Permission denied" after any rebuild.
+// Usage: node scripts/build.mjs (from the package root; it does not clean dist:
+// `npm run build` does that in its prebuild).
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+let tsc;
+try {
+  tsc = require.resolve('typescript/bin/tsc');
+} catch {
+  console.error('build: typescript is not installed (it is a devDependency: run npm install without --omit=dev)');
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (result.error) {
+  console.error(`build: could not run tsc: ${result.error.message}`);
+  process.exit(1);
+}
+if (result.status !== 0) process.exit(result.status ?? 1);
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const bins = typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : (pkg.bin ?? {});
+for (const [name, file] of Object.entries(bins)) {
+  const path = new URL(`../${file}`, import.meta.url);
+  let mode;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    console.error(`build: the "${name}" bin, ${file}, was not built (is it under a directory tsc compiles?)`);
+    process.exit(1);
+  }
+  // Execute wherever it can be read: 0644 becomes 0755.
+  chmodSync(path, (mode & 0o7777) | ((mode & 0o444) >> 2));
+}
