@@ -73,7 +73,7 @@ function fail(b: Block, why: string, c?: Child): never {
 
 /** `// worker.js` as a block's first line: a file of a multi-process example. */
 function fileName(b: Block): string | undefined {
-  return /^\/\/ ([\w.-]+\.m?js)\s*$/.exec(b.text.split('\n')[0]!)?.[1];
+  return /^\/\/ ([\w.-]+\.[cm]?js)\s*$/.exec(b.text.split('\n')[0]!)?.[1];
 }
 
 interface Prepared {
@@ -225,7 +225,7 @@ interface CommandOptions {
 const PIPE_INPUT = 'first line\nsecond line\n';
 
 function isBuild(part: string): boolean {
-  return part === 'tsc -p tsconfig.json' || part === 'npm run build';
+  return part === 'node scripts/build.mjs' || part === 'npm run build';
 }
 
 class Commands {
@@ -418,6 +418,10 @@ class Commands {
     else if (argv[0] === 'run') [name, rest] = [argv[1], argv.slice(2)];
     else return fail(this.b, `npm ${argv.join(' ')}: the docs test knows npm install, start, test and run`);
     if (name === undefined) fail(this.b, 'npm run: which script?');
+    if (name === 'build' && rest.length === 0) {
+      if (!isBuild(PKG.scripts.build ?? '')) fail(this.b, `npm run build: package.json's build is "${PKG.scripts.build}", not node scripts/build.mjs`);
+      return { note: 'npm run build: the build script of package.json (not run: dist is built)' };
+    }
     if (rest.length > 0 && rest[0] !== '--') fail(this.b, `npm ${argv.join(' ')}: arguments for the script go after --`);
     const extra = rest.slice(1);
     const script = PKG.scripts[name];
@@ -655,7 +659,7 @@ export interface Planned {
   result: Promise<Notes>;
 }
 
-const KINDS = ['js', 'ts', 'sh', 'console', 'json', 'text', 'wire', 'conf', 'ini'];
+const KINDS = ['js', 'cjs', 'ts', 'sh', 'console', 'json', 'text', 'wire', 'conf', 'ini'];
 
 /** Schedules every block of one doc; the promises settle as the lanes get to them. */
 export function planDoc(doc: Doc, blocks: Block[]): Planned[] {
@@ -700,6 +704,17 @@ export function planDoc(doc: Doc, blocks: Block[]): Planned[] {
           result = base === undefined ? reject(`continues=${cont}: no block named ${cont} (a // ${cont} first line) in ${doc.file}`) : doc.world.serial(() => runProgram(doc, b, `${cont.replace(/\.m?js$/, '')}+${b.line}.js`, `${base}\n${b.text}`));
         } else if (/\bcreateHub\s*\(/.test(b.text)) result = doc.world.lane(doc.file, () => runProgram(doc, b, name ?? `block-${b.line}.js`, b.text));
         else result = doc.world.serial(() => runProgram(doc, b, name ?? `block-${b.line}.js`, b.text));
+        break;
+      }
+      case 'cjs': {
+        // CommonJS: the same as a lone ```js program, in a .cjs file, so node loads it as CommonJS.
+        const name = fileName(b) ?? `block-${b.line}.cjs`;
+        if (!name.endsWith('.cjs')) {
+          result = reject(`a \`\`\`cjs block's file name ends in .cjs, not ${name}`);
+          break;
+        }
+        const run = (): Promise<Notes> => runProgram(doc, b, name, b.text);
+        result = /\bcreateHub\s*\(/.test(b.text) ? doc.world.lane(doc.file, run) : doc.world.serial(run);
         break;
       }
       case 'ts':
