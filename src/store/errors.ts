@@ -13,6 +13,7 @@ export const StoreErrorCode = {
   STORE_CLOSED: 'ERR_NETEMITTER_STORE_CLOSED',
   STORE_SCHEMA: 'ERR_NETEMITTER_STORE_SCHEMA',
   TOO_MANY_STREAMS: 'ERR_NETEMITTER_TOO_MANY_STREAMS',
+  STORE_OPEN: 'ERR_NETEMITTER_STORE_OPEN',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -73,3 +74,17 @@ export class StoreSchemaError extends NetEmitterError {
     super(StoreErrorCode.STORE_SCHEMA, message, options);
   }
 }
+
+/**
+ * The store directory cannot be used: not a directory, permission denied, a
+ * file that is not a database. A start-up failure (the CLI exits 1), not an
+ * invalid option.
+ */
+export class StoreOpenError extends NetEmitterError {
+  readonly dir: string;
+  constructor(dir: string, why: string, options?: { cause?: unknown }) {
+    super(StoreErrorCode.STORE_OPEN, `store: cannot use ${dir}: ${why}`, options);
+    this.dir = dir;
+  }
+}
+

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { MemoryStore } from './memory.js';
 import { openSqliteStore, SyncMode } from './sqlite.js';
 import type { Store } from './types.js';
-import { StoreSchemaError } from './errors.js';
+import { StoreOpenError, StoreSchemaError } from './errors.js';
 
 export * from './types.js';
 export * from './errors.js';
@@ -29,6 +29,6 @@ export function openStore(spec: StoreSpec): Store {
     return openSqliteStore(spec.dir, { sync: spec.sync });
   } catch (err) {
     if (err instanceof StoreSchemaError) throw err;
-    throw new ConfigError(`store: cannot use ${spec.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new StoreOpenError(spec.dir, err instanceof Error ? err.message : String(err), { cause: err });
   }
 }

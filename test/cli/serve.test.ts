@@ -98,11 +98,11 @@ describe('serve with durable streams', () => {
     assert.equal((await again.waitForExit()).code, 0);
   });
 
-  it('an unusable --store is a one-line error and exit 2', async () => {
+  it('an unusable --store is a start-up failure: one line and exit 1', async () => {
     const file = tempPath('not-a-dir');
     writeFileSync(file, '');
     const p = await runCli(['serve', '--port', '0', '--store', file]);
-    assert.equal(p.exit.code, 2);
+    assert.equal(p.exit.code, 1, p.output());
     assert.equal(oneLine(p.stderr), `netemitter: store: cannot use ${file}: ${file} is not a directory`);
   });
 });
