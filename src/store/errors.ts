@@ -14,6 +14,7 @@ export const StoreErrorCode = {
   STORE_SCHEMA: 'ERR_NETEMITTER_STORE_SCHEMA',
   TOO_MANY_STREAMS: 'ERR_NETEMITTER_TOO_MANY_STREAMS',
   STORE_OPEN: 'ERR_NETEMITTER_STORE_OPEN',
+  STORE_IN_USE: 'ERR_NETEMITTER_STORE_IN_USE',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -88,3 +89,19 @@ export class StoreOpenError extends NetEmitterError {
   }
 }
 
+
+/**
+ * The directory's database is open in another process, or in another store
+ * of this one (see lock.ts). `pid` is the holder's, when it is known.
+ */
+export class StoreInUseError extends NetEmitterError {
+  readonly dir: string;
+  readonly pid: number | undefined;
+  constructor(dir: string, pid: number | undefined) {
+    const who =
+      pid === undefined ? 'another process' : pid === process.pid ? `another store in this process (pid ${pid})` : `another netemitter process (pid ${pid})`;
+    super(StoreErrorCode.STORE_IN_USE, `store: ${dir} is in use by ${who}`);
+    this.dir = dir;
+    this.pid = pid;
+  }
+}

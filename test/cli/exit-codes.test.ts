@@ -45,6 +45,7 @@ const EXPECTED: Record<string, number> = {
   StoreClosedError: ExitCode.FAILURE,
   StoreSchemaError: ExitCode.FAILURE,
   StoreOpenError: ExitCode.FAILURE,
+  StoreInUseError: ExitCode.FAILURE,
 };
 
 type ErrorClass = abstract new (...args: never[]) => errors.NetEmitterError;
@@ -91,7 +92,7 @@ describe('exit codes', () => {
     const rows = exitTable();
     assert.deepEqual([...rows.keys()].sort((a, b) => a - b), Object.values(ExitCode).sort((a, b) => a - b));
     const failure = rows.get(ExitCode.FAILURE)!;
-    for (const what of ['cannot listen', 'store', 'cannot connect', 'no responders', 'stream not found']) {
+    for (const what of ['cannot listen', 'store', 'in use by another', 'cannot connect', 'no responders', 'stream not found']) {
       assert.ok(failure.includes(what), `the row for 1 does not mention "${what}": ${failure}`);
     }
     const usage = rows.get(ExitCode.USAGE)!;
