@@ -182,6 +182,20 @@ describe('client commands over a Unix socket (hub)', () => {
   });
 });
 
+describe('sub while the server is away', () => {
+  it('SIGINT while disconnected: exit 0, no warning about bytes never sent (sub has sent nothing of the user\'s)', async () => {
+    const hub = createHub({ host: '127.0.0.1', port: 0 });
+    const url = (await hub.listen())[0]!.url;
+    const sub = await startSub(['away.>', '--server', url]);
+    await hub.close({ grace: 0 });
+    await sub.waitForStderr(/^disconnected from .*: reconnecting$/m);
+    sub.kill('SIGINT');
+    assert.equal((await sub.waitForExit()).code, 0, sub.output());
+    assert.doesNotMatch(sub.stderr, /never sent/);
+    assert.equal(sub.stdout, '');
+  });
+});
+
 describe('client commands: usage and connection errors', () => {
   it('usage errors: one line, exit 2, nothing connects', async () => {
     const cases: [string[], string | RegExp][] = [

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import type { EventMeta } from '../../client/bus.js';
+import { UnsentError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount } from '../values.js';
 import { checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, notice, serverOption, untilShutdown, writeMessage, writeRaw } from './common.js';
@@ -67,9 +68,14 @@ export function registerSub(program: Command): void {
       await Promise.race([done, shutdown.signal]);
       shutdown.remove();
       // After --count, what is still in flight is not wanted: close. After a
-      // signal, drain: the events the server had already sent are printed.
-      if (count !== undefined && received >= count) await bus.close();
-      else await bus.drain();
+      // signal, drain: the events the server had already sent are printed;
+      // disconnected, there is nothing to drain. Either way, what the client
+      // could not send is its own SUB, UNSUB and PING (sub publishes nothing),
+      // so the UnsentError that reports lost events does not apply.
+      const stopping = (count !== undefined && received >= count) || !bus.isConnected ? bus.close() : bus.drain();
+      await stopping.catch((err: unknown) => {
+        if (!(err instanceof UnsentError)) throw err;
+      });
       exitWith(ExitCode.OK);
     });
 }
