@@ -151,6 +151,19 @@ for (const kind of TARGET_KINDS) {
       assert.equal((await sub.waitForExit()).code, 0, sub.output());
       assert.equal(sub.stdout, 'via env\n');
     });
+
+    it('then from NATS_URL, as the nats CLI reads it: --server > NETEMITTER_SERVER > NATS_URL > the default', async () => {
+      const nowhere = 'nats://127.0.0.1:1';
+      const sub = await startSub(['nats-url.check', '--count', '3', '--raw'], { NATS_URL: target.url });
+      await ok(runCli(['pub', 'nats-url.check', 'NATS_URL alone'], { env: { NATS_URL: target.url } }));
+      await ok(runCli(['pub', 'nats-url.check', 'NETEMITTER_SERVER first'], { env: { NETEMITTER_SERVER: target.url, NATS_URL: nowhere } }));
+      await ok(runCli(['pub', 'nats-url.check', 'flag first', '--server', target.url], { env: { NETEMITTER_SERVER: nowhere, NATS_URL: nowhere } }));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      assert.equal(sub.stdout, 'NATS_URL alone\nNETEMITTER_SERVER first\nflag first\n');
+      const empty = await runCli(['pub', 'nats-url.check', 'x'], { env: { NETEMITTER_SERVER: '', NATS_URL: nowhere } });
+      assert.equal(empty.exit.code, 1, 'an empty NETEMITTER_SERVER counts as unset');
+      assert.match(oneLine(empty.stderr), /^netemitter: could not connect to nats:\/\/127\.0\.0\.1:1\b/);
+    });
   });
 }
 

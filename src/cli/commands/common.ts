@@ -7,7 +7,7 @@
  * everything that goes wrong afterwards is a runtime error (exit 1).
  */
 import { TextDecoder } from 'node:util';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { connect, type Bus, type EventMeta } from '../../client/bus.js';
 import type { ConnectOptions } from '../../client/options.js';
 import type { HeadersInit } from '../../protocol/headers.js';
@@ -19,13 +19,30 @@ import { ExitCode } from '../errors.js';
 import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
 
 export const SERVER_ENV = 'NETEMITTER_SERVER';
+/** What the nats CLI and the NATS clients read; after ours. */
+export const NATS_URL_ENV = 'NATS_URL';
 export const DEFAULT_SERVER = `nats://${Defaults.host}:${Defaults.port}`;
 
-/** -s, --server <url>, with NETEMITTER_SERVER and the default behind it. */
+/** -s, --server <url>, with NETEMITTER_SERVER, NATS_URL (see serverFromNatsUrl) and the default behind it. */
 export function serverOption(): Option {
-  return new Option('-s, --server <url>', 'hub or NATS server: nats://host:port or unix:///path/to.sock')
+  return new Option('-s, --server <url>', `hub or NATS server: nats://host:port or unix:///path/to.sock; ${NATS_URL_ENV} is read after ${SERVER_ENV}`)
     .env(SERVER_ENV)
     .default(DEFAULT_SERVER);
+}
+
+/**
+ * For a preAction hook: commander reads one variable per option, so NATS_URL
+ * is applied here, when neither --server nor NETEMITTER_SERVER gave the
+ * server. An empty variable counts as unset, as with `serve`'s variables.
+ */
+export function serverFromNatsUrl(cmd: Command, env: NodeJS.ProcessEnv = process.env): void {
+  if (!cmd.options.some((o) => o.attributeName() === 'server')) return;
+  const source = cmd.getOptionValueSource('server');
+  const unset = source === 'default' || (source === 'env' && cmd.getOptionValue('server') === '');
+  if (!unset) return;
+  const url = env[NATS_URL_ENV];
+  if (url !== undefined && url !== '') cmd.setOptionValueWithSource('server', url, 'env');
+  else cmd.setOptionValueWithSource('server', DEFAULT_SERVER, 'default');
 }
 
 /** -H, --header <key:value>, repeatable. */
