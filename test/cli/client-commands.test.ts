@@ -98,6 +98,26 @@ for (const kind of TARGET_KINDS) {
       assert.equal(all.stdout, 'tock\n'.repeat(5));
     });
 
+    it('pub fills in the nats CLI\'s templates in DATA, the subject and headers, per message; --no-templates sends them as typed', async () => {
+      const sub = await startSub(['tpl.>', '--count', '4', ...server]);
+      await ok(runCli(['pub', 'tpl.{{Count}}', '{"n":{{Count}},"id":"{{ID}}","r":"{{Random 4 5}}","at":"{{TimeStamp}}"}', '-H', 'Seq:{{ .Cnt }}', '--count', '3', ...server]));
+      await ok(runCli(['pub', 'tpl.{{Count}}', 'as typed {{Count}}', '-H', 'Seq:{{Count}}', '--no-templates', ...server]));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      const heads = received(sub);
+      assert.deepEqual(heads, ['[#1] Received on "tpl.1"', '[#2] Received on "tpl.2"', '[#3] Received on "tpl.3"', '[#4] Received on "tpl.{{Count}}"']);
+      assert.deepEqual(lines(sub.stdout).filter((l) => l.startsWith('Seq: ')), ['Seq: 1', 'Seq: 2', 'Seq: 3', 'Seq: {{Count}}']);
+      const bodies = sub.stdout.split(/^\[#\d\] .*\nSeq: .*\n\n/m).slice(1).map((b) => b.trim());
+      const json = bodies.slice(0, 3).map((b) => JSON.parse(b) as { n: number; id: string; r: string; at: string });
+      assert.deepEqual(json.map((j) => j.n), [1, 2, 3]);
+      assert.equal(new Set(json.map((j) => j.id)).size, 3, 'a new ID per message');
+      for (const j of json) {
+        assert.match(j.id, /^[A-Za-z0-9]{22}$/);
+        assert.match(j.r, /^[A-Za-z0-9]{4}$/);
+        assert.match(j.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+      }
+      assert.equal(bodies[3], 'as typed {{Count}}');
+    });
+
     it('sub --queue: each event reaches one member of the group; SIGTERM drains and exits 0', async () => {
       const a = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);
       const b = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);
@@ -225,6 +245,10 @@ describe('client commands: usage and connection errors', () => {
       [['sub', 'x', '--queue', 'a b'], 'netemitter: invalid value for --queue: "a b" (expected a name without spaces)'],
       [['pub', 'x', 'y', 'z'], "netemitter: too many arguments for 'pub'. Expected 2 arguments but got 3."],
       [['sub', 'x', '--qeue', 'g'], "netemitter: unknown option '--qeue' (Did you mean --queue?)"],
+      [['pub', 'x', '{{Count'], 'netemitter: invalid template in DATA: unclosed {{ at character 1 (--no-templates sends it as typed)'],
+      [['pub', 'a.{{ Random 1 }}', 'x'], /^netemitter: invalid template in the subject: Random takes two whole numbers/],
+      [['pub', 'a {{Count}}', 'x'], 'netemitter: invalid subject "a 1" (expected tokens separated by dots, no spaces and no wildcards)'],
+      [['pub', 'x', 'y', '-H', 'k:{{Bogus}}'], /^netemitter: invalid template in header k: unknown \{\{Bogus\}\}/],
     ];
     const runs = await runClis(cases.map(([args]) => args));
     cases.forEach(([, expected], i) => {

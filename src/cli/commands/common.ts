@@ -10,7 +10,6 @@ import { TextDecoder } from 'node:util';
 import { Option, type Command } from 'commander';
 import { connect, type Bus, type EventMeta } from '../../client/bus.js';
 import type { ConnectOptions } from '../../client/options.js';
-import type { HeadersInit } from '../../protocol/headers.js';
 import { Defaults } from '../../protocol/constants.js';
 import { isValidLiteralSubject, isValidSubject } from '../../protocol/subject.js';
 import { ConfigError } from '../../errors.js';
@@ -63,7 +62,7 @@ export function flagValue<T>(flag: string, raw: unknown, parse: (raw: unknown) =
 }
 
 /** `key:value` flags as headers. The value is everything after the first colon, trimmed. */
-export function parseHeaders(list: readonly string[] | undefined): HeadersInit | undefined {
+export function parseHeaders(list: readonly string[] | undefined): Record<string, string[]> | undefined {
   if (list === undefined || list.length === 0) return undefined;
   const headers: Record<string, string[]> = {};
   for (const item of list) {
