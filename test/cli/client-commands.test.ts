@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as natsConnect } from '@nats-io/transport-node';
+import { connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node';
 import { createHub } from 'netemitter';
 import { oneLine } from '../helpers/cli.js';
 import { cli, killProcs, lines, runCli, runClis, type Proc } from './proc.js';
@@ -116,6 +116,37 @@ for (const kind of TARGET_KINDS) {
         assert.match(j.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
       }
       assert.equal(bodies[3], 'as typed {{Count}}');
+    });
+
+    it('--json: pub and sub print one object per line and message, req the reply; the shape of stream view --json', async () => {
+      const sub = await startSub(['js.out.*', '--count', '3', '--json', ...server]);
+      const pub = await ok(runCli(['pub', 'js.out.{{Count}}', '{"n":{{Count}}}', '-H', 'K:a', '-H', 'K:b', '-H', 'One:1', '--count', '2', '--json', ...server]));
+      await ok(runCli(['pub', 'js.out.text', ...server], { input: 'plain text' }));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      const published = lines(pub.stdout).map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(published, [
+        { subject: 'js.out.1', headers: { K: ['a', 'b'], One: '1' }, payload: { n: 1 } },
+        { subject: 'js.out.2', headers: { K: ['a', 'b'], One: '1' }, payload: { n: 2 } },
+      ]);
+      const got = lines(sub.stdout).map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(got, [...published, { subject: 'js.out.text', payload: 'plain text' }]);
+
+      // A responder that sets a header, so req --json shows one.
+      const nc = await natsConnect({ servers: target.url, reconnect: false });
+      try {
+        nc.subscribe('js.svc', {
+          callback: (_err, m) => {
+            const h = natsHeaders();
+            h.set('Served-By', 'test');
+            m.respond(`{"echo":${JSON.stringify(m.string())}}`, { headers: h });
+          },
+        });
+        await nc.flush();
+        const req = await ok(runCli(['req', 'js.svc', 'hi', '--json', ...server]));
+        assert.deepEqual(JSON.parse(req.stdout), { headers: { 'Served-By': 'test' }, payload: { echo: 'hi' } });
+      } finally {
+        await nc.close();
+      }
     });
 
     it('sub --queue: each event reaches one member of the group; SIGTERM drains and exits 0', async () => {
@@ -245,6 +276,7 @@ describe('client commands: usage and connection errors', () => {
       [['sub', 'x', '--queue', 'a b'], 'netemitter: invalid value for --queue: "a b" (expected a name without spaces)'],
       [['pub', 'x', 'y', 'z'], "netemitter: too many arguments for 'pub'. Expected 2 arguments but got 3."],
       [['sub', 'x', '--qeue', 'g'], "netemitter: unknown option '--qeue' (Did you mean --queue?)"],
+      [['sub', 'x', '--raw', '--json'], "netemitter: option '--json' cannot be used with option '--raw'"],
       [['pub', 'x', '{{Count'], 'netemitter: invalid template in DATA: unclosed {{ at character 1 (--no-templates sends it as typed)'],
       [['pub', 'a.{{ Random 1 }}', 'x'], /^netemitter: invalid template in the subject: Random takes two whole numbers/],
       [['pub', 'a {{Count}}', 'x'], 'netemitter: invalid subject "a 1" (expected tokens separated by dots, no spaces and no wildcards)'],

@@ -140,7 +140,7 @@ describe('stream and consumer commands', () => {
     assert.match(shown, /Last delivered: consumer seq 1, stream seq 1 \([\d.hms]+ ago\)\n/);
     assert.match(shown, /Acknowledged floor: consumer seq 0, stream seq 0 \(never\)\n/);
     await fails(['consumer', 'rm', 'ORDERS', 'billing'], 2, /pass --force/);
-    await ok(['consumer', 'rm', 'ORDERS', 'billing', '--force']);
+    assert.deepEqual(JSON.parse((await ok(['consumer', 'rm', 'ORDERS', 'billing', '--force', '--json'])).stdout), { success: true });
     assert.deepEqual(await bus.consumers.names('ORDERS'), []);
   });
 
@@ -150,7 +150,8 @@ describe('stream and consumer commands', () => {
     assert.equal(p.stdout, 'Purged 1 message from ORDERS\n');
     assert.equal((await bus.streams.info('ORDERS')).state.messages, 2);
     await fails(['stream', 'rm', 'ORDERS'], 2, /pass --force/);
-    await ok(['stream', 'rm', 'ORDERS', '-f']);
+    assert.deepEqual(JSON.parse((await ok(['stream', 'rm', 'ORDERS', '-f', '--json'])).stdout), { success: true });
+    assert.equal((await ok(['stream', 'rm', 'AUDIT', '-f'])).stdout, '', 'quiet without --json');
     const err = await bus.streams.info('ORDERS').then(() => null, (e: unknown) => e);
     assert.ok(err instanceof JetStreamApiError && err.errCode === 10059);
   });

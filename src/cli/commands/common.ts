@@ -9,6 +9,7 @@
 import { TextDecoder } from 'node:util';
 import { Option, type Command } from 'commander';
 import { connect, type Bus, type EventMeta } from '../../client/bus.js';
+import { decodePayload } from '../../client/codec.js';
 import type { ConnectOptions } from '../../client/options.js';
 import { Defaults } from '../../protocol/constants.js';
 import { isValidLiteralSubject, isValidSubject } from '../../protocol/subject.js';
@@ -144,6 +145,36 @@ export function writeMessage(out: NodeJS.WritableStream, n: number, meta: EventM
   out.write(head);
   out.write(renderPayload(meta.data));
   out.write('\n\n');
+}
+
+// ── --json ────────────────────────────────────────────────────────────────
+
+/** Headers for --json: key → value, or key → values when a key repeats (MsgHeaders.toJSON's shape). */
+export type HeadersJson = Record<string, string | string[]>;
+
+export function headersJson(h: Record<string, readonly string[]>): HeadersJson {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.length === 1 ? v[0]! : [...v]]));
+}
+
+/**
+ * A message for --json, one shape for every command (stream view, sub, pub,
+ * req): the fields given (subject, reply, seq …), headers when there are
+ * any, then the payload as the client decodes it (JSON, else text; null
+ * when empty), or `data_base64` for bytes that are not UTF-8.
+ */
+export function messageJson(fields: Record<string, unknown>, headers: HeadersJson | undefined, data: Buffer): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) o[k] = v;
+  if (headers !== undefined && Object.keys(headers).length > 0) o.headers = headers;
+  const payload = decodePayload(data);
+  if (Buffer.isBuffer(payload)) o.data_base64 = data.toString('base64');
+  else o.payload = payload ?? null;
+  return o;
+}
+
+/** One JSON object on one line (sub and pub print one per message); waits when the pipe is full. */
+export async function writeJsonLine(out: NodeJS.WritableStream, value: unknown): Promise<void> {
+  if (!out.write(`${JSON.stringify(value)}\n`)) await new Promise<void>((resolve) => out.once('drain', resolve));
 }
 
 /** A payload alone, for --raw: the bytes and a newline. */

@@ -12,7 +12,9 @@ import type { Bus } from '../../client/bus.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { compileTemplate, type Render } from '../template.js';
 import { parseCount } from '../values.js';
-import { checkSubject, connectBus, flagValue, headerOption, notice, parseHeaders, serverOption } from './common.js';
+import {
+  checkSubject, connectBus, exitOnBrokenPipe, flagValue, headerOption, headersJson, messageJson, notice, parseHeaders, serverOption, writeJsonLine,
+} from './common.js';
 
 const HELP_AFTER = `
 DATA is sent as raw UTF-8 text, not JSON-quoted: subscribers (netemitter sub,
@@ -31,6 +33,10 @@ in for each message (stdin lines are sent as read):
   {{Random 10 100}}  10 to 99 random letters and digits
 --no-templates sends them as typed.
 
+--json prints each message as it is published, one JSON object per line, as
+sub --json prints it: subject, headers, payload. Exit 0 means the server
+confirmed them all (a flush).
+
 Examples:
   netemitter pub orders.new '{"id":1}' -H source:cli
   printf 'one\\ntwo\\n' | netemitter pub logs.app
@@ -42,12 +48,15 @@ interface PubFlags {
   header?: string[];
   count?: string;
   templates: boolean;
+  json?: boolean;
 }
 
 /** What one message is made of, each part rendered for message n (see template.ts). */
 interface Message {
   subject: Render;
   headers: ((n: number) => Record<string, string[]>) | undefined;
+  /** --json: print each message as it is published. */
+  json?: boolean;
 }
 
 export function registerPub(program: Command): void {
@@ -60,11 +69,13 @@ export function registerPub(program: Command): void {
     .addOption(headerOption())
     .option('--count <n>', 'publish DATA n times; with stdin, at most n lines')
     .option('--no-templates', 'send DATA, the subject and headers as typed, {{…}} included')
+    .option('--json', 'print each message published as one JSON object per line')
     .addHelpText('after', HELP_AFTER)
     .action(async function pubAction(this: Command, subject: string, data: string | undefined): Promise<void> {
       const flags = this.opts<PubFlags>();
       const count = flags.count === undefined ? undefined : flagValue('--count', flags.count, (raw) => parseCount(raw, 1));
-      const message = compileMessage(subject, parseHeaders(flags.header), flags.templates);
+      if (flags.json === true) exitOnBrokenPipe();
+      const message = { ...compileMessage(subject, parseHeaders(flags.header), flags.templates), json: flags.json === true };
       const body = data === undefined ? undefined : renderer(data, 'DATA', flags.templates);
       const bus = await connectBus(flags.server, 'pub');
       try {
@@ -106,8 +117,10 @@ function compileMessage(subject: string, headers: Record<string, string[]> | und
 
 /** emit() returns false above the buffer's high-water mark: wait for the server before emitting more. */
 async function send(bus: Bus, m: Message, n: number, payload: Buffer): Promise<void> {
+  const subject = m.subject(n);
   const headers = m.headers?.(n);
-  if (!bus.emit(m.subject(n), payload, headers === undefined ? undefined : { headers })) await bus.flush();
+  if (!bus.emit(subject, payload, headers === undefined ? undefined : { headers })) await bus.flush();
+  if (m.json === true) await writeJsonLine(process.stdout, messageJson({ subject }, headers === undefined ? undefined : headersJson(headers), payload));
 }
 
 async function publishData(bus: Bus, m: Message, body: Render, count: number): Promise<void> {

@@ -6,17 +6,21 @@
  * line on stderr says so: scripts and tests wait for it before publishing,
  * and stdout holds only messages.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { EventMeta } from '../../client/bus.js';
 import { UnsentError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount } from '../values.js';
-import { checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, notice, serverOption, untilShutdown, writeMessage, writeRaw } from './common.js';
+import {
+  checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, notice, serverOption, untilShutdown, writeMessage, writeRaw,
+} from './common.js';
 
 const HELP_AFTER = `
 Each message prints as its subject, its headers, then its payload: pretty JSON
 when it parses as JSON, the raw bytes otherwise. --raw prints payloads only,
-one per line.
+one per line. --json prints one JSON object per line and message: subject,
+reply, headers, and the payload (parsed JSON, else text; data_base64 for
+bytes that are not UTF-8).
 
 Examples:
   netemitter sub 'orders.>'
@@ -27,6 +31,7 @@ interface SubFlags {
   queue?: string;
   count?: string;
   raw?: boolean;
+  json?: boolean;
 }
 
 export function registerSub(program: Command): void {
@@ -38,6 +43,7 @@ export function registerSub(program: Command): void {
     .option('-q, --queue <group>', 'join a queue group: each event goes to one member')
     .option('--count <n>', 'exit 0 after n events')
     .option('--raw', 'print payloads only, one per line')
+    .addOption(new Option('--json', 'one JSON object per line and message: subject, reply, headers, payload').conflicts('raw'))
     .addHelpText('after', HELP_AFTER)
     .action(async function subAction(this: Command, subject: string): Promise<void> {
       exitOnBrokenPipe();
@@ -56,6 +62,7 @@ export function registerSub(program: Command): void {
         if (count !== undefined && received >= count) return;
         received++;
         if (flags.raw === true) writeRaw(process.stdout, meta.data);
+        else if (flags.json === true) process.stdout.write(`${JSON.stringify(messageJson({ subject: meta.subject, reply: meta.reply }, meta.headers?.toJSON(), meta.data))}\n`);
         else writeMessage(process.stdout, received, meta);
         if (received === count) enough();
       };
