@@ -149,6 +149,17 @@ for (const kind of TARGET_KINDS) {
       }
     });
 
+    it('pub --json whose reader goes away (`| head -1`) stops printing and still publishes every message', async () => {
+      const sub = await startSub(['js.many', '--count', '3000', '--raw', ...server]);
+      const pub = cli(['pub', 'js.many', 'm{{Count}}', '--count', '3000', '--json', ...server]);
+      pub.input('');
+      await pub.waitForStdout(/\n/);
+      pub.child.stdout!.destroy();
+      assert.equal((await pub.waitForExit()).code, 0, pub.output());
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      assert.deepEqual(lines(sub.stdout), Array.from({ length: 3000 }, (_, i) => `m${i + 1}`));
+    });
+
     it('sub --queue: each event reaches one member of the group; SIGTERM drains and exits 0', async () => {
       const a = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);
       const b = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);

@@ -172,9 +172,16 @@ export function messageJson(fields: Record<string, unknown>, headers: HeadersJso
   return o;
 }
 
-/** One JSON object on one line (sub and pub print one per message); waits when the pipe is full. */
+/** One JSON object on one line; waits while the pipe is full (until it drains, or breaks). */
 export async function writeJsonLine(out: NodeJS.WritableStream, value: unknown): Promise<void> {
-  if (!out.write(`${JSON.stringify(value)}\n`)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  if (out.write(`${JSON.stringify(value)}\n`)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      for (const e of ['drain', 'close', 'error']) out.off(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error']) out.on(e, done);
+  });
 }
 
 /** A payload alone, for --raw: the bytes and a newline. */

@@ -13,7 +13,7 @@ import { ExitCode, exitWith } from '../errors.js';
 import { compileTemplate, type Render } from '../template.js';
 import { parseCount } from '../values.js';
 import {
-  checkSubject, connectBus, exitOnBrokenPipe, flagValue, headerOption, headersJson, messageJson, notice, parseHeaders, serverOption, writeJsonLine,
+  checkSubject, connectBus, flagValue, headerOption, headersJson, messageJson, notice, parseHeaders, serverOption, writeJsonLine,
 } from './common.js';
 
 const HELP_AFTER = `
@@ -74,8 +74,12 @@ export function registerPub(program: Command): void {
     .action(async function pubAction(this: Command, subject: string, data: string | undefined): Promise<void> {
       const flags = this.opts<PubFlags>();
       const count = flags.count === undefined ? undefined : flagValue('--count', flags.count, (raw) => parseCount(raw, 1));
-      if (flags.json === true) exitOnBrokenPipe();
-      const message = { ...compileMessage(subject, parseHeaders(flags.header), flags.templates), json: flags.json === true };
+      const message: Message = { ...compileMessage(subject, parseHeaders(flags.header), flags.templates), json: flags.json === true };
+      // `pub --json | head -1`: once the reader is gone, stop printing but publish everything.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+        message.json = false;
+      });
       const body = data === undefined ? undefined : renderer(data, 'DATA', flags.templates);
       const bus = await connectBus(flags.server, 'pub');
       try {
