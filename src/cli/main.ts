@@ -16,6 +16,7 @@ import { registerEchoClient } from './commands/echo-client.js';
 import { registerBench } from './commands/bench.js';
 import { registerStream } from './commands/stream.js';
 import { registerConsumer } from './commands/consumer.js';
+import { serverFromNatsUrl } from './commands/common.js';
 import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
 
 /** package.json sits three levels above this file once built: dist/src/cli/main.js. */
@@ -32,7 +33,9 @@ function createProgram(): Command {
     .option('--debug', 'print stack traces with errors')
     // Settings below are inherited by the commands registered after them.
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`${formatCommanderMessage(text)}\n`) });
+    .configureOutput({ outputError: (text, write) => write(`${formatCommanderMessage(text)}\n`) })
+    // --server, else NETEMITTER_SERVER, else NATS_URL, else the default.
+    .hook('preAction', (_program, command) => serverFromNatsUrl(command));
   registerServe(program);
   registerPub(program);
   registerSub(program);

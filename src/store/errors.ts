@@ -13,6 +13,8 @@ export const StoreErrorCode = {
   STORE_CLOSED: 'ERR_NETEMITTER_STORE_CLOSED',
   STORE_SCHEMA: 'ERR_NETEMITTER_STORE_SCHEMA',
   TOO_MANY_STREAMS: 'ERR_NETEMITTER_TOO_MANY_STREAMS',
+  STORE_OPEN: 'ERR_NETEMITTER_STORE_OPEN',
+  STORE_IN_USE: 'ERR_NETEMITTER_STORE_IN_USE',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -71,5 +73,35 @@ export class StoreClosedError extends NetEmitterError {
 export class StoreSchemaError extends NetEmitterError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(StoreErrorCode.STORE_SCHEMA, message, options);
+  }
+}
+
+/**
+ * The store directory cannot be used: not a directory, permission denied, a
+ * file that is not a database. A start-up failure (the CLI exits 1), not an
+ * invalid option.
+ */
+export class StoreOpenError extends NetEmitterError {
+  readonly dir: string;
+  constructor(dir: string, why: string, options?: { cause?: unknown }) {
+    super(StoreErrorCode.STORE_OPEN, `store: cannot use ${dir}: ${why}`, options);
+    this.dir = dir;
+  }
+}
+
+
+/**
+ * The directory's database is open in another process, or in another store
+ * of this one (see lock.ts). `pid` is the holder's, when it is known.
+ */
+export class StoreInUseError extends NetEmitterError {
+  readonly dir: string;
+  readonly pid: number | undefined;
+  constructor(dir: string, pid: number | undefined) {
+    const who =
+      pid === undefined ? 'another process' : pid === process.pid ? `another store in this process (pid ${pid})` : `another netemitter process (pid ${pid})`;
+    super(StoreErrorCode.STORE_IN_USE, `store: ${dir} is in use by ${who}`);
+    this.dir = dir;
+    this.pid = pid;
   }
 }

@@ -6,13 +6,14 @@ import { ConfigError } from '../errors.js';
 import { MemoryStore } from './memory.js';
 import { openSqliteStore, SyncMode } from './sqlite.js';
 import type { Store } from './types.js';
-import { StoreSchemaError } from './errors.js';
+import { StoreInUseError, StoreOpenError, StoreSchemaError } from './errors.js';
 
 export * from './types.js';
 export * from './errors.js';
 export { MemoryStore } from './memory.js';
 export { SqliteStore, openSqliteStore, SyncMode, DB_FILE, MAX_STREAMS, type SqliteStoreOptions } from './sqlite.js';
 export { migrations, SCHEMA_VERSION } from './migrations.js';
+export { PID_FILE } from './lock.js';
 
 export type StoreSpec = 'memory' | { readonly dir: string; readonly sync?: SyncMode | undefined };
 
@@ -28,7 +29,7 @@ export function openStore(spec: StoreSpec): Store {
   try {
     return openSqliteStore(spec.dir, { sync: spec.sync });
   } catch (err) {
-    if (err instanceof StoreSchemaError) throw err;
-    throw new ConfigError(`store: cannot use ${spec.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (err instanceof StoreSchemaError || err instanceof StoreInUseError) throw err;
+    throw new StoreOpenError(spec.dir, err instanceof Error ? err.message : String(err), { cause: err });
   }
 }

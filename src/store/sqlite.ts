@@ -22,13 +22,13 @@
  * one-append commit. So stream state is O(1) except num_subjects (a scan of
  * the subject index).
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   ConsumerExistsError, ConsumerNotFoundError, StoreClosedError, StreamExistsError, StreamNotFoundError, TooManyStreamsError,
 } from './errors.js';
 import { compileFilter, literalOf, matchesAll } from './filter.js';
+import { claimPidFile, ensureDir, lockError, releasePidFile } from './lock.js';
 import { migrate } from './migrations.js';
 import {
   storedMessageSize,
@@ -62,44 +62,30 @@ export const DB_FILE = 'netemitter.db';
 /** WAL pages (4 KiB) between automatic checkpoints. */
 const WAL_CHECKPOINT_PAGES = 10_000;
 
-/**
- * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns
- * for a path under a read-only pseudo file system such as /proc.
- */
-function ensureDir(dir: string): void {
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (st !== undefined) {
-    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
-    return;
-  }
-  const parent = dirname(dir);
-  if (parent !== dir) ensureDir(parent);
-  mkdirSync(dir);
-}
-
 /** Opens (creating if needed) `dir/netemitter.db` and brings its schema up to date. */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
   ensureDir(dir);
-  const db = new Database(join(dir, DB_FILE));
+  // No busy timeout: a database another process holds is refused at once (lock.ts), not after 5 s.
+  const db = new Database(join(dir, DB_FILE), { timeout: 0 });
+  let claimed = false;
   try {
-    // One process owns the database: no shared-memory index or file locks per transaction,
-    // and a second hub on the same directory is refused instead of interleaving writes.
+    // One process owns the database (lock.ts): no shared-memory index or file locks per transaction.
     db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = WAL');
+    db.pragma('journal_mode = WAL'); // the first read: takes the lock, or throws SQLITE_BUSY
+    claimPidFile(dir);
+    claimed = true;
     db.pragma(`synchronous = ${options.sync === SyncMode.NORMAL ? 'NORMAL' : 'FULL'}`);
     // Checkpoint every ~40 MB of WAL instead of ~4 MB: each checkpoint fsyncs, and fewer of them
     // made a one-append commit about 17% cheaper here (bench/store.ts, sync normal).
     db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-    // A second process on the same file (a hub restarting while the old one
-    // exits) waits for the lock a while instead of failing at once.
-    db.pragma('busy_timeout = 5000');
     migrate(db);
     // Sequences fit a double; times in ns do not, so every integer comes back as bigint.
     db.defaultSafeIntegers(true);
-    return new SqliteStore(db);
+    return new SqliteStore(db, dir);
   } catch (err) {
+    if (claimed) releasePidFile(dir);
     db.close();
-    throw err;
+    throw lockError(dir, err);
   }
 }
 
@@ -183,6 +169,8 @@ const CONSUMER_SELECT = `SELECT c.*,
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
+  /** The directory whose pid file close() removes; none for a database opened elsewhere. */
+  readonly #dir: string | undefined;
   readonly #tx: (fn: () => unknown) => unknown;
   #closed = false;
   /** Counters by stream name, read from `streams` on first use. */
@@ -196,8 +184,9 @@ export class SqliteStore implements Store {
   // Prepared once; `s.x` reads better than forty fields.
   readonly #s;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, dir?: string) {
     this.#db = db;
+    this.#dir = dir;
     // One transaction function for every call: making one per call costs more than a small insert.
     this.#tx = db.transaction((fn: () => unknown) => {
       const r = fn();
@@ -388,6 +377,8 @@ export class SqliteStore implements Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // While the lock is still held, so the file removed cannot be a next holder's.
+    if (this.#dir !== undefined) releasePidFile(this.#dir);
     this.#db.close();
   }
 

@@ -40,6 +40,26 @@ describe('netemitter bench', () => {
     assert.match(r.stdout, /latency \(µs\): p50 [\d,]+ {3}p90 [\d,]+ {3}p99 [\d,]+/);
   });
 
+  it('pub/sub with payloads under 8 bytes: latency is n/a in the table and null in --json, not 0', async () => {
+    const [j, t] = await Promise.all([
+      runCli(['bench', 'bench.t4', '-s', server.url, '--msgs', '500', '--size', '7', '--json'], {}, 60_000),
+      runCli(['bench', 'bench.t5', '-s', server.url, '--msgs', '500', '--size', '0'], {}, 60_000),
+    ]);
+    assert.equal(j.exit.code, 0, j.output());
+    const result = JSON.parse(j.stdout) as { received: { msgs: number }; latencyUs: unknown };
+    assert.equal(result.received.msgs, 500);
+    assert.equal(result.latencyUs, null);
+    assert.equal(t.exit.code, 0, t.output());
+    assert.match(t.stdout, /^latency \(µs\): n\/a \(payloads under 8 bytes cannot carry the send time\)$/m);
+  });
+
+  it('request/reply times round trips itself: latency with any payload size', async () => {
+    const r = await runCli(['bench', 'bench.t6', '-s', server.url, '--request', '--msgs', '200', '--size', '0', '--json'], {}, 60_000);
+    assert.equal(r.exit.code, 0, r.output());
+    const l = (JSON.parse(r.stdout) as { latencyUs: { p50: number; max: number } | null }).latencyUs;
+    assert.ok(l !== null && l.max >= l.p50, r.stdout);
+  });
+
   it('a bad count is a usage error: one line, exit 2', async () => {
     const r = await runCli(['bench', '--msgs', 'lots', '-s', server.url]);
     assert.equal(r.exit.code, 2);

@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as natsConnect } from '@nats-io/transport-node';
+import { connect as natsConnect, headers as natsHeaders } from '@nats-io/transport-node';
 import { createHub } from 'netemitter';
 import { oneLine } from '../helpers/cli.js';
 import { cli, killProcs, lines, runCli, runClis, type Proc } from './proc.js';
@@ -98,6 +98,68 @@ for (const kind of TARGET_KINDS) {
       assert.equal(all.stdout, 'tock\n'.repeat(5));
     });
 
+    it('pub fills in the nats CLI\'s templates in DATA, the subject and headers, per message; --no-templates sends them as typed', async () => {
+      const sub = await startSub(['tpl.>', '--count', '4', ...server]);
+      await ok(runCli(['pub', 'tpl.{{Count}}', '{"n":{{Count}},"id":"{{ID}}","r":"{{Random 4 5}}","at":"{{TimeStamp}}"}', '-H', 'Seq:{{ .Cnt }}', '--count', '3', ...server]));
+      await ok(runCli(['pub', 'tpl.{{Count}}', 'as typed {{Count}}', '-H', 'Seq:{{Count}}', '--no-templates', ...server]));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      const heads = received(sub);
+      assert.deepEqual(heads, ['[#1] Received on "tpl.1"', '[#2] Received on "tpl.2"', '[#3] Received on "tpl.3"', '[#4] Received on "tpl.{{Count}}"']);
+      assert.deepEqual(lines(sub.stdout).filter((l) => l.startsWith('Seq: ')), ['Seq: 1', 'Seq: 2', 'Seq: 3', 'Seq: {{Count}}']);
+      const bodies = sub.stdout.split(/^\[#\d\] .*\nSeq: .*\n\n/m).slice(1).map((b) => b.trim());
+      const json = bodies.slice(0, 3).map((b) => JSON.parse(b) as { n: number; id: string; r: string; at: string });
+      assert.deepEqual(json.map((j) => j.n), [1, 2, 3]);
+      assert.equal(new Set(json.map((j) => j.id)).size, 3, 'a new ID per message');
+      for (const j of json) {
+        assert.match(j.id, /^[A-Za-z0-9]{22}$/);
+        assert.match(j.r, /^[A-Za-z0-9]{4}$/);
+        assert.match(j.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+      }
+      assert.equal(bodies[3], 'as typed {{Count}}');
+    });
+
+    it('--json: pub and sub print one object per line and message, req the reply; the shape of stream view --json', async () => {
+      const sub = await startSub(['js.out.*', '--count', '3', '--json', ...server]);
+      const pub = await ok(runCli(['pub', 'js.out.{{Count}}', '{"n":{{Count}}}', '-H', 'K:a', '-H', 'K:b', '-H', 'One:1', '--count', '2', '--json', ...server]));
+      await ok(runCli(['pub', 'js.out.text', ...server], { input: 'plain text' }));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      const published = lines(pub.stdout).map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(published, [
+        { subject: 'js.out.1', headers: { K: ['a', 'b'], One: '1' }, payload: { n: 1 } },
+        { subject: 'js.out.2', headers: { K: ['a', 'b'], One: '1' }, payload: { n: 2 } },
+      ]);
+      const got = lines(sub.stdout).map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(got, [...published, { subject: 'js.out.text', payload: 'plain text' }]);
+
+      // A responder that sets a header, so req --json shows one.
+      const nc = await natsConnect({ servers: target.url, reconnect: false });
+      try {
+        nc.subscribe('js.svc', {
+          callback: (_err, m) => {
+            const h = natsHeaders();
+            h.set('Served-By', 'test');
+            m.respond(`{"echo":${JSON.stringify(m.string())}}`, { headers: h });
+          },
+        });
+        await nc.flush();
+        const req = await ok(runCli(['req', 'js.svc', 'hi', '--json', ...server]));
+        assert.deepEqual(JSON.parse(req.stdout), { headers: { 'Served-By': 'test' }, payload: { echo: 'hi' } });
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it('pub --json whose reader goes away (`| head -1`) stops printing and still publishes every message', async () => {
+      const sub = await startSub(['js.many', '--count', '3000', '--raw', ...server]);
+      const pub = cli(['pub', 'js.many', 'm{{Count}}', '--count', '3000', '--json', ...server]);
+      pub.input('');
+      await pub.waitForStdout(/\n/);
+      pub.child.stdout!.destroy();
+      assert.equal((await pub.waitForExit()).code, 0, pub.output());
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      assert.deepEqual(lines(sub.stdout), Array.from({ length: 3000 }, (_, i) => `m${i + 1}`));
+    });
+
     it('sub --queue: each event reaches one member of the group; SIGTERM drains and exits 0', async () => {
       const a = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);
       const b = await startSub(['jobs.*', '--queue', 'workers', '--raw', ...server]);
@@ -151,6 +213,19 @@ for (const kind of TARGET_KINDS) {
       assert.equal((await sub.waitForExit()).code, 0, sub.output());
       assert.equal(sub.stdout, 'via env\n');
     });
+
+    it('then from NATS_URL, as the nats CLI reads it: --server > NETEMITTER_SERVER > NATS_URL > the default', async () => {
+      const nowhere = 'nats://127.0.0.1:1';
+      const sub = await startSub(['nats-url.check', '--count', '3', '--raw'], { NATS_URL: target.url });
+      await ok(runCli(['pub', 'nats-url.check', 'NATS_URL alone'], { env: { NATS_URL: target.url } }));
+      await ok(runCli(['pub', 'nats-url.check', 'NETEMITTER_SERVER first'], { env: { NETEMITTER_SERVER: target.url, NATS_URL: nowhere } }));
+      await ok(runCli(['pub', 'nats-url.check', 'flag first', '--server', target.url], { env: { NETEMITTER_SERVER: nowhere, NATS_URL: nowhere } }));
+      assert.equal((await sub.waitForExit()).code, 0, sub.output());
+      assert.equal(sub.stdout, 'NATS_URL alone\nNETEMITTER_SERVER first\nflag first\n');
+      const empty = await runCli(['pub', 'nats-url.check', 'x'], { env: { NETEMITTER_SERVER: '', NATS_URL: nowhere } });
+      assert.equal(empty.exit.code, 1, 'an empty NETEMITTER_SERVER counts as unset');
+      assert.match(oneLine(empty.stderr), /^netemitter: could not connect to nats:\/\/127\.0\.0\.1:1\b/);
+    });
   });
 }
 
@@ -182,6 +257,20 @@ describe('client commands over a Unix socket (hub)', () => {
   });
 });
 
+describe('sub while the server is away', () => {
+  it('SIGINT while disconnected: exit 0, no warning about bytes never sent (sub has sent nothing of the user\'s)', async () => {
+    const hub = createHub({ host: '127.0.0.1', port: 0 });
+    const url = (await hub.listen())[0]!.url;
+    const sub = await startSub(['away.>', '--server', url]);
+    await hub.close({ grace: 0 });
+    await sub.waitForStderr(/^disconnected from .*: reconnecting$/m);
+    sub.kill('SIGINT');
+    assert.equal((await sub.waitForExit()).code, 0, sub.output());
+    assert.doesNotMatch(sub.stderr, /never sent/);
+    assert.equal(sub.stdout, '');
+  });
+});
+
 describe('client commands: usage and connection errors', () => {
   it('usage errors: one line, exit 2, nothing connects', async () => {
     const cases: [string[], string | RegExp][] = [
@@ -198,6 +287,11 @@ describe('client commands: usage and connection errors', () => {
       [['sub', 'x', '--queue', 'a b'], 'netemitter: invalid value for --queue: "a b" (expected a name without spaces)'],
       [['pub', 'x', 'y', 'z'], "netemitter: too many arguments for 'pub'. Expected 2 arguments but got 3."],
       [['sub', 'x', '--qeue', 'g'], "netemitter: unknown option '--qeue' (Did you mean --queue?)"],
+      [['sub', 'x', '--raw', '--json'], "netemitter: option '--json' cannot be used with option '--raw'"],
+      [['pub', 'x', '{{Count'], 'netemitter: invalid template in DATA: unclosed {{ at character 1 (--no-templates sends it as typed)'],
+      [['pub', 'a.{{ Random 1 }}', 'x'], /^netemitter: invalid template in the subject: Random takes two whole numbers/],
+      [['pub', 'a {{Count}}', 'x'], 'netemitter: invalid subject "a 1" (expected tokens separated by dots, no spaces and no wildcards)'],
+      [['pub', 'x', 'y', '-H', 'k:{{Bogus}}'], /^netemitter: invalid template in header k: unknown \{\{Bogus\}\}/],
     ];
     const runs = await runClis(cases.map(([args]) => args));
     cases.forEach(([, expected], i) => {
@@ -239,7 +333,10 @@ describe('client commands: usage and connection errors', () => {
       assert.equal(help.exit.code, 0, help.output());
       assert.match(help.stdout, new RegExp(`^Usage: netemitter ${cmd} `));
       assert.match(help.stdout, /-s, --server <url>/);
-      assert.match(help.stdout, /env: NETEMITTER_SERVER/);
+      // Help wraps at the terminal's width: compare the words.
+      const flat = help.stdout.replace(/\s+/g, ' ');
+      assert.match(flat, /env: NETEMITTER_SERVER/);
+      assert.match(flat, /NATS_URL is read after NETEMITTER_SERVER/);
       assert.equal(versions[i]!.exit.code, 0, versions[i]!.output());
       assert.match(versions[i]!.stdout, /^\d+\.\d+\.\d+\n$/);
     });

@@ -98,11 +98,27 @@ describe('serve with durable streams', () => {
     assert.equal((await again.waitForExit()).code, 0);
   });
 
-  it('an unusable --store is a one-line error and exit 2', async () => {
+  it('a --store another hub holds: one line naming its pid, exit 1; once that hub is SIGKILLed, the directory is usable', async () => {
+    const store = tempPath('held');
+    const first = new CliProcess(['serve', '--port', '0', '--store', store]);
+    await first.tcpPort();
+    const second = await runCli(['serve', '--port', '0', '--store', store]);
+    assert.equal(second.exit.code, 1, second.output());
+    assert.equal(oneLine(second.stderr), `netemitter: store: ${store} is in use by another netemitter process (pid ${first.child.pid})`);
+    assert.equal(second.stdout, '', 'it never listened');
+    first.kill('SIGKILL');
+    assert.equal((await first.waitForExit()).signal, 'SIGKILL');
+    const third = new CliProcess(['serve', '--port', '0', '--store', store]);
+    await third.tcpPort();
+    third.kill();
+    assert.equal((await third.waitForExit()).code, 0, third.output());
+  });
+
+  it('an unusable --store is a start-up failure: one line and exit 1', async () => {
     const file = tempPath('not-a-dir');
     writeFileSync(file, '');
     const p = await runCli(['serve', '--port', '0', '--store', file]);
-    assert.equal(p.exit.code, 2);
+    assert.equal(p.exit.code, 1, p.output());
     assert.equal(oneLine(p.stderr), `netemitter: store: cannot use ${file}: ${file} is not a directory`);
   });
 });

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, JetStreamApiError, nanos, type Bus } from '../../src/index.js';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { startServer, type TestServer } from '../helpers/target.js';
 import { killProcs, lines, runCli, type Proc } from './proc.js';
 
@@ -125,8 +127,20 @@ describe('stream and consumer commands', () => {
     const info = JSON.parse((await ok(['consumer', 'info', 'ORDERS', 'billing', '--json'])).stdout) as { num_pending: number };
     assert.equal(info.num_pending, 2);
     assert.match((await ok(['consumer', 'info', 'ORDERS', 'billing'])).stdout, /Unprocessed: 2\n/);
+    // One delivery (with the official client): "Last delivery" and "Last delivered" show how long ago, not "never".
+    const nc = await natsConnect({ servers: server.url });
+    try {
+      const m = await (await jetstream(nc).consumers.get('ORDERS', 'billing')).next({ expires: 5_000 });
+      assert.deepEqual(m?.json(), { id: 1 });
+    } finally {
+      await nc.close();
+    }
+    assert.match(lines((await ok(['consumer', 'ls', 'ORDERS'])).stdout).find((l) => l.startsWith('billing '))!, /orders\.new\s+1\s+1\s+0\s+[\d.hms]+ ago$/);
+    const shown = (await ok(['consumer', 'info', 'ORDERS', 'billing'])).stdout;
+    assert.match(shown, /Last delivered: consumer seq 1, stream seq 1 \([\d.hms]+ ago\)\n/);
+    assert.match(shown, /Acknowledged floor: consumer seq 0, stream seq 0 \(never\)\n/);
     await fails(['consumer', 'rm', 'ORDERS', 'billing'], 2, /pass --force/);
-    await ok(['consumer', 'rm', 'ORDERS', 'billing', '--force']);
+    assert.deepEqual(JSON.parse((await ok(['consumer', 'rm', 'ORDERS', 'billing', '--force', '--json'])).stdout), { success: true });
     assert.deepEqual(await bus.consumers.names('ORDERS'), []);
   });
 
@@ -136,7 +150,8 @@ describe('stream and consumer commands', () => {
     assert.equal(p.stdout, 'Purged 1 message from ORDERS\n');
     assert.equal((await bus.streams.info('ORDERS')).state.messages, 2);
     await fails(['stream', 'rm', 'ORDERS'], 2, /pass --force/);
-    await ok(['stream', 'rm', 'ORDERS', '-f']);
+    assert.deepEqual(JSON.parse((await ok(['stream', 'rm', 'ORDERS', '-f', '--json'])).stdout), { success: true });
+    assert.equal((await ok(['stream', 'rm', 'AUDIT', '-f'])).stdout, '', 'quiet without --json');
     const err = await bus.streams.info('ORDERS').then(() => null, (e: unknown) => e);
     assert.ok(err instanceof JetStreamApiError && err.errCode === 10059);
   });

@@ -16,10 +16,10 @@ export const WAIT_MS = 5_000;
 
 const running = new Set<Child>();
 
-/** The environment without NETEMITTER_* variables of whoever runs the tests, plus `extra`. */
+/** The environment without the NETEMITTER_* variables and NATS_URL of whoever runs the tests, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETEMITTER_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NETEMITTER_') && k !== 'NATS_URL') env[k] = v;
   // `serve` keeps streams in ./data by default; a test hub must not write into the working tree.
   return { ...env, NETEMITTER_STORE: 'memory', ...extra };
 }

@@ -170,6 +170,39 @@ describe('consumers', () => {
     assert.equal((await c.info()).num_pending, 2, 'a new message adds to pending');
   });
 
+  it('info: delivered.last_active is the time of the last delivery, ack_floor.last_active of the last ack, absent before', async () => {
+    const name = await stream('CLAST', [['a', '1'], ['a', '2'], ['a', '3']]);
+    await add(name, { durable_name: 'w' });
+    const c = await ctx.js.consumers.get(name, 'w');
+    // The official client types last_active as Nanos; the servers send an RFC 3339 string.
+    const last = (s: { last_active?: unknown }): string | undefined => s.last_active as string | undefined;
+    let ci = await c.info();
+    assert.equal(last(ci.delivered), undefined, 'no delivery yet');
+    assert.equal(last(ci.ack_floor), undefined, 'no ack yet');
+
+    /** An RFC 3339 time (UTC, up to nanoseconds) within [from, to] milliseconds. */
+    const within = (ts: string | undefined, from: number, to: number, what: string): number => {
+      assert.match(ts ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/, what);
+      const t = Date.parse(ts!);
+      assert.ok(t >= from && t <= to, `${what}: ${ts} not within ${new Date(from).toISOString()} … ${new Date(to).toISOString()}`);
+      return t;
+    };
+    const beforeFetch = Date.now();
+    const got = await drain(await c.fetch({ max_messages: 2, expires: 2_000 }));
+    assert.deepEqual(seqs(got), [1, 2]);
+    ci = await c.info();
+    const delivered = within(last(ci.delivered), beforeFetch, Date.now(), 'delivered.last_active');
+    assert.equal(last(ci.ack_floor), undefined, 'delivered, not acked');
+
+    // An ack that does not move the floor (the first is still pending) is an ack all the same.
+    const beforeAck = Date.now();
+    assert.equal(await got[1]!.ackAck(), true);
+    ci = await c.info();
+    assert.equal(ci.ack_floor.stream_seq, 0);
+    within(last(ci.ack_floor), beforeAck, Date.now(), 'ack_floor.last_active');
+    assert.equal(Date.parse(last(ci.delivered)!), delivered, 'an ack is not a delivery');
+  });
+
   it('list returns every consumer of the stream', async () => {
     const name = await stream('CLIST');
     await add(name, { durable_name: 'one' });

@@ -42,8 +42,12 @@ export interface BenchResult {
   seconds: number;
   published: { msgs: number; msgsPerSec: number; mbPerSec: number };
   received: { msgs: number; msgsPerSec: number; mbPerSec: number };
-  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  /** null when nothing was timed: pub/sub with payloads under TIMESTAMP_BYTES, or no subscribers. */
+  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number } | null;
 }
+
+/** A pub/sub payload carries its send time in its first 8 bytes (a double). */
+const TIMESTAMP_BYTES = 8;
 
 const HELP_AFTER = `
 Examples:
@@ -60,7 +64,7 @@ export function registerBench(program: Command): void {
     .option('--pub <n>', 'publishers (requesters with --request)', '1')
     .option('--sub <n>', 'subscribers (responders with --request)', '1')
     .option('--msgs <n>', 'messages in total, shared by the publishers', '100000')
-    .option('--size <bytes>', 'payload size (at least 8 bytes carry the send time)', '128')
+    .option('--size <bytes>', `payload size; pub/sub latency needs at least ${TIMESTAMP_BYTES} bytes for the send time`, '128')
     .option('--request', 'request/reply instead of publish/subscribe')
     .option('--queue', 'subscribers share the messages as a queue group')
     .option('--concurrency <n>', 'requests in flight per requester', '1')
@@ -138,13 +142,13 @@ async function pubSubBench(p: Plan): Promise<BenchResult> {
   const subscribers = await open(p.server, p.subs, 'sub');
   const publishers = await open(p.server, p.pubs, 'pub');
   const expected = p.subs === 0 ? 0 : p.queue ? p.msgs : p.msgs * p.subs;
-  const latencies = new Float64Array(Math.min(expected, 1_000_000));
+  const latencies = new Float64Array(p.size >= TIMESTAMP_BYTES ? Math.min(expected, 1_000_000) : 0);
   let received = 0;
   let allIn!: () => void;
   const complete = new Promise<void>((resolve) => (allIn = resolve));
   if (expected === 0) allIn();
   const onMsg = (data: Buffer): void => {
-    if (data.length >= 8 && received < latencies.length) latencies[received] = nowUs() - data.readDoubleLE(0);
+    if (data.length >= TIMESTAMP_BYTES && received < latencies.length) latencies[received] = nowUs() - data.readDoubleLE(0);
     if (++received === expected) allIn();
   };
   for (const s of subscribers) s.on(p.subject, onMsg, p.queue ? { queue: 'bench', raw: true } : { raw: true });
@@ -158,7 +162,7 @@ async function pubSubBench(p: Plan): Promise<BenchResult> {
       const mine = Math.floor(p.msgs / p.pubs) + (i < p.msgs % p.pubs ? 1 : 0);
       for (let k = 0; k < mine; k++) {
         const data = payload(p.size);
-        if (p.size >= 8) data.writeDoubleLE(nowUs(), 0);
+        if (p.size >= TIMESTAMP_BYTES) data.writeDoubleLE(nowUs(), 0);
         published++;
         // Flow control: past the high-water mark, wait for the server to catch up.
         if (!bus.emit(p.subject, data) || k % 1000 === 999) await bus.flush();
@@ -244,7 +248,7 @@ function rate(msgs: number, size: number, seconds: number): { msgs: number; msgs
 }
 
 function percentiles(values: Float64Array): BenchResult['latencyUs'] {
-  if (values.length === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  if (values.length === 0) return null;
   const sorted = Float64Array.from(values).sort();
   const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: Math.round(sorted[sorted.length - 1]!) };
@@ -262,10 +266,13 @@ function table(r: BenchResult): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   '));
   const l = r.latencyUs;
+  const why = r.size < TIMESTAMP_BYTES ? `payloads under ${TIMESTAMP_BYTES} bytes cannot carry the send time` : 'no message was received';
   return [
     `netemitter bench: ${mode}, ${who}, ${n(r.messages)} msgs of ${r.size} B, ${r.server}, ${r.seconds} s`,
     ...lines,
-    `latency (µs): p50 ${n(l.p50)}   p90 ${n(l.p90)}   p99 ${n(l.p99)}   p99.9 ${n(l.p999)}   max ${n(l.max)}`,
+    l === null
+      ? `latency (µs): n/a (${why})`
+      : `latency (µs): p50 ${n(l.p50)}   p90 ${n(l.p90)}   p99 ${n(l.p99)}   p99.9 ${n(l.p999)}   max ${n(l.max)}`,
     '',
   ].join('\n');
 }

@@ -7,10 +7,10 @@
  * everything that goes wrong afterwards is a runtime error (exit 1).
  */
 import { TextDecoder } from 'node:util';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { connect, type Bus, type EventMeta } from '../../client/bus.js';
+import { decodePayload } from '../../client/codec.js';
 import type { ConnectOptions } from '../../client/options.js';
-import type { HeadersInit } from '../../protocol/headers.js';
 import { Defaults } from '../../protocol/constants.js';
 import { isValidLiteralSubject, isValidSubject } from '../../protocol/subject.js';
 import { ConfigError } from '../../errors.js';
@@ -19,13 +19,30 @@ import { ExitCode } from '../errors.js';
 import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
 
 export const SERVER_ENV = 'NETEMITTER_SERVER';
+/** What the nats CLI and the NATS clients read; after ours. */
+export const NATS_URL_ENV = 'NATS_URL';
 export const DEFAULT_SERVER = `nats://${Defaults.host}:${Defaults.port}`;
 
-/** -s, --server <url>, with NETEMITTER_SERVER and the default behind it. */
+/** -s, --server <url>, with NETEMITTER_SERVER, NATS_URL (see serverFromNatsUrl) and the default behind it. */
 export function serverOption(): Option {
-  return new Option('-s, --server <url>', 'hub or NATS server(s): nats://host:port or unix:///path/to.sock, comma-separated')
+  return new Option('-s, --server <url>', `hub or NATS server(s), comma-separated: nats://host:port or unix:///path/to.sock; ${NATS_URL_ENV} is read after ${SERVER_ENV}`)
     .env(SERVER_ENV)
     .default(DEFAULT_SERVER);
+}
+
+/**
+ * For a preAction hook: commander reads one variable per option, so NATS_URL
+ * is applied here, when neither --server nor NETEMITTER_SERVER gave the
+ * server. An empty variable counts as unset, as with `serve`'s variables.
+ */
+export function serverFromNatsUrl(cmd: Command, env: NodeJS.ProcessEnv = process.env): void {
+  if (!cmd.options.some((o) => o.attributeName() === 'server')) return;
+  const source = cmd.getOptionValueSource('server');
+  const unset = source === 'default' || (source === 'env' && cmd.getOptionValue('server') === '');
+  if (!unset) return;
+  const url = env[NATS_URL_ENV];
+  if (url !== undefined && url !== '') cmd.setOptionValueWithSource('server', url, 'env');
+  else cmd.setOptionValueWithSource('server', DEFAULT_SERVER, 'default');
 }
 
 /** -H, --header <key:value>, repeatable. */
@@ -46,7 +63,7 @@ export function flagValue<T>(flag: string, raw: unknown, parse: (raw: unknown) =
 }
 
 /** `key:value` flags as headers. The value is everything after the first colon, trimmed. */
-export function parseHeaders(list: readonly string[] | undefined): HeadersInit | undefined {
+export function parseHeaders(list: readonly string[] | undefined): Record<string, string[]> | undefined {
   if (list === undefined || list.length === 0) return undefined;
   const headers: Record<string, string[]> = {};
   for (const item of list) {
@@ -128,6 +145,43 @@ export function writeMessage(out: NodeJS.WritableStream, n: number, meta: EventM
   out.write(head);
   out.write(renderPayload(meta.data));
   out.write('\n\n');
+}
+
+// ── --json ────────────────────────────────────────────────────────────────
+
+/** Headers for --json: key → value, or key → values when a key repeats (MsgHeaders.toJSON's shape). */
+export type HeadersJson = Record<string, string | string[]>;
+
+export function headersJson(h: Record<string, readonly string[]>): HeadersJson {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.length === 1 ? v[0]! : [...v]]));
+}
+
+/**
+ * A message for --json, one shape for every command (stream view, sub, pub,
+ * req): the fields given (subject, reply, seq …), headers when there are
+ * any, then the payload as the client decodes it (JSON, else text; null
+ * when empty), or `data_base64` for bytes that are not UTF-8.
+ */
+export function messageJson(fields: Record<string, unknown>, headers: HeadersJson | undefined, data: Buffer): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) o[k] = v;
+  if (headers !== undefined && Object.keys(headers).length > 0) o.headers = headers;
+  const payload = decodePayload(data);
+  if (Buffer.isBuffer(payload)) o.data_base64 = data.toString('base64');
+  else o.payload = payload ?? null;
+  return o;
+}
+
+/** One JSON object on one line; waits while the pipe is full (until it drains, or breaks). */
+export async function writeJsonLine(out: NodeJS.WritableStream, value: unknown): Promise<void> {
+  if (out.write(`${JSON.stringify(value)}\n`)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      for (const e of ['drain', 'close', 'error']) out.off(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error']) out.on(e, done);
+  });
 }
 
 /** A payload alone, for --raw: the bytes and a newline. */

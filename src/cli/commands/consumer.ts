@@ -180,12 +180,14 @@ export function registerConsumer(program: Command): void {
     .argument('<name>', 'consumer name')
     .addOption(serverOption())
     .option('-f, --force', 'do not ask for confirmation')
+    .option('--json', 'print the server\'s answer as JSON')
     .action(async function consumerRm(this: Command, stream: string, name: string): Promise<void> {
       const f = this.opts<Common & { force?: boolean }>();
       checkStreamName(stream);
       checkStreamName(name, 'consumer');
       if (!(await confirm(`Really delete consumer ${name} of stream ${stream}?`, f.force))) return exitWith(ExitCode.OK, 'nothing deleted');
-      await withBus(f.server, 'consumer rm', (bus) => bus.consumers.delete(stream, name));
+      const success = await withBus(f.server, 'consumer rm', (bus) => bus.consumers.delete(stream, name));
+      if (f.json === true) out(json({ success }));
       exitWith(ExitCode.OK);
     });
 }

@@ -70,6 +70,7 @@ async function serve(config: ServeConfig): Promise<void> {
   const logger = createCliLogger({ level: logLevelOf(config) });
   const options = toHubOptions(config);
   // createHub validates the combination (e.g. maxPayload <= maxPending): a ConfigError, exit 2.
+  // It also opens the store: a directory it cannot use is a start-up failure, exit 1.
   const hub = createHub({ ...options, logger });
   logger.debug({ options }, 'starting');
   if (config.unix !== undefined && config.port === undefined && config.host !== undefined) {

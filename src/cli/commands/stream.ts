@@ -12,7 +12,7 @@ import { subjectMatches } from '../../protocol/subject.js';
 import { ConfigError, JetStreamApiError, NoStreamError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration, parseSize } from '../values.js';
-import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, renderPayload, serverOption } from './common.js';
+import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, renderPayload, serverOption } from './common.js';
 import { ago, bytes, confirm, count, json, limit, nsDuration, section, table } from './format.js';
 
 /** JetStream's "no message found" and "stream not found" error numbers. */
@@ -134,12 +134,8 @@ function renderMessage(m: StoredMessage): string {
   return `${text}\n${typeof body === 'string' ? body : body.toString('latin1')}\n\n`;
 }
 
-function messageJson(m: StoredMessage): Record<string, unknown> {
-  const o: Record<string, unknown> = { seq: m.seq, subject: m.subject, time: m.time.toISOString() };
-  if (m.headers !== undefined) o.headers = m.headers.toJSON();
-  if (Buffer.isBuffer(m.payload)) o.data_base64 = m.data.toString('base64');
-  else o.payload = m.payload ?? null;
-  return o;
+function storedJson(m: StoredMessage): Record<string, unknown> {
+  return messageJson({ seq: m.seq, subject: m.subject, time: m.time.toISOString() }, m.headers?.toJSON(), m.data);
 }
 
 // ── commands ──────────────────────────────────────────────────────────────
@@ -275,11 +271,13 @@ export function registerStream(program: Command): void {
     .argument('<name>', 'stream name')
     .addOption(serverOption())
     .option('-f, --force', 'do not ask for confirmation')
+    .option('--json', 'print the server\'s answer as JSON')
     .action(async function streamRm(this: Command, name: string): Promise<void> {
       const f = this.opts<Common & { force?: boolean }>();
       checkStreamName(name);
       if (!(await confirm(`Really delete stream ${name}?`, f.force))) return exitWith(ExitCode.OK, 'nothing deleted');
-      await withBus(f.server, 'stream rm', (bus) => bus.streams.delete(name));
+      const success = await withBus(f.server, 'stream rm', (bus) => bus.streams.delete(name));
+      if (f.json === true) out(json({ success }));
       exitWith(ExitCode.OK);
     });
 
@@ -358,7 +356,7 @@ async function view(bus: Bus, target: string, from: number, max: number, asJson:
     }
     if (filter !== undefined && !subjectMatches(filter, m.subject)) continue;
     shown++;
-    if (asJson) all.push(messageJson(m));
+    if (asJson) all.push(storedJson(m));
     else out(renderMessage(m));
   }
   if (asJson) out(json(all));

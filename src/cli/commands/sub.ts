@@ -6,16 +6,21 @@
  * line on stderr says so: scripts and tests wait for it before publishing,
  * and stdout holds only messages.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { EventMeta } from '../../client/bus.js';
+import { UnsentError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount } from '../values.js';
-import { checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, notice, serverOption, untilShutdown, writeMessage, writeRaw } from './common.js';
+import {
+  checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, notice, serverOption, untilShutdown, writeMessage, writeRaw,
+} from './common.js';
 
 const HELP_AFTER = `
 Each message prints as its subject, its headers, then its payload: pretty JSON
 when it parses as JSON, the raw bytes otherwise. --raw prints payloads only,
-one per line.
+one per line. --json prints one JSON object per line and message: subject,
+reply, headers, and the payload (parsed JSON, else text; data_base64 for
+bytes that are not UTF-8).
 
 Examples:
   netemitter sub 'orders.>'
@@ -26,6 +31,7 @@ interface SubFlags {
   queue?: string;
   count?: string;
   raw?: boolean;
+  json?: boolean;
 }
 
 export function registerSub(program: Command): void {
@@ -37,6 +43,7 @@ export function registerSub(program: Command): void {
     .option('-q, --queue <group>', 'join a queue group: each event goes to one member')
     .option('--count <n>', 'exit 0 after n events')
     .option('--raw', 'print payloads only, one per line')
+    .addOption(new Option('--json', 'one JSON object per line and message: subject, reply, headers, payload').conflicts('raw'))
     .addHelpText('after', HELP_AFTER)
     .action(async function subAction(this: Command, subject: string): Promise<void> {
       exitOnBrokenPipe();
@@ -55,6 +62,7 @@ export function registerSub(program: Command): void {
         if (count !== undefined && received >= count) return;
         received++;
         if (flags.raw === true) writeRaw(process.stdout, meta.data);
+        else if (flags.json === true) process.stdout.write(`${JSON.stringify(messageJson({ subject: meta.subject, reply: meta.reply }, meta.headers?.toJSON(), meta.data))}\n`);
         else writeMessage(process.stdout, received, meta);
         if (received === count) enough();
       };
@@ -67,9 +75,14 @@ export function registerSub(program: Command): void {
       await Promise.race([done, shutdown.signal]);
       shutdown.remove();
       // After --count, what is still in flight is not wanted: close. After a
-      // signal, drain: the events the server had already sent are printed.
-      if (count !== undefined && received >= count) await bus.close();
-      else await bus.drain();
+      // signal, drain: the events the server had already sent are printed;
+      // disconnected, there is nothing to drain. Either way, what the client
+      // could not send is its own SUB, UNSUB and PING (sub publishes nothing),
+      // so the UnsentError that reports lost events does not apply.
+      const stopping = (count !== undefined && received >= count) || !bus.isConnected ? bus.close() : bus.drain();
+      await stopping.catch((err: unknown) => {
+        if (!(err instanceof UnsentError)) throw err;
+      });
       exitWith(ExitCode.OK);
     });
 }

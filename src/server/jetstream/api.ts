@@ -439,8 +439,8 @@ export class JetStreamApi {
       name: c.name,
       created: rfc3339(c.createdNs),
       config: c.config,
-      delivered: { consumer_seq: rec.delivered.consumerSeq, stream_seq: rec.delivered.streamSeq },
-      ack_floor: { consumer_seq: rec.ackFloor.consumerSeq, stream_seq: rec.ackFloor.streamSeq },
+      delivered: { consumer_seq: rec.delivered.consumerSeq, stream_seq: rec.delivered.streamSeq, ...lastActive(c.lastDeliveredMs) },
+      ack_floor: { consumer_seq: rec.ackFloor.consumerSeq, stream_seq: rec.ackFloor.streamSeq, ...lastActive(c.lastAckedMs) },
       num_ack_pending: rec.numAckPending,
       num_redelivered: rec.numRedelivered,
       num_waiting: c.waiting.length,
@@ -560,6 +560,11 @@ function stateJson(st: StreamState): Json {
 }
 
 /** A request body as a JSON object; empty is {} unless `required` (a config must be given). */
+/** `last_active` of consumer info's delivered and ack_floor: absent until the first delivery (ack), as nats-server omits it. */
+function lastActive(ms: number): Json {
+  return ms > 0 ? { last_active: rfc3339(BigInt(ms) * 1_000_000n) } : {};
+}
+
 function parseJson(body: Buffer, required = false): Json {
   const text = body.toString('utf8').trim();
   if (text === '') {

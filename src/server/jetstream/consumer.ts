@@ -62,6 +62,9 @@ export class ConsumerRuntime {
   private ackTimerAt = Infinity;
   /** Date.now() of the last pull or ack (ephemeral consumers expire on inactivity). */
   lastActive = Date.now();
+  /** Date.now() of the last delivery and the last ack, 0 for none since the hub started: info's last_active. */
+  lastDeliveredMs = 0;
+  lastAckedMs = 0;
   deleted = false;
 
   constructor(stream: StreamRuntime, name: string, config: ConsumerConfig, createdNs: bigint, host: ConsumerHost) {
@@ -225,6 +228,7 @@ export class ConsumerRuntime {
         req.delivered++;
         if (req.maxBytes > 0) req.bytesLeft -= cost;
         req.lastSent = now;
+        this.lastDeliveredMs = now;
       }
       if (done) continue;
       if (req.remaining === 0) {

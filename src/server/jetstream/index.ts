@@ -239,6 +239,7 @@ export class JetStream implements ConsumerHost {
           case 'next': {
             const settled = c.config.ack_policy === 'all' ? store.ackUpTo(s.name, c.name, sseq) > 0 : store.ack(s.name, c.name, sseq);
             if (settled) {
+              c.lastAckedMs = now;
               s.settled(sseq);
               this.dirty.add(c);
             }
@@ -255,6 +256,7 @@ export class JetStream implements ConsumerHost {
           case 'term': {
             const p = store.pendingAcks(s.name, c.name).find((x) => x.streamSeq === sseq);
             if (p !== undefined && store.term(s.name, c.name, sseq)) {
+              c.lastAckedMs = now;
               this.deadLetter(c, p, 'terminated', after, text.slice(5).trim());
               s.settled(sseq);
               this.dirty.add(c);
