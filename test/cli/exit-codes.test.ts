@@ -30,6 +30,7 @@ const EXPECTED: Record<string, number> = {
   UnsentError: ExitCode.FAILURE,
   ServerError: ExitCode.FAILURE,
   PayloadTooLargeError: ExitCode.FAILURE,
+  InvalidPayloadError: ExitCode.FAILURE,
   InvalidSubjectError: ExitCode.FAILURE,
   JetStreamApiError: ExitCode.FAILURE,
   JetStreamNotEnabledError: ExitCode.FAILURE,
