@@ -5,6 +5,7 @@
  * parent SIGKILLs it mid-stream.
  * argv: <dir> <full|normal>
  */
+import { writeSync } from 'node:fs';
 import { openSqliteStore } from '../../src/store/index.js';
 
 const [dir, sync] = process.argv.slice(2) as [string, 'full' | 'normal'];
@@ -18,5 +19,8 @@ for (let i = 0; ; i++) {
     if (store.subjectCount('S', `s.${i % 7}`) > 1000) store.removeOldest('S', `s.${i % 7}`);
     return r;
   });
-  process.stdout.write(`${seq}\n`);
+  // A blocking write to fd 1, not process.stdout: this loop never yields to the event loop, so once
+  // stdout's socket is full for a moment (a busy parent) process.stdout queues every later line in
+  // memory and the parent, waiting for enough lines to kill it, waits forever (seen in a stress run).
+  writeSync(1, `${seq}\n`);
 }
