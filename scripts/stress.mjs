@@ -5,6 +5,9 @@
 // Usage: node scripts/stress.mjs [--runs N] [--burners K] [dir-under-dist/test ...]
 // (npm run test:stress -- --runs 10 builds first).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const USAGE = 'usage: node scripts/stress.mjs [--runs N] [--burners K] [dir-under-dist/test ...]';
@@ -61,9 +64,11 @@ function runOnce() {
     const child = track(spawn(process.execPath, ['scripts/test.mjs', ...parsed.positionals], { stdio: ['ignore', 'pipe', 'inherit'] }));
     const failed = [];
     const tally = {};
+    const output = [];
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
+      output.push(chunk);
       const lines = (rest + chunk).split('\n');
       rest = lines.pop();
       for (const line of lines) {
@@ -74,18 +79,26 @@ function runOnce() {
         if (t) tally[t[1]] = Number(t[2]);
       }
     });
-    child.on('exit', (code, signal) => resolve({ code: signal ? 1 : code ?? 1, tally, failed }));
+    child.on('exit', (code, signal) => resolve({ code: signal ? 1 : code ?? 1, tally, failed, output: output.join('') }));
   });
 }
 
 const started = Date.now();
 let green = 0;
+let logs;
 for (let i = 1; i <= runs; i++) {
-  const { code, tally, failed } = await runOnce();
+  const { code, tally, failed, output } = await runOnce();
   const seconds = ((tally.duration_ms ?? 0) / 1000).toFixed(0);
   if (code === 0) green++;
   console.log(`run ${i}/${runs}: ${code === 0 ? 'green' : 'RED'}, ${tally.pass ?? '?'}/${tally.tests ?? '?'} passed in ${seconds} s`);
   for (const name of failed) console.log(`  not ok: ${name}`);
+  if (code !== 0) {
+    // The whole TAP output of a red run, for the error and its stack.
+    logs ??= mkdtempSync(join(tmpdir(), 'netemitter-stress-'));
+    const file = join(logs, `run-${i}.tap`);
+    writeFileSync(file, output);
+    console.log(`  output: ${file}`);
+  }
 }
 for (const b of burners) b.kill('SIGKILL');
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
