@@ -5,7 +5,31 @@
  * one process never go backwards.
  */
 const NS_PER_MS = 1_000_000n;
-const origin = BigInt(Date.now()) * NS_PER_MS - process.hrtime.bigint();
+
+/**
+ * Unix ns minus the monotonic clock. The two clocks cannot be read at once: a
+ * process descheduled between the reads (a busy machine) would skew every
+ * time it stamps by that pause, so the anchor is the read of the wall clock
+ * that the two monotonic reads around it bracket most tightly. What is left
+ * is Date.now()'s whole millisecond: times read up to 1 ms behind it, never
+ * ahead by more than the bracket.
+ */
+function anchor(): bigint {
+  let best = 0n;
+  let bracket = -1n;
+  for (let i = 0; i < 8; i++) {
+    const before = process.hrtime.bigint();
+    const wall = Date.now();
+    const after = process.hrtime.bigint();
+    if (bracket < 0n || after - before < bracket) {
+      bracket = after - before;
+      best = BigInt(wall) * NS_PER_MS - before;
+    }
+  }
+  return best;
+}
+
+const origin = anchor();
 let last = 0n;
 
 /** Unix time in nanoseconds, strictly increasing within the process. */
