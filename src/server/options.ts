@@ -5,6 +5,7 @@
 import { Defaults } from '../protocol/constants.js';
 import { ConfigError } from '../errors.js';
 import type { Store, StoreSpec } from '../store/index.js';
+import type { TlsOptions, AuthorizationOptions, AuthenticateHook } from './security/types.js';
 
 /** A pino-compatible logger. The hub is silent unless one is given. */
 export interface Logger {
@@ -78,6 +79,16 @@ export interface HubOptions {
    * (JetStream clients get "no responders"). `true`: on, in memory.
    */
   jetstream?: boolean | HubJetStreamOptions;
+  /** TLS on the TCP listeners (docs/security.md). Absent: plaintext. */
+  tls?: TlsOptions;
+  /** Who may connect, and what each user may publish and subscribe to (docs/security.md). Absent: anyone, everything. */
+  authorization?: AuthorizationOptions;
+  /**
+   * The embedder's auth callout, called for every CONNECT (after the
+   * configured users, when both are set: a client that matches none of
+   * them is handed to the hook). See AuthenticateHook.
+   */
+  authenticate?: AuthenticateHook;
 }
 
 export interface HubJetStreamOptions {
