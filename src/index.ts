@@ -9,8 +9,8 @@ export type { HubOptions, HubJetStreamOptions, ListenSpec, TcpListenSpec, PathLi
 export { openStore, MemoryStore, SqliteStore, StoreErrorCode } from './store/index.js';
 export type { Store, StoreSpec } from './store/index.js';
 export type { HubAddress } from './server/listeners.js';
-export { CloseReason } from './server/connection.js';
-export type { ClientInfo } from './server/connection.js';
+export { CloseReason } from './server/types.js';
+export type { ClientInfo } from './server/types.js';
 export { NetEmitterError, ProtocolError, ConfigError, ListenError, HubClosedError, ErrorCode } from './errors.js';
 export { Defaults, ProtocolErrorText, ADVERTISED_VERSION } from './protocol/constants.js';
 
