@@ -10,7 +10,6 @@
  */
 import type { Duplex } from 'node:stream';
 import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
-import { Outbound } from '../protocol/outbound.js';
 import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { isValidSubject, isValidLiteralSubject, isValidToken } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
@@ -18,6 +17,7 @@ import type { Peer } from '../transport.js';
 import { parseConnect } from './connect.js';
 import { ResponseRights, type CompiledPermissions } from './security/permissions.js';
 import type { AuthResult } from './security/auth.js';
+import { Writer } from './writer.js';
 import { CloseReason, Subscription, type ClientInfo, type ClientOptions, type HubCore, type Message, type Subscriber } from './types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -30,12 +30,9 @@ const Phase = {
 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 
-export class Connection implements ServerParserHandler, Subscriber, ClientInfo {
-  readonly id: number;
+export class Connection extends Writer implements ServerParserHandler, Subscriber, ClientInfo {
   readonly peer: Peer;
-  readonly stream: Duplex;
   readonly subs = new Map<string, Subscription>();
-  readonly out = new Outbound();
   readonly opts: ClientOptions = {
     verbose: true,
     pedantic: true,
@@ -47,21 +44,12 @@ export class Connection implements ServerParserHandler, Subscriber, ClientInfo {
     lang: undefined,
     version: undefined,
   };
-  closed = false;
-  /** Queued for the hub's next flush. */
-  dirty = false;
   /** The authenticated user; undefined without authentication. */
   user: string | undefined = undefined;
   /** The nonce sent in INFO for an NKey signature, when authentication asks for one. */
   readonly nonce: string | undefined;
   /** The INFO line of the listener this connection came through, up to client fields. */
   infoPrefix = '';
-  /**
-   * Bytes the stream still held after our last write (its writableLength
-   * then). Between writes it can only shrink, so this errs high by at most
-   * what drained, and reading it costs nothing on the delivery path.
-   */
-  private backlog = 0;
   private phase: Phase = Phase.NEW;
   /** What this client may publish and subscribe to; null: everything. */
   private perms: CompiledPermissions | null = null;
@@ -69,24 +57,18 @@ export class Connection implements ServerParserHandler, Subscriber, ClientInfo {
   private rights: ResponseRights | null = null;
   /** The message being published, reused: routing is synchronous and copies what it keeps. */
   private readonly msg: Message = { subject: '', reply: undefined, headerLength: 0, payload: EMPTY };
-  private readonly maxPending: number;
-  private readonly hub: HubCore;
   private readonly parser: ServerParser;
   private pingsOut = 0;
   private activity = false;
   private pingTimer: NodeJS.Timeout | null = null;
-  private deadlineTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
   /** The connect timeout, or with authentication the authentication timeout. */
   private connectTimer: NodeJS.Timeout | null = null;
 
   constructor(hub: HubCore, stream: Duplex, id: number, peer: Peer, nonce: string | undefined) {
-    this.hub = hub;
-    this.stream = stream;
-    this.id = id;
+    super(hub, stream, id);
     this.peer = peer;
     const o = hub.options;
-    this.maxPending = o.maxPending;
     this.parser = new ServerParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
     this.nonce = nonce;
   }
@@ -163,145 +145,17 @@ export class Connection implements ServerParserHandler, Subscriber, ClientInfo {
     this.parser.parse(chunk);
   }
 
-  // ── queueing output ──────────────────────────────────────────────────────
-
-  send(line: string): void {
-    if (this.closed) return;
-    this.out.latin1(line);
-    this.hub.markDirty(this);
-  }
-
-  sendErr(text: string): void {
-    this.send(`-ERR '${text}'\r\n`);
-  }
-
-  /**
-   * Queues a message for one subscription. Returns false when the
-   * connection was cut off instead (slow consumer).
-   */
-  deliver(sub: Subscription, msgHead: Buffer, tail: Buffer, payload: Uint8Array): boolean {
-    if (this.closed) return false;
-    const size = msgHead.length + sub.sidBytes.length + tail.length + payload.length + 2;
-    if (this.out.size + this.backlog + size > this.maxPending) {
-      this.hub.options.logger.warn({ client: this.id, maxPending: this.maxPending }, `Slow Consumer Detected: MaxPending of ${this.maxPending} Exceeded`);
-      this.close(CloseReason.SLOW_CONSUMER);
-      return false;
-    }
-    if (sub.lineTail === tail && sub.lineHead === msgHead) {
-      this.out.line(sub.line!, payload);
-    } else {
-      if (sub.lastTail === tail && sub.lastHead === msgHead) {
-        // The second delivery with these parts: a stream; keep its line whole.
-        const line = Buffer.allocUnsafe(msgHead.length + sub.sidBytes.length + tail.length);
-        msgHead.copy(line, 0);
-        sub.sidBytes.copy(line, msgHead.length);
-        tail.copy(line, msgHead.length + sub.sidBytes.length);
-        sub.line = line;
-        sub.lineHead = msgHead;
-        sub.lineTail = tail;
-      }
-      sub.lastHead = msgHead;
-      sub.lastTail = tail;
-      this.out.msg(msgHead, sub.sidBytes, tail, payload);
-    }
-    if (!this.dirty) this.hub.markDirty(this);
-    return true;
-  }
-
   /** A request reached this client: with allowResponses, it may publish to the reply subject. */
   grantResponse(reply: string): void {
     if (this.rights !== null) this.rights.grant(reply, Date.now());
   }
 
-  /** Writes what is queued. Called by the hub once per turn. */
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) return;
-    const chunks = this.out.take();
-    if (chunks === null) return;
-    const stream = this.stream;
-    let ok: boolean;
-    if (chunks.length === 1) {
-      ok = stream.write(chunks[0]!);
-    } else {
-      stream.cork();
-      for (let i = 0; i < chunks.length - 1; i++) stream.write(chunks[i]!);
-      ok = stream.write(chunks[chunks.length - 1]!);
-      stream.uncork();
-    }
-    this.backlog = stream.writableLength;
-    if (!ok) {
-      if (this.deadlineTimer === null) {
-        // The kernel buffer is full: the client must catch up within the write deadline.
-        this.deadlineTimer = setTimeout(onWriteDeadline, this.hub.options.writeDeadline, this);
-        stream.once('drain', () => this.drained());
-      }
-    } else if (this.producers !== null) {
-      this.releaseProducers();
-    }
-  }
-
-  /** The stream wrote everything it held. */
-  private drained(): void {
-    this.backlog = 0;
-    this.clearDeadline();
-    if (this.producers !== null) this.releaseProducers();
-  }
-
-  /** Bytes queued for this client and not yet taken by the kernel. */
-  get pending(): number {
-    return this.out.size + this.backlog;
-  }
-
-  // ── flow control ─────────────────────────────────────────────────────────
-  //
-  // A consumer with more than the router's stall threshold queued pauses
-  // reading from the connections that publish to it, so a fast publisher
-  // cannot grow the hub's memory; they resume when it drains. If it stays
-  // blocked past the write deadline, or passes maxPending, it is cut off
-  // instead and they resume then.
-
-  /** Connections whose reading is paused until this one drains. */
-  private producers: Set<Connection> | null = null;
-  /** How many consumers (and a pending authentication) this connection's reading is paused for. */
-  private stalls = 0;
-
-  /** Pauses `producer` until this connection has drained. */
-  stall(producer: Subscriber): void {
-    const p = producer as Connection;
-    if (p === this || p.closed) return;
-    this.producers ??= new Set();
-    if (this.producers.has(p)) return;
-    this.producers.add(p);
-    p.pauseReading();
-  }
-
-  private pauseReading(): void {
-    if (this.stalls++ === 0) this.stream.pause();
-  }
-
-  private resumeReading(): void {
-    if (--this.stalls === 0 && !this.closed) this.stream.resume();
-  }
-
-  private releaseProducers(): void {
-    const list = this.producers!;
-    this.producers = null;
-    for (const p of list) p.resumeReading();
-  }
-
-  private clearDeadline(): void {
-    if (this.deadlineTimer !== null) {
-      clearTimeout(this.deadlineTimer);
-      this.deadlineTimer = null;
-    }
-  }
 
   /**
    * Ends the connection. Queued output is written first unless the reason
    * makes that pointless (slow consumer, socket error).
    */
-  close(reason: CloseReason, err?: Error): void {
+  override close(reason: CloseReason, err?: Error): void {
     if (this.closed) return;
     this.parser.close();
     const flushFirst = reason !== CloseReason.SLOW_CONSUMER && reason !== CloseReason.SOCKET_ERROR;
@@ -561,14 +415,6 @@ export class Connection implements ServerParserHandler, Subscriber, ClientInfo {
     this.send('PING\r\n');
   }
 
-  writeDeadlinePassed(): void {
-    this.deadlineTimer = null;
-    this.hub.options.logger.warn(
-      { client: this.id, writeDeadline: this.hub.options.writeDeadline },
-      `Slow Consumer Detected: WriteDeadline of ${this.hub.options.writeDeadline}ms Exceeded`,
-    );
-    this.close(CloseReason.SLOW_CONSUMER);
-  }
 }
 
 function onPingTimer(conn: Connection): void {
@@ -581,10 +427,6 @@ function onConnectTimeout(conn: Connection): void {
 
 function onRefuse(conn: Connection): void {
   conn.refuseNow();
-}
-
-function onWriteDeadline(conn: Connection): void {
-  conn.writeDeadlinePassed();
 }
 
 function destroyStream(stream: Duplex): void {
