@@ -350,7 +350,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     }
     if (!this.subs.has(sid)) {
       // A duplicate sid is ignored: the first subscription stays (as nats-server).
-      const filter = perms !== null && perms.needsDeliveryCheck(subject) ? perms : null;
+      const filter = perms !== null && perms.needsDeliveryCheck(subject, queue) ? perms : null;
       const s = new Subscription(this, subject, queue, sid, filter);
       this.subs.set(sid, s);
       this.hub.addSubscription(s);
