@@ -205,3 +205,26 @@ async function waitFor<T>(f: () => T | false, ms = 2_000): Promise<T> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('a faulty authenticate hook', () => {
+  it('returning invalid permissions refuses the client, logs the error, and leaves the hub serving others', async () => {
+    const errors: string[] = [];
+    const noop = (): void => {};
+    const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (_o: unknown, msg?: string) => errors.push(msg ?? '') };
+    const { host, port } = await startHub({
+      logger,
+      authenticate: (connect) => (connect.user === 'bad' ? { user: 'bad', permissions: { publish: 42 as unknown as string[] } } : { user: 'ok' }),
+    });
+    const bad = await RawClient.connect({ host, port });
+    bad.send(connectLine({ user: 'bad' }) + 'PING\r\n');
+    assert.equal(await bad.waitClosed(), true);
+    assert.equal(bad.text(), "-ERR 'Authorization Violation'\r\n");
+    assert.equal(errors.length, 1);
+    const good = await RawClient.connect({ host, port });
+    try {
+      assert.equal(await good.roundTrip(connectLine({ user: 'ok' })), 'PONG\r\n');
+    } finally {
+      await good.close();
+    }
+  });
+});
