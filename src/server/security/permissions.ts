@@ -71,6 +71,26 @@ export function matchesTokens(entry: Tokens, subject: Tokens): boolean {
   return entry.length === subject.length;
 }
 
+/**
+ * matchesTokens for a literal subject given as a string, without splitting
+ * it: a publish to a subject seen once (a reply inbox) is matched by this
+ * walk, and allocating its tokens cost more than the walk.
+ */
+export function matchesLiteral(entry: Tokens, subject: string): boolean {
+  const n = subject.length;
+  let pos = 0;
+  for (let i = 0; i < entry.length; i++) {
+    if (pos > n) return false;
+    const t = entry[i]!;
+    if (t === '>') return pos < n;
+    let end = subject.indexOf('.', pos);
+    if (end === -1) end = n;
+    if (t !== '*' && (end - pos !== t.length || !subject.startsWith(t, pos))) return false;
+    pos = end + 1;
+  }
+  return pos > n;
+}
+
 /** Whether every literal subject that `subject` matches is matched by `entry`. */
 export function coversTokens(entry: Tokens, subject: Tokens): boolean {
   for (let i = 0; i < subject.length; i++) {
@@ -218,6 +238,11 @@ function anyPlain(list: EntryList, subject: Tokens, rel: (e: Tokens, s: Tokens) 
   return false;
 }
 
+function anyLiteral(list: EntryList, subject: string): boolean {
+  for (const e of list.plain) if (matchesLiteral(e, subject)) return true;
+  return false;
+}
+
 /**
  * Among the queue entries related to `subject`: null when there are none,
  * else whether one of them names `queue`.
@@ -242,19 +267,52 @@ function denyList(sp: Permissions['publish']): readonly string[] | undefined {
 }
 
 /**
- * A bounded answer cache. A Map keeps insertion order, so dropping from the
- * front drops the oldest; a quarter at a time keeps pruning rare.
+ * A bounded answer cache, filled on a subject's second miss.
+ *
+ *   answers: Map<key, boolean>   insertion order: the front is the oldest
+ *   seen:    Uint32Array         a key's hash, per slot: "missed once"
+ *
+ * Subjects used once (reply inboxes) would otherwise churn the map: an
+ * insert, and later an eviction, cost several times the walk that answers
+ * them. A key enters only when its hash is already in its slot; a collision
+ * merely admits a key early. Past the bound the oldest quarter goes.
  */
-function remember(cache: Map<string, boolean>, limit: number, key: string, value: boolean): boolean {
-  if (cache.size >= limit) {
-    let drop = Math.max(1, limit >> 2);
-    for (const k of cache.keys()) {
-      cache.delete(k);
-      if (--drop === 0) break;
-    }
+class AnswerCache {
+  private readonly answers = new Map<string, boolean>();
+  private readonly seen: Uint32Array;
+
+  constructor(private readonly limit: number) {
+    this.seen = new Uint32Array(Math.min(1 << 16, 2 ** Math.ceil(Math.log2(limit * 2))));
   }
-  cache.set(key, value);
-  return value;
+
+  get(key: string): boolean | undefined {
+    return this.answers.get(key);
+  }
+
+  put(key: string, value: boolean): boolean {
+    const h = fnv1a(key);
+    const slot = h & (this.seen.length - 1);
+    if (this.seen[slot] !== h) {
+      this.seen[slot] = h;
+      return value;
+    }
+    if (this.answers.size >= this.limit) {
+      let drop = Math.max(1, this.limit >> 2);
+      for (const k of this.answers.keys()) {
+        this.answers.delete(k);
+        if (--drop === 0) break;
+      }
+    }
+    this.answers.set(key, value);
+    return value;
+  }
+}
+
+/** FNV-1a over UTF-16 code units: cheap, and good enough to tell keys apart in a slot. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 class Compiled implements CompiledPermissions {
@@ -263,15 +321,16 @@ class Compiled implements CompiledPermissions {
   private readonly pubDeny: EntryList | null;
   private readonly subAllow: EntryList | null;
   private readonly subDeny: EntryList | null;
-  private readonly cacheSize: number;
   // One cache per question: a publish is asked once per PUB, a delivery once
   // per message to a filtered subscription; both are hot paths.
-  private readonly pubCache = new Map<string, boolean>();
-  private readonly subCache = new Map<string, boolean>();
-  private readonly deliverCache = new Map<string, boolean>();
+  private readonly pubCache: AnswerCache;
+  private readonly subCache: AnswerCache;
+  private readonly deliverCache: AnswerCache;
 
   constructor(p: Permissions, cacheSize: number) {
-    this.cacheSize = cacheSize;
+    this.pubCache = new AnswerCache(cacheSize);
+    this.subCache = new AnswerCache(cacheSize);
+    this.deliverCache = new AnswerCache(cacheSize);
     const r = p.allowResponses;
     this.responses =
       r === undefined || r === false
@@ -291,9 +350,8 @@ class Compiled implements CompiledPermissions {
   canPublish(subject: string): boolean {
     const hit = this.pubCache.get(subject);
     if (hit !== undefined) return hit;
-    const s = subject.split('.');
-    const allowed = (this.pubAllow === null || anyPlain(this.pubAllow, s, matchesTokens)) && (this.pubDeny === null || !anyPlain(this.pubDeny, s, matchesTokens));
-    return remember(this.pubCache, this.cacheSize, subject, allowed);
+    const allowed = (this.pubAllow === null || anyLiteral(this.pubAllow, subject)) && (this.pubDeny === null || !anyLiteral(this.pubDeny, subject));
+    return this.pubCache.put(subject, allowed);
   }
 
   canSubscribe(subject: string, queue: string | undefined): boolean {
@@ -310,7 +368,7 @@ class Compiled implements CompiledPermissions {
       allowed = !anyPlain(this.subDeny, s, matchesTokens);
       if (allowed && queue !== undefined) allowed = queueVerdict(this.subDeny, s, queue, matchesTokens) !== true;
     }
-    return remember(this.subCache, this.cacheSize, key, allowed);
+    return this.subCache.put(key, allowed);
   }
 
   needsDeliveryCheck(subject: string, queue?: string): boolean {
@@ -325,10 +383,9 @@ class Compiled implements CompiledPermissions {
     const key = queue === undefined ? subject : `${subject} ${queue}`;
     const hit = this.deliverCache.get(key);
     if (hit !== undefined) return hit;
-    const s = subject.split('.');
-    let allowed = !anyPlain(this.subDeny, s, matchesTokens);
-    if (allowed && queue !== undefined) allowed = queueVerdict(this.subDeny, s, queue, matchesTokens) !== true;
-    return remember(this.deliverCache, this.cacheSize, key, allowed);
+    let allowed = !anyLiteral(this.subDeny, subject);
+    if (allowed && queue !== undefined && this.subDeny.queued.length > 0) allowed = queueVerdict(this.subDeny, subject.split('.'), queue, matchesTokens) !== true;
+    return this.deliverCache.put(key, allowed);
   }
 }
 

@@ -8,6 +8,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { hash as bcryptHash } from 'bcryptjs';
 import { createUser, createAccount } from '@nats-io/nkeys';
+import { nkeyAuthenticator, usernamePasswordAuthenticator, tokenAuthenticator } from '@nats-io/transport-node';
 import { Authenticator, FailureTracker, AuthDefaults, FailureDefaults, type AuthResult } from '../../../src/server/security/auth.js';
 import { ConfigError } from '../../../src/errors.js';
 import type { Peer } from '../../../src/transport.js';
@@ -239,6 +240,16 @@ describe('NKey users', () => {
     assert.equal(r.permissions.canPublish('nk.x'), true);
     assert.equal(r.permissions.canPublish('other'), false);
     assert.equal(userOf(now(a, { nkey: pk, sig: Buffer.from(sign(nonce)).toString('base64') }, nonce)), pk);
+  });
+
+  it('accepts what nats.js sends (its authenticators fill CONNECT: std base64 with padding, as it happens)', () => {
+    const nonce = a.newNonce();
+    const fields = nkeyAuthenticator(kp.getSeed())(nonce) as ConnectRequest;
+    assert.equal(userOf(now(a, fields, nonce)), pk);
+    assert.equal(now(a, fields, a.newNonce()), null, 'signed another nonce');
+    assert.equal(userOf(now(a, usernamePasswordAuthenticator('alice', 'a-pass')(undefined) as ConnectRequest)), 'alice');
+    assert.equal(userOf(now(make({ token: 'tok' }), tokenAuthenticator('tok')(undefined) as ConnectRequest)), undefined);
+    assert.equal(now(make({ token: 'tok' }), tokenAuthenticator('tak')(undefined) as ConnectRequest), null);
   });
 
   it('refuses a bad signature', () => {
