@@ -228,3 +228,36 @@ describe('a faulty authenticate hook', () => {
     }
   });
 });
+
+describe('brute force', () => {
+  it('the second failure in a row from an address waits before its -ERR and close; other clients are served meanwhile', async () => {
+    const { hub, host, port } = await startHub({ authorization: { token: 'right', maxFailureDelay: 60_000 } });
+    const first = await RawClient.connect({ host, port });
+    first.send(connectLine({ auth_token: 'wrong' }));
+    assert.equal(await first.waitClosed(), true, 'the first failure closes at once');
+    assert.equal(first.text(), "-ERR 'Authorization Violation'\r\n");
+
+    const second = await RawClient.connect({ host, port });
+    const failed = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (hub.stats().authFailures === 2) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+    second.send(connectLine({ auth_token: 'wrong' }) + 'PING\r\n');
+    await failed;
+    // Held: nothing said yet, not closed, and a client with the right token is served at once.
+    const good = await RawClient.connect({ host, port });
+    try {
+      assert.equal(await good.roundTrip(connectLine({ auth_token: 'right' }) + 'SUB a 1\r\nPUB a 1\r\nx\r\n'), 'MSG a 1 1\r\nx\r\nPONG\r\n');
+    } finally {
+      await good.close();
+    }
+    assert.equal(second.text(), '');
+    assert.equal(await second.waitClosed(50), false);
+    // Shutdown does not wait for the delay.
+    await hub.close({ grace: 0 });
+    assert.equal(await second.waitClosed(), true);
+  });
+});

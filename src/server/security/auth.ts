@@ -27,6 +27,7 @@ import type { AuthenticateHook, AuthorizationOptions, ConnectRequest, Identity, 
 
 /** The brute-force tracker lives in failures.ts; the hub imports it from here, with the rest of authentication. */
 export { FailureTracker, FailureDefaults } from './failures.js';
+import { FailureTracker, FailureDefaults } from './failures.js';
 
 export const AuthDefaults = {
   /** nats-server's AUTH_TIMEOUT. */
@@ -55,7 +56,7 @@ export interface AuthResult {
 
 // ── configuration ─────────────────────────────────────────────────────────
 
-const AUTH_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions'];
+const AUTH_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions', 'maxFailureDelay'];
 const USER_KEYS = ['user', 'password', 'nkey', 'permissions'];
 
 /** Not a type guard: the values checked are typed already, only their runtime shape is in doubt. */
@@ -132,6 +133,8 @@ export class Authenticator {
   readonly nonce: boolean;
   /** Milliseconds a client has to be accepted. */
   readonly timeout: number;
+  /** Failed authentications per address, for the delay before a refused client's close. */
+  readonly failures: FailureTracker;
   private readonly token: PasswordAccount | null;
   private readonly single: (PasswordAccount & { readonly user: string }) | null;
   private readonly users = new Map<string, PasswordAccount>();
@@ -159,6 +162,9 @@ export class Authenticator {
     const timeout = opts.timeout ?? AuthDefaults.timeout;
     if (!Number.isSafeInteger(timeout) || timeout <= 0) throw new ConfigError('authorization.timeout: expected a positive integer of milliseconds');
     this.timeout = timeout;
+    this.failures = new FailureTracker({
+      maxDelay: nonNegative(opts.maxFailureDelay ?? FailureDefaults.maxDelay, 'authorization.maxFailureDelay'),
+    });
     this.hook = hook;
     this.defaultPermissions = opts.defaultPermissions === undefined ? undefined : validatePermissions(opts.defaultPermissions, 'authorization.defaultPermissions');
     this.defaults = compilePermissions(this.defaultPermissions);

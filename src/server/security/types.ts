@@ -61,6 +61,13 @@ export interface AuthorizationOptions {
   users?: UserEntry[];
   /** Permissions of users that list none. */
   defaultPermissions?: Permissions;
+  /**
+   * Brute force is slowed: after the second failed authentication in a row
+   * from one address, each refusal waits 100 ms, then twice as long each time,
+   * up to this many milliseconds, before the close. 0 turns it off (closing
+   * at once, as nats-server does). Default 5000.
+   */
+  maxFailureDelay?: number;
 }
 
 /** Every field of CONNECT, as sent (nats-server's names). Unknown fields are dropped. */
