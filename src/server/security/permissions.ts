@@ -279,17 +279,18 @@ function denyList(sp: Permissions['publish']): readonly string[] | undefined {
  */
 class AnswerCache {
   private readonly answers = new Map<string, boolean>();
-  private readonly seen: Uint32Array;
+  /** Made on the first miss: a config with many users holds three caches per user, most never asked. */
+  private seen: Uint32Array | null = null;
 
-  constructor(private readonly limit: number) {
-    this.seen = new Uint32Array(Math.min(1 << 16, 2 ** Math.ceil(Math.log2(limit * 2))));
-  }
+  constructor(private readonly limit: number) {}
 
   get(key: string): boolean | undefined {
     return this.answers.get(key);
   }
 
   put(key: string, value: boolean): boolean {
+    // As many slots as answers (a power of two): 16 KiB at the default bound.
+    this.seen ??= new Uint32Array(2 ** Math.ceil(Math.log2(Math.min(this.limit, 1 << 16))));
     const h = fnv1a(key);
     const slot = h & (this.seen.length - 1);
     if (this.seen[slot] !== h) {
