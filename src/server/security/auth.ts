@@ -120,7 +120,7 @@ function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-/** base64url without padding, as nats clients send; standard base64 is accepted too, as nats-server does. */
+/** base64url without padding (nats.go sends it) or standard base64 with padding (nats.js 3 sends that): nats-server accepts both. */
 function decodeSignature(sig: string): Buffer | null {
   if (sig.length === 0 || sig.length > 200) return null;
   if (/^[A-Za-z0-9_-]+$/.test(sig)) return Buffer.from(sig, 'base64url');
@@ -129,7 +129,11 @@ function decodeSignature(sig: string): Buffer | null {
 }
 
 export class Authenticator {
-  /** INFO must carry a nonce: NKey users are configured, or a hook is (it may want one). */
+  /**
+   * INFO must carry a nonce: NKey users are configured, or a hook is (as the
+   * brief asks; note the hook is not given the nonce, so it cannot check a
+   * signature itself).
+   */
   readonly nonce: boolean;
   /** Milliseconds a client has to be accepted. */
   readonly timeout: number;
