@@ -160,7 +160,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
 
   /** A request reached this client: with allowResponses, it may publish to the reply subject. */
   grantResponse(reply: string): void {
-    if (this.rights !== null) this.rights.grant(reply, Date.now());
+    // Only a reply its publish permissions would refuse needs a right: the table stays small.
+    if (this.rights !== null && !this.perms!.canPublish(reply)) this.rights.grant(reply, Date.now());
   }
 
 

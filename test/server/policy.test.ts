@@ -59,10 +59,10 @@ describe('the ready event', () => {
 describe('the authenticate hook', () => {
   it('holds back what the client sent behind CONNECT until it resolves, then handles it in order', async () => {
     const verdict = deferred<Identity | null>();
-    const called = deferred<{ connect: ConnectRequest; peer: Peer }>();
+    const called = deferred<{ connect: ConnectRequest; peer: Peer; nonce: string | undefined }>();
     const { hub, host, port } = await startHub({
-      authenticate: (connect, peer) => {
-        called.resolve({ connect, peer });
+      authenticate: (connect, peer, nonce) => {
+        called.resolve({ connect, peer, nonce });
         return verdict.promise;
       },
     });
@@ -72,7 +72,9 @@ describe('the authenticate hook', () => {
       assert.equal(c.info.auth_required, true);
       // One write, as our client and nats.js send it.
       c.send(connectLine({ user: 'ann', pass: 'pw', name: 'n1' }) + 'SUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n');
-      const { connect, peer } = await called.promise;
+      const { connect, peer, nonce } = await called.promise;
+      assert.equal(typeof c.info.nonce, 'string');
+      assert.equal(nonce, c.info.nonce);
       assert.equal(connect.user, 'ann');
       assert.equal(connect.pass, 'pw');
       assert.equal(connect.name, 'n1');

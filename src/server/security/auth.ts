@@ -130,9 +130,8 @@ function decodeSignature(sig: string): Buffer | null {
 
 export class Authenticator {
   /**
-   * INFO must carry a nonce: NKey users are configured, or a hook is (as the
-   * brief asks; note the hook is not given the nonce, so it cannot check a
-   * signature itself).
+   * INFO must carry a nonce: NKey users are configured, or a hook is (it is
+   * given the nonce, to check an NKey signature itself).
    */
   readonly nonce: boolean;
   /** Milliseconds a client has to be accepted. */
@@ -243,8 +242,8 @@ export class Authenticator {
   check(connect: ConnectRequest, peer: Peer, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
     const configured = this.checkConfigured(connect, nonce);
     if (this.hook === undefined) return configured;
-    if (isThenable<AuthResult | null>(configured)) return configured.then((r) => r ?? this.callHook(connect, peer));
-    return configured ?? this.callHook(connect, peer);
+    if (isThenable<AuthResult | null>(configured)) return configured.then((r) => r ?? this.callHook(connect, peer, nonce));
+    return configured ?? this.callHook(connect, peer, nonce);
   }
 
   private checkConfigured(connect: ConnectRequest, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
@@ -278,10 +277,10 @@ export class Authenticator {
     return ok.then((yes) => (yes ? account.result : null));
   }
 
-  private callHook(connect: ConnectRequest, peer: Peer): AuthResult | null | Promise<AuthResult | null> {
+  private callHook(connect: ConnectRequest, peer: Peer, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
     let answer: ReturnType<AuthenticateHook>;
     try {
-      answer = this.hook!(connect, peer);
+      answer = this.hook!(connect, peer, nonce);
     } catch {
       return null;
     }
