@@ -10,10 +10,26 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AuthorizationError, type NatsConnection } from '@nats-io/transport-node';
-import { skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { makeCerts, RawTlsClient, type TestCerts } from '../helpers/tls.js';
+
+/** How nats.js reports a refused client certificate: the error's code, or its message when it has none. */
+function refusal(err: Error): string {
+  return String((err as NodeJS.ErrnoException).code ?? err.message);
+}
+
+const REFUSED = differs({
+  // nats-server sends an alert and closes with the client's CONNECT unread, so the client sees the alert or, when
+  // the reset overtakes it, ECONNRESET (4 runs of 6 in one measurement): both are nats-server's own behaviour.
+  natsServer: /^(ERR_SSL_\w*ALERT\w*|ECONNRESET)$/,
+  hub: /^connection refused$/,
+  why:
+    'Node checks a client certificate after its TLS handshake, where no alert can be sent any more; the hub then ' +
+    'closes cleanly (close_notify, FIN, reading what the client sent), the same way every time, and nats.js reports ' +
+    'a close before it could send CONNECT as a refused connection',
+});
 
 const HANDSHAKE_TIMEOUT_MS = 1_000;
 
@@ -167,14 +183,14 @@ describe('tls: mutual TLS (verify)', () => {
 
   it('no client certificate: refused during the handshake (a TLS alert, no NATS bytes)', async () => {
     const err = await rejection(connectTo(server, { tls: { caFile: certs.ca.path } }));
-    assert.match(String((err as NodeJS.ErrnoException).code), /^ERR_SSL_.*ALERT/, `${err.name}: ${err.message}`);
+    assert.match(refusal(err), REFUSED, `${err.name}: ${err.message}`);
   });
 
   it('a client certificate from an untrusted CA: refused during the handshake', async () => {
     const err = await rejection(
       connectTo(server, { tls: { caFile: certs.ca.path, certFile: certs.untrustedClient.cert.path, keyFile: certs.untrustedClient.key.path } }),
     );
-    assert.match(String((err as NodeJS.ErrnoException).code), /^ERR_SSL_.*ALERT/, `${err.name}: ${err.message}`);
+    assert.match(refusal(err), REFUSED, `${err.name}: ${err.message}`);
   });
 
   it('a raw client without a certificate receives no protocol bytes and is closed', async () => {
