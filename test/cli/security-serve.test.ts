@@ -246,7 +246,7 @@ describe('serve: SIGHUP', () => {
       raw.on('close', () => reject(new Error(`closed before INFO; received ${JSON.stringify(text)}`)));
       raw.on('data', function onData(s: string) {
         text += s;
-        const m = /^INFO (\{.*\})\r\n/.exec(text);
+        const m = /^INFO (\{.*\}) ?\r\n/.exec(text);
         if (m === null) return;
         raw.off('data', onData);
         resolve(JSON.parse(m[1]!) as Record<string, unknown>);
