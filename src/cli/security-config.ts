@@ -145,7 +145,7 @@ function userEntry(raw: unknown, path: string, src: SectionSource): UserEntry {
   return out;
 }
 
-const AUTHORIZATION_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions'] as const;
+const AUTHORIZATION_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions', 'maxFailureDelay'] as const;
 
 /** `authorization`: AuthorizationOptions, each field as written (flags may override token, user and password). */
 export function parseAuthorizationSection(raw: unknown, src: SectionSource): AuthorizationOptions {
@@ -155,6 +155,7 @@ export function parseAuthorizationSection(raw: unknown, src: SectionSource): Aut
   put(out, 'token', field(obj, 'token', 'authorization', src, parseString, true));
   put(out, 'user', field(obj, 'user', 'authorization', src, parseString));
   put(out, 'password', field(obj, 'password', 'authorization', src, parseString, true));
+  put(out, 'maxFailureDelay', field(obj, 'maxFailureDelay', 'authorization', src, (r) => parseDuration(r, 0)));
   if (obj.users !== undefined) {
     if (!Array.isArray(obj.users)) throw new ConfigError(`invalid value for "authorization.users" in ${src.file}: expected a list of users`);
     out.users = obj.users.map((u, i) => userEntry(u, `authorization.users[${i}]`, src));

@@ -93,6 +93,12 @@ describe('the tls and authorization sections', () => {
     });
   });
 
+  it('maxFailureDelay: a duration, 0 allowed (no brute-force delay)', () => {
+    assert.deepEqual(layerFromConfig({ authorization: { token: 't', maxFailureDelay: '2s' } }, 'c.json').authorization, { token: 't', maxFailureDelay: 2000 });
+    assert.deepEqual(layerFromConfig({ authorization: { token: 't', maxFailureDelay: 0 } }, 'c.json').authorization, { token: 't', maxFailureDelay: 0 });
+    assert.throws(() => layerFromConfig({ authorization: { maxFailureDelay: 'long' } }, 'c.json'), configError(/^invalid value for "authorization.maxFailureDelay" in c.json: "long"/));
+  });
+
   it('an unknown key inside a section is a ConfigError naming it, with the camelCase spelling for nats-server names', () => {
     assert.throws(() => layerFromConfig({ tls: { cert_file: 'a.pem' } }, 'c.json'), configError('unknown config key "tls.cert_file" in c.json (did you mean "tls.cert"?)'));
     assert.throws(() => layerFromConfig({ tls: { colour: 'red' } }, 'c.json'), configError('unknown config key "tls.colour" in c.json'));
