@@ -16,7 +16,7 @@ import { AuthorizationError, nkeyAuthenticator, type NatsConnection } from '@nat
 import { differs, startServer, type TestServer } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
-import { assertAllClosedWith, CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, untilClosed } from '../helpers/security.js';
+import { assertAllClosedWith, CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart, untilClosed } from '../helpers/security.js';
 
 const VIOLATION = "-ERR 'Authorization Violation'\r\n";
 const AUTH_TIMEOUT = "-ERR 'Authentication Timeout'\r\n";
@@ -356,5 +356,18 @@ describe('auth: NKey users', () => {
       await first.close();
     }
     assert.equal(await untilClosed(server, connectLine({ nkey: user.getPublicKey(), sig: replayed }) + 'PING\r\n'), VIOLATION);
+  });
+});
+
+describe('auth: configuration that cannot work', () => {
+  it('a token together with users, a user/password together with users or a token, a user listed twice: the server refuses to start', async () => {
+    await refusesToStart({ authorization: { token: TOKEN, users: [{ user: 'a', password: 'p' }] } });
+    await refusesToStart({ authorization: { user: 'a', password: 'p', users: [{ user: 'b', password: 'p' }] } });
+    await refusesToStart({ authorization: { token: TOKEN, user: 'a', password: 'p' } });
+    await refusesToStart({ authorization: { users: [{ user: 'a', password: 'p' }, { user: 'a', password: 'q' }] } });
+  });
+
+  it('an NKey that is not a user public key: the server refuses to start', async () => {
+    await refusesToStart({ authorization: { users: [{ nkey: 'UABC' }] } });
   });
 });

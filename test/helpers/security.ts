@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { withRaw } from './raw.js';
+import { startServer, type ServerOptions, type TestServer } from './target.js';
 
 /** Longer than the hub's longest brute-force delay plus a busy machine's slack. */
 export const REFUSAL_TIMEOUT_MS = 15_000;
@@ -46,4 +47,16 @@ export async function assertAllClosedWith(server: { host: string; port: number }
     Object.fromEntries(names.map((name, i) => [name, got[i]])),
     Object.fromEntries(names.map((name) => [name, expected])),
   );
+}
+
+/** startServer must reject (nats-server exits, the hub throws); a server that does start is stopped before the test fails. */
+export async function refusesToStart(opts: ServerOptions): Promise<void> {
+  let started: TestServer;
+  try {
+    started = await startServer(opts);
+  } catch {
+    return;
+  }
+  await started.stop();
+  assert.fail('the server started with a configuration that cannot work');
 }
