@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { AuthorizationError, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { differs, startServer, type TestServer } from '../helpers/target.js';
+import { differs, natsServerAuthorization, natsServerTls, startServer, type TestServer } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { assertAllClosedWith, CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart, untilClosed } from '../helpers/security.js';
@@ -369,5 +369,40 @@ describe('auth: configuration that cannot work', () => {
 
   it('an NKey that is not a user public key: the server refuses to start', async () => {
     await refusesToStart({ authorization: { users: [{ nkey: 'UABC' }] } });
+  });
+});
+
+describe('harness: the security options as nats-server config', () => {
+  it('writes authorization with seconds, quoted strings, permissions and allow_responses', () => {
+    const text = natsServerAuthorization({
+      timeout: 1500,
+      users: [
+        { user: 'a', password: '$2a$04$abc', permissions: { publish: { allow: ['x.>'], deny: ['x.y'] }, subscribe: ['_INBOX.>'], allowResponses: { max: 1, expires: 1000 } } },
+        { nkey: 'UKEY', permissions: { allowResponses: true } },
+      ],
+      defaultPermissions: { subscribe: ['public.>'] },
+    });
+    assert.equal(
+      text,
+      [
+        'authorization {',
+        '  timeout: 1.5',
+        '  users: [',
+        '    { user: "a", password: "$2a$04$abc", permissions: { publish: { allow: ["x.>"], deny: ["x.y"] }, subscribe: ["_INBOX.>"], allow_responses: { max: 1, expires: "1000ms" } } },',
+        '    { nkey: "UKEY", permissions: { allow_responses: true } }',
+        '  ]',
+        '  default_permissions: { subscribe: ["public.>"] }',
+        '}',
+      ].join('\n'),
+    );
+  });
+
+  it('writes tls with file paths and the timeout in seconds, and refuses handshakeFirst', () => {
+    assert.equal(
+      natsServerTls({ cert: '/c.pem', key: '/k.pem', ca: '/ca.pem', verify: true, timeout: 500 }),
+      'tls {\n  cert_file: "/c.pem"\n  key_file: "/k.pem"\n  ca_file: "/ca.pem"\n  verify: true\n  timeout: 0.5\n}',
+    );
+    assert.throws(() => natsServerTls({ cert: '/c.pem', key: '/k.pem', handshakeFirst: true }), /handshakeFirst is not supported by nats-server 2\.9\.10/);
+    assert.throws(() => natsServerTls({ cert: Buffer.from('pem'), key: '/k.pem' }), /must be written to a file first/);
   });
 });
