@@ -153,11 +153,50 @@ abstract class BaseParser {
     return this.state === State.CLOSED;
   }
 
+  /**
+   * Bytes that arrived while paused, in order, to parse at resume(): the
+   * rest of the chunk that held the pausing operation, then later chunks.
+   */
+  private held: Buffer[] | null = null;
+
+  /** Whether parsing is paused (see pause()). */
+  get paused(): boolean {
+    return this.held !== null;
+  }
+
+  /**
+   * Stops dispatching after the operation being handled, until resume().
+   * Called from a handler (e.g. CONNECT awaiting an async authentication):
+   * the rest of the chunk, and chunks fed meanwhile, are kept and parsed at
+   * resume(), so operations a client sent in the same write as CONNECT are
+   * handled in order, after it. The caller bounds what is kept (a transport
+   * that stops reading while paused).
+   */
+  pause(): void {
+    if (this.state !== State.CLOSED) this.held ??= [];
+  }
+
+  /** Parses what arrived while paused, then goes on as usual. */
+  resume(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (let k = 0; k < held.length; k++) {
+      this.parse(held[k]!);
+      // A handler may pause again: keep the chunks not parsed yet, in order.
+      if (this.held !== null) {
+        (this.held as Buffer[]).push(...held.slice(k + 1));
+        return;
+      }
+    }
+  }
+
   /** Stops parsing; later input is ignored. */
   close(): void {
     this.state = State.CLOSED;
     this.partial = null;
     this.payloadBuf = null;
+    this.held = null;
   }
 
   /** Feeds bytes. Operations are dispatched synchronously, in order. */
@@ -166,6 +205,10 @@ abstract class BaseParser {
     let i = 0;
     const n0 = chunk.length;
     if (this.state === State.CLOSED) return;
+    if (this.held !== null) {
+      this.held.push(chunk);
+      return;
+    }
 
     if (this.state === State.PAYLOAD) {
       i = this.fillPayload(chunk, 0);
@@ -200,12 +243,17 @@ abstract class BaseParser {
       } else {
         i = take;
       }
+      if (this.held !== null) {
+        this.hold(chunk, i);
+        this.offset += n0;
+        return;
+      }
     }
 
     this.chunkBuffer = buf.buffer;
     this.chunkOffset = buf.byteOffset;
     this.repLen = 0;
-    while (i < buf.length && this.state === State.OP) {
+    while (i < buf.length && this.state === State.OP && this.held === null) {
       // The common frame, whole in this chunk, in one pass; anything else
       // (other ops, unusual spacing, a frame cut by the chunk's end, any
       // error) goes the general way below, which decides it.
@@ -228,9 +276,18 @@ abstract class BaseParser {
       if (size === -2) break;
       i = size >= 0 ? this.payloadStart(buf, lf + 1, size) : lf + 1;
     }
+    if (this.held !== null) this.hold(buf, i);
     // Not kept past the chunk: an idle connection holds no read buffer.
     this.chunkBuffer = EMPTY_BUFFER;
     this.offset += n0;
+  }
+
+  /** Keeps the unparsed rest of a chunk for resume(): a copy, as the chunk's memory may be reused. */
+  private hold(buf: Buffer, i: number): void {
+    if (i >= buf.length || this.state === State.CLOSED) return;
+    this.held!.push(Buffer.from(buf.subarray(i)));
+    // Counted again when parsed at resume().
+    this.offset -= buf.length - i;
   }
 
   /**

@@ -1,110 +1,38 @@
 /**
- * One client connection to the hub: the socket, its parser, its options from
- * CONNECT, its subscriptions, its outbound queue and its heartbeat.
+ * One client connection to the hub: its byte stream (any Duplex: TCP, TLS, a
+ * Unix socket), its parser, its options from CONNECT, who it is and what it
+ * may do, its subscriptions, its outbound queue and its heartbeat.
  *
  * Each protocol operation has one handler method (connect, pub, sub, unsub,
- * ping, pong); routing and delivery across connections belong to the hub
- * (server/router.ts), which this module reaches through the HubCore interface.
+ * ping, pong). PUB and SUB go through one policy path each (permissions,
+ * then the hub); routing and delivery across connections belong to the
+ * router (server/router.ts), which this module reaches through HubCore.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
-import { Outbound } from '../protocol/outbound.js';
 import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { isValidSubject, isValidLiteralSubject, isValidToken } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
-import type { ResolvedHubOptions } from './options.js';
+import type { Peer } from '../transport.js';
+import { parseConnect } from './connect.js';
+import { ResponseRights, type CompiledPermissions } from './security/permissions.js';
+import type { AuthResult } from './security/auth.js';
+import { Writer } from './writer.js';
+import { CloseReason, Subscription, type ClientInfo, type ClientOptions, type HubCore, type Message, type Subscriber } from './types.js';
 
-/** A read at least this large means the peer is streaming: flushes may wait for the turn's other reads. */
-const BUSY_READ = 16 * 1024;
+const EMPTY = new Uint8Array(0);
 
-/** Why a connection ended; reported with the hub's `disconnect` event. */
-export const CloseReason = {
-  CLIENT: 'client closed',
-  CONNECT_TIMEOUT: 'connect timeout',
-  PROTOCOL: 'protocol violation',
-  SLOW_CONSUMER: 'slow consumer',
-  STALE: 'stale connection',
-  MAX_CONNECTIONS: 'maximum connections exceeded',
-  SERVER_SHUTDOWN: 'server shutdown',
-  SOCKET_ERROR: 'socket error',
+/** Where a connection is in its life: before an accepted CONNECT, authenticating (async), ready. */
+const Phase = {
+  NEW: 0,
+  AUTHENTICATING: 1,
+  READY: 2,
 } as const;
-export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
+type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** The CONNECT options, with nats-server's defaults for omitted fields. */
-export interface ClientOptions {
-  verbose: boolean;
-  pedantic: boolean;
-  echo: boolean;
-  headers: boolean;
-  noResponders: boolean;
-  protocol: number;
-  name: string | undefined;
-  lang: string | undefined;
-  version: string | undefined;
-}
-
-/** What applications see of a connection in hub events. */
-export interface ClientInfo {
-  readonly id: number;
-  /** Remote address, or the socket path for Unix sockets and pipes. */
-  readonly address: string;
-  readonly port: number | undefined;
-  readonly name: string | undefined;
-  readonly lang: string | undefined;
-  readonly version: string | undefined;
-}
-
-export class Subscription {
-  readonly conn: Connection;
-  readonly subject: string;
-  readonly queue: string | undefined;
-  readonly sid: string;
-  /** The sid encoded once, for MSG lines. */
-  readonly sidBytes: Buffer;
-  /** Auto-unsubscribe after this many deliveries; 0 for never. */
-  max = 0;
-  delivered = 0;
-  /**
-   * The whole MSG line of the last delivery that repeated the one before it
-   * (same encoded head and tail: a stream of same-sized messages on one
-   * subject), so the next ones copy one buffer. `lastHead`/`lastTail` are
-   * the parts seen last; one-off lines (replies) only move these pointers.
-   */
-  line: Buffer | null = null;
-  lineHead: Buffer | null = null;
-  lineTail: Buffer | null = null;
-  lastHead: Buffer | null = null;
-  lastTail: Buffer | null = null;
-
-  constructor(conn: Connection, subject: string, queue: string | undefined, sid: string) {
-    this.conn = conn;
-    this.subject = subject;
-    this.queue = queue;
-    this.sid = sid;
-    this.sidBytes = Buffer.from(sid, 'latin1');
-  }
-}
-
-/** What a connection needs from the hub. */
-export interface HubCore {
-  readonly options: ResolvedHubOptions;
-  /** Set by a connection for the read it is handling (see Hub.markDirty). */
-  busy: boolean;
-  route(from: Connection, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): void;
-  addSubscription(sub: Subscription): void;
-  removeSubscription(sub: Subscription): void;
-  /** Schedules a flush of this connection's outbound queue. */
-  markDirty(conn: Connection): void;
-  connectionClosed(conn: Connection, reason: CloseReason, err?: Error): void;
-}
-
-export class Connection implements ServerParserHandler, ClientInfo {
-  readonly id: number;
-  readonly address: string;
-  readonly port: number | undefined;
-  readonly socket: Socket;
+export class Connection extends Writer implements ServerParserHandler, Subscriber, ClientInfo {
+  readonly peer: Peer;
   readonly subs = new Map<string, Subscription>();
-  readonly out = new Outbound();
   readonly opts: ClientOptions = {
     verbose: true,
     pedantic: true,
@@ -116,39 +44,43 @@ export class Connection implements ServerParserHandler, ClientInfo {
     lang: undefined,
     version: undefined,
   };
-  connected = false;
-  closed = false;
-  /** Queued for the hub's next flush. */
-  dirty = false;
+  /** The authenticated user; undefined without authentication. */
+  user: string | undefined = undefined;
+  /** The nonce sent in INFO for an NKey signature, when authentication asks for one. */
+  readonly nonce: string | undefined;
   /** The INFO line of the listener this connection came through, up to client fields. */
   infoPrefix = '';
-  /**
-   * Bytes the socket still held after our last write (its writableLength
-   * then). Between writes it can only shrink, so this errs high by at most
-   * what drained, and reading it costs nothing on the delivery path.
-   */
-  private backlog = 0;
-  private readonly maxPending: number;
-  private readonly hub: HubCore;
+  private phase: Phase = Phase.NEW;
+  /** What this client may publish and subscribe to; null: everything. */
+  private perms: CompiledPermissions | null = null;
+  /** Reply subjects this client may answer despite its publish permissions (allowResponses). */
+  private rights: ResponseRights | null = null;
+  /** The message being published, reused: routing is synchronous and copies what it keeps. */
+  private readonly msg: Message = { subject: '', reply: undefined, headerLength: 0, payload: EMPTY };
   private readonly parser: ServerParser;
   private pingsOut = 0;
   private activity = false;
+  /** Whether any byte has arrived yet. */
+  private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
-  private deadlineTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
+  /** The connect timeout, or with authentication the authentication timeout. */
   private connectTimer: NodeJS.Timeout | null = null;
 
-  constructor(hub: HubCore, socket: Socket, id: number, address: string, port: number | undefined) {
-    this.hub = hub;
-    this.socket = socket;
-    this.id = id;
-    this.address = address;
-    this.port = port;
+  constructor(hub: HubCore, stream: Duplex, id: number, peer: Peer, nonce: string | undefined) {
+    super(hub, stream, id);
+    this.peer = peer;
     const o = hub.options;
-    this.maxPending = o.maxPending;
     this.parser = new ServerParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    this.nonce = nonce;
   }
 
+  get address(): string {
+    return this.peer.address;
+  }
+  get port(): number | undefined {
+    return this.peer.port;
+  }
   get name(): string | undefined {
     return this.opts.name;
   }
@@ -158,16 +90,35 @@ export class Connection implements ServerParserHandler, ClientInfo {
   get version(): string | undefined {
     return this.opts.version;
   }
+  get tls(): boolean {
+    return this.peer.tls !== null;
+  }
+  /** Whether a CONNECT was accepted (and authenticated, when the hub asks for it). */
+  get ready(): boolean {
+    return this.phase === Phase.READY;
+  }
 
   /** A snapshot for events: does not keep the connection alive. */
   info(): ClientInfo {
-    return { id: this.id, address: this.address, port: this.port, name: this.name, lang: this.lang, version: this.version };
+    return {
+      id: this.id,
+      address: this.address,
+      port: this.port,
+      name: this.name,
+      lang: this.lang,
+      version: this.version,
+      user: this.user,
+      tls: this.tls,
+    };
   }
 
+  /** Starts the heartbeat and the connect (or authentication) timeout. INFO is the hub's to send. */
   start(): void {
     const o = this.hub.options;
     this.pingTimer = setInterval(onPingTimer, o.pingInterval, this);
-    if (o.connectTimeout > 0) this.connectTimer = setTimeout(onConnectTimeout, o.connectTimeout, this);
+    const auth = this.hub.auth;
+    const timeout = auth !== null ? auth.timeout : o.connectTimeout;
+    if (timeout > 0) this.connectTimer = setTimeout(onConnectTimeout, timeout, this);
   }
 
   /** The first operation arrived: the connection is a client, not an idle socket. */
@@ -180,144 +131,45 @@ export class Connection implements ServerParserHandler, ClientInfo {
 
   connectTimedOut(): void {
     this.connectTimer = null;
-    this.sendErr(ProtocolErrorText.CONNECT_TIMEOUT);
-    this.close(CloseReason.CONNECT_TIMEOUT);
+    if (this.hub.auth !== null) {
+      this.sendErr(ProtocolErrorText.AUTH_TIMEOUT);
+      this.close(CloseReason.AUTH_TIMEOUT);
+    } else {
+      this.sendErr(ProtocolErrorText.CONNECT_TIMEOUT);
+      this.close(CloseReason.CONNECT_TIMEOUT);
+    }
   }
 
-  /** Bytes from the socket. */
+  /** Bytes from the stream. */
   receive(chunk: Buffer): void {
+    if (!this.started) {
+      this.started = true;
+      if (this.hub.auth !== null && (chunk[0]! | 0x20) !== 0x63 /* c */) {
+        // With authentication, nats-server takes nothing but CONNECT first,
+        // deciding on the op's first byte: anything else, even an unknown op
+        // or an HPUB, is an Authorization Violation.
+        this.parser.close();
+        this.refuse();
+        return;
+      }
+    }
     this.activity = true;
-    this.hub.busy = chunk.length >= BUSY_READ;
+    this.hub.reading(chunk.length);
     this.parser.parse(chunk);
   }
 
-  // ── queueing output ──────────────────────────────────────────────────────
-
-  send(line: string): void {
-    if (this.closed) return;
-    this.out.latin1(line);
-    this.hub.markDirty(this);
+  /** A request reached this client: with allowResponses, it may publish to the reply subject. */
+  grantResponse(reply: string): void {
+    // Only a reply its publish permissions would refuse needs a right: the table stays small.
+    if (this.rights !== null && !this.perms!.canPublish(reply)) this.rights.grant(reply, Date.now());
   }
 
-  sendErr(text: string): void {
-    this.send(`-ERR '${text}'\r\n`);
-  }
-
-  /**
-   * Queues a message for one subscription. Returns false when the
-   * connection was cut off instead (slow consumer).
-   */
-  deliver(sub: Subscription, msgHead: Buffer, tail: Buffer, payload: Uint8Array): boolean {
-    if (this.closed) return false;
-    const size = msgHead.length + sub.sidBytes.length + tail.length + payload.length + 2;
-    if (this.out.size + this.backlog + size > this.maxPending) {
-      this.hub.options.logger.warn({ client: this.id, maxPending: this.maxPending }, `Slow Consumer Detected: MaxPending of ${this.maxPending} Exceeded`);
-      this.close(CloseReason.SLOW_CONSUMER);
-      return false;
-    }
-    if (sub.lineTail === tail && sub.lineHead === msgHead) {
-      this.out.line(sub.line!, payload);
-    } else {
-      if (sub.lastTail === tail && sub.lastHead === msgHead) {
-        // The second delivery with these parts: a stream; keep its line whole.
-        const line = Buffer.allocUnsafe(msgHead.length + sub.sidBytes.length + tail.length);
-        msgHead.copy(line, 0);
-        sub.sidBytes.copy(line, msgHead.length);
-        tail.copy(line, msgHead.length + sub.sidBytes.length);
-        sub.line = line;
-        sub.lineHead = msgHead;
-        sub.lineTail = tail;
-      }
-      sub.lastHead = msgHead;
-      sub.lastTail = tail;
-      this.out.msg(msgHead, sub.sidBytes, tail, payload);
-    }
-    if (!this.dirty) this.hub.markDirty(this);
-    return true;
-  }
-
-  /** Writes what is queued. Called by the hub once per turn. */
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) return;
-    const chunks = this.out.take();
-    if (chunks === null) return;
-    const socket = this.socket;
-    let ok: boolean;
-    if (chunks.length === 1) {
-      ok = socket.write(chunks[0]!);
-    } else {
-      socket.cork();
-      for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!);
-      ok = socket.write(chunks[chunks.length - 1]!);
-      socket.uncork();
-    }
-    this.backlog = socket.writableLength;
-    if (!ok) {
-      if (this.deadlineTimer === null) {
-        // The kernel buffer is full: the client must catch up within the write deadline.
-        this.deadlineTimer = setTimeout(onWriteDeadline, this.hub.options.writeDeadline, this);
-        socket.once('drain', () => this.drained());
-      }
-    } else if (this.producers !== null) {
-      this.releaseProducers();
-    }
-  }
-
-  /** The socket wrote everything it held. */
-  private drained(): void {
-    this.backlog = 0;
-    this.clearDeadline();
-    if (this.producers !== null) this.releaseProducers();
-  }
-
-  /** Bytes queued for this client and not yet taken by the kernel. */
-  get pending(): number {
-    return this.out.size + this.backlog;
-  }
-
-  // ── flow control ─────────────────────────────────────────────────────────
-  //
-  // A consumer with more than `stallThreshold` bytes queued pauses reading
-  // from the connections that publish to it, so a fast publisher cannot grow
-  // the hub's memory; they resume when it drains. If it stays blocked past
-  // the write deadline, or passes maxPending, it is cut off instead and they
-  // resume then.
-
-  /** Connections whose reading is paused until this one drains. */
-  private producers: Set<Connection> | null = null;
-  /** How many consumers this connection's reading is paused for. */
-  private stalls = 0;
-
-  /** Pauses `producer` until this connection has drained. */
-  stall(producer: Connection): void {
-    if (producer === this || producer.closed) return;
-    this.producers ??= new Set();
-    if (this.producers.has(producer)) return;
-    this.producers.add(producer);
-    if (producer.stalls++ === 0) producer.socket.pause();
-  }
-
-  private releaseProducers(): void {
-    const list = this.producers!;
-    this.producers = null;
-    for (const p of list) {
-      if (--p.stalls === 0 && !p.closed) p.socket.resume();
-    }
-  }
-
-  private clearDeadline(): void {
-    if (this.deadlineTimer !== null) {
-      clearTimeout(this.deadlineTimer);
-      this.deadlineTimer = null;
-    }
-  }
 
   /**
    * Ends the connection. Queued output is written first unless the reason
    * makes that pointless (slow consumer, socket error).
    */
-  close(reason: CloseReason, err?: Error): void {
+  override close(reason: CloseReason, err?: Error): void {
     if (this.closed) return;
     this.parser.close();
     const flushFirst = reason !== CloseReason.SLOW_CONSUMER && reason !== CloseReason.SOCKET_ERROR;
@@ -332,19 +184,19 @@ export class Connection implements ServerParserHandler, ClientInfo {
     for (const sub of this.subs.values()) this.hub.removeSubscription(sub);
     this.subs.clear();
     if (flushFirst) {
-      this.socket.end();
-      // A peer that never reads must not hold the socket open.
-      this.endTimer = setTimeout(destroySocket, this.hub.options.writeDeadline, this.socket);
+      this.stream.end();
+      // A peer that never reads must not hold the stream open.
+      this.endTimer = setTimeout(destroyStream, this.hub.options.writeDeadline, this.stream);
     } else {
-      this.socket.destroy();
+      this.stream.destroy();
     }
     this.hub.connectionClosed(this, reason, err);
   }
 
-  /** The socket is gone (either side closed it). */
-  socketClosed(): void {
+  /** The stream is gone (either side closed it). */
+  streamClosed(): void {
     this.close(CloseReason.CLIENT);
-    // close() may just have armed it: the socket it guards is already gone.
+    // close() may just have armed it: the stream it guards is already gone.
     if (this.endTimer !== null) clearTimeout(this.endTimer);
     this.endTimer = null;
   }
@@ -353,6 +205,23 @@ export class Connection implements ServerParserHandler, ClientInfo {
   private protocolError(text: string, fatal: boolean): void {
     this.sendErr(text);
     if (fatal) this.close(CloseReason.PROTOCOL);
+  }
+
+  /**
+   * With authentication on, nothing but CONNECT is taken before an accepted
+   * CONNECT: nats-server answers any other operation with an Authorization
+   * Violation and closes. Returns whether the operation may go on.
+   */
+  private admitted(): boolean {
+    if (this.phase === Phase.READY || this.hub.auth === null) return true;
+    this.refuse();
+    return false;
+  }
+
+  /** Authorization Violation, then the close. */
+  private refuse(): void {
+    this.sendErr(ProtocolErrorText.AUTH_VIOLATION);
+    this.close(CloseReason.AUTH_FAILED);
   }
 
   // ── protocol handlers (ServerParserHandler) ──────────────────────────────
@@ -382,9 +251,79 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.protocolError(ProtocolErrorText.NO_RESPONDERS_HEADERS, true);
       return;
     }
-    this.connected = true;
+    const auth = this.hub.auth;
+    if (auth === null) {
+      this.accepted();
+      return;
+    }
+    // Every CONNECT is authenticated, a second one too (as nats-server): its credentials may be wrong.
+    let result: ReturnType<typeof auth.check>;
+    try {
+      result = auth.check(c, this.peer, this.nonce);
+    } catch (err) {
+      // An authenticate hook that returned something unusable: the embedder's bug, logged; the client is refused.
+      this.hub.options.logger.error({ client: this.id, err: (err as Error).message }, 'authentication failed with an error');
+      result = null;
+    }
+    if (result instanceof Promise) {
+      // Operations sent behind CONNECT wait for the verdict, in order; the
+      // stream stops too, so a client cannot queue unbounded bytes meanwhile.
+      this.phase = Phase.AUTHENTICATING;
+      this.parser.pause();
+      this.pauseReading();
+      result.then(
+        (r) => this.authenticated(r),
+        (err: unknown) => {
+          this.hub.options.logger.error({ client: this.id, err: (err as Error)?.message }, 'authentication failed with an error');
+          this.authenticated(null);
+        },
+      );
+      return;
+    }
+    this.authenticated(result);
+  }
+
+  private authenticated(r: AuthResult | null): void {
+    if (this.closed) return;
+    const wasPaused = this.phase === Phase.AUTHENTICATING;
+    if (r === null) {
+      // Refused: no later operation of this client is read. The close comes
+      // after a delay that grows with the address's recent failures, so
+      // guessing is slow, and costs the hub only a timer meanwhile.
+      this.greeted();
+      this.parser.close();
+      if (!wasPaused) this.pauseReading();
+      this.hub.authFailed(this, this.peer);
+      const delay = this.hub.auth!.failures.fail(this.address, Date.now());
+      if (delay > 0) this.connectTimer = setTimeout(onRefuse, delay, this);
+      else this.refuse();
+      return;
+    }
+    this.hub.auth!.failures.succeed(this.address);
+    this.user = r.identity.user;
+    const perms = r.permissions;
+    this.perms = perms;
+    if (perms !== null && perms.responses !== null) this.rights = new ResponseRights(perms.responses.max, perms.responses.expires);
+    this.accepted();
+    if (wasPaused) {
+      this.resumeReading();
+      this.parser.resume();
+    }
+  }
+
+  /** CONNECT accepted: the client is ready. */
+  private accepted(): void {
     this.greeted();
-    if (o.verbose) this.send('+OK\r\n');
+    const first = this.phase !== Phase.READY;
+    this.phase = Phase.READY;
+    if (this.opts.verbose) this.send('+OK\r\n');
+    if (first) this.hub.connectionReady(this);
+  }
+
+  /** A refused client's delay is over. */
+  refuseNow(): void {
+    this.connectTimer = null;
+    this.refuse();
   }
 
   pub(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array, withHeaders: boolean): void {
@@ -393,17 +332,36 @@ export class Connection implements ServerParserHandler, ClientInfo {
       this.close(CloseReason.PROTOCOL);
       return;
     }
+    if (this.phase !== Phase.READY && !this.admitted()) return;
     if (this.connectTimer !== null) this.greeted();
     // Pedantic only warns: nats-server still delivers the message.
     if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
+    const perms = this.perms;
+    if (perms !== null && !perms.canPublish(subject) && (this.rights === null || !this.rights.take(subject, Date.now()))) {
+      this.permissionViolation('Publish', subject, undefined);
+      return;
+    }
     if (this.opts.verbose) this.send('+OK\r\n');
-    this.hub.route(this, subject, reply, headerLength, payload);
+    const m = this.msg;
+    m.subject = subject;
+    m.reply = reply;
+    m.headerLength = headerLength;
+    m.payload = payload;
+    this.hub.publish(this, m);
+    // Not kept past routing: it views the read buffer.
+    m.payload = EMPTY;
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {
+    if (this.phase !== Phase.READY && !this.admitted()) return;
     this.greeted();
     if (!isValidSubject(subject) || (queue !== undefined && !isValidToken(queue))) {
       this.sendErr(ProtocolErrorText.INVALID_SUBJECT);
+      return;
+    }
+    const perms = this.perms;
+    if (perms !== null && !perms.canSubscribe(subject, queue)) {
+      this.permissionViolation('Subscription', subject, queue);
       return;
     }
     // Checked before the duplicate-sid rule, as nats-server does.
@@ -414,14 +372,24 @@ export class Connection implements ServerParserHandler, ClientInfo {
     }
     if (!this.subs.has(sid)) {
       // A duplicate sid is ignored: the first subscription stays (as nats-server).
-      const s = new Subscription(this, subject, queue, sid);
+      const filter = perms !== null && perms.needsDeliveryCheck(subject, queue) ? perms : null;
+      const s = new Subscription(this, subject, queue, sid, filter);
       this.subs.set(sid, s);
       this.hub.addSubscription(s);
     }
     if (this.opts.verbose) this.send('+OK\r\n');
   }
 
+  /** nats-server's wording; the connection stays open. */
+  private permissionViolation(op: 'Publish' | 'Subscription', subject: string, queue: string | undefined): void {
+    const q = queue === undefined ? '' : ` using queue "${queue}"`;
+    const text = `Permissions Violation for ${op} to "${subject}"${q}`;
+    this.hub.options.logger.warn({ client: this.id, user: this.user, subject, queue }, text);
+    this.sendErr(text);
+  }
+
   unsub(sid: string, max: number | undefined): void {
+    if (this.phase !== Phase.READY && !this.admitted()) return;
     this.greeted();
     const s = this.subs.get(sid);
     if (s !== undefined) {
@@ -438,6 +406,7 @@ export class Connection implements ServerParserHandler, ClientInfo {
   }
 
   ping(): void {
+    if (this.phase !== Phase.READY && !this.admitted()) return;
     this.greeted();
     this.send('PONG\r\n');
   }
@@ -468,52 +437,6 @@ export class Connection implements ServerParserHandler, ClientInfo {
     this.send('PING\r\n');
   }
 
-  writeDeadlinePassed(): void {
-    this.deadlineTimer = null;
-    this.hub.options.logger.warn(
-      { client: this.id, writeDeadline: this.hub.options.writeDeadline },
-      `Slow Consumer Detected: WriteDeadline of ${this.hub.options.writeDeadline}ms Exceeded`,
-    );
-    this.close(CloseReason.SLOW_CONSUMER);
-  }
-}
-
-interface ConnectFields {
-  verbose?: boolean;
-  pedantic?: boolean;
-  echo?: boolean;
-  headers?: boolean;
-  no_responders?: boolean;
-  protocol?: number;
-  name?: string;
-  lang?: string;
-  version?: string;
-}
-
-const BOOL_FIELDS = ['verbose', 'pedantic', 'echo', 'headers', 'no_responders'] as const;
-const STRING_FIELDS = ['name', 'lang', 'version'] as const;
-
-/**
- * Reads CONNECT's JSON. null when it is not an object or a known field has
- * the wrong type (nats-server refuses both); unknown fields are ignored.
- */
-function parseConnect(json: string): ConnectFields | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  for (const k of BOOL_FIELDS) if (o[k] !== undefined && typeof o[k] !== 'boolean') return null;
-  for (const k of STRING_FIELDS) if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return null;
-  if (o.protocol !== undefined && (typeof o.protocol !== 'number' || !Number.isInteger(o.protocol))) return null;
-  const out: ConnectFields = {};
-  for (const k of BOOL_FIELDS) if (typeof o[k] === 'boolean') out[k] = o[k] as boolean;
-  for (const k of STRING_FIELDS) if (typeof o[k] === 'string') out[k] = o[k] as string;
-  if (typeof o.protocol === 'number') out.protocol = o.protocol;
-  return out;
 }
 
 function onPingTimer(conn: Connection): void {
@@ -524,10 +447,10 @@ function onConnectTimeout(conn: Connection): void {
   conn.connectTimedOut();
 }
 
-function onWriteDeadline(conn: Connection): void {
-  conn.writeDeadlinePassed();
+function onRefuse(conn: Connection): void {
+  conn.refuseNow();
 }
 
-function destroySocket(socket: Socket): void {
-  socket.destroy();
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
 }

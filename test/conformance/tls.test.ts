@@ -10,11 +10,27 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AuthorizationError, type NatsConnection } from '@nats-io/transport-node';
-import { skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { makeCerts, RawTlsClient, type TestCerts } from '../helpers/tls.js';
 import { CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart } from '../helpers/security.js';
+
+/** How nats.js reports a refused client certificate: the error's code, or its message when it has none. */
+function refusal(err: Error): string {
+  return String((err as NodeJS.ErrnoException).code ?? err.message);
+}
+
+const REFUSED = differs({
+  // nats-server sends an alert and closes with the client's CONNECT unread, so the client sees the alert or, when
+  // the reset overtakes it, ECONNRESET (4 runs of 6 in one measurement): both are nats-server's own behaviour.
+  natsServer: /^(ERR_SSL_\w*ALERT\w*|ECONNRESET)$/,
+  hub: /^connection refused$/,
+  why:
+    'Node checks a client certificate after its TLS handshake, where no alert can be sent any more; the hub then ' +
+    'closes cleanly (close_notify, FIN, reading what the client sent), the same way every time, and nats.js reports ' +
+    'a close before it could send CONNECT as a refused connection',
+});
 
 const HANDSHAKE_TIMEOUT_MS = 1_000;
 
@@ -34,22 +50,6 @@ async function pubSubWorks(nc: NatsConnection, subject: string): Promise<void> {
 function assertNoProtocolBytes(received: Buffer): void {
   if (received.length === 0) return;
   assert.equal(received[0], 0x15, `expected nothing or a TLS alert record, got ${JSON.stringify(received.toString('latin1'))}`);
-}
-
-/**
- * A client certificate refused during the handshake. What the client sees
- * races with the server's close: nats-server sends a bad_certificate alert
- * (ERR_SSL_…_ALERT_…) and closes, and the client may hit the reset first
- * (ECONNRESET); the hub (Node) sends certificate_required for a missing
- * certificate but can only close for an untrusted one (Node checks the chain
- * after OpenSSL's handshake), which nats.js reports as a ConnectionError.
- * All are refusals before any NATS byte; a timeout or an
- * AuthorizationError is not.
- */
-function assertRefusedByTls(err: Error): void {
-  const code = String((err as NodeJS.ErrnoException).code);
-  const tlsLevel = /^ERR_SSL_.*ALERT/.test(code) || code === 'ECONNRESET' || code === 'EPIPE' || err.name === 'ConnectionError';
-  assert.ok(tlsLevel, `expected a TLS-level refusal, got ${err.name} (${code}): ${err.message}`);
 }
 
 describe('tls: server certificate', () => {
@@ -184,16 +184,16 @@ describe('tls: mutual TLS (verify)', () => {
     }
   });
 
-  it('no client certificate: refused at the TLS layer', async () => {
+  it('no client certificate: refused during the handshake, no NATS bytes', async () => {
     const err = await rejection(connectTo(server, { tls: { caFile: certs.ca.path } }));
-    assertRefusedByTls(err);
+    assert.match(refusal(err), REFUSED, `${err.name}: ${err.message}`);
   });
 
-  it('a client certificate from an untrusted CA: refused at the TLS layer', async () => {
+  it('a client certificate from an untrusted CA: refused, no NATS bytes', async () => {
     const err = await rejection(
       connectTo(server, { tls: { caFile: certs.ca.path, certFile: certs.untrustedClient.cert.path, keyFile: certs.untrustedClient.key.path } }),
     );
-    assertRefusedByTls(err);
+    assert.match(refusal(err), REFUSED, `${err.name}: ${err.message}`);
   });
 
   it('a raw client without a certificate receives no protocol bytes and is closed', async () => {

@@ -366,3 +366,80 @@ describe('ClientParser', () => {
     assert.deepEqual(r.events, [['error', 'Unknown Protocol Operation']]);
   });
 });
+
+describe('ServerParser pause and resume', () => {
+  const stream = 'CONNECT {"verbose":false}\r\nSUB a 1\r\nPUB a 5\r\nhello\r\nHPUB a 12 14\r\nNATS/1.0\r\n\r\nhi\r\nPING\r\nCONNECT {}\r\nPONG\r\n';
+
+  /** Parses `chunks`; the handler pauses at each CONNECT, and resume() runs after `resumeAfter` more chunks. */
+  function run(chunks: Buffer[], resumeAfter: number): Event[] {
+    const r = serverRecorder();
+    let parser: ServerParser | null = null;
+    let pending = 0;
+    const handler: ServerParserHandler = {
+      ...r.handler,
+      connect: (json) => {
+        r.handler.connect(json);
+        parser!.pause();
+        pending = resumeAfter + 1;
+      },
+    };
+    parser = new ServerParser(handler);
+    const tick = (): void => {
+      if (pending > 0 && --pending === 0) parser!.resume();
+    };
+    for (const c of chunks) {
+      parser.parse(c);
+      tick();
+    }
+    // Whatever is still held is parsed by the last resumes.
+    while (parser.paused) parser.resume();
+    return r.events;
+  }
+
+  it('dispatches nothing after the pausing operation until resume, then everything in order', () => {
+    const r = serverRecorder();
+    const parser = new ServerParser({
+      ...r.handler,
+      connect: (json) => {
+        r.handler.connect(json);
+        parser.pause();
+      },
+    });
+    parser.parse(Buffer.from('CONNECT {}\r\nSUB a 1\r\nPING\r\n'));
+    assert.deepEqual(r.events, [['connect', '{}']]);
+    parser.parse(Buffer.from('PUB a 2\r\nok\r\n'));
+    assert.deepEqual(r.events, [['connect', '{}']]);
+    assert.equal(parser.paused, true);
+    parser.resume();
+    assert.equal(parser.paused, false);
+    assert.deepEqual(r.events, [['connect', '{}'], ['sub', 'a', undefined, '1'], ['ping'], ['pub', 'a', undefined, 0, 'ok']]);
+  });
+
+  it('any split of the stream and any resume point give the events of an unpaused parse', () => {
+    const whole = serverRecorder();
+    new ServerParser(whole.handler).parse(Buffer.from(stream, 'latin1'));
+    const bytes = Buffer.from(stream, 'latin1');
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 12 }), fc.nat(4), (cuts, resumeAfter) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+        const chunks = points.slice(1).map((end, k) => bytes.subarray(points[k], end));
+        assert.deepEqual(run(chunks, resumeAfter), whole.events);
+      }),
+    );
+  });
+
+  it('close() while paused drops what was held', () => {
+    const r = serverRecorder();
+    const parser = new ServerParser({
+      ...r.handler,
+      connect: (json) => {
+        r.handler.connect(json);
+        parser.pause();
+      },
+    });
+    parser.parse(Buffer.from('CONNECT {}\r\nPING\r\n'));
+    parser.close();
+    parser.resume();
+    assert.deepEqual(r.events, [['connect', '{}']]);
+  });
+});

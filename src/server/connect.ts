@@ -1,0 +1,43 @@
+/**
+ * CONNECT's JSON, read into every field nats-server knows (ConnectRequest).
+ * The hub applies the protocol options to the connection and hands the rest
+ * (credentials, identity) to authentication.
+ */
+import type { ConnectRequest } from './security/types.js';
+
+const BOOL_FIELDS = ['verbose', 'pedantic', 'tls_required', 'echo', 'no_responders', 'headers'] as const;
+const STRING_FIELDS = ['auth_token', 'user', 'pass', 'name', 'lang', 'version', 'sig', 'jwt', 'nkey'] as const;
+
+/**
+ * Reads CONNECT's JSON. null when it is not an object or a known field has
+ * the wrong type (nats-server refuses both); unknown fields are dropped, and
+ * a string field sent as null counts as absent, as Go's decoder leaves it.
+ */
+export function parseConnect(json: string): ConnectRequest | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of BOOL_FIELDS) {
+    const x = o[k];
+    if (x === undefined) continue;
+    if (typeof x !== 'boolean') return null;
+    out[k] = x;
+  }
+  for (const k of STRING_FIELDS) {
+    const x = o[k];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== 'string') return null;
+    out[k] = x;
+  }
+  if (o.protocol !== undefined) {
+    if (typeof o.protocol !== 'number' || !Number.isInteger(o.protocol)) return null;
+    out.protocol = o.protocol;
+  }
+  return out as ConnectRequest;
+}

@@ -1,0 +1,63 @@
+/**
+ * The INFO line the hub sends each client: the listener's part is built once
+ * (server identity, limits, what the listener requires), the client's part
+ * (its id, address, the nonce to sign) per connection.
+ */
+import { ADVERTISED_VERSION, PROTOCOL_VERSION } from '../protocol/constants.js';
+
+export interface InfoServer {
+  serverId: string;
+  serverName: string;
+  maxPayload: number;
+  jetstream: boolean;
+}
+
+export interface InfoListener {
+  /** TCP host and port; absent for Unix sockets and pipes. */
+  host?: string;
+  port?: number;
+  /** The listener asks for TLS (nats-server's tls_required) and client certificates (tls_verify). */
+  tls: boolean;
+  tlsVerify: boolean;
+  /** Clients must authenticate in CONNECT. */
+  auth: boolean;
+}
+
+/** The listener's INFO, open-ended: `INFO {…,` for infoLine() to finish. */
+export function infoPrefix(server: InfoServer, listener: InfoListener): string {
+  const fields: Record<string, unknown> = {
+    server_id: server.serverId,
+    server_name: server.serverName,
+    version: ADVERTISED_VERSION,
+    proto: PROTOCOL_VERSION,
+  };
+  if (listener.host !== undefined) {
+    fields.host = listener.host;
+    fields.port = listener.port;
+  }
+  fields.headers = true;
+  if (listener.auth) fields.auth_required = true;
+  if (listener.tls) fields.tls_required = true;
+  if (listener.tlsVerify) fields.tls_verify = true;
+  fields.max_payload = server.maxPayload;
+  if (server.jetstream) fields.jetstream = true;
+  const json = JSON.stringify(fields);
+  return `INFO ${json.slice(0, -1)},`;
+}
+
+export interface InfoClient {
+  id: number;
+  /** The client's IP address; omitted for Unix sockets and pipes, as nats-server has none there. */
+  ip: string | undefined;
+  /** The nonce an NKey client signs. */
+  nonce: string | undefined;
+}
+
+/** One client's INFO line; `ldm` announces lame-duck mode. */
+export function infoLine(prefix: string, client: InfoClient, ldm = false): string {
+  let s = `${prefix}"client_id":${client.id}`;
+  if (client.ip !== undefined) s += `,"client_ip":${JSON.stringify(client.ip)}`;
+  if (client.nonce !== undefined) s += `,"nonce":"${client.nonce}"`;
+  if (ldm) s += ',"ldm":true';
+  return s + '} \r\n';
+}
