@@ -3,12 +3,14 @@
  * hostile): sending something that must be refused, and waiting for the
  * refusal.
  *
- * The hub slows brute force down (issue #14): a refusal's -ERR and close
- * come after a delay that grows, up to a few seconds, with the failures from
- * one address, and every test client comes from 127.0.0.1. nats-server
- * refuses at once. So refusals are awaited with REFUSAL_TIMEOUT_MS, and a
- * test with several refusals sends them all at once, so that the delays
- * overlap instead of adding up. Nothing here asserts how long a refusal took.
+ * The hub can slow brute force down (issue #14, authorization.maxFailureDelay):
+ * a refusal's -ERR and close then come after a delay that grows, up to a few
+ * seconds, with the failures from one address, and every test client comes
+ * from 127.0.0.1. nats-server refuses at once, and the conformance target
+ * turns the hub's delay off; the waits here still allow for it
+ * (REFUSAL_TIMEOUT_MS), and a test with several refusals sends them all at
+ * once so that delays would overlap instead of adding up. Nothing here
+ * asserts how long a refusal took.
  */
 import assert from 'node:assert/strict';
 import { withRaw } from './raw.js';
