@@ -113,6 +113,11 @@ describe('permissions: publish and subscribe', () => {
     assert.equal(await step(alice, 'PUB orders.ok 1\r\na\r\n'), '+OK\r\nPONG\r\n');
   });
 
+  it('a denied SUB with verbose on: the -ERR alone; an UNSUB of its sid is +OK', async () => {
+    const alice = await as('alice', { verbose: true });
+    assert.equal(await step(alice, 'SUB other 1\r\nUNSUB 1\r\nSUB orders.x 2\r\n'), subViolation('other') + '+OK\r\n+OK\r\nPONG\r\n');
+  });
+
   it('the reply subject of a PUB is not checked against publish permissions', async () => {
     const alice = await as('alice');
     assert.equal(await step(alice, 'PUB orders.x elsewhere.reply 1\r\na\r\n'), 'PONG\r\n');

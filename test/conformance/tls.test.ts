@@ -14,6 +14,7 @@ import { differs, skipUnlessHub, startServer, type TestServer } from '../helpers
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { makeCerts, RawTlsClient, type TestCerts } from '../helpers/tls.js';
+import { CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart } from '../helpers/security.js';
 
 /** How nats.js reports a refused client certificate: the error's code, or its message when it has none. */
 function refusal(err: Error): string {
@@ -67,6 +68,7 @@ describe('tls: server certificate', () => {
   it('INFO is sent in plaintext and advertises tls_required', async () => {
     await withRaw(server, async (c) => {
       assert.equal(c.info.tls_required, true);
+      assert.equal('tls_verify' in c.info, false);
       assert.equal('auth_required' in c.info, false);
     });
   });
@@ -166,9 +168,10 @@ describe('tls: mutual TLS (verify)', () => {
     await server.stop();
   });
 
-  it('INFO advertises tls_required (and tls_verify is not required of clients to read)', async () => {
+  it('INFO advertises tls_required and tls_verify', async () => {
     await withRaw(server, async (c) => {
       assert.equal(c.info.tls_required, true);
+      assert.equal(c.info.tls_verify, true);
     });
   });
 
@@ -181,12 +184,12 @@ describe('tls: mutual TLS (verify)', () => {
     }
   });
 
-  it('no client certificate: refused during the handshake (a TLS alert, no NATS bytes)', async () => {
+  it('no client certificate: refused during the handshake, no NATS bytes', async () => {
     const err = await rejection(connectTo(server, { tls: { caFile: certs.ca.path } }));
     assert.match(refusal(err), REFUSED, `${err.name}: ${err.message}`);
   });
 
-  it('a client certificate from an untrusted CA: refused during the handshake', async () => {
+  it('a client certificate from an untrusted CA: refused, no NATS bytes', async () => {
     const err = await rejection(
       connectTo(server, { tls: { caFile: certs.ca.path, certFile: certs.untrustedClient.cert.path, keyFile: certs.untrustedClient.key.path } }),
     );
@@ -246,7 +249,7 @@ describe('tls: authentication inside TLS', () => {
   });
 
   it('nats.js with a wrong token fails with AuthorizationError', async () => {
-    const err = await rejection(connectTo(server, { tls: { caFile: certs.ca.path }, token: 'nope' }));
+    const err = await rejection(connectTo(server, { tls: { caFile: certs.ca.path }, token: 'nope', timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
 
@@ -254,7 +257,7 @@ describe('tls: authentication inside TLS', () => {
     const c = await RawTlsClient.connect(server, { ca: certs.ca.pem });
     try {
       c.send(connectLine({ auth_token: 'nope' }) + 'PING\r\n');
-      assert.equal(await c.waitClosed(), true);
+      assert.equal(await c.waitClosed(REFUSAL_TIMEOUT_MS), true);
       assert.equal(c.text(), "-ERR 'Authorization Violation'\r\n");
     } finally {
       await c.close();
@@ -264,7 +267,7 @@ describe('tls: authentication inside TLS', () => {
   it("an explicit authorization timeout shorter than the TLS timeout is used as it is: -ERR 'Authentication Timeout'", async () => {
     const c = await RawTlsClient.connect(server, { ca: certs.ca.pem });
     try {
-      assert.equal(await c.waitClosed(HANDSHAKE_TIMEOUT_MS + 2_000), true, 'closed by the server');
+      assert.equal(await c.waitClosed(HANDSHAKE_TIMEOUT_MS + REFUSAL_TIMEOUT_MS), true, 'closed by the server');
       assert.equal(c.text(), "-ERR 'Authentication Timeout'\r\n");
     } finally {
       await c.close();
@@ -300,18 +303,6 @@ describe('tls: handshake first (nats.js tlsFirst)', () => {
     await assert.rejects(RawClient.connect(server!, HANDSHAKE_TIMEOUT_MS + 2_000), /no INFO line|closed before INFO/);
   });
 });
-
-/** startServer must reject; a server that does start is stopped before the test fails. */
-async function refusesToStart(opts: Parameters<typeof startServer>[0]): Promise<void> {
-  let started: TestServer;
-  try {
-    started = await startServer(opts);
-  } catch {
-    return;
-  }
-  await started.stop();
-  assert.fail('the server started with a configuration that cannot work');
-}
 
 describe('tls: configuration errors', () => {
   it('a key that does not match the certificate: the server refuses to start', async () => {
