@@ -23,7 +23,7 @@
  * `queuedPongs`: their PINGs leave after the reconnect, behind the data they
  * confirm, so a flush() made while disconnected resolves once it is true.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
 import { Outbound } from '../protocol/outbound.js';
@@ -39,6 +39,8 @@ import {
   UnsentError,
 } from '../errors.js';
 import { parseServer, type ResolvedConnectOptions, type ServerAddress } from './options.js';
+import type { Dialer } from '../transport.js';
+import { plainDialer } from './dialer.js';
 
 /** What the server told us in INFO. */
 export interface ServerInfo {
@@ -85,7 +87,7 @@ export class ClientConnection implements ClientParserHandler {
   private readonly handler: ConnectionHandler;
   private servers: ServerAddress[];
   private current: ServerAddress | null = null;
-  private socket: Socket | null = null;
+  private socket: Duplex | null = null;
   private parser: ClientParser | null = null;
   private readonly out = new Outbound();
   private flushScheduled = false;
@@ -185,18 +187,20 @@ export class ClientConnection implements ClientParserHandler {
       this.current = server;
       this.handshake = false;
       this.handshakePong = false;
-      const socket = server.path !== undefined ? netConnect(server.path) : netConnect({ host: server.host!, port: server.port! });
-      socket.setNoDelay(true);
-      this.socket = socket;
       this.parser = new ClientParser(this, { maxControlLine: 64 * 1024 });
+      const abort = new AbortController();
+      this.dialing = abort;
+      let socket: Duplex | null = null;
       let settled = false;
       const timer = setTimeout(() => fail(`timed out after ${this.opts.timeout} ms`), this.opts.timeout);
       const fail = (why: string | Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.destroy();
-        this.socket = null;
+        this.dialing = null;
+        abort.abort();
+        socket?.destroy();
+        if (this.socket === socket) this.socket = null;
         resolve(serverFailure(server, why));
       };
       this.onHandshake = (err) => {
@@ -204,21 +208,44 @@ export class ClientConnection implements ClientParserHandler {
         if (err !== null) return fail(err);
         settled = true;
         clearTimeout(timer);
-        socket.on('close', () => this.lost(socket, undefined));
+        this.dialing = null;
         resolve(null);
       };
-      socket.on('data', (chunk: Buffer) => {
-        if (this.socket === socket) this.parser?.parse(chunk);
-      });
-      socket.on('error', (err) => {
-        if (!settled) fail(err);
-        else this.lastSocketError = err;
-      });
-      socket.on('close', () => fail('the connection closed during the handshake'));
-      socket.on('drain', () => this.scheduleFlush());
+      const listen = (s: Duplex): void => {
+        s.on('data', (chunk: Buffer) => {
+          if (this.socket === s) this.parser?.parse(chunk);
+        });
+        s.on('error', (err) => {
+          if (!settled) fail(err);
+          else this.lastSocketError = err;
+        });
+        s.on('close', () => {
+          if (!settled) fail('the connection closed during the handshake');
+          else this.lost(s, undefined);
+        });
+        s.on('drain', () => this.scheduleFlush());
+      };
+      this.dialerFor(server)(server, abort.signal).then(
+        (s) => {
+          if (settled) {
+            s.destroy();
+            return;
+          }
+          socket = s;
+          this.socket = s;
+          listen(s);
+        },
+        (err: Error) => fail(err),
+      );
     });
   }
 
+  private dialerFor(server: ServerAddress): Dialer {
+    return plainDialer(server);
+  }
+
+  /** The attempt under way, aborted by close(). */
+  private dialing: AbortController | null = null;
   private onHandshake: ((err: Error | null) => void) | null = null;
   private lastSocketError: Error | undefined;
 
@@ -243,7 +270,7 @@ export class ClientConnection implements ClientParserHandler {
   }
 
   /** The socket went away after the handshake. */
-  private lost(socket: Socket, err: Error | undefined): void {
+  private lost(socket: Duplex, err: Error | undefined): void {
     if (this.socket !== socket) return;
     this.socket = null;
     this.parser?.close();
@@ -495,6 +522,7 @@ export class ClientConnection implements ClientParserHandler {
       await Promise.race([this.flush().catch(() => {}), new Promise((r) => setTimeout(r, this.opts.timeout).unref())]);
     }
     this.state = 'closing';
+    this.dialing?.abort();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
