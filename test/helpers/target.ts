@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHub, Defaults, type Hub, type HubOptions } from '../../src/index.js';
+import type { AuthorizationOptions, Permissions, SubjectPermission, TlsOptions, UserEntry } from '../../src/server/security/types.js';
 
 export const TargetKind = {
   HUB: 'hub',
@@ -33,6 +34,10 @@ export type ServerOptions = Pick<
    * directory, nats-server with `jetstream { store_dir }` (file storage).
    */
   jetstream?: boolean;
+  /** TLS on the TCP listener (the hub's option shape; PEM Buffers are written to files for nats-server). */
+  tls?: TlsOptions;
+  /** Authentication and permissions (the hub's option shape). */
+  authorization?: AuthorizationOptions;
 };
 
 export interface TestServer {
@@ -97,7 +102,14 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
   const { jetstream, ...limits } = opts;
   const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
-  const hub = createHub({ ...limits, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
+  let hub: Hub;
+  try {
+    // tls and authorization are the hub's own option shapes: they go straight in.
+    hub = createHub({ ...limits, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
+  } catch (err) {
+    await removeStore();
+    throw err;
+  }
   const [addr] = await hub.listen().catch(async (err: unknown) => {
     await removeStore();
     throw err;
@@ -125,6 +137,95 @@ function duration(ms: number): string {
   return `"${ms}ms"`;
 }
 
+/** A duration in seconds, as nats-server's `tls.timeout` and `authorization.timeout` take it (a float). */
+function seconds(ms: number): string {
+  return String(ms / 1000);
+}
+
+/** nats-server takes file paths: a PEM given as bytes is written next to the config, and the options point at it. */
+async function withPemFiles(opts: ServerOptions, dir: string): Promise<ServerOptions> {
+  const tls = opts.tls;
+  if (tls === undefined) return opts;
+  const file = async (v: string | Buffer, name: string): Promise<string> => {
+    if (typeof v === 'string') return v;
+    const path = join(dir, name);
+    await writeFile(path, v);
+    return path;
+  };
+  return {
+    ...opts,
+    tls: {
+      ...tls,
+      cert: await file(tls.cert, 'tls-cert.pem'),
+      key: await file(tls.key, 'tls-key.pem'),
+      ...(tls.ca === undefined ? {} : { ca: await file(tls.ca, 'tls-ca.pem') }),
+    },
+  };
+}
+
+function pemPath(v: string | Buffer): string {
+  if (typeof v !== 'string') throw new Error('natsServerConfig: a PEM Buffer must be written to a file first (withPemFiles)');
+  return JSON.stringify(v);
+}
+
+/** The `tls { }` block, or throws for what nats-server 2.9.10 cannot do. */
+export function natsServerTls(tls: TlsOptions): string {
+  if (tls.handshakeFirst === true) {
+    // TLS-first (nats.js `tlsFirst`) arrived in nats-server 2.10 as `handshake_first`; 2.9.10 has no such key.
+    throw new Error('startServer: tls.handshakeFirst is not supported by nats-server 2.9.10; mark the test skipUnlessHub');
+  }
+  const fields = [`cert_file: ${pemPath(tls.cert)}`, `key_file: ${pemPath(tls.key)}`];
+  if (tls.ca !== undefined) fields.push(`ca_file: ${pemPath(tls.ca)}`);
+  if (tls.verify !== undefined) fields.push(`verify: ${tls.verify}`);
+  if (tls.timeout !== undefined) fields.push(`timeout: ${seconds(tls.timeout)}`);
+  return `tls {\n  ${fields.join('\n  ')}\n}`;
+}
+
+function subjectPermission(p: SubjectPermission): string {
+  if (Array.isArray(p)) return JSON.stringify(p);
+  const parts: string[] = [];
+  if (p.allow !== undefined) parts.push(`allow: ${JSON.stringify(p.allow)}`);
+  if (p.deny !== undefined) parts.push(`deny: ${JSON.stringify(p.deny)}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+function permissions(p: Permissions): string {
+  const parts: string[] = [];
+  if (p.publish !== undefined) parts.push(`publish: ${subjectPermission(p.publish)}`);
+  if (p.subscribe !== undefined) parts.push(`subscribe: ${subjectPermission(p.subscribe)}`);
+  const r = p.allowResponses;
+  if (r === true || r === false) parts.push(`allow_responses: ${r}`);
+  else if (r !== undefined) {
+    const rr: string[] = [];
+    if (r.max !== undefined) rr.push(`max: ${r.max}`);
+    if (r.expires !== undefined) rr.push(`expires: ${duration(r.expires)}`);
+    parts.push(`allow_responses: { ${rr.join(', ')} }`);
+  }
+  return `{ ${parts.join(', ')} }`;
+}
+
+function userEntry(u: UserEntry): string {
+  const parts: string[] = [];
+  // JSON strings are valid nats-server config strings, and quoting keeps a bcrypt hash's `$` from being read as a variable.
+  if (u.user !== undefined) parts.push(`user: ${JSON.stringify(u.user)}`);
+  if (u.password !== undefined) parts.push(`password: ${JSON.stringify(u.password)}`);
+  if (u.nkey !== undefined) parts.push(`nkey: ${JSON.stringify(u.nkey)}`);
+  if (u.permissions !== undefined) parts.push(`permissions: ${permissions(u.permissions)}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+/** The `authorization { }` block. */
+export function natsServerAuthorization(a: AuthorizationOptions): string {
+  const fields: string[] = [];
+  if (a.timeout !== undefined) fields.push(`timeout: ${seconds(a.timeout)}`);
+  if (a.token !== undefined) fields.push(`token: ${JSON.stringify(a.token)}`);
+  if (a.user !== undefined) fields.push(`user: ${JSON.stringify(a.user)}`);
+  if (a.password !== undefined) fields.push(`password: ${JSON.stringify(a.password)}`);
+  if (a.users !== undefined) fields.push(`users: [\n    ${a.users.map(userEntry).join(',\n    ')}\n  ]`);
+  if (a.defaultPermissions !== undefined) fields.push(`default_permissions: ${permissions(a.defaultPermissions)}`);
+  return `authorization {\n  ${fields.join('\n  ')}\n}`;
+}
+
 /** nats-server config text for the requested limits. */
 export function natsServerConfig(opts: ServerOptions, portsDir: string): string {
   const lines = ['port: -1', `host: ${HOST}`, `ports_file_dir: ${JSON.stringify(portsDir)}`];
@@ -137,6 +238,8 @@ export function natsServerConfig(opts: ServerOptions, portsDir: string): string 
   if (opts.pingInterval !== undefined) lines.push(`ping_interval: ${duration(opts.pingInterval)}`);
   if (opts.maxPingsOut !== undefined) lines.push(`ping_max: ${opts.maxPingsOut}`);
   if (opts.jetstream === true) lines.push(`jetstream { store_dir: ${JSON.stringify(join(portsDir, 'js'))} }`);
+  if (opts.tls !== undefined) lines.push(natsServerTls(opts.tls));
+  if (opts.authorization !== undefined) lines.push(natsServerAuthorization(opts.authorization));
   return lines.join('\n') + '\n';
 }
 
@@ -174,7 +277,12 @@ async function startNatsServer(opts: ServerOptions): Promise<TestServer> {
   const bin = natsServerBin();
   const dir = await mkdtemp(join(tmpdir(), 'netemitter-nats-'));
   const conf = join(dir, 'nats-server.conf');
-  await writeFile(conf, natsServerConfig(opts, dir));
+  try {
+    await writeFile(conf, natsServerConfig(await withPemFiles(opts, dir), dir));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   if (!exitHookInstalled) {
     process.on('exit', killLiveChildren);
