@@ -100,16 +100,19 @@ function natsEnvFallbacks(cmd: Command, env: NodeJS.ProcessEnv): void {
   }
 }
 
-/** The first NKey seed in a seed file (a bare seed, or one among other lines, as nsc writes them). */
-function readSeed(path: string): string {
-  let text: string;
+/** A file a flag names, read now so that a missing one is a usage error naming the flag. */
+function readFlagFile(flag: string, path: string): Buffer {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`invalid value for --nkey: cannot read ${JSON.stringify(path)}${code === undefined ? '' : ` (${code})`}`);
+    throw new ConfigError(`invalid value for ${flag}: cannot read ${JSON.stringify(path)}${code === undefined ? '' : ` (${code})`}`);
   }
-  const seed = /\bS[UAONCPX][A-Z2-7]{56}\b/.exec(text);
+}
+
+/** The first NKey seed in a seed file (a bare seed, or one among other lines, as nsc writes them). */
+function readSeed(path: string): string {
+  const seed = /\bS[UAONCPX][A-Z2-7]{56}\b/.exec(readFlagFile('--nkey', path).toString('utf8'));
   // The file's content is a secret: never quoted in the message.
   if (seed === null) throw new ConfigError(`invalid value for --nkey: ${JSON.stringify(path)} holds no NKey seed`);
   return seed[0];
@@ -128,8 +131,8 @@ export function connectOptionsFrom(flags: ConnectionFlags): ConnectOptions {
   if ((flags.tlscert === undefined) !== (flags.tlskey === undefined)) throw new ConfigError('--tlscert and --tlskey go together');
   if (flags.tlscert !== undefined || flags.tlsca !== undefined || flags.tlsfirst === true) {
     o.tls = {
-      ...(flags.tlsca !== undefined ? { caFile: flags.tlsca } : {}),
-      ...(flags.tlscert !== undefined ? { certFile: flags.tlscert, keyFile: flags.tlskey } : {}),
+      ...(flags.tlsca !== undefined ? { ca: readFlagFile('--tlsca', flags.tlsca) } : {}),
+      ...(flags.tlscert !== undefined ? { cert: readFlagFile('--tlscert', flags.tlscert), key: readFlagFile('--tlskey', flags.tlskey!) } : {}),
       ...(flags.tlsfirst === true ? { handshakeFirst: true } : {}),
     };
   }
