@@ -41,7 +41,7 @@ import {
 } from '../errors.js';
 import { parseServer, type ResolvedConnectOptions, type ServerAddress } from './options.js';
 import { plainDialer } from './dialer.js';
-import { tlsFirstDialer, upgradeTls } from './tls.js';
+import { upgradeTls } from './tls.js';
 import { credentialsFor } from './auth.js';
 import { serverErrorOf } from './server-errors.js';
 
@@ -56,6 +56,13 @@ export interface ServerInfo {
   client_id?: number;
   connect_urls?: string[];
   ldm?: boolean;
+  /** The client must upgrade to TLS after this INFO (or has, handshake first). */
+  tls_required?: boolean;
+  /** TLS is offered but not required (nats-server's allow_non_tls). */
+  tls_available?: boolean;
+  auth_required?: boolean;
+  /** What an NKey signs to prove itself. */
+  nonce?: string;
   [key: string]: unknown;
 }
 
@@ -245,8 +252,9 @@ export class ClientConnection implements ClientParserHandler {
         return () => void s.off('data', onData).off('error', onError).off('close', onClose).off('drain', onDrain);
       };
       const tls = this.opts.tls;
-      this.secure = tls?.handshakeFirst === true;
-      // After a plaintext INFO that asks for TLS: the handshake on the same socket, which then carries everything.
+      this.secure = false;
+      // The handshake on the socket dialed, which then carries everything: after a plaintext INFO that asks for
+      // TLS, or at once with handshakeFirst.
       this.upgrade = async () => {
         const raw = socket!;
         this.socket = null;
@@ -263,7 +271,7 @@ export class ClientConnection implements ClientParserHandler {
         detach = listen(t);
       };
       let detach = (): void => {};
-      const dialer = tls?.handshakeFirst === true ? tlsFirstDialer(tls) : plainDialer(server);
+      const dialer = this.opts.dialer ?? plainDialer(server);
       dialer(server, abort.signal).then(
         (s) => {
           if (settled) {
@@ -273,6 +281,7 @@ export class ClientConnection implements ClientParserHandler {
           socket = s;
           this.socket = s;
           detach = listen(s);
+          if (tls?.handshakeFirst === true) this.upgrade!().catch(fail);
         },
         (err: Error) => fail(err),
       );

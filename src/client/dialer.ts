@@ -4,8 +4,10 @@
  *
  *   nats://, tcp://, host:port   dialTcp
  *   unix:///path, \\.\pipe\name  dialPath
- *   tls:// (or tls options)      dialTcp, then an upgrade after INFO (tls.ts);
- *                                with handshakeFirst, the TLS dialer of tls.ts
+ *   option dialer                what the user gave
+ *
+ * TLS is not a dialer of its own: it is a handshake over the socket dialed
+ * (tls.ts), after INFO or, with handshakeFirst, before it.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

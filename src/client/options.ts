@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
-import { isWindowsPipe } from '../transport.js';
+import { isWindowsPipe, type Dialer } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
 import { JS_API_PREFIX } from '../protocol/jetstream.js';
 import { resolveTls, type ResolvedTls, type TlsOptions } from './tls.js';
@@ -104,6 +104,12 @@ export interface ConnectOptions {
    * row. Default false: the bus closes then (as nats.js does).
    */
   ignoreAuthErrorAbort?: boolean;
+  /**
+   * Opens the byte stream to a server instead of the built-in TCP / Unix
+   * socket dialers (a tunnel, a test transport). The TLS upgrade and
+   * everything above it still apply to what it returns.
+   */
+  dialer?: Dialer;
 }
 
 export interface JetStreamOptions {
@@ -134,6 +140,7 @@ export interface ResolvedConnectOptions {
   tls: ResolvedTls | null;
   auth: ResolvedAuth;
   ignoreAuthErrorAbort: boolean;
+  dialer: Dialer | undefined;
 }
 
 export const ClientDefaults = {
@@ -312,6 +319,11 @@ function checkNumber(name: string, v: unknown, min: number): number {
   return v;
 }
 
+function checkDialer(d: unknown): Dialer | undefined {
+  if (d !== undefined && typeof d !== 'function') throw new ConfigError(`option dialer must be a function, got ${describeValue(d)}`);
+  return d as Dialer | undefined;
+}
+
 export function resolveConnectOptions(input: string | string[] | ConnectOptions | undefined): ResolvedConnectOptions {
   if (input !== undefined && input !== null && typeof input !== 'string' && typeof input !== 'object') {
     throw new ConfigError(`connect() takes a URL, an array of URLs or an options object, got ${describeValue(input)}`);
@@ -356,5 +368,6 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     tls: resolveTls(opts.tls),
     auth: resolveAuth(opts),
     ignoreAuthErrorAbort: opts.ignoreAuthErrorAbort ?? false,
+    dialer: checkDialer(opts.dialer),
   };
 }

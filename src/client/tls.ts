@@ -1,6 +1,6 @@
 /**
- * The client's TLS: its options, the upgrade of a plaintext socket after
- * INFO (nats-server's default flow), and the handshake-first dialer.
+ * The client's TLS: its options, and the handshake over the socket a dialer
+ * opened, after INFO (nats-server's default flow) or before it.
  *
  *   default         TCP ─► INFO {tls_required} ─► TLS handshake on the same
  *                   socket ─► CONNECT …
@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors.js';
-import type { Dialer, DialTarget } from '../transport.js';
+import type { DialTarget } from '../transport.js';
 import { whenReady } from './dialer.js';
 
 /** PEM text (a string holding `-----BEGIN`), PEM bytes, or a file path (any other string). */
@@ -97,17 +97,7 @@ function forTarget(tls: ResolvedTls | null, target: DialTarget): ConnectionOptio
   return o;
 }
 
-/** Runs the TLS handshake over an open plaintext socket (after INFO said tls_required). */
+/** Runs the TLS handshake over an open socket: after INFO said tls_required, or first thing (handshakeFirst). */
 export function upgradeTls(socket: Duplex, tls: ResolvedTls | null, target: DialTarget, signal: AbortSignal): Promise<Duplex> {
   return whenReady(tlsConnect({ ...forTarget(tls, target), socket }), 'secureConnect', signal);
-}
-
-/** A dialer whose first bytes are the TLS handshake (handshakeFirst). */
-export function tlsFirstDialer(tls: ResolvedTls): Dialer {
-  return async (target: DialTarget, signal: AbortSignal): Promise<Duplex> => {
-    const o = forTarget(tls, target);
-    const socket = await whenReady(tlsConnect(target.path !== undefined ? { ...o, path: target.path } : { ...o, port: target.port! }), 'secureConnect', signal);
-    socket.setNoDelay(true);
-    return socket;
-  };
 }

@@ -11,7 +11,7 @@
  */
 import { describe, it, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createPlainServer } from 'node:net';
+import { connect as netConnect, createServer as createPlainServer } from 'node:net';
 import { createUser } from '@nats-io/nkeys';
 import {
   connect,
@@ -21,6 +21,8 @@ import {
   PermissionError,
   type Bus,
   type ConnectOptions,
+  type Dialer,
+  type DialTarget,
 } from '../../src/index.js';
 import { startServer, skipUnlessHub, type ServerOptions, type TestServer } from '../helpers/target.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
@@ -143,6 +145,21 @@ describe('client security', () => {
       const s = await server(tlsServer());
       const err = await refusal({ servers: s.url, tls: { ca: certs.ca.path, handshakeFirst: true }, timeout: 1_000 });
       assert.equal((err as ConnectionError).code, ErrorCode.CONNECTION);
+    });
+
+    it('a custom dialer opens the stream, and TLS and credentials still run over it', async () => {
+      const s = await server({ ...tlsServer(), authorization: { token: 'over-the-dialer' } });
+      const seen: DialTarget[] = [];
+      const dialer: Dialer = (target, signal) =>
+        new Promise((resolve, reject) => {
+          seen.push(target);
+          const sock = netConnect({ host: target.host!, port: target.port! });
+          signal.addEventListener('abort', () => sock.destroy(new Error('aborted')), { once: true });
+          sock.once('connect', () => resolve(sock)).once('error', reject);
+        });
+      const b = await bus({ servers: `tls://localhost:${s.port}`, tls: { ca: certs.ca.path }, token: 'over-the-dialer', dialer });
+      await roundTrip(b);
+      assert.deepEqual(seen.map((t) => [t.host, t.port]), [['localhost', s.port]]);
     });
 
     it('reports a missing certificate file as a ConfigError before dialing', async () => {
