@@ -323,6 +323,43 @@ describe('client security', () => {
     });
   });
 
+  it('an expiry while connected, then one refusal on reconnect, closes the bus with the AuthorizationError (nats.js\'s rule)', async () => {
+    // A scripted server on a real socket: no server target can revoke a live session on cue. The first
+    // connection is accepted, and told its authentication expired at the client's next PING; every later
+    // one is refused.
+    let connections = 0;
+    const srv = createPlainServer((sock) => {
+      const n = ++connections;
+      let pings = 0;
+      sock.write('INFO {"server_id":"x","version":"2.9.10","max_payload":1048576,"auth_required":true}\r\n');
+      sock.on('data', (d: Buffer) => {
+        if (!d.toString().includes('PING')) return;
+        if (n === 1 && ++pings === 1) sock.write('PONG\r\n');
+        else if (n === 1) sock.end("-ERR 'User Authentication Expired'\r\n");
+        else sock.end("-ERR 'Authorization Violation'\r\n");
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+    const port = (srv.address() as { port: number }).port;
+    const b = await bus({ servers: `nats://127.0.0.1:${port}`, token: 't', reconnect: FAST });
+    const errors: Error[] = [];
+    b.status.on('error', (e) => errors.push(e));
+    const closed = next(b.status, 'close');
+    await rejection(b.flush());
+    await closed;
+    assert.deepEqual(
+      errors.map((e) => [e.constructor.name, (e as AuthorizationError).text]),
+      [
+        ['AuthorizationError', 'User Authentication Expired'],
+        ['AuthorizationError', 'Authorization Violation'],
+      ],
+    );
+    assert.equal(connections, 2, 'one reconnect attempt, refused, then no more');
+    assert.equal(b.isClosed, true);
+  });
+
   it('a plaintext server that closes on our CONNECT is not mistaken for a refusal', async () => {
     // Raw socket, real network: the server sends an INFO and hangs up on the CONNECT.
     const srv = createPlainServer((sock) => {
