@@ -220,6 +220,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     for (const conn of [...this.connections]) conn.close(CloseReason.SERVER_SHUTDOWN);
     await Promise.all(serversClosed);
+    this.auth?.close();
     this.jetstream?.close();
     this.state = 'closed';
     this.emit('close');

@@ -226,6 +226,11 @@ export class Authenticator {
   }
 
   /** A fresh nonce for INFO: 11 random bytes, base64url without padding, as nats-server. */
+  /** Stops the bcrypt worker threads. */
+  close(): void {
+    this.gate.close();
+  }
+
   newNonce(): string {
     return randomBytes(AuthDefaults.nonceBytes).toString('base64url');
   }

@@ -4,7 +4,7 @@
  * spend on them.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { compare as bcryptCompare } from 'bcryptjs';
+import { BcryptPool } from './bcrypt-pool.js';
 
 /**
  * Keys the digests of secrets and of verified passwords: per process, so a
@@ -40,7 +40,8 @@ export function plainEquals(s: { digest: Buffer }, offered: string): boolean {
 
 /**
  * bcrypt is meant to be slow: ~60-100 ms of CPU per compare at cost 10, run
- * by bcryptjs on the event loop in slices of up to 100 ms. Every CONNECT with
+ * in worker threads (bcrypt-pool.ts) so the event loop never waits for one.
+ * Every CONNECT with
  * a password for a bcrypt user costs one, so a hostile peer reconnecting in a
  * loop could otherwise keep the hub's CPU busy with them without limit.
  * Two bounds make that finite:
@@ -55,12 +56,20 @@ export class BcryptGate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly verified = new Map<string, true>();
+  private readonly pool: BcryptPool;
 
   constructor(
     private readonly concurrency: number,
     private readonly queue: number,
     private readonly cacheSize: number,
-  ) {}
+  ) {
+    this.pool = new BcryptPool(concurrency);
+  }
+
+  /** Stops the worker threads (the hub is closing). */
+  close(): void {
+    this.pool.close();
+  }
 
   /** true or false when known now (cached, or the queue is full); else a Promise. */
   check(hash: string, who: string, offered: string): boolean | Promise<boolean> {
@@ -84,9 +93,7 @@ export class BcryptGate {
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
-      return await bcryptCompare(offered, hash);
-    } catch {
-      return false;
+      return await this.pool.compare(offered, hash);
     } finally {
       const next = this.waiting.shift();
       if (next !== undefined) next();
