@@ -9,6 +9,19 @@ export type { HubOptions, HubJetStreamOptions, ListenSpec, TcpListenSpec, PathLi
 export { openStore, MemoryStore, SqliteStore, StoreErrorCode } from './store/index.js';
 export type { Store, StoreSpec } from './store/index.js';
 export type { HubAddress } from './server/listeners.js';
+// Security: TLS, authentication, permissions (docs/security.md), and who is on the other end of a connection.
+export type {
+  TlsOptions,
+  AuthorizationOptions,
+  UserEntry,
+  Permissions,
+  SubjectPermission,
+  ConnectRequest,
+  Identity,
+  AuthenticateHook,
+} from './server/security/types.js';
+export type { Peer, PeerTls } from './transport.js';
+export { TransportKind } from './transport.js';
 export { CloseReason } from './server/types.js';
 export type { ClientInfo } from './server/types.js';
 export { NetEmitterError, ProtocolError, ConfigError, ListenError, HubClosedError, ErrorCode } from './errors.js';

@@ -242,7 +242,14 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.accepted();
       return;
     }
-    const result = auth.check(c, this.peer, this.nonce);
+    let result: ReturnType<typeof auth.check>;
+    try {
+      result = auth.check(c, this.peer, this.nonce);
+    } catch (err) {
+      // An authenticate hook that returned something unusable: the embedder's bug, logged; the client is refused.
+      this.hub.options.logger.error({ client: this.id, err: (err as Error).message }, 'authentication failed with an error');
+      result = null;
+    }
     if (result instanceof Promise) {
       // Operations sent behind CONNECT wait for the verdict, in order; the
       // stream stops too, so a client cannot queue unbounded bytes meanwhile.
@@ -252,7 +259,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       result.then(
         (r) => this.authenticated(r),
         (err: unknown) => {
-          this.hub.options.logger.warn({ client: this.id, err: (err as Error)?.message }, 'authentication failed with an error');
+          this.hub.options.logger.error({ client: this.id, err: (err as Error)?.message }, 'authentication failed with an error');
           this.authenticated(null);
         },
       );
@@ -350,7 +357,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     }
     if (!this.subs.has(sid)) {
       // A duplicate sid is ignored: the first subscription stays (as nats-server).
-      const filter = perms !== null && perms.needsDeliveryCheck(subject) ? perms : null;
+      const filter = perms !== null && perms.needsDeliveryCheck(subject, queue) ? perms : null;
       const s = new Subscription(this, subject, queue, sid, filter);
       this.subs.set(sid, s);
       this.hub.addSubscription(s);

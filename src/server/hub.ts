@@ -301,8 +301,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.handshaking.add(socket);
     serverHandshake(socket, tls, (err, secure) => {
       this.handshaking.delete(socket);
-      if (err !== null) {
-        this.options.logger.debug({ client: id, address: peer.address, port: peer.port, err: err.message }, 'TLS handshake failed');
+      if (err !== null || secure === null) {
+        this.options.logger.debug({ client: id, address: peer.address, port: peer.port, err: err?.message }, 'TLS handshake failed');
         return;
       }
       if (this.state !== 'listening') {

@@ -170,7 +170,7 @@ export class Router {
 
   private deliver(from: Subscriber | null, sub: Subscription, head: Buffer, tail: Buffer, msg: Message): boolean {
     // A subscription that overlaps its owner's subscribe deny list never sees a denied subject.
-    if (sub.filter !== null && !sub.filter.canDeliver(msg.subject)) return false;
+    if (sub.filter !== null && !sub.filter.canDeliver(msg.subject, sub.queue)) return false;
     const conn = sub.conn;
     const payload = msg.payload;
     let ok: boolean;

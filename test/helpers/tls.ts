@@ -13,8 +13,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 /** A PEM file: its path (for config files and `caFile`-style options) and its bytes. */
 export interface PemFile {
@@ -46,6 +48,7 @@ export interface TestCerts {
 const OPENSSL = process.env.OPENSSL_BIN ?? 'openssl';
 const OPENSSL_TIMEOUT_MS = 10_000;
 const DAYS = '2';
+const RAW_TIMEOUT_MS = 2_000;
 
 let pending: Promise<TestCerts> | null = null;
 
@@ -141,4 +144,139 @@ async function generate(): Promise<TestCerts> {
     untrustedClient: await pair('untrusted-client'),
     wrongKey: await file('wrong-key.pem'),
   };
+}
+
+/**
+ * A raw protocol client over nats-server's default TLS flow: read the
+ * plaintext INFO line, then upgrade the same socket and speak the protocol
+ * inside TLS. For wire-exact checks that test/helpers/raw.ts cannot make
+ * (it never upgrades). Every wait is bounded.
+ */
+export class RawTlsClient {
+  readonly info: Record<string, unknown>;
+  private readonly socket: TLSSocket;
+  private buf = '';
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(socket: TLSSocket, info: Record<string, unknown>) {
+    this.socket = socket;
+    this.info = info;
+    socket.setEncoding('latin1');
+    socket.on('data', (s: string) => {
+      this.buf += s;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    // A reset after the server closes is normal here: 'close' reports it.
+    socket.on('error', () => {});
+  }
+
+  /** Connects, reads INFO, completes the TLS handshake (trusting `ca`, presenting `cert`/`key` if given). */
+  static connect(
+    server: { host: string; port: number },
+    tls: { ca: Buffer; cert?: Buffer; key?: Buffer },
+    timeoutMs = RAW_TIMEOUT_MS,
+  ): Promise<RawTlsClient> {
+    return new Promise((resolve, reject) => {
+      const plain = netConnect({ host: server.host, port: server.port, noDelay: true });
+      let head = Buffer.alloc(0);
+      let settled = false;
+      const fail = (why: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        plain.destroy();
+        reject(new Error(`raw TLS connect to ${server.host}:${server.port}: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no INFO and handshake within ${timeoutMs} ms`), timeoutMs);
+      plain.on('error', (err) => fail(err.message));
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const lf = head.indexOf('\r\n');
+        if (lf === -1) return;
+        plain.off('data', onData);
+        const line = head.subarray(0, lf).toString('latin1');
+        if (!line.startsWith('INFO ')) {
+          fail(`the first line is not INFO: ${JSON.stringify(line.slice(0, 80))}`);
+          return;
+        }
+        const info = JSON.parse(line.slice(5)) as Record<string, unknown>;
+        const secure = tlsConnect({ socket: plain, servername: 'localhost', ca: tls.ca, cert: tls.cert, key: tls.key }, () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(new RawTlsClient(secure, info));
+        });
+        secure.once('error', (err) => fail(err.message));
+      };
+      plain.on('data', onData);
+    });
+  }
+
+  /** Everything received inside TLS. */
+  text(): string {
+    return this.buf;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(data: string): void {
+    if (!this.closed) this.socket.write(Buffer.from(data, 'latin1'));
+  }
+
+  /** Waits until the received text contains `s`; rejects on timeout or on a close without it. */
+  until(s: string, timeoutMs = RAW_TIMEOUT_MS): Promise<string> {
+    return this.wait(() => this.buf.includes(s), timeoutMs, `${JSON.stringify(s)}`);
+  }
+
+  /** Resolves true when the server closes the connection within timeoutMs. */
+  async waitClosed(timeoutMs = RAW_TIMEOUT_MS): Promise<boolean> {
+    try {
+      await this.wait(() => this.closed, timeoutMs, 'close');
+    } catch {
+      // Timed out: report false.
+    }
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const gone = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
+    this.socket.destroy();
+    await gone;
+  }
+
+  private wait(pred: () => boolean, timeoutMs: number, what: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (pred()) {
+          done();
+          resolve(this.buf);
+        } else if (this.closed) {
+          done();
+          reject(new Error(`closed while waiting for ${what}; received ${JSON.stringify(this.buf)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${what} within ${timeoutMs} ms; received ${JSON.stringify(this.buf)}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
 }

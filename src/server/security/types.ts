@@ -30,8 +30,11 @@ export interface Permissions {
   subscribe?: SubjectPermission;
   /**
    * Let the user publish to the reply subject of a request it received, even
-   * where `publish` forbids it: `true` (one reply, no expiry) or `{ max, expires }`
-   * (replies per request; milliseconds the right lasts, 0 for ever).
+   * where `publish` forbids it: `true` (one reply within 2 minutes, nats-server's
+   * defaults) or `{ max, expires }` (replies per request, default 1, 0 for no
+   * limit; milliseconds the right lasts, default 120000, 0 for ever). Without a
+   * `publish` allow list it also turns the blanket publish allow off, as in
+   * nats-server: such a user may publish replies and nothing else.
    */
   allowResponses?: boolean | { max?: number; expires?: number };
 }
