@@ -92,7 +92,7 @@ Security (the hub and nats-server, same certificates and users, nats.js):
   --security            W1 and W2 over TLS, W1 with a users list and permissions against auth off,
                         connection set-up (plain, TLS, bcrypt, TLS + bcrypt); workloads w1 w2 setup
   --setup-conns N       set-up: connections per run, one after another (default 1,000; quick 300)
-  --setup-bcrypt-conns N  set-up with bcrypt (cost 11), each its own user (default 100; quick 30)
+  --setup-bcrypt-conns N  set-up: connections per run with bcrypt (cost 11) (default 100; quick 30)
   --tls                 peers and --profile: the hub and nats-server with TLS (nats.js and ours only)
   --auth perms|bcrypt   peers and --profile: a users list with permissions, or bcrypt passwords
 `;

@@ -6,7 +6,8 @@
  *   w1      W1 plain, with a users list and permissions, and over TLS
  *   w2      W2 plain and over TLS
  *   setup   connection set-up (connect to first PONG), one connection after
- *           another: plain, TLS, bcrypt, TLS + bcrypt
+ *           another: plain, TLS, bcrypt, TLS + bcrypt (a user of its own for
+ *           each connection), and bcrypt with one user throughout
  *
  * The issue's targets: hub+tls ÷ nats-server+tls ≥ 1.0 (W1, W2); hub with
  * permissions ÷ hub without ≥ 0.95 (W1), with nats-server's same pair beside
@@ -39,11 +40,22 @@ const W1_PEERS: readonly PeerDef[] = [
 ];
 const W2_PEERS: readonly PeerDef[] = [natsPeer('hub'), natsPeer('nats-server'), natsPeer('hub', 'tls'), natsPeer('nats-server', 'tls')];
 
-const SETUPS: readonly (Variant | undefined)[] = [undefined, 'tls', 'bcrypt', 'tls+bcrypt'];
-
-function setupId(v: Variant | undefined): string {
-  return `setup-${v ?? 'plain'}`;
+interface SetupCase {
+  readonly id: string;
+  readonly variant: Variant | undefined;
+  /** bcrypt: every connection a user of its own (a full compare each), or one user throughout. */
+  readonly oneUser: boolean;
+  readonly label: string;
 }
+
+const SETUPS: readonly SetupCase[] = [
+  { id: 'setup-plain', variant: undefined, oneUser: false, label: 'plain' },
+  { id: 'setup-tls', variant: 'tls', oneUser: false, label: 'TLS' },
+  { id: 'setup-bcrypt', variant: 'bcrypt', oneUser: false, label: 'bcrypt (cost 11), a user of its own each' },
+  { id: 'setup-tls+bcrypt', variant: 'tls+bcrypt', oneUser: false, label: 'TLS + bcrypt (cost 11), a user of its own each' },
+  // A fleet reconnecting with the same credentials: a server that remembers a verified password answers from memory.
+  { id: 'setup-bcrypt-1user', variant: 'bcrypt', oneUser: true, label: 'bcrypt (cost 11), the same user each time' },
+];
 
 const RATIOS: readonly RatioDef[] = [
   { caseId: 'w1', a: 'hub+tls/nats.js', b: 'nats-server+tls/nats.js', target: '≥ 1.0', goal: 1.0 },
@@ -60,13 +72,13 @@ const RATIOS: readonly RatioDef[] = [
   { caseId: 'w2', a: 'hub/nats.js', b: 'nats-server/nats.js' },
   { caseId: 'w2', a: 'hub+tls/nats.js', b: 'hub/nats.js' },
   { caseId: 'w2', a: 'nats-server+tls/nats.js', b: 'nats-server/nats.js' },
-  ...SETUPS.flatMap((v): RatioDef[] => {
-    const a = setupPeer('hub', v).id;
-    const b = setupPeer('nats-server', v).id;
+  ...SETUPS.flatMap((c): RatioDef[] => {
+    const a = setupPeer('hub', c.variant).id;
+    const b = setupPeer('nats-server', c.variant).id;
     return [
-      { caseId: setupId(v), a, b },
-      { caseId: setupId(v), metric: 'p99 µs', a, b },
-      { caseId: setupId(v), metric: 'server CPU µs/conn', a, b },
+      { caseId: c.id, a, b },
+      { caseId: c.id, metric: 'p99 µs', a, b },
+      { caseId: c.id, metric: 'server CPU µs/conn', a, b },
     ];
   }),
 ];
@@ -94,15 +106,14 @@ export async function runSecurity(o: BenchOptions): Promise<void> {
     });
   }
   if (o.workloads.includes('setup')) {
-    for (const v of SETUPS) {
-      const bcrypt = v?.endsWith('bcrypt') === true;
-      const n = bcrypt ? o.setupBcryptConns : o.setupConns;
+    for (const c of SETUPS) {
+      const n = c.variant?.endsWith('bcrypt') === true ? o.setupBcryptConns : o.setupConns;
       cases.push({
-        id: setupId(v),
-        title: `Set-up, ${v ?? 'plain'}: ${n.toLocaleString('en')} connections one after another, connect to first PONG, µs${bcrypt ? ' (bcrypt cost 11, a user of its own each)' : ''}`,
+        id: c.id,
+        title: `Set-up, ${c.label}: ${n.toLocaleString('en')} connections one after another, connect to first PONG, µs`,
         metric: 'median µs', higherIsBetter: false, columns: SETUP_COLUMNS,
-        peers: await select([setupPeer('hub', v), setupPeer('nats-server', v)]),
-        run: (p) => connectionSetup(p, n),
+        peers: await select([setupPeer('hub', c.variant), setupPeer('nats-server', c.variant)]),
+        run: (p) => connectionSetup(p, n, c.oneUser),
       });
     }
   }

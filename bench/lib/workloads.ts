@@ -249,11 +249,12 @@ export async function memory(peer: PeerDef, o: BenchOptions): Promise<RunOutcome
 /**
  * Connection set-up: `count` connections, one after another, from one client
  * process (setup-client.ts), each timed from its TCP connect to the PONG
- * answering its CONNECT + PING. With bcrypt each logs in as a user of its own.
+ * answering its CONNECT + PING. With bcrypt each logs in as a user of its own
+ * (a full bcrypt compare each), unless `oneUser`.
  */
-export async function connectionSetup(peer: PeerDef, count: number): Promise<RunOutcome> {
+export async function connectionSetup(peer: PeerDef, count: number, oneUser = false): Promise<RunOutcome> {
   const bcrypt = peer.variant?.endsWith('bcrypt') === true;
-  const users = bcrypt ? count : 1;
+  const users = bcrypt && !oneUser ? count : 1;
   return withServer(
     peer,
     {},
