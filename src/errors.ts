@@ -17,6 +17,8 @@ export const ErrorCode = {
   BUFFER_FULL: 'ERR_NETEMITTER_BUFFER_FULL',
   UNSENT: 'ERR_NETEMITTER_UNSENT',
   SERVER: 'ERR_NETEMITTER_SERVER',
+  AUTHORIZATION: 'ERR_NETEMITTER_AUTHORIZATION',
+  PERMISSION: 'ERR_NETEMITTER_PERMISSION',
   PAYLOAD_TOO_LARGE: 'ERR_NETEMITTER_PAYLOAD_TOO_LARGE',
   INVALID_SUBJECT: 'ERR_NETEMITTER_INVALID_SUBJECT',
   INVALID_PAYLOAD: 'ERR_NETEMITTER_INVALID_PAYLOAD',
@@ -157,6 +159,51 @@ export class UnsentError extends NetEmitterError {
 export class ServerError extends NetEmitterError {
   constructor(text: string) {
     super(ErrorCode.SERVER, `server error: ${text}`);
+  }
+}
+
+/**
+ * The server refused this client's credentials, or no longer accepts them
+ * (`-ERR 'Authorization Violation'`, `'Authentication Timeout'`, `'User
+ * Authentication Expired'`…). `text` is the server's wording; no credential
+ * is ever part of the message.
+ */
+export class AuthorizationError extends NetEmitterError {
+  /** The body of the server's -ERR. */
+  readonly text: string;
+  /** The server that refused, when known. */
+  readonly server: string | undefined;
+  constructor(text: string, options?: { server?: string }) {
+    super(ErrorCode.AUTHORIZATION, `authorization failed${options?.server === undefined ? '' : ` at ${options.server}`}: ${text}`);
+    this.text = text;
+    this.server = options?.server;
+  }
+}
+
+/** What a permission covers: publishing to a subject, or subscribing to one. */
+export const PermissionOperation = {
+  PUBLISH: 'publish',
+  SUBSCRIBE: 'subscribe',
+} as const;
+export type PermissionOperation = (typeof PermissionOperation)[keyof typeof PermissionOperation];
+
+/**
+ * The server denied a publish or a subscription (`-ERR 'Permissions
+ * Violation for Publish to "S"'`, `'… for Subscription to "S" using queue
+ * "Q"'`). The connection stays open. Reported on bus.status 'error'; a
+ * request() to a denied subject rejects with it.
+ */
+export class PermissionError extends NetEmitterError {
+  readonly subject: string;
+  readonly operation: PermissionOperation;
+  /** The queue group of a denied queue subscription. */
+  readonly queue: string | undefined;
+  constructor(operation: PermissionOperation, subject: string, queue?: string) {
+    const what = operation === PermissionOperation.PUBLISH ? 'publish to' : 'subscribe to';
+    super(ErrorCode.PERMISSION, `permission denied: ${what} ${JSON.stringify(subject)}${queue === undefined ? '' : ` in queue group ${JSON.stringify(queue)}`}`);
+    this.subject = subject;
+    this.operation = operation;
+    this.queue = queue;
   }
 }
 

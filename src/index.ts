@@ -71,6 +71,9 @@ export type {
   ReplayPolicy,
 } from './client/jetstream/types.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
+export type { TlsOptions as ClientTlsOptions, PemSource } from './client/tls.js';
+export type { Credentials, Authenticator } from './client/auth.js';
+export type { Dialer, DialTarget } from './transport.js';
 export type { StatusEvents, ServerInfo, StatusEmitter } from './client/connection.js';
 export { MsgHeaders } from './protocol/headers.js';
 export type { HeadersInit } from './protocol/headers.js';
@@ -84,6 +87,9 @@ export {
   BufferFullError,
   UnsentError,
   ServerError,
+  AuthorizationError,
+  PermissionError,
+  PermissionOperation,
   PayloadTooLargeError,
   InvalidSubjectError,
   InvalidPayloadError,

@@ -4,6 +4,7 @@
  * record (TCP, TLS, a Unix socket, a pipe; WebSocket and in-process pairs
  * later); the client dials through a Dialer chosen by the URL's scheme.
  */
+import type { Duplex } from 'node:stream';
 
 /** Whether a path names a Windows named pipe (`\\.\pipe\name`) rather than a Unix socket. */
 export function isWindowsPipe(path: string): boolean {
@@ -41,3 +42,21 @@ export interface Peer {
   /** The TLS state, or null for a plaintext connection. */
   readonly tls: PeerTls | null;
 }
+
+// ── the client side: dialers ──────────────────────────────────────────────
+
+/** What a dialer connects to: a host and port, or a Unix socket path / Windows pipe. */
+export interface DialTarget {
+  readonly host?: string;
+  readonly port?: number;
+  readonly path?: string;
+}
+
+/**
+ * Opens one byte stream to a server: resolves once it is connected (for TLS
+ * dialed handshake-first, once the handshake is done), rejects when it cannot
+ * be. An aborted `signal` (the client's connect timeout, or close()) must
+ * destroy what was opened and reject. The client needs nothing else of a
+ * transport: a WebSocket dialer plugs in the same way.
+ */
+export type Dialer = (target: DialTarget, signal: AbortSignal) => Promise<Duplex>;

@@ -7,8 +7,17 @@
  * precedence and validation are unit-tested without a process. Every option
  * is one row of SERVE_OPTIONS; the flag, the variable and the config key are
  * derived from it (key `maxPayload` → `--max-payload`, NETEMITTER_MAX_PAYLOAD,
- * "maxPayload"), so is `--help`, and test/cli/docs.test.ts holds
+ * "maxPayload"), so is `--help`, and test/docs/options-table.test.ts holds
  * docs/operations.md to it.
+ *
+ * The security flags set one key of a section of the config file instead
+ * (`--tls-cert` → tls.cert, `--auth` → authorization.token), so a flag
+ * overrides that key and keeps the file's others. Their option keys are
+ * section + field (tlsCert, authToken), hence NETEMITTER_TLS_CERT and
+ * NETEMITTER_AUTH_TOKEN: not NETEMITTER_TOKEN or NETEMITTER_USER, which a
+ * shell set up for the client commands may hold, and which must not turn
+ * on auth in a hub started from the same shell. The sections themselves are
+ * parsed in security-config.ts.
  *
  * Defaults are not filled in here: the hub applies its own (one place,
  * protocol/constants.ts), and an absent `port` must stay absent, because
@@ -19,8 +28,11 @@ import { ConfigError } from '../errors.js';
 import { Defaults } from '../protocol/constants.js';
 import { LIMITS, type HubOptions } from '../server/options.js';
 import { DEFAULT_MAX_COMMIT_BATCH } from '../server/jetstream/index.js';
+import type { AuthorizationOptions, TlsOptions } from '../server/security/types.js';
+import { parseAuthorizationSection, parseTlsSection } from './security-config.js';
 import {
-  InvalidValue,
+  parseAt,
+  parseBoolean,
   parseCount,
   parseDuration,
   parseFileMode,
@@ -42,7 +54,7 @@ export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
  * Everything `serve` can be told, all optional (absent = the default): the
  * hub's options that a flag can express, and the log level.
  */
-export type ServeConfig = Omit<HubOptions, 'listen' | 'logger' | 'jetstream'> & {
+export type ServeConfig = Omit<HubOptions, 'listen' | 'logger' | 'jetstream' | 'authenticate'> & {
   logLevel?: LogLevel;
   /** Where durable streams are kept: a directory (SQLite, dir/netemitter.db) or 'memory'. */
   store?: string;
@@ -57,8 +69,17 @@ export const STORE_MEMORY = 'memory';
 
 export type ServeKey = keyof ServeConfig;
 
-/** The settings of one source. */
-export type Layer = ServeConfig;
+/** The config file's sections, which several flags fill in key by key. */
+export type Section = 'tls' | 'authorization';
+
+/** The flags that set one key of a section: section + field. */
+export type SectionFlagKey = 'authToken' | 'authUser' | 'authPassword' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsVerify';
+
+/** What a row of SERVE_OPTIONS is keyed by: a top-level config key, or a section flag. */
+export type OptionKey = Exclude<ServeKey, Section> | SectionFlagKey;
+
+/** The settings of one source. A layer may hold part of the TLS settings (a flag gives only the key); merged, they must be whole. */
+export type Layer = Omit<ServeConfig, 'tls'> & { tls?: Partial<TlsOptions> };
 
 /** What kind of value an option takes: how it is parsed, shown in --help and its default printed. */
 export const ValueKind = {
@@ -70,6 +91,7 @@ export const ValueKind = {
   FILE_MODE: 'fileMode',
   LOG_LEVEL: 'logLevel',
   SYNC: 'sync',
+  BOOLEAN: 'boolean',
 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
@@ -82,15 +104,22 @@ const PARSERS: Record<ValueKind, (raw: RawValue, min: number) => unknown> = {
   fileMode: parseFileMode,
   logLevel: parseLogLevel,
   sync: parseSyncMode,
+  boolean: parseBoolean,
 };
 
 export interface OptionSpec {
-  readonly key: ServeKey;
+  readonly key: OptionKey;
   readonly kind: ValueKind;
   /** Long flag without the value placeholder, e.g. `--max-payload`. */
   readonly flag: string;
-  /** Placeholder in --help, e.g. `<size>`. */
+  /** Placeholder in --help, e.g. `<size>`; empty for a switch (`--tls-verify`). */
   readonly arg: string;
+  /** Where it goes in the config file: `maxPayload`, or `tls.cert` for a section flag. */
+  readonly configKey: string;
+  /** For a section flag: the section and the field it sets. */
+  readonly section?: { readonly name: Section; readonly field: string };
+  /** A token or password: never quoted back in an error. */
+  readonly secret: boolean;
   readonly env: string;
   readonly description: string;
   /** The default as shown to people. */
@@ -130,13 +159,16 @@ interface RowOptions {
   defaultText?: string;
   /** For options without a minimum in LIMITS. */
   min?: number;
+  /** A section flag: which key of which section it sets. */
+  section?: { name: Section; field: string };
+  secret?: boolean;
 }
 
 /**
  * One option. Its minimum is the hub's (server/options.ts LIMITS) and its
  * default the hub's (protocol/constants.ts Defaults), so neither is written twice.
  */
-function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions = {}): OptionSpec {
+function row(key: OptionKey, kind: ValueKind, description: string, o: RowOptions = {}): OptionSpec {
   const min = (LIMITS as Partial<Record<string, number>>)[key] ?? o.min ?? 0;
   const parse = PARSERS[kind];
   const hubDefault = (Defaults as Partial<Record<string, number | string>>)[key];
@@ -144,7 +176,10 @@ function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions 
     key,
     kind,
     flag: o.flag ?? `--${kebab(key)}`,
-    arg: o.arg ?? `<${kind === ValueKind.COUNT ? 'n' : kind}>`,
+    arg: o.arg ?? (kind === ValueKind.BOOLEAN ? '' : `<${kind === ValueKind.COUNT ? 'n' : kind}>`),
+    configKey: o.section === undefined ? key : `${o.section.name}.${o.section.field}`,
+    ...(o.section !== undefined ? { section: o.section } : {}),
+    secret: o.secret ?? false,
     env: ENV_PREFIX + upperSnake(key),
     description,
     defaultText: o.defaultText ?? (hubDefault === undefined ? 'none' : showDefault(kind, hubDefault)),
@@ -152,7 +187,10 @@ function row(key: ServeKey, kind: ValueKind, description: string, o: RowOptions 
   };
 }
 
-const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC } = ValueKind;
+const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC, BOOLEAN } = ValueKind;
+
+const TLS = (field: string): { name: Section; field: string } => ({ name: 'tls', field });
+const AUTH = (field: string): { name: Section; field: string } => ({ name: 'authorization', field });
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('host', TEXT, 'TCP address to listen on', { arg: '<host>' }),
@@ -178,32 +216,43 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     min: 1,
   }),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
+  // nats-server's flag names (issue #14); relative paths are relative to the working directory.
+  row('authToken', TEXT, 'token clients must send (CONNECT auth_token)', { flag: '--auth', arg: '<token>', section: AUTH('token'), secret: true }),
+  row('authUser', TEXT, 'user name clients must send; needs --pass', { flag: '--user', arg: '<user>', section: AUTH('user') }),
+  row('authPassword', TEXT, 'password for --user: plain, or a bcrypt hash from `netemitter passwd`', {
+    flag: '--pass',
+    arg: '<password>',
+    section: AUTH('password'),
+    secret: true,
+  }),
+  row('tlsCert', TEXT, 'TLS certificate (PEM file) of the TCP listeners; needs --tls-key', { arg: '<file>', section: TLS('cert') }),
+  row('tlsKey', TEXT, 'private key (PEM file) of --tls-cert', { arg: '<file>', section: TLS('key') }),
+  row('tlsCa', TEXT, 'CA certificates (PEM file) that client certificates must chain to', { arg: '<file>', section: TLS('ca'), defaultText: "Node's roots" }),
+  row('tlsVerify', BOOLEAN, 'require and verify a client certificate (mutual TLS)', { section: TLS('verify'), defaultText: 'off' }),
 ];
 
-const BY_KEY = new Map<string, OptionSpec>(SERVE_OPTIONS.map((o) => [o.key, o]));
+/** The options a config file sets at its top level (the section flags are set inside `tls` and `authorization`). */
+const BY_KEY = new Map<string, OptionSpec>(SERVE_OPTIONS.filter((o) => o.section === undefined).map((o) => [o.key, o]));
 
 /** Library options the CLI cannot express, with what to use instead. */
 const UNSUPPORTED_KEYS: Record<string, string> = {
   listen: 'use host, port and unix',
   logger: 'use logLevel',
+  authenticate: 'it is a function for embedders; use authorization.users',
 };
 
-/** Parses one value; an invalid one becomes a ConfigError naming where it came from. */
-function parseAt<T>(where: string, raw: RawValue, parse: (raw: RawValue) => T): T {
-  try {
-    return parse(raw);
-  } catch (err) {
-    if (!(err instanceof InvalidValue)) throw err;
-    throw new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${err.message})`);
+function set(layer: Layer, spec: OptionSpec, raw: RawValue, where: string): void {
+  const value = parseAt(where, raw, spec.parse, spec.secret);
+  if (spec.section === undefined) {
+    (layer as Record<string, unknown>)[spec.key] = value;
+  } else {
+    const section = ((layer as Record<string, unknown>)[spec.section.name] ??= {}) as Record<string, unknown>;
+    section[spec.section.field] = value;
   }
 }
 
-function set(layer: Layer, spec: OptionSpec, raw: RawValue, where: string): void {
-  (layer as Record<string, unknown>)[spec.key] = parseAt(where, raw, spec.parse);
-}
-
-/** Flags as commander hands them over (strings), keyed by option key. */
-export function layerFromFlags(values: Partial<Record<ServeKey, string>>): Layer {
+/** Flags as commander hands them over (strings; true for a switch), keyed by option key. */
+export function layerFromFlags(values: Partial<Record<OptionKey, string | boolean>>): Layer {
   const layer: Layer = {};
   for (const spec of SERVE_OPTIONS) {
     const raw = values[spec.key];
@@ -234,11 +283,15 @@ export function layerFromConfig(json: unknown, file: string): Layer {
   }
   const layer: Layer = {};
   for (const [key, raw] of Object.entries(json)) {
+    if (Object.hasOwn(SECTION_PARSERS, key)) {
+      (layer as Record<string, unknown>)[key] = SECTION_PARSERS[key as Section](raw, file);
+      continue;
+    }
     const spec = BY_KEY.get(key);
     if (spec === undefined) {
       const instead = UNSUPPORTED_KEYS[key];
       if (instead !== undefined) throw new ConfigError(`config key "${key}" in ${file} is not supported by the CLI; ${instead}`);
-      const near = SERVE_OPTIONS.find((o) => loose(o.key) === loose(key));
+      const near = [...BY_KEY.values()].find((o) => loose(o.key) === loose(key));
       const hint = near === undefined ? '' : ` (did you mean "${near.key}"?)`;
       throw new ConfigError(`unknown config key "${key}" in ${file}${hint}`);
     }
@@ -246,6 +299,12 @@ export function layerFromConfig(json: unknown, file: string): Layer {
   }
   return layer;
 }
+
+/** The sections of a config file: objects whose keys flags may override one by one. */
+const SECTION_PARSERS: Record<Section, (raw: unknown, file: string) => object> = {
+  tls: (raw, file) => parseTlsSection(raw, { file }),
+  authorization: (raw, file) => parseAuthorizationSection(raw, { file }),
+};
 
 /** Text of a config file, parsed as JSON. */
 export function parseConfigText(text: string, file: string): Layer {
@@ -278,13 +337,50 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): st
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
-/** Merges layers, highest precedence first; a key absent from a layer falls through to the next. */
-export function mergeLayers(...layers: Layer[]): ServeConfig {
+/**
+ * Merges layers, highest precedence first; a key absent from a layer falls
+ * through to the next. Inside `tls` and `authorization` too: `--pass` replaces
+ * the file's password and keeps its users.
+ */
+export function mergeLayers(...layers: Layer[]): Layer {
   const out: Record<string, unknown> = {};
   for (let i = layers.length - 1; i >= 0; i--) {
-    for (const [k, v] of Object.entries(layers[i]!)) if (v !== undefined) out[k] = v;
+    for (const [k, v] of Object.entries(layers[i]!)) {
+      if (v === undefined) continue;
+      if (Object.hasOwn(SECTION_PARSERS, k)) {
+        const merged = { ...(out[k] as object | undefined) } as Record<string, unknown>;
+        for (const [f, fv] of Object.entries(v as object)) if (fv !== undefined) merged[f] = fv;
+        out[k] = merged;
+      } else {
+        out[k] = v;
+      }
+    }
   }
-  return out as ServeConfig;
+  return out as Layer;
+}
+
+/** How people name a section's key: the config key, and the flag that sets it if there is one. */
+function named(section: Section, field: string): string {
+  const spec = SERVE_OPTIONS.find((o) => o.section?.name === section && o.section.field === field);
+  return spec === undefined ? `${section}.${field}` : `${spec.flag} (${section}.${field})`;
+}
+
+/** Settings that need a partner: a user its password, a certificate its key. */
+function checkPartners(layer: Layer): ServeConfig {
+  const auth: AuthorizationOptions | undefined = layer.authorization;
+  if (auth !== undefined && (auth.user === undefined) !== (auth.password === undefined)) {
+    const [has, lacks] = auth.user === undefined ? ['password', 'user'] : ['user', 'password'];
+    throw new ConfigError(`${named('authorization', has)} needs ${named('authorization', lacks)}`);
+  }
+  const tls = layer.tls;
+  if (tls === undefined) return layer as ServeConfig;
+  if (tls.cert === undefined || tls.key === undefined) {
+    if (tls.cert !== undefined) throw new ConfigError(`${named('tls', 'cert')} needs ${named('tls', 'key')}`);
+    if (tls.key !== undefined) throw new ConfigError(`${named('tls', 'key')} needs ${named('tls', 'cert')}`);
+    const given = Object.keys(tls).map((f) => named('tls', f)).join(', ');
+    throw new ConfigError(`${given} needs a certificate and its key: ${named('tls', 'cert')} and ${named('tls', 'key')}`);
+  }
+  return layer as ServeConfig;
 }
 
 export interface ServeSources {
@@ -293,9 +389,13 @@ export interface ServeSources {
   file?: Layer;
 }
 
-/** flags > env > config file; what is still absent takes the hub's default. */
+/**
+ * flags > env > config file; what is still absent takes the hub's default.
+ * A setting without its partner (a user without a password, a certificate
+ * without its key) is a ConfigError, whichever layers they came from.
+ */
 export function resolveServeConfig(sources: ServeSources): ServeConfig {
-  return mergeLayers(sources.flags ?? {}, sources.env ?? {}, sources.file ?? {});
+  return checkPartners(mergeLayers(sources.flags ?? {}, sources.env ?? {}, sources.file ?? {}));
 }
 
 /** The options for createHub(), without the logger. */

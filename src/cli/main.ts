@@ -14,6 +14,8 @@ import { registerReply } from './commands/reply.js';
 import { registerEchoServer } from './commands/echo-server.js';
 import { registerEchoClient } from './commands/echo-client.js';
 import { registerBench } from './commands/bench.js';
+import { registerPasswd } from './commands/passwd.js';
+import { registerNkey } from './commands/nkey.js';
 import { registerStream } from './commands/stream.js';
 import { registerConsumer } from './commands/consumer.js';
 import { serverFromNatsUrl } from './commands/common.js';
@@ -46,6 +48,8 @@ function createProgram(): Command {
   registerEchoServer(program);
   registerEchoClient(program);
   registerBench(program);
+  registerPasswd(program);
+  registerNkey(program);
   return program;
 }
 

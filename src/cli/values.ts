@@ -9,6 +9,8 @@
  * KB, MB, GB and KiB, MiB, GiB are powers of 1024.
  */
 
+import { ConfigError } from '../errors.js';
+
 /** A value that does not parse; `expected` completes "expected …". */
 export class InvalidValue extends Error {
   readonly expected: string;
@@ -63,6 +65,21 @@ function scaled(amount: number, factor: number): number | undefined {
   const v = amount * factor;
   const r = Math.round(v);
   return Math.abs(v - r) < 1e-6 && Number.isSafeInteger(r) ? r : undefined;
+}
+
+/**
+ * Parses one value; an invalid one becomes a ConfigError naming where it came
+ * from (a flag, a variable, a key in a file). A secret (a token, a password)
+ * is not quoted back: error lines end up in terminals and CI logs.
+ */
+export function parseAt<T>(where: string, raw: RawValue, parse: (raw: RawValue) => T, secret = false): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    const shown = secret ? '' : `: ${JSON.stringify(raw)}`;
+    throw new ConfigError(`invalid value for ${where}${shown} (${err.message})`);
+  }
 }
 
 export function parseString(raw: RawValue): string {
@@ -125,6 +142,18 @@ export function parseFileMode(raw: RawValue): number {
   const m = typeof raw === 'string' ? /^(?:0o?)?([0-7]{1,3})$/i.exec(raw.trim()) : null;
   if (m === null) throw new InvalidValue('an octal file mode like "660" or "600"');
   return parseInt(m[1]!, 8);
+}
+
+const TRUE_WORDS = ['true', '1', 'yes'];
+const FALSE_WORDS = ['false', '0', 'no'];
+
+/** A JSON boolean, or in a variable: true/false, 1/0, yes/no. */
+export function parseBoolean(raw: RawValue): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
+  if (s !== undefined && TRUE_WORDS.includes(s)) return true;
+  if (s !== undefined && FALSE_WORDS.includes(s)) return false;
+  throw new InvalidValue('true or false');
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;

@@ -15,7 +15,7 @@ import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit, type MsgHeaders } from '../protocol/headers.js';
 import { isValidSubject, isValidLiteralSubject } from '../protocol/subject.js';
 import { randomToken } from './token.js';
-import { ClosedError, InvalidSubjectError, NoRespondersError, NetEmitterError, RemoteError, TimeoutError } from '../errors.js';
+import { ClosedError, InvalidSubjectError, NoRespondersError, NetEmitterError, PermissionOperation, RemoteError, TimeoutError, type PermissionError } from '../errors.js';
 import { JetStreamClient, type JsHost, type PublishOptions, type RawDeliver, type RawReply } from './jetstream/api.js';
 import { Consumers, Streams } from './jetstream/manage.js';
 import { checkDurableOptions, DurableListener, type DurableMeta, type DurableOptions } from './jetstream/durable.js';
@@ -605,6 +605,23 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
       if (failure !== undefined) return req.reject(new RemoteError(failure, Number(headers.get(ERROR_CODE_HEADER) ?? 500) || 500));
     }
     req.resolve(req.raw ? ({ headers, data } satisfies RawReply) : decodePayload(data));
+  }
+
+  /**
+   * @internal ConnectionHandler. nats-server answers a denied PUB with one
+   * -ERR, in order: it fails the oldest request to that subject, at once
+   * rather than at its timeout. A denied inbox fails every pending request.
+   */
+  permissionDenied(err: PermissionError): void {
+    const inboxDenied = err.operation === PermissionOperation.SUBSCRIBE && this.inbox !== null && err.subject === this.inbox.subject;
+    if (err.operation === PermissionOperation.SUBSCRIBE && !inboxDenied) return;
+    for (const [token, req] of this.pending) {
+      if (!inboxDenied && req.subject !== err.subject) continue;
+      this.pending.delete(token);
+      clearTimeout(req.timer);
+      req.reject(err);
+      if (!inboxDenied) return;
+    }
   }
 
   /** @internal Publishes a reply (used by EventMeta.respond); `subject` is the request's, for errors. */

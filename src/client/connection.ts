@@ -23,7 +23,7 @@
  * `queuedPongs`: their PINGs leave after the reconnect, behind the data they
  * confirm, so a flush() made while disconnected resolves once it is true.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
 import { Outbound } from '../protocol/outbound.js';
@@ -35,10 +35,15 @@ import {
   ConnectionError,
   DisconnectedError,
   PayloadTooLargeError,
-  ServerError,
   UnsentError,
+  AuthorizationError,
+  PermissionError,
 } from '../errors.js';
 import { parseServer, type ResolvedConnectOptions, type ServerAddress } from './options.js';
+import { plainDialer } from './dialer.js';
+import { upgradeTls } from './tls.js';
+import { credentialsFor } from './auth.js';
+import { serverErrorOf } from './server-errors.js';
 
 /** What the server told us in INFO. */
 export interface ServerInfo {
@@ -51,6 +56,13 @@ export interface ServerInfo {
   client_id?: number;
   connect_urls?: string[];
   ldm?: boolean;
+  /** The client must upgrade to TLS after this INFO (or has, handshake first). */
+  tls_required?: boolean;
+  /** TLS is offered but not required (nats-server's allow_non_tls). */
+  tls_available?: boolean;
+  auth_required?: boolean;
+  /** What an NKey signs to prove itself. */
+  nonce?: string;
   [key: string]: unknown;
 }
 
@@ -70,6 +82,8 @@ export interface ConnectionHandler {
   /** Lines (SUB …) to send right after CONNECT, to restore subscriptions. */
   subscriptionLines(): string;
   message(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
+  /** The server denied a publish or a subscription (it is also emitted on status 'error'). */
+  permissionDenied(err: PermissionError): void;
 }
 
 type State = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -85,7 +99,7 @@ export class ClientConnection implements ClientParserHandler {
   private readonly handler: ConnectionHandler;
   private servers: ServerAddress[];
   private current: ServerAddress | null = null;
-  private socket: Socket | null = null;
+  private socket: Duplex | null = null;
   private parser: ClientParser | null = null;
   private readonly out = new Outbound();
   private flushScheduled = false;
@@ -106,6 +120,8 @@ export class ClientConnection implements ClientParserHandler {
   private pingTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private everConnected = false;
+  /** Authorization failures in a row (connect attempts refused, or an expiry while connected). */
+  private authFailures = 0;
   private firstConnect: { resolve: () => void; reject: (err: Error) => void } | null = null;
   private closed: Promise<void> | null = null;
 
@@ -159,13 +175,23 @@ export class ClientConnection implements ClientParserHandler {
         if (err === null) return;
         if (this.isClosed) return;
         failures.set(server.url, err);
+        const refused = err.cause instanceof AuthorizationError ? err.cause : null;
+        this.authFailures = refused === null ? 0 : this.authFailures + 1;
         const r = this.opts.reconnect;
         const giveUp = this.everConnected
           ? r === false || (r.maxAttempts >= 0 && attempts >= r.maxAttempts)
           : !this.opts.waitOnFirstConnect && attempts >= this.servers.length;
         if (giveUp) {
           const failed = [...failures.values()];
-          this.fail(this.everConnected ? noServer('could not reconnect', failed, ` (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`) : noServer('could not connect', failed));
+          // A first connect that some server refused says so: the credentials are what to fix.
+          const auth = failed.find((f) => f.cause instanceof AuthorizationError)?.cause as AuthorizationError | undefined;
+          if (!this.everConnected && auth !== undefined) this.fail(auth);
+          else this.fail(this.everConnected ? noServer('could not reconnect', failed, ` (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`) : noServer('could not connect', failed));
+          return;
+        }
+        // nats.js's rule: refused twice in a row, the credentials will not do; retrying forever would only hammer the server.
+        if (refused !== null && this.authFailures >= 2 && !this.opts.ignoreAuthErrorAbort) {
+          this.fail(refused);
           return;
         }
       }
@@ -185,18 +211,20 @@ export class ClientConnection implements ClientParserHandler {
       this.current = server;
       this.handshake = false;
       this.handshakePong = false;
-      const socket = server.path !== undefined ? netConnect(server.path) : netConnect({ host: server.host!, port: server.port! });
-      socket.setNoDelay(true);
-      this.socket = socket;
       this.parser = new ClientParser(this, { maxControlLine: 64 * 1024 });
+      const abort = new AbortController();
+      this.dialing = abort;
+      let socket: Duplex | null = null;
       let settled = false;
       const timer = setTimeout(() => fail(`timed out after ${this.opts.timeout} ms`), this.opts.timeout);
       const fail = (why: string | Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.destroy();
-        this.socket = null;
+        this.dialing = null;
+        abort.abort();
+        socket?.destroy();
+        if (this.socket === socket) this.socket = null;
         resolve(serverFailure(server, why));
       };
       this.onHandshake = (err) => {
@@ -204,27 +232,75 @@ export class ClientConnection implements ClientParserHandler {
         if (err !== null) return fail(err);
         settled = true;
         clearTimeout(timer);
-        socket.on('close', () => this.lost(socket, undefined));
+        this.dialing = null;
         resolve(null);
       };
-      socket.on('data', (chunk: Buffer) => {
-        if (this.socket === socket) this.parser?.parse(chunk);
-      });
-      socket.on('error', (err) => {
-        if (!settled) fail(err);
-        else this.lastSocketError = err;
-      });
-      socket.on('close', () => fail('the connection closed during the handshake'));
-      socket.on('drain', () => this.scheduleFlush());
+      const listen = (s: Duplex): (() => void) => {
+        const onData = (chunk: Buffer): void => {
+          if (this.socket === s) this.parser?.parse(chunk);
+        };
+        const onError = (err: Error): void => {
+          if (!settled) fail(err);
+          else this.lastSocketError = err;
+        };
+        const onClose = (): void => {
+          if (!settled) fail('the connection closed during the handshake');
+          else this.lost(s, undefined);
+        };
+        const onDrain = (): void => this.scheduleFlush();
+        s.on('data', onData).on('error', onError).on('close', onClose).on('drain', onDrain);
+        return () => void s.off('data', onData).off('error', onError).off('close', onClose).off('drain', onDrain);
+      };
+      const tls = this.opts.tls;
+      this.secure = false;
+      // The handshake on the socket dialed, which then carries everything: after a plaintext INFO that asks for
+      // TLS, or at once with handshakeFirst.
+      this.upgrade = async () => {
+        const raw = socket!;
+        this.socket = null;
+        detach();
+        raw.on('error', ignore);
+        const t = await upgradeTls(raw, tls, server, abort.signal);
+        if (settled) {
+          t.destroy();
+          return;
+        }
+        socket = t;
+        this.socket = t;
+        this.secure = true;
+        detach = listen(t);
+      };
+      let detach = (): void => {};
+      const dialer = this.opts.dialer ?? plainDialer(server);
+      dialer(server, abort.signal).then(
+        (s) => {
+          if (settled) {
+            s.destroy();
+            return;
+          }
+          socket = s;
+          this.socket = s;
+          detach = listen(s);
+          if (tls?.handshakeFirst === true) this.upgrade!().catch(fail);
+        },
+        (err: Error) => fail(err),
+      );
     });
   }
 
+  /** Whether the socket of this attempt is TLS already. */
+  private secure = false;
+  private upgrade: (() => Promise<void>) | null = null;
+
+  /** The attempt under way, aborted by close(). */
+  private dialing: AbortController | null = null;
   private onHandshake: ((err: Error | null) => void) | null = null;
   private lastSocketError: Error | undefined;
 
   private connected(): void {
     this.state = 'connected';
     this.pingsOut = 0;
+    this.authFailures = 0;
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingInterval);
     this.pingTimer.unref();
     const first = !this.everConnected;
@@ -243,7 +319,7 @@ export class ClientConnection implements ClientParserHandler {
   }
 
   /** The socket went away after the handshake. */
-  private lost(socket: Socket, err: Error | undefined): void {
+  private lost(socket: Duplex, err: Error | undefined): void {
     if (this.socket !== socket) return;
     this.socket = null;
     this.parser?.close();
@@ -265,7 +341,7 @@ export class ClientConnection implements ClientParserHandler {
     void this.dialLoop();
   }
 
-  private fail(err: ConnectionError): void {
+  private fail(err: ConnectionError | AuthorizationError): void {
     if (this.firstConnect !== null) {
       this.firstConnect.reject(err);
       this.firstConnect = null;
@@ -287,24 +363,41 @@ export class ClientConnection implements ClientParserHandler {
     this.serverInfo = info;
     if (!this.handshake) {
       this.handshake = true;
-      const connect = {
-        verbose: false,
-        pedantic: false,
-        protocol: 1,
-        headers: true,
-        no_responders: true,
-        echo: this.opts.echo,
-        lang: 'netemitter',
-        version: VERSION,
-        ...(this.opts.name !== undefined ? { name: this.opts.name } : {}),
-      };
-      // CONNECT, then the subscriptions to restore, then PING: the PONG confirms all of them.
-      const lines = `CONNECT ${JSON.stringify(connect)}\r\n${this.handler.subscriptionLines()}PING\r\n`;
-      this.handshakePong = true;
-      this.socket?.write(Buffer.from(lines, 'utf8'));
+      this.startSession(info).catch((err: Error) => this.onHandshake?.(err));
     }
     if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) this.mergeServers(info.connect_urls);
     if (info.ldm === true) this.lameDuck();
+  }
+
+  /**
+   * The rest of the handshake after the first INFO: TLS when either side
+   * asks for it, then CONNECT with the credentials (signing INFO's nonce),
+   * the subscriptions to restore and a PING, whose PONG confirms them all.
+   */
+  private async startSession(info: ServerInfo): Promise<void> {
+    const server = this.current!;
+    const wantTls = this.opts.tls !== null || server.tls === true;
+    if (!this.secure) {
+      if (info.tls_required === true || (wantTls && info.tls_available === true)) await this.upgrade!();
+      else if (wantTls) throw new ConnectionError('the server does not offer TLS, and this client requires it (a tls:// URL or the tls option)');
+    }
+    const credentials = await credentialsFor(this.opts.auth, server, typeof info.nonce === 'string' ? info.nonce : undefined);
+    if (this.socket === null || this.isClosed) return;
+    const connect = {
+      verbose: false,
+      pedantic: false,
+      tls_required: this.secure,
+      ...credentials,
+      protocol: 1,
+      headers: true,
+      no_responders: true,
+      echo: this.opts.echo,
+      lang: 'netemitter',
+      version: VERSION,
+      ...(this.opts.name !== undefined ? { name: this.opts.name } : {}),
+    };
+    this.handshakePong = true;
+    this.socket.write(Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n${this.handler.subscriptionLines()}PING\r\n`, 'utf8'));
   }
 
   private mergeServers(urls: string[]): void {
@@ -346,10 +439,22 @@ export class ClientConnection implements ClientParserHandler {
   ok(): void {}
 
   err(text: string): void {
-    const err = new ServerError(text);
+    // Control lines arrive byte-per-char; a subject in the text is the user's UTF-8 again.
+    const err = serverErrorOf(fromWire(text), this.current?.url);
+    // A denied SUB restored during the handshake does not fail it: nats-server keeps the connection.
+    if (err instanceof PermissionError) {
+      this.handler.permissionDenied(err);
+      if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
+      return;
+    }
     if (!this.handshake || this.state !== 'connected') {
       this.onHandshake?.(err);
       return;
+    }
+    // The server closes the connection after this one; the disconnect carries it as its cause.
+    if (err instanceof AuthorizationError) {
+      this.lastSocketError = err;
+      this.authFailures = 1;
     }
     if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
   }
@@ -495,6 +600,7 @@ export class ClientConnection implements ClientParserHandler {
       await Promise.race([this.flush().catch(() => {}), new Promise((r) => setTimeout(r, this.opts.timeout).unref())]);
     }
     this.state = 'closing';
+    this.dialing?.abort();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
@@ -550,6 +656,8 @@ function noServer(what: string, failures: ConnectionError[], suffix = ''): Conne
   const message = `${what} to ${list}${suffix}`;
   return new ConnectionError(message, { cause: last.cause ?? last, errors: failures });
 }
+
+function ignore(): void {}
 
 function flushConnection(c: ClientConnection): void {
   c.flushNow();

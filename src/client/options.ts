@@ -3,14 +3,17 @@
  *
  * URLs: nats://host:port, tcp://host:port, host:port, unix:///path/to.sock,
  * a bare absolute socket path, and Windows pipes (\\.\pipe\name); several in
- * one string separated by commas, or an array. tls:// is recognised and
- * refused until TLS lands, so the option shape stays stable.
+ * one string separated by commas, or an array. tls://host:port requires TLS.
+ * nats://user:pass@host and nats://token@host carry credentials, which are
+ * kept out of `url` (it appears in messages).
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
-import { isWindowsPipe } from '../transport.js';
+import { isWindowsPipe, type Dialer } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
 import { JS_API_PREFIX } from '../protocol/jetstream.js';
+import { resolveTls, type ResolvedTls, type TlsOptions } from './tls.js';
+import { resolveAuth, type Authenticator, type ResolvedAuth } from './auth.js';
 
 export interface ServerAddress {
   /** As given or advertised, for messages. */
@@ -21,6 +24,12 @@ export interface ServerAddress {
   readonly path?: string;
   /** Learned from INFO connect_urls rather than configured. */
   readonly discovered: boolean;
+  /** tls://: the connection must be TLS. */
+  readonly tls?: boolean;
+  /** Credentials from the URL (percent-decoded): user and password, or a token. */
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
 }
 
 export interface ReconnectOptions {
@@ -69,6 +78,38 @@ export interface ConnectOptions {
   inboxPrefix?: string;
   /** Durable streams (the JetStream API). */
   jetstream?: JetStreamOptions;
+  /**
+   * TLS: the connection must be encrypted (as with a tls:// URL), verified
+   * with these settings. Without it, a server that requires TLS still gets
+   * it, with Node's defaults (its trusted CAs, verification on).
+   */
+  tls?: TlsOptions;
+  /** User name (with `pass`); wins over one in the URL. */
+  user?: string;
+  pass?: string;
+  /** Authentication token; wins over one in the URL. */
+  token?: string;
+  /**
+   * An NKey user seed (`SU…`, as text or its bytes): the client signs the
+   * server's nonce with it and sends the public key and the signature.
+   */
+  nkey?: string | Uint8Array;
+  /**
+   * Called with the server's nonce at each connect; what it returns goes
+   * into CONNECT, over the fields the other options set.
+   */
+  authenticator?: Authenticator;
+  /**
+   * Keep reconnecting after the server refused the credentials twice in a
+   * row. Default false: the bus closes then (as nats.js does).
+   */
+  ignoreAuthErrorAbort?: boolean;
+  /**
+   * Opens the byte stream to a server instead of the built-in TCP / Unix
+   * socket dialers (a tunnel, a test transport). The TLS upgrade and
+   * everything above it still apply to what it returns.
+   */
+  dialer?: Dialer;
 }
 
 export interface JetStreamOptions {
@@ -96,6 +137,10 @@ export interface ResolvedConnectOptions {
   handlerQueue: string;
   inboxPrefix: string;
   jetstream: { prefix: string; timeout: number };
+  tls: ResolvedTls | null;
+  auth: ResolvedAuth;
+  ignoreAuthErrorAbort: boolean;
+  dialer: Dialer | undefined;
 }
 
 export const ClientDefaults = {
@@ -134,7 +179,8 @@ export function parseServer(input: string, discovered = false): ServerAddress {
   if (typeof input !== 'string') throw new ConfigError(`a server URL must be a string, got ${describeValue(input)}`);
   const s = input.trim();
   if (s.length === 0) throw new ConfigError('empty server URL');
-  const bad = (why: string): ConfigError => new ConfigError(`invalid server URL ${JSON.stringify(s)}: ${why}`);
+  // Never show credentials in a message: the user info is masked.
+  const bad = (why: string): ConfigError => new ConfigError(`invalid server URL ${JSON.stringify(redactUrl(s))}: ${why}`);
   if (isWindowsPipe(s)) return { url: s, path: s, discovered };
   if (s.startsWith('/')) return { url: `unix://${s}`, path: s, discovered };
   const m = SCHEME.exec(s);
@@ -155,26 +201,48 @@ export function parseServer(input: string, discovered = false): ServerAddress {
     if (rest === '/') throw bad('a unix:// URL needs the path of a socket, e.g. unix:///tmp/hub.sock');
     return { url: `unix://${rest}`, path: rest, discovered };
   }
-  if (scheme === 'tls' || scheme === 'wss' || scheme === 'ws') {
-    throw bad(`${scheme}:// is not supported yet (TLS arrives in a later release)`);
-  }
-  if (scheme !== 'nats' && scheme !== 'tcp') throw bad(`unknown scheme ${scheme}://`);
-  const { host, port } = hostPort(rest, bad);
+  if (scheme === 'wss' || scheme === 'ws') throw bad(`${scheme}:// is not supported yet (WebSocket arrives in a later release)`);
+  if (scheme !== 'nats' && scheme !== 'tcp' && scheme !== 'tls') throw bad(`unknown scheme ${scheme}://`);
+  const { host, port, credentials } = hostPort(rest, bad);
   const shown = host.includes(':') ? `[${host}]` : host;
-  return { url: `nats://${shown}:${port}`, host, port, discovered };
+  const tls = scheme === 'tls';
+  return { url: `${tls ? 'tls' : 'nats'}://${shown}:${port}`, host, port, discovered, ...(tls ? { tls } : {}), ...credentials };
+}
+
+/** The URL with its user info masked, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+}
+
+/** `user:pass@` (user and password) or `token@` (a token), percent-decoded. */
+function userInfo(info: string, bad: (why: string) => ConfigError): { user?: string; pass?: string; token?: string } {
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw bad('the credentials are not valid percent-encoding');
+    }
+  };
+  if (info === '') throw bad('empty credentials before "@"');
+  const colon = info.indexOf(':');
+  if (colon === -1) return { token: decode(info) };
+  return { user: decode(info.slice(0, colon)), pass: decode(info.slice(colon + 1)) };
 }
 
 /** `host`, `host:port`, `[v6]` or `[v6]:port`, with at most a trailing `/`. */
-function hostPort(rest: string, bad: (why: string) => ConfigError): { host: string; port: number } {
+function hostPort(rest: string, bad: (why: string) => ConfigError): { host: string; port: number; credentials: { user?: string; pass?: string; token?: string } } {
   const end = rest.search(/[/?#]/);
-  const authority = end === -1 ? rest : rest.slice(0, end);
+  let authority = end === -1 ? rest : rest.slice(0, end);
   const tail = end === -1 ? '' : rest.slice(end);
   if (authority === '') {
     throw bad(rest.startsWith('/') ? `no host (a Unix socket is unix://${rest})` : 'no host, e.g. nats://127.0.0.1:4222');
   }
   if (/\s/.test(rest)) throw bad('it contains whitespace');
   if (tail !== '' && tail !== '/') throw bad(`${JSON.stringify(tail)} after the host: a server URL has no path, query or fragment`);
-  if (authority.includes('@')) throw bad('credentials in the URL are not supported (the client does not authenticate yet)');
+  const at = authority.lastIndexOf('@');
+  const credentials = at === -1 ? {} : userInfo(authority.slice(0, at), bad);
+  if (at !== -1) authority = authority.slice(at + 1);
+  if (authority === '') throw bad('no host after the credentials, e.g. nats://user:pass@127.0.0.1:4222');
   let host: string;
   let portText: string | undefined;
   if (authority.startsWith('[')) {
@@ -195,7 +263,7 @@ function hostPort(rest: string, bad: (why: string) => ConfigError): { host: stri
     if (!HOST.test(host)) throw bad(`${JSON.stringify(host)} is not a host name or an IP address`);
     if (portText === undefined && /^\d+$/.test(host)) throw bad(`${host} is a port without a host, e.g. 127.0.0.1:${host}`);
   }
-  return { host, port: portText === undefined ? Defaults.port : parsePort(portText, bad) };
+  return { host, port: portText === undefined ? Defaults.port : parsePort(portText, bad), credentials };
 }
 
 function parsePort(text: string, bad: (why: string) => ConfigError): number {
@@ -251,6 +319,11 @@ function checkNumber(name: string, v: unknown, min: number): number {
   return v;
 }
 
+function checkDialer(d: unknown): Dialer | undefined {
+  if (d !== undefined && typeof d !== 'function') throw new ConfigError(`option dialer must be a function, got ${describeValue(d)}`);
+  return d as Dialer | undefined;
+}
+
 export function resolveConnectOptions(input: string | string[] | ConnectOptions | undefined): ResolvedConnectOptions {
   if (input !== undefined && input !== null && typeof input !== 'string' && typeof input !== 'object') {
     throw new ConfigError(`connect() takes a URL, an array of URLs or an options object, got ${describeValue(input)}`);
@@ -292,5 +365,9 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     handlerQueue: opts.handlerQueue ?? ClientDefaults.handlerQueue,
     inboxPrefix,
     jetstream: { prefix, timeout: checkNumber('jetstream.timeout', js.timeout ?? ClientDefaults.jetstreamTimeout, 1) },
+    tls: resolveTls(opts.tls),
+    auth: resolveAuth(opts),
+    ignoreAuthErrorAbort: opts.ignoreAuthErrorAbort ?? false,
+    dialer: checkDialer(opts.dialer),
   };
 }

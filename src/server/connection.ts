@@ -60,6 +60,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   private readonly parser: ServerParser;
   private pingsOut = 0;
   private activity = false;
+  /** Whether any byte has arrived yet. */
+  private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
   /** The connect timeout, or with authentication the authentication timeout. */
@@ -140,6 +142,17 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
 
   /** Bytes from the stream. */
   receive(chunk: Buffer): void {
+    if (!this.started) {
+      this.started = true;
+      if (this.hub.auth !== null && (chunk[0]! | 0x20) !== 0x63 /* c */) {
+        // With authentication, nats-server takes nothing but CONNECT first,
+        // deciding on the op's first byte: anything else, even an unknown op
+        // or an HPUB, is an Authorization Violation.
+        this.parser.close();
+        this.refuse();
+        return;
+      }
+    }
     this.activity = true;
     this.hub.reading(chunk.length);
     this.parser.parse(chunk);
@@ -147,7 +160,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
 
   /** A request reached this client: with allowResponses, it may publish to the reply subject. */
   grantResponse(reply: string): void {
-    if (this.rights !== null) this.rights.grant(reply, Date.now());
+    // Only a reply its publish permissions would refuse needs a right: the table stays small.
+    if (this.rights !== null && !this.perms!.canPublish(reply)) this.rights.grant(reply, Date.now());
   }
 
 
@@ -238,10 +252,11 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       return;
     }
     const auth = this.hub.auth;
-    if (auth === null || this.phase === Phase.READY) {
+    if (auth === null) {
       this.accepted();
       return;
     }
+    // Every CONNECT is authenticated, a second one too (as nats-server): its credentials may be wrong.
     let result: ReturnType<typeof auth.check>;
     try {
       result = auth.check(c, this.peer, this.nonce);
@@ -279,12 +294,12 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.parser.close();
       if (!wasPaused) this.pauseReading();
       this.hub.authFailed(this, this.peer);
-      const delay = this.hub.authFailures.fail(this.address, Date.now());
+      const delay = this.hub.auth!.failures.fail(this.address, Date.now());
       if (delay > 0) this.connectTimer = setTimeout(onRefuse, delay, this);
       else this.refuse();
       return;
     }
-    this.hub.authFailures.succeed(this.address);
+    this.hub.auth!.failures.succeed(this.address);
     this.user = r.identity.user;
     const perms = r.permissions;
     this.perms = perms;

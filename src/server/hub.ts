@@ -26,7 +26,7 @@ import { HubClosedError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import { JetStream, resolveJetStreamOptions } from './jetstream/index.js';
 import type { JsHost } from './jetstream/host.js';
-import { Authenticator, FailureTracker } from './security/auth.js';
+import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 
@@ -339,7 +339,6 @@ export class Hub extends EventEmitter<HubEvents> {
     return {
       options: this.options,
       auth: this.auth,
-      authFailures: new FailureTracker(),
       publish: (from, msg) => router.publish(from, msg),
       addSubscription: (sub) => {
         router.sublist.insert(sub);

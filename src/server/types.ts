@@ -7,7 +7,7 @@
 import type { Peer } from '../transport.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { CompiledPermissions } from './security/permissions.js';
-import type { Authenticator, FailureTracker } from './security/auth.js';
+import type { Authenticator } from './security/auth.js';
 
 /** Why a connection ended; reported with the hub's `disconnect` event. */
 export const CloseReason = {
@@ -126,7 +126,6 @@ export interface HubCore {
   readonly options: ResolvedHubOptions;
   /** Authentication, or null when anyone may connect. */
   readonly auth: Authenticator | null;
-  readonly authFailures: FailureTracker;
   /** The publish path: permissions were checked by the connection; routes to subscribers and streams. */
   publish(from: Subscriber, msg: Message): void;
   addSubscription(sub: Subscription): void;

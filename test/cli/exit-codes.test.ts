@@ -29,6 +29,8 @@ const EXPECTED: Record<string, number> = {
   BufferFullError: ExitCode.FAILURE,
   UnsentError: ExitCode.FAILURE,
   ServerError: ExitCode.FAILURE,
+  AuthorizationError: ExitCode.FAILURE,
+  PermissionError: ExitCode.FAILURE,
   PayloadTooLargeError: ExitCode.FAILURE,
   InvalidPayloadError: ExitCode.FAILURE,
   InvalidSubjectError: ExitCode.FAILURE,

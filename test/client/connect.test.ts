@@ -138,14 +138,35 @@ describe('connect()', () => {
     }
   });
 
-  it('refuses tls:// (and ws://) with a clear ConfigError', async () => {
-    for (const url of ['tls://127.0.0.1:4222', 'wss://example.test:443', 'ws://127.0.0.1:80']) {
+  it('refuses ws:// and wss:// with a clear ConfigError (WebSocket comes later)', async () => {
+    for (const url of ['wss://example.test:443', 'ws://127.0.0.1:80']) {
       const err = await rejection(connect(url));
       assert.equal((err as { code?: string }).code, ErrorCode.CONFIG, url);
       assert.match(err.message, /not supported yet/);
     }
-    const list = await rejection(connect([server.url, 'tls://127.0.0.1:4443']));
-    assert.equal((list as { code?: string }).code, ErrorCode.CONFIG, 'one tls:// URL in a list is refused too');
+    const list = await rejection(connect([server.url, 'ws://127.0.0.1:4443']));
+    assert.equal((list as { code?: string }).code, ErrorCode.CONFIG, 'one ws:// URL in a list is refused too');
+  });
+
+  it('reads tls:// URLs and URL credentials, percent-decoded, and keeps them out of url', () => {
+    assert.deepEqual(parseServer('tls://127.0.0.1:4443'), { url: 'tls://127.0.0.1:4443', host: '127.0.0.1', port: 4443, discovered: false, tls: true });
+    const a = parseServer('nats://al%40ice:p%3Ass%2Fw@host:4222');
+    assert.deepEqual([a.url, a.user, a.pass, a.token], ['nats://host:4222', 'al@ice', 'p:ss/w', undefined]);
+    const t = parseServer('tls://s3cr%20t@host');
+    assert.deepEqual([t.url, t.user, t.token, t.tls], ['tls://host:4222', undefined, 's3cr t', true]);
+    // A raw "@" in the password still splits at the last one.
+    assert.equal(parseServer('nats://u:a@b@host').pass, 'a@b');
+  });
+
+  it('never shows URL credentials in an error message', () => {
+    for (const url of ['nats://user:secret@host:abc', 'nats://secret@host:4222/x', 'nats://user:%E0%A4%A@host', 'nats://secret@']) {
+      assert.throws(() => parseServer(url), (err: Error) => {
+        assert.equal((err as { code?: string }).code, ErrorCode.CONFIG);
+        assert.doesNotMatch(err.message, /secret|%E0/, err.message);
+        assert.match(err.message, /\*\*\*@/);
+        return true;
+      });
+    }
   });
 
   it('refuses malformed URLs and options with ConfigError', async () => {
@@ -175,7 +196,6 @@ describe('connect()', () => {
       ['nats://a b:4222', /: it contains whitespace$/],
       ['nats://host:4222/path', /: "\/path" after the host: a server URL has no path, query or fragment$/],
       ['nats://host:4222?x=1', /"\?x=1" after the host/],
-      ['nats://user:secret@host:4222', /: credentials in the URL are not supported/],
       ['::1', /: an IPv6 address goes in brackets, e.g\. \[::1\]:4222$/],
       ['nats://host::4222', /: more than one ":"$/],
       ['nats://[::1:4222', /is not an IPv6 address in brackets$/],

@@ -13,22 +13,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { AuthorizationError, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { differs, startServer, type TestServer } from '../helpers/target.js';
+import { differs, natsServerAuthorization, natsServerTls, startServer, type TestServer } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
+import { assertAllClosedWith, CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart, untilClosed } from '../helpers/security.js';
 
 const VIOLATION = "-ERR 'Authorization Violation'\r\n";
 const AUTH_TIMEOUT = "-ERR 'Authentication Timeout'\r\n";
 const TOKEN = 'tok-3f9a1c';
-
-/** Sends `data` on a fresh connection and returns what arrived before the server closed it. */
-async function untilClosed(server: TestServer, data: string | ((info: Record<string, unknown>) => string)): Promise<string> {
-  return withRaw(server, async (c) => {
-    c.send(typeof data === 'string' ? data : data(c.info));
-    assert.equal(await c.waitClosed(), true, `the server kept the connection open; received ${JSON.stringify(c.text())}`);
-    return c.text();
-  });
-}
 
 /** Sends `data` then PING on a fresh connection: returns what arrived up to the PONG; the connection must stay open. */
 async function accepted(server: TestServer, data: string | ((info: Record<string, unknown>) => string)): Promise<string> {
@@ -37,6 +29,13 @@ async function accepted(server: TestServer, data: string | ((info: Record<string
     assert.equal(c.isClosed, false);
     return got;
   });
+}
+
+/** Each case followed by PING: a server that let the CONNECT through would answer PONG. */
+function withPing(cases: Record<string, string | ((info: Record<string, unknown>) => string)>): Record<string, (info: Record<string, unknown>) => string> {
+  return Object.fromEntries(
+    Object.entries(cases).map(([name, data]) => [name, (info: Record<string, unknown>) => (typeof data === 'string' ? data : data(info)) + 'PING\r\n']),
+  );
 }
 
 /** A publish and its delivery on one connection: proof that an authenticated client is served. */
@@ -102,7 +101,7 @@ describe('auth: token', () => {
   });
 
   it('nats.js with a wrong token fails with AuthorizationError', async () => {
-    const err = await rejection(connectTo(server, { token: 'not-it' }));
+    const err = await rejection(connectTo(server, { token: 'not-it', timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
 
@@ -117,9 +116,7 @@ describe('auth: token', () => {
       // The violation is decided on the first op: a good CONNECT after it is never read.
       'PING, then the right CONNECT': 'PING\r\n' + connectLine({ auth_token: TOKEN }) + 'PING\r\n',
     };
-    const got: Record<string, string> = {};
-    for (const [name, data] of Object.entries(cases)) got[name] = await untilClosed(server, data);
-    assert.deepEqual(got, Object.fromEntries(Object.keys(cases).map((k) => [k, VIOLATION])));
+    await assertAllClosedWith(server, cases, VIOLATION);
   });
 
   it('CONNECT with wrongly typed fields: close (nats-server silently, the hub after -ERR)', async () => {
@@ -134,16 +131,14 @@ describe('auth: token', () => {
       hub: "-ERR 'Unknown Protocol Operation'\r\n",
       why: 'CONFORMANCE-NOTES 1: nats-server closes silently on a CONNECT it cannot decode; the hub sends -ERR first',
     });
-    const got: Record<string, string> = {};
-    for (const [name, data] of Object.entries(cases)) got[name] = await untilClosed(server, data);
-    assert.deepEqual(got, Object.fromEntries(Object.keys(cases).map((k) => [k, expected])));
+    await assertAllClosedWith(server, cases, expected);
   });
 
   it('a second CONNECT is authenticated again: a wrong token after an accepted one closes the connection', async () => {
     await withRaw(server, async (c) => {
       assert.equal(await c.roundTrip(connectLine({ auth_token: TOKEN })), 'PONG\r\n');
       c.send(connectLine({ auth_token: 'not-it' }) + 'PING\r\n');
-      assert.equal(await c.waitClosed(), true);
+      assert.equal(await c.waitClosed(REFUSAL_TIMEOUT_MS), true);
       assert.equal(c.text(), 'PONG\r\n' + VIOLATION);
     });
   });
@@ -163,7 +158,7 @@ describe('auth: authorization timeout', () => {
 
   it("no CONNECT within the timeout: exactly -ERR 'Authentication Timeout', then close", async () => {
     await withRaw(server, async (c) => {
-      assert.equal(await c.waitClosed(TIMEOUT_MS + 2_000), true, 'closed by the server');
+      assert.equal(await c.waitClosed(TIMEOUT_MS + REFUSAL_TIMEOUT_MS), true, 'closed by the server');
       assert.equal(c.text(), AUTH_TIMEOUT);
     });
   });
@@ -171,7 +166,7 @@ describe('auth: authorization timeout', () => {
   it('half a CONNECT line does not stop the timer', async () => {
     await withRaw(server, async (c) => {
       c.send(`CONNECT {"auth_token":${JSON.stringify(TOKEN)}`);
-      assert.equal(await c.waitClosed(TIMEOUT_MS + 2_000), true, 'closed by the server');
+      assert.equal(await c.waitClosed(TIMEOUT_MS + REFUSAL_TIMEOUT_MS), true, 'closed by the server');
       assert.equal(c.text(), AUTH_TIMEOUT);
     });
   });
@@ -222,13 +217,11 @@ describe('auth: single user and password', () => {
       'password as token': connectLine({ auth_token: 'pw-81c2' }),
       'empty password': connectLine({ user: 'solo', pass: '' }),
     };
-    const got: Record<string, string> = {};
-    for (const [name, data] of Object.entries(cases)) got[name] = await untilClosed(server, data + 'PING\r\n');
-    assert.deepEqual(got, Object.fromEntries(Object.keys(cases).map((k) => [k, VIOLATION])));
+    await assertAllClosedWith(server, withPing(cases), VIOLATION);
   });
 
   it('nats.js with a wrong password fails with AuthorizationError', async () => {
-    const err = await rejection(connectTo(server, { user: 'solo', pass: 'nope' }));
+    const err = await rejection(connectTo(server, { user: 'solo', pass: 'nope', timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
 });
@@ -289,9 +282,7 @@ describe('auth: users list with plain and bcrypt passwords', () => {
       'unknown user': connectLine({ user: 'mallory', pass: 'alice-plain' }),
       'no user': connectLine({ pass: 'alice-plain' }),
     };
-    const got: Record<string, string> = {};
-    for (const [name, data] of Object.entries(cases)) got[name] = await untilClosed(server, data + 'PING\r\n');
-    assert.deepEqual(got, Object.fromEntries(Object.keys(cases).map((k) => [k, VIOLATION])));
+    await assertAllClosedWith(server, withPing(cases), VIOLATION);
   });
 });
 
@@ -348,13 +339,11 @@ describe('auth: NKey users', () => {
       'sig not base64': () => connectLine({ nkey: user.getPublicKey(), sig: '!!!not base64!!!' }),
       'a seed instead of a public key': (info) => connectLine({ nkey: new TextDecoder().decode(user.getSeed()), sig: sign(user, info.nonce) }),
     };
-    const got: Record<string, string> = {};
-    for (const [name, data] of Object.entries(cases)) got[name] = await untilClosed(server, (info) => data(info) + 'PING\r\n');
-    assert.deepEqual(got, Object.fromEntries(Object.keys(cases).map((k) => [k, VIOLATION])));
+    await assertAllClosedWith(server, withPing(cases), VIOLATION);
   });
 
   it('nats.js with an unknown NKey fails with AuthorizationError', async () => {
-    const err = await rejection(connectTo(server, { authenticator: nkeyAuthenticator(stranger.getSeed()) }));
+    const err = await rejection(connectTo(server, { authenticator: nkeyAuthenticator(stranger.getSeed()), timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
 
@@ -367,5 +356,53 @@ describe('auth: NKey users', () => {
       await first.close();
     }
     assert.equal(await untilClosed(server, connectLine({ nkey: user.getPublicKey(), sig: replayed }) + 'PING\r\n'), VIOLATION);
+  });
+});
+
+describe('auth: configuration that cannot work', () => {
+  it('a token together with users, a user/password together with users or a token, a user listed twice: the server refuses to start', async () => {
+    await refusesToStart({ authorization: { token: TOKEN, users: [{ user: 'a', password: 'p' }] } });
+    await refusesToStart({ authorization: { user: 'a', password: 'p', users: [{ user: 'b', password: 'p' }] } });
+    await refusesToStart({ authorization: { token: TOKEN, user: 'a', password: 'p' } });
+    await refusesToStart({ authorization: { users: [{ user: 'a', password: 'p' }, { user: 'a', password: 'q' }] } });
+  });
+
+  it('an NKey that is not a user public key: the server refuses to start', async () => {
+    await refusesToStart({ authorization: { users: [{ nkey: 'UABC' }] } });
+  });
+});
+
+describe('harness: the security options as nats-server config', () => {
+  it('writes authorization with seconds, quoted strings, permissions and allow_responses', () => {
+    const text = natsServerAuthorization({
+      timeout: 1500,
+      users: [
+        { user: 'a', password: '$2a$04$abc', permissions: { publish: { allow: ['x.>'], deny: ['x.y'] }, subscribe: ['_INBOX.>'], allowResponses: { max: 1, expires: 1000 } } },
+        { nkey: 'UKEY', permissions: { allowResponses: true } },
+      ],
+      defaultPermissions: { subscribe: ['public.>'] },
+    });
+    assert.equal(
+      text,
+      [
+        'authorization {',
+        '  timeout: 1.5',
+        '  users: [',
+        '    { user: "a", password: "$2a$04$abc", permissions: { publish: { allow: ["x.>"], deny: ["x.y"] }, subscribe: ["_INBOX.>"], allow_responses: { max: 1, expires: "1000ms" } } },',
+        '    { nkey: "UKEY", permissions: { allow_responses: true } }',
+        '  ]',
+        '  default_permissions: { subscribe: ["public.>"] }',
+        '}',
+      ].join('\n'),
+    );
+  });
+
+  it('writes tls with file paths and the timeout in seconds, and refuses handshakeFirst', () => {
+    assert.equal(
+      natsServerTls({ cert: '/c.pem', key: '/k.pem', ca: '/ca.pem', verify: true, timeout: 500 }),
+      'tls {\n  cert_file: "/c.pem"\n  key_file: "/k.pem"\n  ca_file: "/ca.pem"\n  verify: true\n  timeout: 0.5\n}',
+    );
+    assert.throws(() => natsServerTls({ cert: '/c.pem', key: '/k.pem', handshakeFirst: true }), /handshakeFirst is not supported by nats-server 2\.9\.10/);
+    assert.throws(() => natsServerTls({ cert: Buffer.from('pem'), key: '/k.pem' }), /must be written to a file first/);
   });
 });

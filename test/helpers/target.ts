@@ -104,8 +104,10 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
   let hub: Hub;
   try {
-    // tls and authorization are the hub's own option shapes: they go straight in.
-    hub = createHub({ ...limits, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
+    // tls and authorization are the hub's own option shapes: they go straight in. nats-server closes a refused
+    // client at once, so the hub's brute-force delay is off unless a test asks for it (hub-only tests do).
+    const authorization = limits.authorization === undefined ? undefined : { maxFailureDelay: 0, ...limits.authorization };
+    hub = createHub({ ...limits, authorization, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
   } catch (err) {
     await removeStore();
     throw err;
@@ -223,6 +225,9 @@ export function natsServerAuthorization(a: AuthorizationOptions): string {
   if (a.password !== undefined) fields.push(`password: ${JSON.stringify(a.password)}`);
   if (a.users !== undefined) fields.push(`users: [\n    ${a.users.map(userEntry).join(',\n    ')}\n  ]`);
   if (a.defaultPermissions !== undefined) fields.push(`default_permissions: ${permissions(a.defaultPermissions)}`);
+  if (a.maxFailureDelay !== undefined && a.maxFailureDelay > 0) {
+    throw new Error('startServer: nats-server has no brute-force delay (authorization.maxFailureDelay): mark the test hub-only');
+  }
   return `authorization {\n  ${fields.join('\n  ')}\n}`;
 }
 

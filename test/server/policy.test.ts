@@ -59,10 +59,10 @@ describe('the ready event', () => {
 describe('the authenticate hook', () => {
   it('holds back what the client sent behind CONNECT until it resolves, then handles it in order', async () => {
     const verdict = deferred<Identity | null>();
-    const called = deferred<{ connect: ConnectRequest; peer: Peer }>();
+    const called = deferred<{ connect: ConnectRequest; peer: Peer; nonce: string | undefined }>();
     const { hub, host, port } = await startHub({
-      authenticate: (connect, peer) => {
-        called.resolve({ connect, peer });
+      authenticate: (connect, peer, nonce) => {
+        called.resolve({ connect, peer, nonce });
         return verdict.promise;
       },
     });
@@ -72,7 +72,9 @@ describe('the authenticate hook', () => {
       assert.equal(c.info.auth_required, true);
       // One write, as our client and nats.js send it.
       c.send(connectLine({ user: 'ann', pass: 'pw', name: 'n1' }) + 'SUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n');
-      const { connect, peer } = await called.promise;
+      const { connect, peer, nonce } = await called.promise;
+      assert.equal(typeof c.info.nonce, 'string');
+      assert.equal(nonce, c.info.nonce);
       assert.equal(connect.user, 'ann');
       assert.equal(connect.pass, 'pw');
       assert.equal(connect.name, 'n1');
@@ -226,5 +228,38 @@ describe('a faulty authenticate hook', () => {
     } finally {
       await good.close();
     }
+  });
+});
+
+describe('brute force', () => {
+  it('the second failure in a row from an address waits before its -ERR and close; other clients are served meanwhile', async () => {
+    const { hub, host, port } = await startHub({ authorization: { token: 'right', maxFailureDelay: 60_000 } });
+    const first = await RawClient.connect({ host, port });
+    first.send(connectLine({ auth_token: 'wrong' }));
+    assert.equal(await first.waitClosed(), true, 'the first failure closes at once');
+    assert.equal(first.text(), "-ERR 'Authorization Violation'\r\n");
+
+    const second = await RawClient.connect({ host, port });
+    const failed = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (hub.stats().authFailures === 2) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+    second.send(connectLine({ auth_token: 'wrong' }) + 'PING\r\n');
+    await failed;
+    // Held: nothing said yet, not closed, and a client with the right token is served at once.
+    const good = await RawClient.connect({ host, port });
+    try {
+      assert.equal(await good.roundTrip(connectLine({ auth_token: 'right' }) + 'SUB a 1\r\nPUB a 1\r\nx\r\n'), 'MSG a 1 1\r\nx\r\nPONG\r\n');
+    } finally {
+      await good.close();
+    }
+    assert.equal(second.text(), '');
+    assert.equal(await second.waitClosed(50), false);
+    // Shutdown does not wait for the delay.
+    await hub.close({ grace: 0 });
+    assert.equal(await second.waitClosed(), true);
   });
 });

@@ -18,10 +18,9 @@ import type { Command } from 'commander';
 import type { Bus } from '../../client/bus.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseSize } from '../values.js';
-import { checkSubject, connectBus, flagValue, serverOption } from './common.js';
+import { checkSubject, connectBus, flagValue, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 
-interface BenchFlags {
-  server: string;
+interface BenchFlags extends ConnectionFlags {
   pub: string;
   sub: string;
   msgs: string;
@@ -56,7 +55,7 @@ Examples:
   netemitter bench svc.echo --request --pub 4 --sub 2 --concurrency 16 --json`;
 
 export function registerBench(program: Command): void {
-  program
+  const command = program
     .command('bench')
     .description('measure publish/subscribe or request/reply throughput and latency')
     .argument('[subject]', 'subject to use', 'netemitter.bench')
@@ -78,16 +77,19 @@ export function registerBench(program: Command): void {
       const msgs = flagValue('--msgs', f.msgs, (r) => parseCount(r, 1));
       const size = flagValue('--size', f.size, (r) => parseSize(r, 0));
       const concurrency = flagValue('--concurrency', f.concurrency, (r) => parseCount(r, 1));
-      const opts = { server: f.server, subject, pubs, subs, msgs, size, concurrency, queue: f.queue === true };
+      const opts = { server: f.server, flags: f as ConnectionFlags, subject, pubs, subs, msgs, size, concurrency, queue: f.queue === true };
       const result = f.request === true ? await requestBench(opts) : await pubSubBench(opts);
       if (f.json === true) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else process.stdout.write(table(result));
       exitWith(ExitCode.OK);
     });
+  withConnectionFlags(command);
 }
 
 interface Plan {
   server: string;
+  /** How to connect: --server and the credential and TLS flags. */
+  flags: ConnectionFlags;
   subject: string;
   pubs: number;
   subs: number;
@@ -132,15 +134,15 @@ class Progress {
   }
 }
 
-async function open(server: string, n: number, role: string): Promise<Bus[]> {
+async function open(flags: ConnectionFlags, n: number, role: string): Promise<Bus[]> {
   const out: Bus[] = [];
-  for (let i = 0; i < n; i++) out.push(await connectBus(server, `bench ${role} ${i + 1}`, { reconnect: false }));
+  for (let i = 0; i < n; i++) out.push(await connectBus(flags, `bench ${role} ${i + 1}`, { reconnect: false }));
   return out;
 }
 
 async function pubSubBench(p: Plan): Promise<BenchResult> {
-  const subscribers = await open(p.server, p.subs, 'sub');
-  const publishers = await open(p.server, p.pubs, 'pub');
+  const subscribers = await open(p.flags, p.subs, 'sub');
+  const publishers = await open(p.flags, p.pubs, 'pub');
   const expected = p.subs === 0 ? 0 : p.queue ? p.msgs : p.msgs * p.subs;
   const latencies = new Float64Array(p.size >= TIMESTAMP_BYTES ? Math.min(expected, 1_000_000) : 0);
   let received = 0;
@@ -192,10 +194,10 @@ async function pubSubBench(p: Plan): Promise<BenchResult> {
 }
 
 async function requestBench(p: Plan): Promise<BenchResult> {
-  const responders = await open(p.server, p.subs, 'reply');
+  const responders = await open(p.flags, p.subs, 'reply');
   for (const r of responders) r.handle(p.subject, (_req: unknown, meta) => meta.data, { queue: 'bench' });
   await Promise.all(responders.map((r) => r.flush()));
-  const requesters = await open(p.server, p.pubs, 'req');
+  const requesters = await open(p.flags, p.pubs, 'req');
   const latencies = new Float64Array(Math.min(p.msgs, 1_000_000));
   let done = 0;
   const progress = new Progress('bench', p.msgs);

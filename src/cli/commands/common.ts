@@ -1,11 +1,13 @@
 /**
- * What the client commands (pub, sub, req, reply) and the echo commands
- * share: the --server option, flag values, headers, subjects, how a message
- * is printed, and waiting for SIGINT/SIGTERM.
+ * What the client commands (pub, sub, req, reply, stream, consumer, bench)
+ * and the echo commands share: the --server option and the credential and
+ * TLS flags, flag values, headers, subjects, how a message is printed, and
+ * waiting for SIGINT/SIGTERM.
  *
  * Usage mistakes throw ConfigError (exit 2) before anything connects;
  * everything that goes wrong afterwards is a runtime error (exit 1).
  */
+import { readFileSync } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { Option, type Command } from 'commander';
 import { connect, type Bus, type EventMeta } from '../../client/bus.js';
@@ -31,11 +33,52 @@ export function serverOption(): Option {
 }
 
 /**
+ * The credential and TLS flags, with the nats CLI's names. Each reads our
+ * variable, then (natsEnvFallbacks) the nats CLI's: a password or token in a
+ * variable stays out of `ps` and the shell history.
+ */
+const CONNECTION_FLAGS = [
+  { flags: '--user <name>', help: 'user name (with --password)', env: 'NETEMITTER_USER', nats: 'NATS_USER' },
+  { flags: '--password <password>', help: 'password (with --user)', env: 'NETEMITTER_PASSWORD', nats: 'NATS_PASSWORD' },
+  { flags: '--token <token>', help: 'authentication token', env: 'NETEMITTER_TOKEN', nats: 'NATS_TOKEN' },
+  { flags: '--nkey <seedfile>', help: 'file holding an NKey user seed (SU…), which signs the server\'s nonce', env: 'NETEMITTER_NKEY', nats: 'NATS_NKEY' },
+  { flags: '--tlscert <file>', help: 'client certificate for mutual TLS (PEM, with --tlskey)', env: 'NETEMITTER_CERT', nats: 'NATS_CERT' },
+  { flags: '--tlskey <file>', help: 'private key of --tlscert (PEM)', env: 'NETEMITTER_KEY', nats: 'NATS_KEY' },
+  { flags: '--tlsca <file>', help: 'CA certificate(s) that verify the server (PEM); implies TLS', env: 'NETEMITTER_CA', nats: 'NATS_CA' },
+] as const;
+
+/**
+ * Adds the credential and TLS flags to a command that connects (after its
+ * --server). A server that requires TLS gets it without any flag, verified
+ * against Node's trusted CAs.
+ */
+export function withConnectionFlags(cmd: Command): Command {
+  for (const f of CONNECTION_FLAGS) cmd.addOption(new Option(f.flags, `${f.help}; ${f.nats} is read after ${f.env}`).env(f.env));
+  cmd.option('--tlsfirst', 'TLS handshake before the server\'s INFO (a server configured for handshake-first)');
+  return cmd;
+}
+
+/** The flags withConnectionFlags adds, as the action reads them. */
+export interface ConnectionFlags {
+  server: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  nkey?: string;
+  tlscert?: string;
+  tlskey?: string;
+  tlsca?: string;
+  tlsfirst?: boolean;
+}
+
+/**
  * For a preAction hook: commander reads one variable per option, so NATS_URL
  * is applied here, when neither --server nor NETEMITTER_SERVER gave the
  * server. An empty variable counts as unset, as with `serve`'s variables.
+ * The credential and TLS flags get the nats CLI's variables the same way.
  */
 export function serverFromNatsUrl(cmd: Command, env: NodeJS.ProcessEnv = process.env): void {
+  natsEnvFallbacks(cmd, env);
   if (!cmd.options.some((o) => o.attributeName() === 'server')) return;
   const source = cmd.getOptionValueSource('server');
   const unset = source === 'default' || (source === 'env' && cmd.getOptionValue('server') === '');
@@ -43,6 +86,57 @@ export function serverFromNatsUrl(cmd: Command, env: NodeJS.ProcessEnv = process
   const url = env[NATS_URL_ENV];
   if (url !== undefined && url !== '') cmd.setOptionValueWithSource('server', url, 'env');
   else cmd.setOptionValueWithSource('server', DEFAULT_SERVER, 'default');
+}
+
+/** NATS_USER, NATS_PASSWORD … for the flags that neither the command line nor our variable set. */
+function natsEnvFallbacks(cmd: Command, env: NodeJS.ProcessEnv): void {
+  for (const f of CONNECTION_FLAGS) {
+    const name = f.flags.slice(2, f.flags.indexOf(' '));
+    if (!cmd.options.some((o) => o.attributeName() === name)) continue;
+    const value = cmd.getOptionValue(name) as string | undefined;
+    if (value !== undefined && value !== '') continue;
+    const fallback = env[f.nats];
+    cmd.setOptionValueWithSource(name, fallback !== undefined && fallback !== '' ? fallback : undefined, fallback ? 'env' : 'default');
+  }
+}
+
+/** A file a flag names, read now so that a missing one is a usage error naming the flag. */
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`invalid value for ${flag}: cannot read ${JSON.stringify(path)}${code === undefined ? '' : ` (${code})`}`);
+  }
+}
+
+/** The first NKey seed in a seed file (a bare seed, or one among other lines, as nsc writes them). */
+function readSeed(path: string): string {
+  const seed = /\bS[UAONCPX][A-Z2-7]{56}\b/.exec(readFlagFile('--nkey', path).toString('utf8'));
+  // The file's content is a secret: never quoted in the message.
+  if (seed === null) throw new ConfigError(`invalid value for --nkey: ${JSON.stringify(path)} holds no NKey seed`);
+  return seed[0];
+}
+
+/** ConnectOptions from the connection flags; a flag combination that cannot work is a usage error. */
+export function connectOptionsFrom(flags: ConnectionFlags): ConnectOptions {
+  const o: ConnectOptions = { servers: flags.server };
+  if (flags.password !== undefined && flags.user === undefined) throw new ConfigError('--password needs --user');
+  if (flags.user !== undefined) {
+    o.user = flags.user;
+    o.pass = flags.password ?? '';
+  }
+  if (flags.token !== undefined) o.token = flags.token;
+  if (flags.nkey !== undefined) o.nkey = readSeed(flags.nkey);
+  if ((flags.tlscert === undefined) !== (flags.tlskey === undefined)) throw new ConfigError('--tlscert and --tlskey go together');
+  if (flags.tlscert !== undefined || flags.tlsca !== undefined || flags.tlsfirst === true) {
+    o.tls = {
+      ...(flags.tlsca !== undefined ? { ca: readFlagFile('--tlsca', flags.tlsca) } : {}),
+      ...(flags.tlscert !== undefined ? { cert: readFlagFile('--tlscert', flags.tlscert), key: readFlagFile('--tlskey', flags.tlskey!) } : {}),
+      ...(flags.tlsfirst === true ? { handshakeFirst: true } : {}),
+    };
+  }
+  return o;
 }
 
 /** -H, --header <key:value>, repeatable. */
@@ -95,9 +189,12 @@ export function checkQueue(queue: string | undefined): string | undefined {
   return queue;
 }
 
-/** Connects our client, named after the command so a server's connection list says who is who. */
-export function connectBus(server: string, command: string, extra: ConnectOptions = {}): Promise<Bus> {
-  return connect({ servers: server, name: `netemitter ${command}`, ...extra });
+/**
+ * Connects our client with the command's connection flags, named after the
+ * command so a server's connection list says who is who.
+ */
+export function connectBus(flags: ConnectionFlags, command: string, extra: ConnectOptions = {}): Promise<Bus> {
+  return connect({ ...connectOptionsFrom(flags), name: `netemitter ${command}`, ...extra });
 }
 
 // ── printing messages ─────────────────────────────────────────────────────

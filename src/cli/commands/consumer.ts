@@ -7,12 +7,11 @@ import type { ConsumerConfig, ConsumerInfo, DeliverPolicy, AckPolicy } from '../
 import { nanos } from '../../client/jetstream/types.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration } from '../values.js';
-import { checkSubject, exitOnBrokenPipe, flagValue, serverOption } from './common.js';
+import { checkSubject, exitOnBrokenPipe, flagValue, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 import { ago, confirm, count, json, limit, nsDuration, section, table } from './format.js';
 import { checkStreamName, listOption, oneOf, readConfigFile, withBus } from './stream.js';
 
-interface Common {
-  server: string;
+interface Common extends ConnectionFlags {
   json?: boolean;
 }
 
@@ -127,7 +126,7 @@ export function registerConsumer(program: Command): void {
       const f = this.opts<AddFlags>();
       checkStreamName(stream);
       const config = consumerConfig(checkStreamName(name, 'consumer'), f);
-      const info = await withBus(f.server, 'consumer add', (bus) => bus.consumers.add(stream, config));
+      const info = await withBus(f, 'consumer add', (bus) => bus.consumers.add(stream, config));
       out(f.json === true ? json(info) : renderConsumerInfo(info));
       exitWith(ExitCode.OK);
     });
@@ -144,7 +143,7 @@ export function registerConsumer(program: Command): void {
       exitOnBrokenPipe();
       const f = this.opts<Common & { names?: boolean }>();
       checkStreamName(stream);
-      await withBus(f.server, 'consumer ls', async (bus) => {
+      await withBus(f, 'consumer ls', async (bus) => {
         if (f.names === true) {
           const names = (await bus.consumers.names(stream)).sort();
           out(f.json === true ? json(names) : names.map((n) => `${n}\n`).join(''));
@@ -167,7 +166,7 @@ export function registerConsumer(program: Command): void {
       const f = this.opts<Common>();
       checkStreamName(stream);
       checkStreamName(name, 'consumer');
-      const info = await withBus(f.server, 'consumer info', (bus) => bus.consumers.info(stream, name));
+      const info = await withBus(f, 'consumer info', (bus) => bus.consumers.info(stream, name));
       out(f.json === true ? json(info) : renderConsumerInfo(info));
       exitWith(ExitCode.OK);
     });
@@ -186,8 +185,9 @@ export function registerConsumer(program: Command): void {
       checkStreamName(stream);
       checkStreamName(name, 'consumer');
       if (!(await confirm(`Really delete consumer ${name} of stream ${stream}?`, f.force))) return exitWith(ExitCode.OK, 'nothing deleted');
-      const success = await withBus(f.server, 'consumer rm', (bus) => bus.consumers.delete(stream, name));
+      const success = await withBus(f, 'consumer rm', (bus) => bus.consumers.delete(stream, name));
       if (f.json === true) out(json({ success }));
       exitWith(ExitCode.OK);
     });
+  for (const c of consumer.commands) withConnectionFlags(c);
 }

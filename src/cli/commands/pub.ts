@@ -13,7 +13,7 @@ import { ExitCode, exitWith } from '../errors.js';
 import { compileTemplate, type Render } from '../template.js';
 import { parseCount } from '../values.js';
 import {
-  checkSubject, connectBus, flagValue, headerOption, headersJson, messageJson, notice, parseHeaders, serverOption, writeJsonLine,
+  checkSubject, connectBus, flagValue, headerOption, headersJson, messageJson, notice, parseHeaders, serverOption, writeJsonLine, withConnectionFlags, type ConnectionFlags,
 } from './common.js';
 
 const HELP_AFTER = `
@@ -43,8 +43,7 @@ Examples:
   netemitter pub --server unix:///tmp/hub.sock ping hello --count 3
   netemitter pub 'orders.{{Count}}' '{"id":{{Count}},"at":"{{TimeStamp}}"}' --count 10`;
 
-interface PubFlags {
-  server: string;
+interface PubFlags extends ConnectionFlags {
   header?: string[];
   count?: string;
   templates: boolean;
@@ -60,7 +59,7 @@ interface Message {
 }
 
 export function registerPub(program: Command): void {
-  program
+  const command = program
     .command('pub')
     .description('publish an event: DATA, or one event per line of stdin')
     .argument('<subject>', 'subject to publish to, e.g. orders.new')
@@ -81,7 +80,7 @@ export function registerPub(program: Command): void {
         message.json = false;
       });
       const body = data === undefined ? undefined : renderer(data, 'DATA', flags.templates);
-      const bus = await connectBus(flags.server, 'pub');
+      const bus = await connectBus(flags, 'pub');
       try {
         if (body !== undefined) await publishData(bus, message, body, count ?? 1);
         else await publishLines(bus, message, count);
@@ -91,6 +90,7 @@ export function registerPub(program: Command): void {
       }
       exitWith(ExitCode.OK);
     });
+  withConnectionFlags(command);
 }
 
 /** A text's template, or undefined when it has none or templates are off. */

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { EventMeta } from '../../client/bus.js';
 import { ClientDefaults } from '../../client/options.js';
 import { ExitCode, exitWith } from '../errors.js';
-import { checkQueue, checkSubject, connectBus, exitOnBrokenPipe, notice, serverOption, untilShutdown, writeMessage } from './common.js';
+import { checkQueue, checkSubject, connectBus, exitOnBrokenPipe, notice, serverOption, untilShutdown, writeMessage, withConnectionFlags, type ConnectionFlags } from './common.js';
 
 const HELP_AFTER = `
 RESPONSE is sent as raw UTF-8 text. Each request received prints like a
@@ -18,13 +18,12 @@ message of 'netemitter sub'.
 Example:
   netemitter reply time.now "$(date)"`;
 
-interface ReplyFlags {
-  server: string;
+interface ReplyFlags extends ConnectionFlags {
   queue: string;
 }
 
 export function registerReply(program: Command): void {
-  program
+  const command = program
     .command('reply')
     .description('answer every request on a subject with RESPONSE')
     .argument('<subject>', 'subject to answer on; * and > allowed')
@@ -39,7 +38,7 @@ export function registerReply(program: Command): void {
       const queue = checkQueue(flags.queue)!;
       const answer = Buffer.from(response, 'utf8');
       const shutdown = untilShutdown();
-      const bus = await connectBus(flags.server, 'reply');
+      const bus = await connectBus(flags, 'reply');
       let n = 0;
       bus.status.on('disconnect', (server, err) => notice(`disconnected from ${server}${err ? ` (${err.message})` : ''}: reconnecting`));
       bus.status.on('reconnect', (server) => notice(`reconnected to ${server}`));
@@ -58,4 +57,5 @@ export function registerReply(program: Command): void {
       await bus.drain();
       exitWith(ExitCode.OK);
     });
+  withConnectionFlags(command);
 }

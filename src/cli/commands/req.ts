@@ -12,7 +12,7 @@ import type { RawReply } from '../../client/jetstream/api.js';
 import { RemoteError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseDuration } from '../values.js';
-import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, headerOption, messageJson, parseHeaders, serverOption } from './common.js';
+import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, headerOption, messageJson, parseHeaders, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 import { json } from './format.js';
 
 const HELP_AFTER = `
@@ -25,15 +25,14 @@ Examples:
   netemitter req ticket.get '{"id":"T-1"}'
   netemitter req time.now '' --timeout 500ms`;
 
-interface ReqFlags {
-  server: string;
+interface ReqFlags extends ConnectionFlags {
   header?: string[];
   timeout?: string;
   json?: boolean;
 }
 
 export function registerReq(program: Command): void {
-  program
+  const command = program
     .command('req')
     .description('send a request and print the reply')
     .argument('<subject>', 'subject to send the request to')
@@ -49,7 +48,7 @@ export function registerReq(program: Command): void {
       checkSubject(subject, false);
       const headers = parseHeaders(flags.header);
       const timeout = flags.timeout === undefined ? ClientDefaults.requestTimeout : flagValue('--timeout', flags.timeout, (raw) => parseDuration(raw, 1));
-      const bus = await connectBus(flags.server, 'req');
+      const bus = await connectBus(flags, 'req');
       let reply: RawReply;
       try {
         // Undecoded, for the headers --json shows; a responder's failure is checked here as request() would.
@@ -70,6 +69,7 @@ export function registerReq(program: Command): void {
       }
       exitWith(ExitCode.OK);
     });
+  withConnectionFlags(command);
 }
 
 /** The client decodes replies (JSON parsed, text as a string, other bytes as a Buffer); print them back. */

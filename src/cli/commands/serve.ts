@@ -1,11 +1,14 @@
 /**
  * `netemitter serve`: runs the hub until SIGINT/SIGTERM, then shuts it down
  * in lame-duck mode (clients get INFO with ldm:true and a grace period to
- * leave) and exits 0. A second signal exits at once.
+ * leave) and exits 0. A second signal exits at once. SIGHUP reloads the TLS
+ * certificate, key and CA from their files, as nats-server's `--signal
+ * reload` does for them; it never stops the hub.
  */
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { createHub, type Hub } from '../../server/hub.js';
+import { Defaults } from '../../protocol/constants.js';
 import {
   CONFIG_ENV,
   DEFAULT_STORE_DIR,
@@ -18,9 +21,10 @@ import {
   logLevelOf,
   resolveServeConfig,
   toHubOptions,
+  type OptionKey,
   type ServeConfig,
-  type ServeKey,
 } from '../config.js';
+import { isLoopbackHost, redactAuthorization, requiresAuth } from '../security-config.js';
 import { createCliLogger } from '../logger.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { forcedExitCode, onShutdownSignals, type ShutdownSignal } from '../signals.js';
@@ -29,34 +33,36 @@ const HELP_AFTER = `
 Precedence: flags > NETEMITTER_* environment variables > --config file (${CONFIG_ENV}) > defaults.
 Sizes: bytes, or with a unit: 512KB, 64MiB (powers of 1024), 1M (powers of 1000).
 Durations: milliseconds, or with a unit: 500ms, 10s, 2m, 1h.
-See docs/operations.md for every option.`;
+TLS and authorization: the "tls" and "authorization" keys of the config file; the flags set one key each.
+SIGHUP reloads the TLS certificate, key and CA files.
+See docs/operations.md for every option, docs/security.md for TLS, users and permissions.`;
 
 export function registerServe(program: Command): void {
   const cmd = program
     .command('serve')
     .description('run the hub: accept NATS clients on TCP and/or a Unix socket')
     .addHelpText('after', HELP_AFTER);
-  const attribute = new Map<ServeKey, string>();
+  const attribute = new Map<OptionKey, string>();
   for (const spec of SERVE_OPTIONS) {
-    const option = new Option(`${spec.flag} ${spec.arg}`, `${spec.description} (default: ${spec.defaultText}; env ${spec.env})`);
+    const option = new Option(`${spec.flag} ${spec.arg}`.trim(), `${spec.description} (default: ${spec.defaultText}; env ${spec.env})`);
     attribute.set(spec.key, option.attributeName());
     cmd.addOption(option);
   }
   cmd.option('--config <file>', `JSON file with options in camelCase, e.g. {"maxPayload": "8MB"} (env ${CONFIG_ENV})`);
   cmd.action(async function serveAction(this: Command): Promise<void> {
-    const opts = this.opts<Record<string, string | undefined>>();
-    const flags: Partial<Record<ServeKey, string>> = {};
+    const opts = this.opts<Record<string, string | boolean | undefined>>();
+    const flags: Partial<Record<OptionKey, string | boolean>> = {};
     for (const [key, attr] of attribute) {
       const v = opts[attr];
       if (v !== undefined) flags[key] = v;
     }
-    await serve(readConfig(flags, opts.config, process.env));
+    await serve(readConfig(flags, opts.config as string | undefined, process.env));
   });
 }
 
 /** Reads the three sources; throws ConfigError (exit 2) on any invalid value. */
 function readConfig(
-  flagValues: Partial<Record<ServeKey, string>>,
+  flagValues: Partial<Record<OptionKey, string | boolean>>,
   configFlag: string | undefined,
   env: NodeJS.ProcessEnv,
 ): ServeConfig {
@@ -69,13 +75,24 @@ function readConfig(
 async function serve(config: ServeConfig): Promise<void> {
   const logger = createCliLogger({ level: logLevelOf(config) });
   const options = toHubOptions(config);
-  // createHub validates the combination (e.g. maxPayload <= maxPending): a ConfigError, exit 2.
+  // createHub validates the combination (e.g. maxPayload <= maxPending; TLS files that do not load; a
+  // token beside users): a ConfigError, exit 2 with one line (main.ts, errors.ts).
   // It also opens the store: a directory it cannot use is a start-up failure, exit 1.
   const hub = createHub({ ...options, logger });
-  logger.debug({ options }, 'starting');
-  if (config.unix !== undefined && config.port === undefined && config.host !== undefined) {
+  logger.debug({ options: loggable(options) }, 'starting');
+  const tcp = config.unix === undefined || config.port !== undefined;
+  if (!tcp && config.host !== undefined) {
     logger.warn(`host ${config.host} is ignored: with a Unix socket, TCP is served only when a port is given too`);
   }
+  const host = config.host ?? Defaults.host;
+  if (tcp && !isLoopbackHost(host) && !requiresAuth(config.authorization) && config.tls === undefined) {
+    logger.warn(
+      { host },
+      `host ${host} is reachable from the network, and neither authorization nor TLS is configured: anyone who can connect may publish and subscribe to every subject (see docs/security.md)`,
+    );
+  }
+  // Installed for the life of the process: without a listener, SIGHUP would end it.
+  process.on('SIGHUP', reloadOnSignal(hub, logger, config.tls !== undefined));
   let requested!: (signal: ShutdownSignal) => void;
   const stopRequested = new Promise<ShutdownSignal>((resolve) => (requested = resolve));
   // Installed before listen(), so a signal during start-up still shuts down cleanly.
@@ -97,6 +114,43 @@ async function serve(config: ServeConfig): Promise<void> {
   const signal = await stopRequested;
   await shutdown(hub, logger, signal);
   exitWith(ExitCode.OK);
+}
+
+/** The options as logged at debug level: tokens and passwords redacted. */
+function loggable(options: ReturnType<typeof toHubOptions>): unknown {
+  return options.authorization === undefined ? options : { ...options, authorization: redactAuthorization(options.authorization) };
+}
+
+/** What serve needs of the hub for SIGHUP; Hub.reloadTls re-reads the files, or throws and keeps the old ones. */
+interface TlsReloader {
+  reloadTls(): void | Promise<void>;
+}
+
+function canReloadTls(hub: Hub): hub is Hub & TlsReloader {
+  return typeof (hub as Partial<TlsReloader>).reloadTls === 'function';
+}
+
+/** SIGHUP: reload the TLS files, one reload at a time; log the outcome, never exit. */
+function reloadOnSignal(hub: Hub, logger: Logger, tls: boolean): () => void {
+  let last: Promise<void> = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    if (!tls) {
+      logger.info({ signal: 'SIGHUP' }, 'received SIGHUP: no TLS configured, nothing to reload');
+    } else if (!canReloadTls(hub)) {
+      logger.warn({ signal: 'SIGHUP' }, 'received SIGHUP: this hub cannot reload its TLS files; restart it to use new ones');
+    } else {
+      try {
+        await hub.reloadTls();
+        logger.info({ signal: 'SIGHUP' }, 'received SIGHUP: TLS certificate, key and CA reloaded; new connections use them');
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        logger.error({ signal: 'SIGHUP' }, `received SIGHUP: TLS files not reloaded, the old ones stay in use: ${why}`);
+      }
+    }
+  };
+  return function onSighup(): void {
+    last = last.then(reload);
+  };
 }
 
 async function shutdown(hub: Hub, logger: Logger, signal: ShutdownSignal): Promise<void> {

@@ -12,15 +12,14 @@ import { subjectMatches } from '../../protocol/subject.js';
 import { ConfigError, JetStreamApiError, NoStreamError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration, parseSize } from '../values.js';
-import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, renderPayload, serverOption } from './common.js';
+import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, renderPayload, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 import { ago, bytes, confirm, count, json, limit, nsDuration, section, table } from './format.js';
 
 /** JetStream's "no message found" and "stream not found" error numbers. */
 const NO_MESSAGE = 10037;
 const STREAM_NOT_FOUND = 10059;
 
-interface Common {
-  server: string;
+interface Common extends ConnectionFlags {
   json?: boolean;
 }
 
@@ -33,8 +32,8 @@ export function checkStreamName(name: string, what = 'stream'): string {
 }
 
 /** Runs `fn` with a connected bus, closed afterwards whatever happens. */
-export async function withBus<T>(server: string, command: string, fn: (bus: Bus) => Promise<T>): Promise<T> {
-  const bus = await connectBus(server, command);
+export async function withBus<T>(flags: ConnectionFlags, command: string, fn: (bus: Bus) => Promise<T>): Promise<T> {
+  const bus = await connectBus(flags, command);
   try {
     return await fn(bus);
   } finally {
@@ -220,7 +219,7 @@ export function registerStream(program: Command): void {
     .action(async function streamAdd(this: Command, name: string): Promise<void> {
       const f = this.opts<AddFlags>();
       const config = streamConfig(checkStreamName(name), f);
-      const info = await withBus(f.server, 'stream add', (bus) => bus.streams.add(config));
+      const info = await withBus(f, 'stream add', (bus) => bus.streams.add(config));
       out(f.json === true ? json(info) : renderStreamInfo(info));
       exitWith(ExitCode.OK);
     });
@@ -237,7 +236,7 @@ export function registerStream(program: Command): void {
       exitOnBrokenPipe();
       const f = this.opts<Common & { names?: boolean; subject?: string }>();
       if (f.subject !== undefined) checkSubject(f.subject, true);
-      await withBus(f.server, 'stream ls', async (bus) => {
+      await withBus(f, 'stream ls', async (bus) => {
         if (f.names === true || f.subject !== undefined) {
           const names = (await bus.streams.names(f.subject)).sort();
           if (f.json === true) out(json(names));
@@ -259,7 +258,7 @@ export function registerStream(program: Command): void {
     .option('--json', 'print the server\'s answer as JSON')
     .action(async function streamInfo(this: Command, name: string): Promise<void> {
       const f = this.opts<Common>();
-      const info = await withBus(f.server, 'stream info', (bus) => bus.streams.info(checkStreamName(name)));
+      const info = await withBus(f, 'stream info', (bus) => bus.streams.info(checkStreamName(name)));
       out(f.json === true ? json(info) : renderStreamInfo(info));
       exitWith(ExitCode.OK);
     });
@@ -276,7 +275,7 @@ export function registerStream(program: Command): void {
       const f = this.opts<Common & { force?: boolean }>();
       checkStreamName(name);
       if (!(await confirm(`Really delete stream ${name}?`, f.force))) return exitWith(ExitCode.OK, 'nothing deleted');
-      const success = await withBus(f.server, 'stream rm', (bus) => bus.streams.delete(name));
+      const success = await withBus(f, 'stream rm', (bus) => bus.streams.delete(name));
       if (f.json === true) out(json({ success }));
       exitWith(ExitCode.OK);
     });
@@ -300,7 +299,7 @@ export function registerStream(program: Command): void {
       if (f.keep !== undefined) opts.keep = flagValue('--keep', f.keep, (r) => parseCount(r, 0));
       if (opts.seq !== undefined && opts.keep !== undefined) throw new ConfigError('--seq and --keep cannot be used together');
       if (!(await confirm(`Really purge stream ${name}?`, f.force))) return exitWith(ExitCode.OK, 'nothing purged');
-      const r = await withBus(f.server, 'stream purge', (bus) => bus.streams.purge(name, opts));
+      const r = await withBus(f, 'stream purge', (bus) => bus.streams.purge(name, opts));
       out(f.json === true ? json(r) : `Purged ${count(r.purged)} message${r.purged === 1 ? '' : 's'} from ${name}\n`);
       exitWith(ExitCode.OK);
     });
@@ -319,10 +318,11 @@ export function registerStream(program: Command): void {
       const max = flagValue('--count', f.count, (r) => parseCount(r, 1));
       const from = f.seq === undefined ? 1 : flagValue('--seq', f.seq, (r) => parseCount(r, 1));
       checkSubject(target, true);
-      const shown = await withBus(f.server, 'stream view', (bus) => view(bus, target, from, max, f.json === true));
+      const shown = await withBus(f, 'stream view', (bus) => view(bus, target, from, max, f.json === true));
       if (f.json !== true && shown.more) process.stderr.write(`more messages may follow: --seq ${shown.next} to continue\n`);
       exitWith(ExitCode.OK);
     });
+  for (const c of stream.commands) withConnectionFlags(c);
 }
 
 /** Resolves a stream name or a subject to a stream (and a filter). */

@@ -12,7 +12,7 @@ import { UnsentError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount } from '../values.js';
 import {
-  checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, notice, serverOption, untilShutdown, writeMessage, writeRaw,
+  checkQueue, checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, notice, serverOption, untilShutdown, writeMessage, writeRaw, withConnectionFlags, type ConnectionFlags,
 } from './common.js';
 
 const HELP_AFTER = `
@@ -26,8 +26,7 @@ Examples:
   netemitter sub 'orders.>'
   netemitter sub orders.new --queue billing --count 1`;
 
-interface SubFlags {
-  server: string;
+interface SubFlags extends ConnectionFlags {
   queue?: string;
   count?: string;
   raw?: boolean;
@@ -35,7 +34,7 @@ interface SubFlags {
 }
 
 export function registerSub(program: Command): void {
-  program
+  const command = program
     .command('sub')
     .description('print the events published on a subject')
     .argument('<subject>', 'subject to listen on; * matches one token, > the rest')
@@ -52,7 +51,7 @@ export function registerSub(program: Command): void {
       const queue = checkQueue(flags.queue);
       const count = flags.count === undefined ? undefined : flagValue('--count', flags.count, (raw) => parseCount(raw, 1));
       const shutdown = untilShutdown();
-      const bus = await connectBus(flags.server, 'sub');
+      const bus = await connectBus(flags, 'sub');
 
       let received = 0;
       let enough!: () => void;
@@ -85,4 +84,5 @@ export function registerSub(program: Command): void {
       });
       exitWith(ExitCode.OK);
     });
+  withConnectionFlags(command);
 }

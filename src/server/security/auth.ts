@@ -27,6 +27,7 @@ import type { AuthenticateHook, AuthorizationOptions, ConnectRequest, Identity, 
 
 /** The brute-force tracker lives in failures.ts; the hub imports it from here, with the rest of authentication. */
 export { FailureTracker, FailureDefaults } from './failures.js';
+import { FailureTracker, FailureDefaults } from './failures.js';
 
 export const AuthDefaults = {
   /** nats-server's AUTH_TIMEOUT. */
@@ -55,7 +56,7 @@ export interface AuthResult {
 
 // ── configuration ─────────────────────────────────────────────────────────
 
-const AUTH_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions'];
+const AUTH_KEYS = ['timeout', 'token', 'user', 'password', 'users', 'defaultPermissions', 'maxFailureDelay'];
 const USER_KEYS = ['user', 'password', 'nkey', 'permissions'];
 
 /** Not a type guard: the values checked are typed already, only their runtime shape is in doubt. */
@@ -119,7 +120,7 @@ function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-/** base64url without padding, as nats clients send; standard base64 is accepted too, as nats-server does. */
+/** base64url without padding (nats.go sends it) or standard base64 with padding (nats.js 3 sends that): nats-server accepts both. */
 function decodeSignature(sig: string): Buffer | null {
   if (sig.length === 0 || sig.length > 200) return null;
   if (/^[A-Za-z0-9_-]+$/.test(sig)) return Buffer.from(sig, 'base64url');
@@ -128,10 +129,15 @@ function decodeSignature(sig: string): Buffer | null {
 }
 
 export class Authenticator {
-  /** INFO must carry a nonce: NKey users are configured, or a hook is (it may want one). */
+  /**
+   * INFO must carry a nonce: NKey users are configured, or a hook is (it is
+   * given the nonce, to check an NKey signature itself).
+   */
   readonly nonce: boolean;
   /** Milliseconds a client has to be accepted. */
   readonly timeout: number;
+  /** Failed authentications per address, for the delay before a refused client's close. */
+  readonly failures: FailureTracker;
   private readonly token: PasswordAccount | null;
   private readonly single: (PasswordAccount & { readonly user: string }) | null;
   private readonly users = new Map<string, PasswordAccount>();
@@ -159,6 +165,9 @@ export class Authenticator {
     const timeout = opts.timeout ?? AuthDefaults.timeout;
     if (!Number.isSafeInteger(timeout) || timeout <= 0) throw new ConfigError('authorization.timeout: expected a positive integer of milliseconds');
     this.timeout = timeout;
+    this.failures = new FailureTracker({
+      maxDelay: nonNegative(opts.maxFailureDelay ?? FailureDefaults.maxDelay, 'authorization.maxFailureDelay'),
+    });
     this.hook = hook;
     this.defaultPermissions = opts.defaultPermissions === undefined ? undefined : validatePermissions(opts.defaultPermissions, 'authorization.defaultPermissions');
     this.defaults = compilePermissions(this.defaultPermissions);
@@ -233,8 +242,8 @@ export class Authenticator {
   check(connect: ConnectRequest, peer: Peer, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
     const configured = this.checkConfigured(connect, nonce);
     if (this.hook === undefined) return configured;
-    if (isThenable<AuthResult | null>(configured)) return configured.then((r) => r ?? this.callHook(connect, peer));
-    return configured ?? this.callHook(connect, peer);
+    if (isThenable<AuthResult | null>(configured)) return configured.then((r) => r ?? this.callHook(connect, peer, nonce));
+    return configured ?? this.callHook(connect, peer, nonce);
   }
 
   private checkConfigured(connect: ConnectRequest, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
@@ -268,10 +277,10 @@ export class Authenticator {
     return ok.then((yes) => (yes ? account.result : null));
   }
 
-  private callHook(connect: ConnectRequest, peer: Peer): AuthResult | null | Promise<AuthResult | null> {
+  private callHook(connect: ConnectRequest, peer: Peer, nonce: string | undefined): AuthResult | null | Promise<AuthResult | null> {
     let answer: ReturnType<AuthenticateHook>;
     try {
-      answer = this.hook!(connect, peer);
+      answer = this.hook!(connect, peer, nonce);
     } catch {
       return null;
     }

@@ -11,6 +11,12 @@
  * timeout. Its events name the TLSSocket, not the socket we handed it, so
  * pending handshakes are found by the TCP peer's address and port, unique
  * among open connections.
+ *
+ * A missing or untrusted client certificate is refused here, not by Node:
+ * Node's refusal destroys the socket, which resets it when the client has
+ * already sent CONNECT, so the client would see an alert or a reset by
+ * timing. The hub closes every refused certificate cleanly (close_notify,
+ * FIN), before any protocol byte.
  */
 import type { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
@@ -19,24 +25,48 @@ import type { ResolvedTls } from './tls-config.js';
 
 export type HandshakeDone = (err: Error | null, socket: TLSSocket | null) => void;
 
+interface Pending {
+  /** The listener's settings at the handshake's start. */
+  verify: boolean;
+  /** `closing`: the socket is already being closed cleanly; otherwise a failure cuts it off. */
+  finish(err: Error | null, sock: TLSSocket | null, closing?: boolean): void;
+}
+
 /** Handshakes under way, per tls.Server, by `address|port`. */
-const pendingByServer = new WeakMap<Server, Map<string, HandshakeDone>>();
+const pendingByServer = new WeakMap<Server, Map<string, Pending>>();
+/** How long a refused client has to read the close before its socket is destroyed. */
+const REFUSED_LINGER_MS = 1000;
 
 function keyOf(s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
   return `${s.remoteAddress}|${s.remotePort}`;
 }
 
-function pendingFor(server: Server): Map<string, HandshakeDone> {
+function pendingFor(server: Server): Map<string, Pending> {
   let pending = pendingByServer.get(server);
   if (pending === undefined) {
-    const map = new Map<string, HandshakeDone>();
+    const map = new Map<string, Pending>();
     pending = map;
     pendingByServer.set(server, map);
-    server.on('secureConnection', (tls: TLSSocket) => map.get(keyOf(tls))?.(null, tls));
-    // A refused client certificate, a bad ClientHello, the handshake timeout.
-    server.on('tlsClientError', (err: Error, tls: TLSSocket) => map.get(keyOf(tls))?.(err, null));
+    server.on('secureConnection', (tls: TLSSocket) => {
+      const p = map.get(keyOf(tls));
+      if (p === undefined) return;
+      if (!p.verify || tls.authorized) p.finish(null, tls);
+      else refuse(tls, p);
+    });
+    // A bad ClientHello, the handshake timeout: Node has cut the socket off.
+    server.on('tlsClientError', (err: Error, tls: TLSSocket) => map.get(keyOf(tls))?.finish(err, null));
   }
   return pending;
+}
+
+function refuse(tls: TLSSocket, p: Pending): void {
+  const why = new Error(`client certificate refused: ${String(tls.authorizationError ?? 'none presented')}`);
+  tls.on('error', ignore);
+  tls.resume();
+  tls.end();
+  const timer = setTimeout(destroyTls, REFUSED_LINGER_MS, tls);
+  tls.once('close', () => clearTimeout(timer));
+  p.finish(why, null, true);
 }
 
 /** Starts the handshake on `raw`; `done` is called once, with the secure socket or why it failed. */
@@ -45,19 +75,20 @@ export function serverHandshake(raw: Socket, tls: ResolvedTls, done: HandshakeDo
   const pending = pendingFor(server);
   const key = keyOf(raw);
   let finished = false;
-  const finish: HandshakeDone = (err, sock) => {
+  const finish = (err: Error | null, sock: TLSSocket | null, closing = false): void => {
     if (finished) return;
     finished = true;
     pending.delete(key);
     raw.off('close', onClose);
-    if (err !== null) raw.destroy();
+    // Node leaves a timed-out handshake's socket open.
+    if (err !== null && !closing) raw.destroy();
     done(err, sock);
   };
   const onClose = (): void => finish(new Error('connection closed during the TLS handshake'), null);
   // The TLSSocket reports the socket's errors; this only keeps an unheard one from throwing.
   raw.on('error', ignore);
   raw.once('close', onClose);
-  pending.set(key, finish);
+  pending.set(key, { verify: tls.verify, finish });
   server.emit('connection', raw);
 }
 
@@ -72,6 +103,10 @@ export function peerTls(sock: TLSSocket): PeerTls {
           .join(',')
       : undefined;
   return { protocol: sock.getProtocol(), cipher: cipher?.name ?? null, authorized: sock.authorized, subject };
+}
+
+function destroyTls(tls: TLSSocket): void {
+  tls.destroy();
 }
 
 function ignore(): void {}

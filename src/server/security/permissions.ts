@@ -26,6 +26,12 @@
 import { ConfigError } from '../../errors.js';
 import { isValidSubject, isValidToken } from '../../protocol/subject.js';
 import type { Permissions } from './types.js';
+import { collidesTokens, coversTokens, matchesLiteral, matchesTokens, covers, type Tokens } from './subject-relations.js';
+import { DEFAULT_RESPONSE_LIMIT } from './response-rights.js';
+
+export { matchesTokens, matchesLiteral, coversTokens, collidesTokens, covers, collides } from './subject-relations.js';
+/** Reply rights live in response-rights.ts; exported from here with the rest of permissions. */
+export { ResponseRights } from './response-rights.js';
 
 export const PermissionDefaults = {
   /** Answers remembered per compiled object (per check kind); past it the oldest quarter goes. */
@@ -35,7 +41,7 @@ export const PermissionDefaults = {
   /** nats-server's DEFAULT_ALLOW_RESPONSE_EXPIRATION (2 minutes), in ms. */
   responseExpires: 120_000,
   /** Reply rights one connection may hold at once; past it the oldest go. */
-  responseLimit: 10_000,
+  responseLimit: DEFAULT_RESPONSE_LIMIT,
 } as const;
 
 export interface CompiledPermissions {
@@ -50,74 +56,6 @@ export interface CompiledPermissions {
   /** allowResponses resolved: `max` replies per request (0 = no limit), for `expires` ms (0 = never); null when off. */
   readonly responses: { readonly max: number; readonly expires: number } | null;
 }
-
-// ── subject relations over token arrays ──────────────────────────────────
-
-/** A subject split into tokens. */
-type Tokens = readonly string[];
-
-/**
- * nats-server's Sublist.Match of one entry: `subject` may hold wildcards,
- * which are compared as literal tokens (the entry's `*` takes any token, its
- * `>` one or more). For a literal subject this is plain subject matching.
- */
-export function matchesTokens(entry: Tokens, subject: Tokens): boolean {
-  for (let i = 0; i < entry.length; i++) {
-    const t = entry[i]!;
-    if (t === '>') return subject.length > i;
-    if (i >= subject.length) return false;
-    if (t !== '*' && t !== subject[i]) return false;
-  }
-  return entry.length === subject.length;
-}
-
-/**
- * matchesTokens for a literal subject given as a string, without splitting
- * it: a publish to a subject seen once (a reply inbox) is matched by this
- * walk, and allocating its tokens cost more than the walk.
- */
-export function matchesLiteral(entry: Tokens, subject: string): boolean {
-  const n = subject.length;
-  let pos = 0;
-  for (let i = 0; i < entry.length; i++) {
-    if (pos > n) return false;
-    const t = entry[i]!;
-    if (t === '>') return pos < n;
-    let end = subject.indexOf('.', pos);
-    if (end === -1) end = n;
-    if (t !== '*' && (end - pos !== t.length || !subject.startsWith(t, pos))) return false;
-    pos = end + 1;
-  }
-  return pos > n;
-}
-
-/** Whether every literal subject that `subject` matches is matched by `entry`. */
-export function coversTokens(entry: Tokens, subject: Tokens): boolean {
-  for (let i = 0; i < subject.length; i++) {
-    const e = entry[i];
-    if (e === undefined) return false;
-    if (e === '>') return true;
-    const s = subject[i]!;
-    if (s === '>') return false;
-    if (e !== '*' && e !== s) return false;
-  }
-  return entry.length === subject.length;
-}
-
-/** Whether some literal subject is matched by both `a` and `b`. */
-export function collidesTokens(a: Tokens, b: Tokens): boolean {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === '>' || y === '>') return true;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return a.length === b.length;
-}
-
-export const covers = (entry: string, subject: string): boolean => coversTokens(entry.split('.'), subject.split('.'));
-export const collides = (a: string, b: string): boolean => collidesTokens(a.split('.'), b.split('.'));
 
 /** nats-server's queueMatches for one entry: the same name, or a wildcard name covering it. */
 function queueMatches(queue: string, entryQueue: string): boolean {
@@ -279,17 +217,18 @@ function denyList(sp: Permissions['publish']): readonly string[] | undefined {
  */
 class AnswerCache {
   private readonly answers = new Map<string, boolean>();
-  private readonly seen: Uint32Array;
+  /** Made on the first miss: a config with many users holds three caches per user, most never asked. */
+  private seen: Uint32Array | null = null;
 
-  constructor(private readonly limit: number) {
-    this.seen = new Uint32Array(Math.min(1 << 16, 2 ** Math.ceil(Math.log2(limit * 2))));
-  }
+  constructor(private readonly limit: number) {}
 
   get(key: string): boolean | undefined {
     return this.answers.get(key);
   }
 
   put(key: string, value: boolean): boolean {
+    // As many slots as answers (a power of two): 16 KiB at the default bound.
+    this.seen ??= new Uint32Array(2 ** Math.ceil(Math.log2(Math.min(this.limit, 1 << 16))));
     const h = fnv1a(key);
     const slot = h & (this.seen.length - 1);
     if (this.seen[slot] !== h) {
@@ -402,79 +341,4 @@ export function compilePermissions(p: Permissions | undefined, opts: { cacheSize
   const cacheSize = opts.cacheSize ?? PermissionDefaults.cacheSize;
   if (!Number.isSafeInteger(cacheSize) || cacheSize < 1) throw new ConfigError('permissions cacheSize: expected a positive integer');
   return new Compiled(clean, cacheSize);
-}
-
-// ── reply rights (allowResponses) ─────────────────────────────────────────
-
-interface Right {
-  /** When the request was delivered. */
-  readonly at: number;
-  /** Replies sent on it so far. */
-  used: number;
-}
-
-/**
- * The reply subjects one connection may publish to because it received a
- * request carrying them (allowResponses). Grant when a request is delivered
- * to the connection and canPublish(reply) is false (as nats-server, which
- * keeps no right for a reply it allows anyway); take on each PUB that
- * canPublish refused.
- *
- *   rights: Map<reply, { at, used }>   in grant order: oldest first
- *
- * A hostile or slow responder can receive requests it never answers, so the
- * map is bounded (the oldest rights go first) and expired rights are dropped
- * from the front as new ones come, without a timer.
- */
-export class ResponseRights {
-  private readonly rights = new Map<string, Right>();
-  private readonly max: number;
-  private readonly expires: number;
-  private readonly limit: number;
-
-  /** `max` replies per request (0 = no limit), each right lasting `expires` ms (0 = for ever), at most `limit` rights. */
-  constructor(max: number, expires: number, limit: number = PermissionDefaults.responseLimit) {
-    this.max = max;
-    this.expires = expires;
-    this.limit = Math.max(1, limit);
-  }
-
-  get size(): number {
-    return this.rights.size;
-  }
-
-  /** A request with this reply subject was delivered to the connection at `now` (ms). */
-  grant(reply: string, now: number): void {
-    // Delete first so that a repeated reply subject moves to the back.
-    this.rights.delete(reply);
-    this.rights.set(reply, { at: now, used: 0 });
-    this.sweep(now);
-    if (this.rights.size > this.limit) {
-      const oldest = this.rights.keys().next();
-      if (oldest.done !== true) this.rights.delete(oldest.value);
-    }
-  }
-
-  /** May the connection publish to `reply` at `now`? Consumes one use. */
-  take(reply: string, now: number): boolean {
-    const right = this.rights.get(reply);
-    if (right === undefined) return false;
-    if (this.expires > 0 && now - right.at > this.expires) {
-      this.rights.delete(reply);
-      this.sweep(now);
-      return false;
-    }
-    right.used++;
-    if (this.max > 0 && right.used >= this.max) this.rights.delete(reply);
-    return true;
-  }
-
-  /** Drops expired rights from the front; grant order is expiry order. */
-  private sweep(now: number): void {
-    if (this.expires <= 0) return;
-    for (const [reply, right] of this.rights) {
-      if (now - right.at <= this.expires) return;
-      this.rights.delete(reply);
-    }
-  }
 }

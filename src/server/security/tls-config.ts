@@ -157,7 +157,11 @@ class Resolved implements ResolvedTls {
     this.tlsServer ??= createServer({
       ...serverCredentials(this.current.pem),
       requestCert: this.verify,
-      rejectUnauthorized: this.verify,
+      // Checked by the hub after the handshake (handshake.ts), never here:
+      // Node's own refusal destroys the socket, which resets it when the
+      // client has already sent CONNECT, so the client sees either an
+      // alert or a reset, by timing. The hub closes every refusal cleanly.
+      rejectUnauthorized: false,
       handshakeTimeout: this.timeout,
     });
     return this.tlsServer;

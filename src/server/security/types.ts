@@ -50,7 +50,7 @@ export interface UserEntry {
 }
 
 export interface AuthorizationOptions {
-  /** Milliseconds a client has to send an accepted CONNECT. Default 2 s (nats-server's), raised to the TLS timeout when that is longer. */
+  /** Milliseconds a client has to send an accepted CONNECT, counted after the TLS handshake (which has its own timeout). Default 2 s (nats-server's). */
   timeout?: number;
   /** A shared token (CONNECT `auth_token`). Only when there are no users. */
   token?: string;
@@ -61,6 +61,13 @@ export interface AuthorizationOptions {
   users?: UserEntry[];
   /** Permissions of users that list none. */
   defaultPermissions?: Permissions;
+  /**
+   * Brute force is slowed: after the second failed authentication in a row
+   * from one address, each refusal waits 100 ms, then twice as long each time,
+   * up to this many milliseconds, before the close. 0 turns it off (closing
+   * at once, as nats-server does). Default 5000.
+   */
+  maxFailureDelay?: number;
 }
 
 /** Every field of CONNECT, as sent (nats-server's names). Unknown fields are dropped. */
@@ -97,4 +104,9 @@ export interface Identity {
  * refuse it with `Authorization Violation`. May be async; the connection's
  * later operations wait for it.
  */
-export type AuthenticateHook = (connect: Readonly<ConnectRequest>, peer: Peer) => Identity | null | false | Promise<Identity | null | false>;
+export type AuthenticateHook = (
+  connect: Readonly<ConnectRequest>,
+  peer: Peer,
+  /** The nonce this client was sent in INFO, to check an NKey signature (`connect.sig`) against. */
+  nonce: string | undefined,
+) => Identity | null | false | Promise<Identity | null | false>;

@@ -118,7 +118,7 @@ describe('validation', () => {
     assert.equal(message({ timeout: 0 }), 'authorization.timeout: expected a positive integer of milliseconds');
     assert.equal(message({ users: [{ ...alice, permissions: { publish: ['a..b'] } }] }), 'authorization.users[0].permissions.publish[0]: "a..b" is not a subject');
     assert.equal(message({ defaultPermissions: { subscribe: 'x y z' } }), 'authorization.defaultPermissions.subscribe[0]: "x y z" is not a subject or "subject queue"');
-    assert.equal(message({ tokn: SECRET }), 'authorization: unknown key "tokn" (expected timeout, token, user, password, users, defaultPermissions)');
+    assert.equal(message({ tokn: SECRET }), 'authorization: unknown key "tokn" (expected timeout, token, user, password, users, defaultPermissions, maxFailureDelay)');
     assert.equal(message(undefined, 'yes'), 'authenticate: expected a function');
   });
 });

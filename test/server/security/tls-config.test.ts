@@ -14,6 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { resolveTls, TlsDefaults, type ResolvedTls } from '../../../src/server/security/tls-config.js';
+import { serverHandshake } from '../../../src/server/security/handshake.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -74,16 +75,13 @@ async function handshake(resolved: ResolvedTls, client: tls.ConnectionOptions, h
       t.end();
     };
     const refused = (): void => resolve({ authorized: false, cn: undefined });
-    if (how === 'server') {
-      resolved.server.once('secureConnection', secured);
-      resolved.server.once('tlsClientError', refused);
-    }
     server.once('connection', (sock) => {
       sockets.add(sock);
       sock.once('close', refused);
       sock.write('INFO {}\r\n', () => {
         if (how === 'server') {
-          resolved.server.emit('connection', sock);
+          // The hub's own path: `server` runs the handshake, the hub refuses an unauthorized certificate.
+          serverHandshake(sock, resolved, (err, t) => (err === null && t !== null ? secured(t) : refused()));
           return;
         }
         const t = new tls.TLSSocket(sock, { isServer: true, secureContext: resolved.context, requestCert: resolved.verify, rejectUnauthorized: resolved.verify });
@@ -116,10 +114,6 @@ async function handshake(resolved: ResolvedTls, client: tls.ConnectionOptions, h
     return { serverCN, peerAuthorized: seen.authorized, peerCN: seen.cn, error };
   } finally {
     raw.destroy();
-    if (how === 'server') {
-      resolved.server.removeAllListeners('secureConnection');
-      resolved.server.removeAllListeners('tlsClientError');
-    }
     for (const s of sockets) s.destroy();
     server.close();
   }
@@ -163,7 +157,7 @@ describe('resolveTls', () => {
     assert.equal((await handshake(r, {})).serverCN, 'localhost');
   });
 
-  it('mutual TLS through `server`: a client certificate from the CA is required and verified', async () => {
+  it('mutual TLS through `server` and serverHandshake: a client certificate from the CA is required and verified', async () => {
     const r = resolveTls({ cert: f('server.pem'), key: f('server.key'), ca: f('ca.pem'), verify: true })!;
     const good = await handshake(r, { cert: readFileSync(f('client.pem')), key: readFileSync(f('client.key')) });
     assert.equal(good.error, undefined);
