@@ -95,9 +95,14 @@ function formatMetric(name: string, v: number): string {
   return si(v);
 }
 
-/** The installed peers among `defs` that `--peers` selects; the others are printed as skipped. */
+/**
+ * The installed peers among `defs` that `--peers` selects (by their id, or the
+ * id without the security set-up: `hub/nats` picks hub+tls/nats.js too); the
+ * others are printed as skipped.
+ */
 export async function selectPeers(defs: readonly PeerDef[], o: BenchOptions): Promise<{ peers: PeerDef[]; skipped: Record<string, string> }> {
-  const selected = defs.filter((p) => o.peers === null || o.peers.some((f) => p.id.includes(f)));
+  const plainId = (p: PeerDef): string => p.id.replace(/\+[^/]*/, '');
+  const selected = defs.filter((p) => o.peers === null || o.peers.some((f) => p.id.includes(f) || plainId(p).includes(f)));
   const peers: PeerDef[] = [];
   const skipped: Record<string, string> = {};
   for (const p of selected) {
