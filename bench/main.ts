@@ -1,12 +1,15 @@
 /**
- * `npm run bench`: the peer comparison (as bench:peers), or with --profile the
- * hub's CPU profile under W1 and W2. See docs/performance.md.
+ * `npm run bench`: the peer comparison (as bench:peers), with --profile the
+ * hub's CPU profile under W1 and W2, with --security what TLS, permissions
+ * and bcrypt cost against nats-server. See docs/performance.md.
  */
 import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
 import { runProfile } from './lib/profile.js';
+import { runSecurity } from './lib/security-suite.js';
 
 const o = parseOptions(process.argv.slice(2), 'bench');
 if (o.profile) await runProfile(o);
+else if (o.security) await runSecurity(o);
 else await runPeers(o);
 process.exit(0);

@@ -1,6 +1,9 @@
 /** `npm run bench:peers`: every workload against every installed peer (see docs/performance.md). */
 import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
+import { runSecurity } from './lib/security-suite.js';
 
-await runPeers(parseOptions(process.argv.slice(2), 'bench:peers'));
+const o = parseOptions(process.argv.slice(2), 'bench:peers');
+if (o.security) await runSecurity(o);
+else await runPeers(o);
 process.exit(0);

@@ -1,11 +1,13 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
- * requester, responder or a crowd of idle connections (see lib/jobs.ts).
+ * requester, responder, a crowd of idle connections, or connections set up
+ * one after another (see lib/jobs.ts).
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { openClient, type BenchClient } from './lib/clients.js';
 import { percentile } from './lib/stats.js';
+import { timeSetups } from './lib/setup-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -45,7 +47,7 @@ async function runSub(j: Extract<Job, { role: 'sub' }>): Promise<void> {
   let resolveDone!: () => void;
   const allDone = new Promise<void>((r) => (resolveDone = r));
   for (let k = 0; k < j.conns; k++) {
-    const c = await openClient(j.client, j.url);
+    const c = await openClient(j.client, j.url, j.login);
     clients.push(c);
     await c.subscribe(j.subject, () => {
       const n = ++received[k]!;
@@ -73,7 +75,7 @@ async function runSub(j: Extract<Job, { role: 'sub' }>): Promise<void> {
 }
 
 async function runPub(j: Extract<Job, { role: 'pub' }>): Promise<void> {
-  const c = await openClient(j.client, j.url);
+  const c = await openClient(j.client, j.url, j.login);
   const payload = Buffer.alloc(j.size, 0x61);
   let acked = 0;
   let wake: (() => void) | null = null;
@@ -104,7 +106,7 @@ async function runPub(j: Extract<Job, { role: 'pub' }>): Promise<void> {
 }
 
 async function runLatSub(j: Extract<Job, { role: 'lat-sub' }>): Promise<void> {
-  const c = await openClient(j.client, j.url);
+  const c = await openClient(j.client, j.url, j.login);
   const samples: number[] = [];
   await c.subscribe(j.subject, (d) => {
     const t = now();
@@ -126,7 +128,7 @@ async function runLatSub(j: Extract<Job, { role: 'lat-sub' }>): Promise<void> {
 }
 
 async function runLatPub(j: Extract<Job, { role: 'lat-pub' }>): Promise<void> {
-  const c = await openClient(j.client, j.url);
+  const c = await openClient(j.client, j.url, j.login);
   send({ type: 'ready' });
   await go();
   const total = Math.round((j.rate * (j.warmupMs + j.durationMs)) / 1000);
@@ -156,7 +158,7 @@ async function runLatPub(j: Extract<Job, { role: 'lat-pub' }>): Promise<void> {
 }
 
 async function runRep(j: Extract<Job, { role: 'rep' }>): Promise<void> {
-  const c = await openClient(j.client, j.url);
+  const c = await openClient(j.client, j.url, j.login);
   await c.serve(j.subject);
   send({ type: 'ready' });
   await stopped();
@@ -164,7 +166,7 @@ async function runRep(j: Extract<Job, { role: 'rep' }>): Promise<void> {
 }
 
 async function runReq(j: Extract<Job, { role: 'req' }>): Promise<void> {
-  const c = await openClient(j.client, j.url);
+  const c = await openClient(j.client, j.url, j.login);
   const payload = Buffer.alloc(j.size, 0x61);
   // One request first: lazily created inboxes and subscriptions exist before timing starts.
   await c.request(j.subject, payload);
@@ -260,6 +262,14 @@ async function runIdle(j: Extract<Job, { role: 'idle' }>): Promise<void> {
   process.exit(0);
 }
 
+async function runSetup(j: Extract<Job, { role: 'setup' }>): Promise<void> {
+  send({ type: 'ready' });
+  await go();
+  send({ type: 'done', result: { times: await timeSetups(new URL(j.url), j.count, j.logins) } });
+  await stopped();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   switch (job.role) {
     case 'sub':
@@ -276,6 +286,8 @@ async function main(): Promise<void> {
       return runReq(job);
     case 'idle':
       return runIdle(job);
+    case 'setup':
+      return runSetup(job);
   }
 }
 

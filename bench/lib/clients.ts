@@ -12,6 +12,10 @@
  * Every client sets TCP_NODELAY (nats.js, ioredis and ours do by default).
  * A subject is written with dots; mqtt turns the dots into slashes.
  *
+ * With a server's security set-up (security.ts), the NATS clients verify its
+ * certificate against the bench's CA file and log in with user and password;
+ * the other clients have none.
+ *
  * Request/reply is native for the NATS clients. mqtt and redis have none, so
  * it is built from pub/sub the way users do: the request carries a
  * correlation id and the reply topic, and the responder publishes the
@@ -20,6 +24,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { connect as busConnect } from '../../src/index.js';
+import type { Login } from './security.js';
 
 export const CLIENT_KINDS = ['nats', 'ours', 'mqtt', 'redis', 'raw'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
@@ -45,12 +50,13 @@ export async function importOptional<T>(name: string): Promise<T> {
   return (await import(name)) as T;
 }
 
-export async function openClient(kind: ClientKind, url: string): Promise<BenchClient> {
+export async function openClient(kind: ClientKind, url: string, login?: Login): Promise<BenchClient> {
+  if (login !== undefined && kind !== 'nats' && kind !== 'ours') throw new Error(`the ${kind} client has no TLS or login in the bench`);
   switch (kind) {
     case 'nats':
-      return openNats(url);
+      return openNats(url, login);
     case 'ours':
-      return openOurs(url);
+      return openOurs(url, login);
     case 'mqtt':
       return openMqtt(url);
     case 'redis':
@@ -67,9 +73,19 @@ function hostPort(url: string): { host: string; port: number } {
 
 // ── nats.js ─────────────────────────────────────────────────────────────────
 
-async function openNats(url: string): Promise<BenchClient> {
+/** nats.js's names, which our client shares: `tls: { caFile }`, `user`, `pass`. */
+function loginOptions(login: Login | undefined): Record<string, unknown> {
+  if (login === undefined) return {};
+  const o: Record<string, unknown> = {};
+  if (login.ca !== undefined) o.tls = { caFile: login.ca };
+  if (login.user !== undefined) o.user = login.user;
+  if (login.pass !== undefined) o.pass = login.pass;
+  return o;
+}
+
+async function openNats(url: string, login?: Login): Promise<BenchClient> {
   const { host, port } = hostPort(url);
-  const nc = await natsConnect({ servers: `${host}:${port}`, reconnect: false, name: 'bench' });
+  const nc = await natsConnect({ servers: `${host}:${port}`, reconnect: false, name: 'bench', ...loginOptions(login) });
   return {
     async subscribe(subject, onMsg) {
       nc.subscribe(subject, {
@@ -98,8 +114,9 @@ async function openNats(url: string): Promise<BenchClient> {
 
 // ── netemitter's own client ────────────────────────────────────────────────
 
-async function openOurs(url: string): Promise<BenchClient> {
-  const bus = await busConnect({ servers: url, reconnect: false, name: 'bench', requestTimeout: REQUEST_TIMEOUT });
+async function openOurs(url: string, login?: Login): Promise<BenchClient> {
+  // Spread from a record: the options compile whether or not this tree's client has TLS and credentials yet.
+  const bus = await busConnect({ servers: url, reconnect: false, name: 'bench', requestTimeout: REQUEST_TIMEOUT, ...loginOptions(login) });
   return {
     async subscribe(subject, onMsg) {
       bus.on(subject, (data: Buffer) => onMsg(data), { raw: true });

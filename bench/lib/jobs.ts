@@ -12,17 +12,27 @@
  * timestamp written by the publisher can be read by a subscriber.
  */
 import type { ClientKind } from './clients.js';
+import type { Login } from './security.js';
 
 export type IdleProtocol = 'nats' | 'mqtt' | 'redis' | 'raw';
 
+/** A client's server and, for a server with a security set-up, how to log in. */
+interface ClientJob {
+  client: ClientKind;
+  url: string;
+  login?: Login;
+}
+
 export type Job =
-  | { role: 'sub'; client: ClientKind; url: string; subject: string; count: number; warmup: number; progressEvery: number; conns: number }
-  | { role: 'pub'; client: ClientKind; url: string; subject: string; count: number; size: number; batch: number; inflight: number; window: number }
-  | { role: 'lat-sub'; client: ClientKind; url: string; subject: string }
-  | { role: 'lat-pub'; client: ClientKind; url: string; subject: string; size: number; rate: number; warmupMs: number; durationMs: number }
-  | { role: 'rep'; client: ClientKind; url: string; subject: string }
-  | { role: 'req'; client: ClientKind; url: string; subject: string; size: number; concurrency: number; warmupMs: number; durationMs: number }
-  | { role: 'idle'; protocol: IdleProtocol; url: string; conns: number };
+  | ({ role: 'sub'; subject: string; count: number; warmup: number; progressEvery: number; conns: number } & ClientJob)
+  | ({ role: 'pub'; subject: string; count: number; size: number; batch: number; inflight: number; window: number } & ClientJob)
+  | ({ role: 'lat-sub'; subject: string } & ClientJob)
+  | ({ role: 'lat-pub'; subject: string; size: number; rate: number; warmupMs: number; durationMs: number } & ClientJob)
+  | ({ role: 'rep'; subject: string } & ClientJob)
+  | ({ role: 'req'; subject: string; size: number; concurrency: number; warmupMs: number; durationMs: number } & ClientJob)
+  | { role: 'idle'; protocol: IdleProtocol; url: string; conns: number }
+  /** Connection set-up: `count` connections one after another, connection i logging in with logins[i mod logins.length]. */
+  | { role: 'setup'; url: string; count: number; logins: Login[] };
 
 export interface SubResult {
   /** Per connection: messages received, time of the warm-up'th message, time of the last. */
@@ -52,10 +62,14 @@ export interface ReqResult {
 export interface IdleResult {
   opened: number;
 }
+export interface SetupResult {
+  /** Each connection's set-up (connect, INFO, TLS handshake if any, CONNECT + PING, PONG), microseconds, in order. */
+  times: number[];
+}
 
 export type ToWorker = { type: 'go' } | { type: 'credit'; acked: number } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready'; info?: IdleResult }
   | { type: 'progress'; n: number }
-  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult }
+  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult }
   | { type: 'error'; message: string };

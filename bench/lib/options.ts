@@ -6,7 +6,16 @@ import { parseArgs } from 'node:util';
 import { positiveNumber as int, parseCommandLine } from './args.js';
 
 export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
-export type Workload = (typeof WORKLOADS)[number];
+/** The security suite's workloads (`--security`): W1 and W2 over TLS and with permissions, and connection set-up. */
+export const SECURITY_WORKLOADS = ['w1', 'w2', 'setup'] as const;
+export type Workload = (typeof WORKLOADS)[number] | 'setup';
+
+/**
+ * A server's security set-up for a run (bench/lib/security.ts). Applied to
+ * the hub and nats-server alike, with the same certificates and users.
+ */
+export const VARIANTS = ['tls', 'perms', 'bcrypt', 'tls+perms', 'tls+bcrypt'] as const;
+export type Variant = (typeof VARIANTS)[number];
 
 export interface BenchOptions {
   quick: boolean;
@@ -43,10 +52,19 @@ export interface BenchOptions {
   /** Client used to load the hub while profiling. */
   client: 'nats' | 'ours';
   out: string | null;
+  /** The security suite instead of the peer comparison. */
+  security: boolean;
+  /** Peers mode and --profile: run the NATS peers with this security set-up (--tls, --auth). */
+  variant: Variant | null;
+  /** Connection set-up: connections opened one after another per run without bcrypt… */
+  setupConns: number;
+  /** …and with a bcrypt password (each about 0.1 s of server CPU, and each a user of its own). */
+  setupBcryptConns: number;
 }
 
 const HELP = `usage: npm run bench:peers -- [options]
-       npm run bench -- --profile [--workloads w1,w2] [--client nats|ours]
+       npm run bench -- --profile [--workloads w1,w2] [--client nats|ours] [--tls] [--auth perms|bcrypt]
+       npm run bench -- --security [--workloads w1,w2,setup] [--peers hub,nats-server]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -69,6 +87,14 @@ const HELP = `usage: npm run bench:peers -- [options]
   --profile-clients     with --profile: profile the publisher/subscriber (requester/responder) processes too
   --client nats|ours    client that loads the hub while profiling (default nats)
   --out FILE            JSON results file (default bench/results/<kind>-<time>.json)
+
+Security (the hub and nats-server, same certificates and users, nats.js):
+  --security            W1 and W2 over TLS, W1 with a users list and permissions against auth off,
+                        connection set-up (plain, TLS, bcrypt, TLS + bcrypt); workloads w1 w2 setup
+  --setup-conns N       set-up: connections per run, one after another (default 1,000; quick 300)
+  --setup-bcrypt-conns N  set-up: connections per run with bcrypt (cost 11) (default 100; quick 30)
+  --tls                 peers and --profile: the hub and nats-server with TLS (nats.js and ours only)
+  --auth perms|bcrypt   peers and --profile: a users list with permissions, or bcrypt passwords
 `;
 
 /** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
@@ -102,14 +128,23 @@ function readOptions(argv: string[]): BenchOptions | null {
       'profile-clients': { type: 'boolean', default: false },
       client: { type: 'string' },
       out: { type: 'string' },
+      security: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
+      auth: { type: 'string' },
+      'setup-conns': { type: 'string' },
+      'setup-bcrypt-conns': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) return null;
   const q = values.quick;
-  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? [...WORKLOADS]) as Workload[];
-  for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${WORKLOADS.join(',')}`);
+  const known: readonly string[] = values.security ? SECURITY_WORKLOADS : WORKLOADS;
+  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? [...known]) as Workload[];
+  for (const w of workloads) if (!known.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${known.join(',')}`);
+  const variant = readVariant(values.tls, values.auth);
+  if (values.security && variant !== null) throw new Error('--tls and --auth do not combine with --security, which runs every set-up itself');
+  if (values.security && values.profile) throw new Error('--profile does not run the security suite: profile a set-up with --profile --tls or --profile --auth perms|bcrypt');
   const client = values.client ?? 'nats';
   if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
   const size = int(values.size, 'size', 128);
@@ -137,5 +172,15 @@ function readOptions(argv: string[]): BenchOptions | null {
     profileClients: values['profile-clients'],
     client,
     out: values.out ?? null,
+    security: values.security,
+    variant,
+    setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
+    setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),
   };
+}
+
+function readVariant(tls: boolean, auth: string | undefined): Variant | null {
+  if (auth !== undefined && auth !== 'perms' && auth !== 'bcrypt') throw new Error(`--auth must be perms or bcrypt, got ${JSON.stringify(auth)}`);
+  if (auth === undefined) return tls ? 'tls' : null;
+  return tls ? `tls+${auth}` : auth;
 }

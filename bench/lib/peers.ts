@@ -9,7 +9,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, freePort, waitForPort, waitForLine, firstLine, type Proc } from './proc.js';
 import { importOptional, type ClientKind } from './clients.js';
+import { natsServerSecurity, type ServerSecurity } from './security.js';
 import type { IdleProtocol } from './jobs.js';
+import type { Variant } from './options.js';
 
 /** The repository root (this file is dist/bench/lib/peers.js). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -29,6 +31,8 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** Start the client workers under `node --cpu-prof` too, each role in its own folder here. */
   clientProfDir?: string;
+  /** TLS and users (the hub and nats-server only; see security.ts). */
+  security?: ServerSecurity;
 }
 
 interface ServerDef {
@@ -57,14 +61,66 @@ async function hasPackage(name: string): Promise<boolean> {
   }
 }
 
-async function nodeServer(script: string, scheme: string, opts: StartOptions = {}): Promise<RunningServer> {
+/** A temporary directory for one server's files, removed after `stop`. */
+function withTempDir(fn: (dir: string) => Promise<RunningServer>): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'netemitter-bench-'));
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  return fn(dir).then(
+    (s) => ({
+      ...s,
+      stop: async () => {
+        await s.stop();
+        remove();
+      },
+    }),
+    (err: unknown) => {
+      remove();
+      throw err;
+    },
+  );
+}
+
+function noSecurity(kind: ServerKind, opts: StartOptions): void {
+  if (opts.security !== undefined) throw new Error(`the bench has no TLS or users set-up for ${kind}`);
+}
+
+async function nodeServer(script: string, scheme: string, opts: StartOptions = {}, args: readonly string[] = []): Promise<RunningServer> {
   const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
   // For experiments on the Node servers alone (e.g. GC flags), not on the clients: NETEMITTER_BENCH_SERVER_FLAGS='--trace-gc'.
   const extra = process.env.NETEMITTER_BENCH_SERVER_FLAGS;
   if (extra !== undefined && extra.trim() !== '') flags.push(...extra.trim().split(/\s+/));
-  const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', script)]);
+  const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', script), ...args]);
   const m = await waitForLine(proc, /LISTENING (\d+)/);
   return { url: `${scheme}://127.0.0.1:${m[1]}`, pid: proc.pid, proc, stop: () => proc.stop() };
+}
+
+/** The hub; with a security set-up, its options go in a file (passwords stay out of the process list). */
+function startHub(opts: StartOptions): Promise<RunningServer> {
+  const security = opts.security;
+  if (security === undefined) return nodeServer('hub.js', 'nats', opts);
+  return withTempDir(async (dir) => {
+    const file = join(dir, 'security.json');
+    writeFileSync(file, JSON.stringify(security), { mode: 0o600 });
+    return nodeServer('hub.js', 'nats', opts, ['--security', file]);
+  });
+}
+
+/** nats-server; with a security set-up, its tls and authorization blocks go in a config file. */
+async function startNatsServer(opts: StartOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const listen = ['-a', '127.0.0.1', '-p', String(port)];
+  const run = async (args: readonly string[]): Promise<RunningServer> => {
+    const proc = start('nats-server', [...args, ...listen]);
+    await waitForPort(port, proc);
+    return { url: `nats://127.0.0.1:${port}`, pid: proc.pid, proc, stop: () => proc.stop() };
+  };
+  const security = opts.security;
+  if (security === undefined) return run([]);
+  return withTempDir(async (dir) => {
+    const conf = join(dir, 'nats-server.conf');
+    writeFileSync(conf, natsServerSecurity(security), { mode: 0o600 });
+    return run(['-c', conf]);
+  });
 }
 
 const SERVERS: Record<ServerKind, ServerDef> = {
@@ -77,33 +133,32 @@ const SERVERS: Record<ServerKind, ServerDef> = {
       const rev = firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
       return `netemitter ${v} (${rev ?? 'no git'}, working tree)`;
     },
-    start: (opts) => nodeServer('hub.js', 'nats', opts),
+    start: startHub,
   },
   'nats-server': {
     kind: 'nats-server',
     protocol: 'nats',
     missing: async () => (firstLine('nats-server', ['--version']) === null ? 'nats-server is not installed (apt-get install nats-server)' : null),
     version: () => firstLine('nats-server', ['--version']) ?? 'not installed',
-    async start() {
-      const port = await freePort();
-      const proc = start('nats-server', ['-a', '127.0.0.1', '-p', String(port)]);
-      await waitForPort(port, proc);
-      return { url: `nats://127.0.0.1:${port}`, pid: proc.pid, proc, stop: () => proc.stop() };
-    },
+    start: startNatsServer,
   },
   aedes: {
     kind: 'aedes',
     protocol: 'mqtt',
     missing: async () => ((await hasPackage('aedes')) ? null : 'the aedes package is not installed (npm install)'),
     version: () => `aedes ${pkgVersion('aedes')}`,
-    start: () => nodeServer('aedes.js', 'mqtt'),
+    start: (opts) => {
+      noSecurity('aedes', opts);
+      return nodeServer('aedes.js', 'mqtt');
+    },
   },
   mosquitto: {
     kind: 'mosquitto',
     protocol: 'mqtt',
     missing: async () => (/mosquitto version/.test(firstLine('mosquitto', ['-h']) ?? '') ? null : 'mosquitto is not installed (apt-get install mosquitto)'),
     version: () => firstLine('mosquitto', ['-h']) ?? 'not installed',
-    async start() {
+    async start(opts) {
+      noSecurity('mosquitto', opts);
       const port = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'netemitter-bench-'));
       const conf = join(dir, 'mosquitto.conf');
@@ -129,7 +184,8 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     protocol: 'redis',
     missing: async () => (firstLine('redis-server', ['--version']) === null ? 'redis-server is not installed (apt-get install redis-server)' : null),
     version: () => (firstLine('redis-server', ['--version']) ?? 'not installed').replace(/ sha=.*$/, ''),
-    async start() {
+    async start(opts) {
+      noSecurity('redis', opts);
       const port = await freePort();
       const proc = start('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '15000', '--loglevel', 'warning',
@@ -143,15 +199,20 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     protocol: 'raw',
     missing: async () => null,
     version: () => `raw relay (Node ${process.version})`,
-    start: () => nodeServer('relay.js', 'tcp'),
+    start: (opts) => {
+      noSecurity('relay', opts);
+      return nodeServer('relay.js', 'tcp');
+    },
   },
 };
 
 export interface PeerDef {
-  /** server/client, e.g. hub/nats.js */
+  /** server/client, e.g. hub/nats.js; with a security set-up server+variant/client, e.g. hub+tls/nats.js */
   readonly id: string;
   readonly server: ServerKind;
   readonly client: ClientKind;
+  /** TLS and users on the server, credentials on the client (security.ts). */
+  readonly variant?: Variant;
 }
 
 export const PEERS: readonly PeerDef[] = [
@@ -166,6 +227,17 @@ export const PEERS: readonly PeerDef[] = [
 ];
 
 const CLIENT_PACKAGE: Record<ClientKind, string | null> = { nats: '@nats-io/transport-node', ours: null, mqtt: 'mqtt', redis: 'ioredis', raw: null };
+
+/** The servers and clients that speak TLS and log in: the ones a security set-up applies to. */
+export function securable(p: PeerDef): boolean {
+  return (p.server === 'hub' || p.server === 'nats-server') && (p.client === 'nats' || p.client === 'ours');
+}
+
+/** The same peer with a security set-up. */
+export function withVariant(p: PeerDef, variant: Variant): PeerDef {
+  const [server, client] = p.id.split('/');
+  return { ...p, id: `${server}+${variant}/${client}`, variant };
+}
 
 export function serverDef(kind: ServerKind): ServerDef {
   return SERVERS[kind];

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, type PeerDef, type StartOptions } from './peers.js';
+import { ROOT, withVariant, type PeerDef, type StartOptions } from './peers.js';
 import { pubsub, requestReply, type RunOutcome } from './workloads.js';
 import { summarizeProfile } from './cpuprofile.js';
 import { table, si, fixed } from './stats.js';
@@ -42,7 +42,9 @@ export async function runProfile(o: BenchOptions): Promise<void> {
   // Without --workloads, W1 and W2.
   const chosen = workloads.length === 3 && o.workloads.length === 5 ? ['w1', 'w2'] : workloads;
   const root = join(ROOT, 'bench', 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
-  const peer: PeerDef = { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
+  const plain: PeerDef = { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
+  // --tls, --auth: the profiled hub with that security set-up.
+  const peer = o.variant === null ? plain : withVariant(plain, o.variant);
   for (const w of chosen) {
     const base = join(root, w);
     const hubDir = join(base, 'hub');

@@ -3,16 +3,18 @@
  * `runs` times. Repetitions are interleaved (run 1 of every peer, then run 2,
  * …) so that a burst of load from something else on the machine hits peers
  * alike; ratios are computed within each repetition, then summarized.
+ * runSuite() does that for any list of cases and ratios: the security suite
+ * (security-suite.ts) is another such list.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { PEERS, ROOT, peerMissing, versions, type PeerDef } from './peers.js';
+import { PEERS, ROOT, peerMissing, securable, versions, withVariant, type PeerDef } from './peers.js';
 import { pubsub, latency, requestReply, memory, type RunOutcome } from './workloads.js';
 import { summarize, table, si, fixed, pct, mb, type Summary } from './stats.js';
 import type { BenchOptions } from './options.js';
 
-interface Case {
+export interface Case {
   /** w1, w2, w3, w4-c1, w4-c16, w5 */
   readonly id: string;
   readonly title: string;
@@ -24,7 +26,7 @@ interface Case {
   run(peer: PeerDef): Promise<RunOutcome>;
 }
 
-interface RatioDef {
+export interface RatioDef {
   readonly caseId: string;
   /** Default: the case's lead metric. */
   readonly metric?: string;
@@ -62,6 +64,19 @@ const RATIOS: readonly RatioDef[] = [
   { caseId: 'w4-c16', a: 'hub/ours', b: 'nats-server/nats.js' },
 ];
 
+/** What runSuite runs: its cases, the ratios to report, the peers left out and why. */
+export interface Suite {
+  /** Names the JSON report (netemitter-bench-<kind>) and its file (<kind>-<time>.json). */
+  readonly kind: string;
+  readonly cases: readonly Case[];
+  readonly ratios: readonly RatioDef[];
+  readonly skipped: Record<string, string>;
+  /** Printed after the ratios, from the medians (the hub's memory targets). */
+  footer?(summaries: Summaries): void;
+}
+
+export type Summaries = Record<string, Record<string, Record<string, Summary>>>;
+
 interface Record_ {
   caseId: string;
   peer: string;
@@ -80,9 +95,14 @@ function formatMetric(name: string, v: number): string {
   return si(v);
 }
 
-export async function runPeers(o: BenchOptions): Promise<void> {
-  const started = new Date();
-  const selected = PEERS.filter((p) => o.peers === null || o.peers.some((f) => p.id.includes(f)));
+/**
+ * The installed peers among `defs` that `--peers` selects (by their id, or the
+ * id without the security set-up: `hub/nats` picks hub+tls/nats.js too); the
+ * others are printed as skipped.
+ */
+export async function selectPeers(defs: readonly PeerDef[], o: BenchOptions): Promise<{ peers: PeerDef[]; skipped: Record<string, string> }> {
+  const plainId = (p: PeerDef): string => p.id.replace(/\+[^/]*/, '');
+  const selected = defs.filter((p) => o.peers === null || o.peers.some((f) => p.id.includes(f) || plainId(p).includes(f)));
   const peers: PeerDef[] = [];
   const skipped: Record<string, string> = {};
   for (const p of selected) {
@@ -93,12 +113,32 @@ export async function runPeers(o: BenchOptions): Promise<void> {
       console.log(`skip ${p.id}: ${why}`);
     }
   }
+  return { peers, skipped };
+}
+
+/** A ratio between peers named by their plain ids, for the same peers with the run's security set-up. */
+function ratioWithVariant(d: RatioDef, o: BenchOptions): RatioDef {
+  const v = o.variant;
+  if (v === null) return d;
+  const rename = (id: string): string => {
+    const p = PEERS.find((x) => x.id === id);
+    return p !== undefined && securable(p) ? withVariant(p, v).id : id;
+  };
+  return { ...d, a: rename(d.a), b: rename(d.b) };
+}
+
+export async function runPeers(o: BenchOptions): Promise<void> {
+  // With --tls or --auth: the hub and nats-server with that set-up; peers that cannot have it are left out.
+  const v = o.variant;
+  const defs = v === null ? PEERS : PEERS.filter(securable).map((p) => withVariant(p, v));
+  if (v !== null) for (const p of PEERS.filter((x) => !securable(x))) console.log(`skip ${p.id}: no TLS or users set-up for it (--tls, --auth)`);
+  const { peers, skipped } = await selectPeers(defs, o);
   const natsLike = peers.filter((p) => p.server !== 'relay');
-  // W5 measures servers: one peer per server.
-  const perServer = peers.filter((p, i) => peers.findIndex((q) => q.server === p.server) === i);
+  // W5 measures servers: one peer per server. Its idle connections are bare sockets, without TLS or a login.
+  const perServer = peers.filter((p, i) => p.variant === undefined && peers.findIndex((q) => q.server === p.server) === i);
 
   const cases: Case[] = [];
-  const pubsubCols = ['msgs/s', 'MB/s', 'server µs/msg', 'server reads/1k', 'server writes/1k', 'server peak RSS'];
+  const pubsubCols = PUBSUB_COLUMNS;
   if (o.workloads.includes('w1')) {
     cases.push({
       id: 'w1', title: `W1: 1 publisher → 1 subscriber, ${si(o.messages)} × ${o.size} B`, metric: 'msgs/s', higherIsBetter: true,
@@ -125,13 +165,37 @@ export async function runPeers(o: BenchOptions): Promise<void> {
       });
     }
   }
-  if (o.workloads.includes('w5')) {
+  if (o.workloads.includes('w5') && v !== null) console.log('skip w5: its idle connections are bare sockets, without TLS or a login');
+  if (o.workloads.includes('w5') && perServer.length > 0) {
     cases.push({
       id: 'w5', title: `W5: server memory, idle and with ${si(o.conns)} idle connections`, metric: 'RSS with conns', higherIsBetter: false,
       columns: ['idle RSS', 'RSS with conns', 'bytes/conn'], peers: perServer, run: (p) => memory(p, o),
     });
   }
+  await runSuite(o, {
+    kind: 'peers',
+    cases,
+    ratios: RATIOS.map((d) => ratioWithVariant(d, o)),
+    skipped,
+    footer: (summaries) => {
+      const w5hub = summaries.w5?.['hub/nats.js'] ?? summaries.w5?.['hub/ours'];
+      if (w5hub?.['idle RSS'] && w5hub['RSS with conns']) {
+        const idle = w5hub['idle RSS'].median;
+        const loaded = w5hub['RSS with conns'].median;
+        console.log(`\nHub memory: idle ${mb(idle)} (target ≤ 60 MiB: ${idle <= 60 * 1024 * 1024 ? 'met' : 'NOT MET'}); with ${si(o.conns)} idle connections ${mb(loaded)}` +
+          (o.conns === 10_000 ? ` (target ≤ 300 MB: ${loaded <= 300e6 ? 'met' : 'NOT MET'})` : ' (the 300 MB target is for 10,000)'));
+      }
+    },
+  });
+}
 
+/** The columns of the W1 and W2 tables. */
+export const PUBSUB_COLUMNS: readonly string[] = ['msgs/s', 'MB/s', 'server µs/msg', 'server reads/1k', 'server writes/1k', 'server peak RSS'];
+
+/** Runs every case `o.runs` times, interleaved; prints the tables and ratios; writes the JSON report. */
+export async function runSuite(o: BenchOptions, suite: Suite): Promise<void> {
+  const started = new Date();
+  const { cases, skipped } = suite;
   const records: Record_[] = [];
   for (const c of cases) {
     console.log(`\n${c.title}   (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
@@ -153,7 +217,7 @@ export async function runPeers(o: BenchOptions): Promise<void> {
   }
 
   // ── summaries ───────────────────────────────────────────────────────────
-  const summaries: Record<string, Record<string, Record<string, Summary>>> = {};
+  const summaries: Summaries = {};
   for (const c of cases) {
     summaries[c.id] = {};
     for (const p of c.peers) {
@@ -163,7 +227,7 @@ export async function runPeers(o: BenchOptions): Promise<void> {
       summaries[c.id]![p.id] = s;
     }
   }
-  const ratios = RATIOS.flatMap((d) => {
+  const ratios = suite.ratios.flatMap((d) => {
     const c = cases.find((x) => x.id === d.caseId);
     if (c === undefined) return [];
     const metric = d.metric ?? c.metric;
@@ -200,17 +264,11 @@ export async function runPeers(o: BenchOptions): Promise<void> {
     }
     console.log(table(rows));
   }
-  const w5hub = summaries.w5?.['hub/nats.js'] ?? summaries.w5?.['hub/ours'];
-  if (w5hub?.['idle RSS'] && w5hub['RSS with conns']) {
-    const idle = w5hub['idle RSS'].median;
-    const loaded = w5hub['RSS with conns'].median;
-    console.log(`\nHub memory: idle ${mb(idle)} (target ≤ 60 MiB: ${idle <= 60 * 1024 * 1024 ? 'met' : 'NOT MET'}); with ${si(o.conns)} idle connections ${mb(loaded)}` +
-      (o.conns === 10_000 ? ` (target ≤ 300 MB: ${loaded <= 300e6 ? 'met' : 'NOT MET'})` : ' (the 300 MB target is for 10,000)'));
-  }
+  suite.footer?.(summaries);
 
   // ── JSON ────────────────────────────────────────────────────────────────
   const report = {
-    kind: 'netemitter-bench-peers',
+    kind: `netemitter-bench-${suite.kind}`,
     started: started.toISOString(),
     finished: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory: totalmem(), loadavgAtEnd: loadavg() },
@@ -221,7 +279,7 @@ export async function runPeers(o: BenchOptions): Promise<void> {
     ratios,
     records,
   };
-  const file = o.out ?? join(ROOT, 'bench', 'results', `peers-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = o.out ?? join(ROOT, 'bench', 'results', `${suite.kind}-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, JSON.stringify(report, null, 2));
   const brief = {

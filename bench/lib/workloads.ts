@@ -6,6 +6,10 @@
  *   W3  latency at a fixed rate: p50 / p99 / p99.9 in µs
  *   W4  request/reply round trips per second, 1 and 16 concurrent requesters
  *   W5  server RSS idle, and with N idle connections (bytes per connection)
+ *   set-up  connections set up one after another: connect to first PONG (µs)
+ *
+ * A peer with a security set-up (peer.variant, see security.ts) gets a
+ * server with TLS and/or users, and its clients the CA file and a login.
  *
  * Publisher, subscribers and server are separate processes. Flow control is
  * the same for every peer: the publisher makes a server round trip every
@@ -19,8 +23,10 @@ import { join } from 'node:path';
 import { procStats, sleep } from './proc.js';
 import { startServer, serverDef, type PeerDef, type RunningServer, type StartOptions } from './peers.js';
 import { WorkerHandle, within } from './worker-handle.js';
+import { login, serverSecurity, type Login } from './security.js';
+import { percentile } from './stats.js';
 import type { BenchOptions } from './options.js';
-import type { IdleResult, LatResult, PubResult, ReqResult, SubResult } from './jobs.js';
+import type { IdleResult, LatResult, PubResult, ReqResult, SetupResult, SubResult } from './jobs.js';
 
 export type Metrics = Record<string, number>;
 
@@ -32,10 +38,15 @@ export interface RunOutcome {
 
 const READY_MS = 30_000;
 
-async function withServer<T>(peer: PeerDef, opts: StartOptions, fn: (s: RunningServer) => Promise<T>): Promise<T> {
-  const server = await startServer(peer.server, opts);
+/** A server of the peer's kind with its security set-up, and the login its clients use (undefined without one). */
+type Started = RunningServer & { readonly login: Login | undefined };
+
+/** `users`: bcrypt users the server's list needs (the set-up workload logs in as a new one each time). */
+async function withServer<T>(peer: PeerDef, opts: StartOptions, fn: (s: Started) => Promise<T>, users = 1): Promise<T> {
+  const v = peer.variant;
+  const server = await startServer(peer.server, v === undefined ? opts : { ...opts, security: await serverSecurity(v, users) });
   try {
-    return await fn(server);
+    return await fn({ ...server, login: v === undefined ? undefined : await login(v) });
   } finally {
     await server.stop();
   }
@@ -62,12 +73,12 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
     try {
       const subs: WorkerHandle[] = [];
       for (let i = 0; i < procs; i++) {
-        subs.push(new WorkerHandle({ role: 'sub', client: peer.client, url: server.url, subject, count, warmup, progressEvery, conns }, profDir(startOpts, 'sub')));
+        subs.push(new WorkerHandle({ role: 'sub', client: peer.client, url: server.url, login: server.login, subject, count, warmup, progressEvery, conns }, profDir(startOpts, 'sub')));
       }
       workers.push(...subs);
       await within(Promise.all(subs.map((s) => s.ready)), READY_MS, 'subscribers ready');
       const pub = new WorkerHandle(
-        { role: 'pub', client: peer.client, url: server.url, subject, count, size: o.size, batch: o.batch, inflight: o.inflight, window: o.window },
+        { role: 'pub', client: peer.client, url: server.url, login: server.login, subject, count, size: o.size, batch: o.batch, inflight: o.inflight, window: o.window },
         profDir(startOpts, 'pub'),
       );
       workers.push(pub);
@@ -148,10 +159,10 @@ export async function latency(peer: PeerDef, o: BenchOptions): Promise<RunOutcom
     const warmupMs = 1000;
     const workers: WorkerHandle[] = [];
     try {
-      const sub = new WorkerHandle({ role: 'lat-sub', client: peer.client, url: server.url, subject });
+      const sub = new WorkerHandle({ role: 'lat-sub', client: peer.client, url: server.url, login: server.login, subject });
       workers.push(sub);
       await within(sub.ready, READY_MS, 'subscriber ready');
-      const pub = new WorkerHandle({ role: 'lat-pub', client: peer.client, url: server.url, subject, size: o.size, rate: o.rate, warmupMs, durationMs: o.durationMs });
+      const pub = new WorkerHandle({ role: 'lat-pub', client: peer.client, url: server.url, login: server.login, subject, size: o.size, rate: o.rate, warmupMs, durationMs: o.durationMs });
       workers.push(pub);
       await within(pub.ready, READY_MS, 'publisher ready');
       const before = procStats(server.pid);
@@ -189,11 +200,11 @@ export async function requestReply(peer: PeerDef, o: BenchOptions, concurrency: 
     const subject = 'bench.request';
     const workers: WorkerHandle[] = [];
     try {
-      const rep = new WorkerHandle({ role: 'rep', client: peer.client, url: server.url, subject }, profDir(startOpts, 'rep'));
+      const rep = new WorkerHandle({ role: 'rep', client: peer.client, url: server.url, login: server.login, subject }, profDir(startOpts, 'rep'));
       workers.push(rep);
       await within(rep.ready, READY_MS, 'responder ready');
       const req = new WorkerHandle(
-        { role: 'req', client: peer.client, url: server.url, subject, size: o.size, concurrency, warmupMs: 1000, durationMs: o.reqDurationMs },
+        { role: 'req', client: peer.client, url: server.url, login: server.login, subject, size: o.size, concurrency, warmupMs: 1000, durationMs: o.reqDurationMs },
         profDir(startOpts, 'req'),
       );
       workers.push(req);
@@ -233,4 +244,46 @@ export async function memory(peer: PeerDef, o: BenchOptions): Promise<RunOutcome
       await w.stop();
     }
   });
+}
+
+/**
+ * Connection set-up: `count` connections, one after another, from one client
+ * process (setup-client.ts), each timed from its TCP connect to the PONG
+ * answering its CONNECT + PING. With bcrypt each logs in as a user of its own
+ * (a full bcrypt compare each), unless `oneUser`.
+ */
+export async function connectionSetup(peer: PeerDef, count: number, oneUser = false): Promise<RunOutcome> {
+  const bcrypt = peer.variant?.endsWith('bcrypt') === true;
+  const users = bcrypt && !oneUser ? count : 1;
+  return withServer(
+    peer,
+    {},
+    async (server) => {
+      const v = peer.variant;
+      const logins = v === undefined ? [{}] : await Promise.all(Array.from({ length: users }, (_, i) => login(v, i)));
+      const w = new WorkerHandle({ role: 'setup', url: server.url, count, logins });
+      try {
+        await within(w.ready, READY_MS, 'set-up client ready');
+        const before = procStats(server.pid);
+        w.send({ type: 'go' });
+        const r = (await within(w.done, count * 10_000 + 30_000, 'set-up results')) as SetupResult;
+        const after = procStats(server.pid);
+        const total = r.times.reduce((a, b) => a + b, 0);
+        const t = Float64Array.from(r.times).sort();
+        const metrics: Metrics = {
+          'median µs': percentile(t, 50),
+          'p99 µs': percentile(t, 99),
+          'mean µs': total / t.length,
+          'max µs': t[t.length - 1] ?? NaN,
+          'conns/s': t.length / (total / 1e6),
+          // The server's CPU per connection, its teardown included: steadier than the times when the machine is busy.
+          'server CPU µs/conn': ((after.cpu - before.cpu) / t.length) * 1e6,
+        };
+        return t.length === count ? { ok: true, metrics } : { ok: false, metrics, error: `set up ${t.length} of ${count}` };
+      } finally {
+        await w.stop();
+      }
+    },
+    users,
+  );
 }

@@ -6,16 +6,24 @@
  *   node hub.js                              core NATS only
  *   node hub.js --store DIR [--sync MODE]    durable streams in DIR (SQLite)
  *               [--commit-batch N]           maxCommitBatch (default the hub's)
+ *   node hub.js --security FILE              tls and authorization options from a JSON
+ *                                            file (bench/lib/security.ts writes it)
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createHub } from '../../src/index.js';
+import type { ServerSecurity } from '../lib/security.js';
 
-const { values } = parseArgs({ options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' } } });
+const { values } = parseArgs({
+  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' } },
+});
+const security = values.security === undefined ? {} : (JSON.parse(readFileSync(values.security, 'utf8')) as ServerSecurity);
 const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
 const sync = values.sync === 'normal' ? 'normal' : 'full';
 const hub = createHub({
   host: '127.0.0.1',
   port: 0,
+  ...security,
   ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
 

@@ -57,3 +57,36 @@ describe('bench scripts: --help, misuse and BENCH_CHECK_ARGS', () => {
     });
   }
 });
+
+describe('bench scripts: the security options', () => {
+  /** [file, arguments, the one line it refuses them with] */
+  const REFUSED: [string, string, string[], RegExp][] = [
+    ['main.js', 'bench', ['--auth', 'root'], /--auth must be perms or bcrypt, got "root"/],
+    ['main.js', 'bench', ['--security', '--tls'], /--tls and --auth do not combine with --security/],
+    ['main.js', 'bench', ['--security', '--profile'], /--profile does not run the security suite/],
+    ['peers.js', 'bench:peers', ['--security', '--workloads', 'w3'], /unknown workload w3: expected some of w1,w2,setup/],
+    ['peers.js', 'bench:peers', ['--workloads', 'setup'], /unknown workload setup: expected some of w1,w2,w3,w4,w5/],
+    ['main.js', 'bench', ['--security', '--setup-conns', '0'], /--setup-conns needs a positive number, got "0"/],
+  ];
+  for (const [file, name, args, message] of REFUSED) {
+    it(`${file} ${args.join(' ')}: one line, exit 2`, async () => {
+      const r = await run(file, args, { BENCH_CHECK_ARGS: '1' });
+      assert.equal(r.exit?.code, 2, r.output());
+      assert.match(oneLine(r.stderr), new RegExp(`^${name}: ${message.source}`));
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  const ACCEPTED: [string, string, string[]][] = [
+    ['main.js', 'bench', ['--security', '--workloads', 'w1,setup', '--setup-conns', '200', '--setup-bcrypt-conns', '20']],
+    ['peers.js', 'bench:peers', ['--tls', '--auth', 'perms', '--peers', 'hub,nats-server']],
+    ['main.js', 'bench', ['--profile', '--tls', '--workloads', 'w1']],
+  ];
+  for (const [file, name, args] of ACCEPTED) {
+    it(`${file} ${args.join(' ')}: accepted`, async () => {
+      const r = await run(file, args, { BENCH_CHECK_ARGS: '1' });
+      assert.equal(r.exit?.code, 0, r.output());
+      assert.equal(r.stdout, `${name}: arguments ok\n`);
+    });
+  }
+});
