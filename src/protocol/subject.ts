@@ -44,18 +44,64 @@ export function hasWildcard(subject: string): boolean {
   return subject.includes('.*.');
 }
 
+/** A subject split into tokens. */
+export type Tokens = readonly string[];
+
+/**
+ * Whether `subject` is matched by the pattern `entry` (nats-server's
+ * Sublist.Match of one entry): the entry's `*` takes any token, its `>` one
+ * or more; wildcards in `subject` are compared as literal tokens. For a
+ * literal subject this is plain subject matching.
+ */
+export function matchesTokens(entry: Tokens, subject: Tokens): boolean {
+  for (let i = 0; i < entry.length; i++) {
+    const t = entry[i]!;
+    if (t === '>') return subject.length > i;
+    if (i >= subject.length) return false;
+    if (t !== '*' && t !== subject[i]) return false;
+  }
+  return entry.length === subject.length;
+}
+
+/** Whether every literal subject that `subject` matches is matched by `entry`. */
+export function coversTokens(entry: Tokens, subject: Tokens): boolean {
+  for (let i = 0; i < subject.length; i++) {
+    const e = entry[i];
+    if (e === undefined) return false;
+    if (e === '>') return true;
+    const s = subject[i]!;
+    if (s === '>') return false;
+    if (e !== '*' && e !== s) return false;
+  }
+  return entry.length === subject.length;
+}
+
+/** Whether some literal subject is matched by both `a` and `b`. */
+export function collidesTokens(a: Tokens, b: Tokens): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === '>' || y === '>') return true;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+  return a.length === b.length;
+}
+
 /**
  * Whether a literal subject matches a (possibly wildcard) pattern. The simple
  * reference implementation: the subject index is checked against it.
  */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i]!;
-    if (t === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== '*' && t !== s[i]) return false;
-  }
-  return p.length === s.length;
+  return matchesTokens(pattern.split('.'), subject.split('.'));
+}
+
+/** Whether some literal subject matches both patterns. */
+export function subjectsCollide(a: string, b: string): boolean {
+  return collidesTokens(a.split('.'), b.split('.'));
+}
+
+/** Whether every subject `filter` matches is also matched by `pattern`. */
+export function subjectIsSubset(filter: string, pattern: string): boolean {
+  return coversTokens(pattern.split('.'), filter.split('.'));
 }

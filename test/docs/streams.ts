@@ -5,7 +5,7 @@
  * captures a request subject (the stream would answer the request with its
  * PubAck) nor two streams that clash (10058 name in use, 10065 overlap).
  */
-import { subjectsCollide } from '../../src/server/jetstream/config.js';
+import { subjectsCollide } from '../../src/protocol/subject.js';
 import { label, type Block } from './blocks.js';
 import { commandLines, splitComment } from './shell.js';
 

@@ -15,11 +15,11 @@ import {
   normalizeStreamConfig,
   Retention,
   sameConfig,
-  subjectsCollide,
   type ConsumerConfig,
   type Json,
   type StreamConfig,
 } from './config.js';
+import { subjectsCollide } from '../../protocol/subject.js';
 import { ConsumerRuntime, type PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JetStream } from './index.js';

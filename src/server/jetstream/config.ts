@@ -4,7 +4,7 @@
  * Configs are JetStream's JSON (snake_case, durations in nanoseconds) and are
  * stored as such, so what a client reads back is what nats-server would say.
  */
-import { isValidSubject, isValidToken, subjectMatches } from '../../protocol/subject.js';
+import { isValidSubject, isValidToken, subjectIsSubset, subjectMatches, subjectsCollide } from '../../protocol/subject.js';
 import { JsApiError, JsErr } from './errors.js';
 
 export type Json = Record<string, unknown>;
@@ -211,37 +211,6 @@ export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): void {
   if (old.sealed && !next.sealed) throw invalid('stream configuration update can not unseal a sealed stream');
 }
 
-/** Whether some literal subject matches both patterns. */
-export function subjectsCollide(a: string, b: string): boolean {
-  const x = a.split('.');
-  const y = b.split('.');
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) {
-    const p = x[i]!;
-    const q = y[i]!;
-    if (p === '>' || q === '>') return true;
-    if (p !== '*' && q !== '*' && p !== q) return false;
-  }
-  return x.length === y.length;
-}
-
-/** Whether every subject `filter` matches is also matched by `pattern`. */
-export function subjectIsSubset(filter: string, pattern: string): boolean {
-  const f = filter.split('.');
-  const p = pattern.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i]!;
-    if (t === '>') return i < f.length;
-    if (i >= f.length) return false;
-    const u = f[i]!;
-    if (t === '*') {
-      if (u === '>') return false;
-      continue;
-    }
-    if (u !== t) return false;
-  }
-  return f.length === p.length;
-}
 
 function consumerFail(detail: string): JsApiError {
   return JsErr.consumerCreate(detail);

@@ -1,25 +1,13 @@
 /**
- * How a permission entry relates to a subject, over subjects split into
- * tokens: the three questions permissions ask (matches, covers, collides).
- * Property-tested against brute force in test/server/security/permissions.test.ts.
+ * How a permission entry relates to a subject: the three questions
+ * permissions ask (matches, covers, collides). The token forms live in
+ * protocol/subject.ts, shared with JetStream's stream subjects; this adds
+ * the literal-string match for the publish path. Property-tested against
+ * brute force in test/server/security/permissions.test.ts.
  */
-/** A subject split into tokens. */
-export type Tokens = readonly string[];
+import { collidesTokens, coversTokens, matchesTokens, subjectIsSubset, subjectsCollide, type Tokens } from '../../protocol/subject.js';
 
-/**
- * nats-server's Sublist.Match of one entry: `subject` may hold wildcards,
- * which are compared as literal tokens (the entry's `*` takes any token, its
- * `>` one or more). For a literal subject this is plain subject matching.
- */
-export function matchesTokens(entry: Tokens, subject: Tokens): boolean {
-  for (let i = 0; i < entry.length; i++) {
-    const t = entry[i]!;
-    if (t === '>') return subject.length > i;
-    if (i >= subject.length) return false;
-    if (t !== '*' && t !== subject[i]) return false;
-  }
-  return entry.length === subject.length;
-}
+export { collidesTokens, coversTokens, matchesTokens, type Tokens };
 
 /**
  * matchesTokens for a literal subject given as a string, without splitting
@@ -42,29 +30,5 @@ export function matchesLiteral(entry: Tokens, subject: string): boolean {
 }
 
 /** Whether every literal subject that `subject` matches is matched by `entry`. */
-export function coversTokens(entry: Tokens, subject: Tokens): boolean {
-  for (let i = 0; i < subject.length; i++) {
-    const e = entry[i];
-    if (e === undefined) return false;
-    if (e === '>') return true;
-    const s = subject[i]!;
-    if (s === '>') return false;
-    if (e !== '*' && e !== s) return false;
-  }
-  return entry.length === subject.length;
-}
-
-/** Whether some literal subject is matched by both `a` and `b`. */
-export function collidesTokens(a: Tokens, b: Tokens): boolean {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === '>' || y === '>') return true;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return a.length === b.length;
-}
-
-export const covers = (entry: string, subject: string): boolean => coversTokens(entry.split('.'), subject.split('.'));
-export const collides = (a: string, b: string): boolean => collidesTokens(a.split('.'), b.split('.'));
+export const covers = (entry: string, subject: string): boolean => subjectIsSubset(subject, entry);
+export const collides = subjectsCollide;
