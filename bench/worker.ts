@@ -1,13 +1,14 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
- * requester, responder, a crowd of idle connections, or connections set up
- * one after another (see lib/jobs.ts).
+ * requester, responder, a crowd of idle connections, connections set up
+ * one after another, or a pinger timed while others log in (see lib/jobs.ts).
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { openClient, type BenchClient } from './lib/clients.js';
 import { percentile } from './lib/stats.js';
 import { timeSetups } from './lib/setup-client.js';
+import { measureStall } from './lib/stall-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -270,6 +271,14 @@ async function runSetup(j: Extract<Job, { role: 'setup' }>): Promise<void> {
   process.exit(0);
 }
 
+async function runStall(j: Extract<Job, { role: 'stall' }>): Promise<void> {
+  send({ type: 'ready' });
+  await go();
+  send({ type: 'done', result: await measureStall(j) });
+  await stopped();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   switch (job.role) {
     case 'sub':
@@ -288,6 +297,8 @@ async function main(): Promise<void> {
       return runIdle(job);
     case 'setup':
       return runSetup(job);
+    case 'stall':
+      return runStall(job);
   }
 }
 

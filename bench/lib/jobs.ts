@@ -32,7 +32,9 @@ export type Job =
   | ({ role: 'req'; subject: string; size: number; concurrency: number; warmupMs: number; durationMs: number } & ClientJob)
   | { role: 'idle'; protocol: IdleProtocol; url: string; conns: number }
   /** Connection set-up: `count` connections one after another, connection i logging in with logins[i mod logins.length]. */
-  | { role: 'setup'; url: string; count: number; logins: Login[] };
+  | { role: 'setup'; url: string; count: number; logins: Login[] }
+  /** Stall: one client pings while `logins` log in, `parallel` at a time (stall-client.ts). */
+  | { role: 'stall'; url: string; pinger: Login; logins: Login[]; parallel: number; idlePings: number };
 
 export interface SubResult {
   /** Per connection: messages received, time of the warm-up'th message, time of the last. */
@@ -67,9 +69,20 @@ export interface SetupResult {
   times: number[];
 }
 
+export interface StallResult {
+  /** Round trips (PING → PONG, µs) before the log-ins started… */
+  idle: number[];
+  /** …and while they ran, in order. */
+  during: number[];
+  /** Each log-in's set-up time, µs. */
+  logins: number[];
+  /** From the first log-in's start to the last one's PONG, µs. */
+  elapsedUs: number;
+}
+
 export type ToWorker = { type: 'go' } | { type: 'credit'; acked: number } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready'; info?: IdleResult }
   | { type: 'progress'; n: number }
-  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult }
+  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult | StallResult }
   | { type: 'error'; message: string };

@@ -6,9 +6,13 @@ import { parseArgs } from 'node:util';
 import { positiveNumber as int, parseCommandLine } from './args.js';
 
 export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
-/** The security suite's workloads (`--security`): W1 and W2 over TLS and with permissions, and connection set-up. */
-export const SECURITY_WORKLOADS = ['w1', 'w2', 'setup'] as const;
-export type Workload = (typeof WORKLOADS)[number] | 'setup';
+/**
+ * The security suite's workloads (`--security`): W1 and W2 over TLS and with
+ * permissions, connection set-up, and the stall of a connected client while
+ * bcrypt users log in.
+ */
+export const SECURITY_WORKLOADS = ['w1', 'w2', 'setup', 'stall'] as const;
+export type Workload = (typeof WORKLOADS)[number] | 'setup' | 'stall';
 
 /**
  * A server's security set-up for a run (bench/lib/security.ts). Applied to
@@ -60,11 +64,15 @@ export interface BenchOptions {
   setupConns: number;
   /** …and with a bcrypt password (each about 0.1 s of server CPU, and each a user of its own). */
   setupBcryptConns: number;
+  /** Stall: bcrypt users that log in while one client pings… */
+  stallLogins: number;
+  /** …this many at a time. */
+  stallParallel: number;
 }
 
 const HELP = `usage: npm run bench:peers -- [options]
        npm run bench -- --profile [--workloads w1,w2] [--client nats|ours] [--tls] [--auth perms|bcrypt]
-       npm run bench -- --security [--workloads w1,w2,setup] [--peers hub,nats-server]
+       npm run bench -- --security [--workloads w1,w2,setup,stall] [--peers hub,nats-server]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -90,9 +98,12 @@ const HELP = `usage: npm run bench:peers -- [options]
 
 Security (the hub and nats-server, same certificates and users, nats.js):
   --security            W1 and W2 over TLS, W1 with a users list and permissions against auth off,
-                        connection set-up (plain, TLS, bcrypt, TLS + bcrypt); workloads w1 w2 setup
+                        connection set-up (plain, TLS, bcrypt, TLS + bcrypt), a connected client's PING
+                        round trips while bcrypt users log in; workloads w1 w2 setup stall
   --setup-conns N       set-up: connections per run, one after another (default 1,000; quick 300)
   --setup-bcrypt-conns N  set-up: connections per run with bcrypt (cost 11) (default 100; quick 30)
+  --stall-logins N      stall: bcrypt users (cost 11) that log in while one client pings (default 8)
+  --stall-parallel N    stall: log-ins at a time (default 2)
   --tls                 peers and --profile: the hub and nats-server with TLS (nats.js and ours only)
   --auth perms|bcrypt   peers and --profile: a users list with permissions, or bcrypt passwords
 `;
@@ -133,6 +144,8 @@ function readOptions(argv: string[]): BenchOptions | null {
       auth: { type: 'string' },
       'setup-conns': { type: 'string' },
       'setup-bcrypt-conns': { type: 'string' },
+      'stall-logins': { type: 'string' },
+      'stall-parallel': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -176,6 +189,8 @@ function readOptions(argv: string[]): BenchOptions | null {
     variant,
     setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
     setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),
+    stallLogins: int(values['stall-logins'], 'stall-logins', 8),
+    stallParallel: int(values['stall-parallel'], 'stall-parallel', 2),
   };
 }
 

@@ -130,8 +130,11 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     missing: async () => null,
     version: () => {
       const v = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-      const rev = firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-      return `netemitter ${v} (${rev ?? 'no git'}, working tree)`;
+      const other = process.env.NETEMITTER_BENCH_HUB_MODULE;
+      // bench/servers/hub.ts runs that build's hub instead: report its tree (dist/src/index.js → the tree).
+      const tree = other === undefined || other === '' ? ROOT : join(dirname(other), '..', '..');
+      const rev = firstLine('git', ['-C', tree, 'rev-parse', '--short', 'HEAD']);
+      return `netemitter ${v} (${rev ?? 'no git'}, ${tree === ROOT ? 'working tree' : tree})`;
     },
     start: startHub,
   },

@@ -8,12 +8,14 @@
  *   setup   connection set-up (connect to first PONG), one connection after
  *           another: plain, TLS, bcrypt, TLS + bcrypt (a user of its own for
  *           each connection), and bcrypt with one user throughout
+ *   stall   one connected client's PING round trips while bcrypt users log
+ *           in two at a time: does a log-in hold up the server's other clients?
  *
  * The issue's targets: hub+tls ÷ nats-server+tls ≥ 1.0 (W1, W2); hub with
  * permissions ÷ hub without ≥ 0.95 (W1), with nats-server's same pair beside
- * it for reference. Set-up has no target: hub ÷ nats-server, lower is faster.
+ * it for reference. Set-up and stall have no target: hub ÷ nats-server, lower is faster.
  */
-import { connectionSetup, pubsub } from './workloads.js';
+import { connectionSetup, pubsub, stall } from './workloads.js';
 import { PUBSUB_COLUMNS, runSuite, selectPeers, type Case, type RatioDef } from './suite.js';
 import { si } from './stats.js';
 import type { PeerDef } from './peers.js';
@@ -81,9 +83,15 @@ const RATIOS: readonly RatioDef[] = [
       { caseId: c.id, metric: 'server CPU µs/conn', a, b },
     ];
   }),
+  { caseId: 'stall', a: 'hub+bcrypt', b: 'nats-server+bcrypt' },
+  { caseId: 'stall', metric: 'p99 µs', a: 'hub+bcrypt', b: 'nats-server+bcrypt' },
+  { caseId: 'stall', metric: 'max µs', a: 'hub+bcrypt', b: 'nats-server+bcrypt' },
+  { caseId: 'stall', metric: 'log-ins s', a: 'hub+bcrypt', b: 'nats-server+bcrypt' },
 ];
 
 const SETUP_COLUMNS: readonly string[] = ['median µs', 'p99 µs', 'mean µs', 'max µs', 'conns/s', 'server CPU µs/conn'];
+
+const STALL_COLUMNS: readonly string[] = ['idle median µs', 'median µs', 'p99 µs', 'max µs', 'pings', 'log-in median µs', 'log-ins s', 'server CPU s'];
 
 export async function runSecurity(o: BenchOptions): Promise<void> {
   const skipped: Record<string, string> = {};
@@ -116,6 +124,15 @@ export async function runSecurity(o: BenchOptions): Promise<void> {
         run: (p) => connectionSetup(p, n, c.oneUser),
       });
     }
+  }
+  if (o.workloads.includes('stall')) {
+    cases.push({
+      id: 'stall',
+      title: `Stall: one client's PING round trips (2 ms apart) while ${o.stallLogins} bcrypt users (cost 11, a user each) log in, ${o.stallParallel} at a time, µs`,
+      metric: 'median µs', higherIsBetter: false, columns: STALL_COLUMNS,
+      peers: await select([setupPeer('hub', 'bcrypt'), setupPeer('nats-server', 'bcrypt')]),
+      run: (p) => stall(p, o.stallLogins, o.stallParallel),
+    });
   }
   await runSuite(o, { kind: 'security', cases, ratios: RATIOS, skipped });
 }

@@ -23,7 +23,7 @@ const SETUP_TIMEOUT_MS = 10_000;
 const MAX_LINE = 64 * 1024;
 
 /** Lines (without CRLF) from a stream, one awaited at a time. */
-class Lines {
+export class Lines {
   private buf = '';
   private waiter: { resolve: (l: string) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -89,8 +89,19 @@ async function untilPong(lines: Lines): Promise<void> {
   }
 }
 
-async function setUp(host: string, port: number, login: Login, ca: Buffer | undefined): Promise<number> {
-  const t0 = process.hrtime.bigint();
+/** A connection that has answered its CONNECT's PING; `lines` reads what comes after. */
+export interface Opened {
+  readonly raw: Socket;
+  readonly stream: Duplex;
+  readonly lines: Lines;
+}
+
+/**
+ * Connects and logs in, up to the PONG answering CONNECT + PING. The caller
+ * owns the connection from then on (and resets `raw` when done); on failure
+ * it is reset here.
+ */
+export async function open(host: string, port: number, login: Login, ca: Buffer | undefined): Promise<Opened> {
   const raw: Socket = netConnect({ host, port, noDelay: true });
   // After detach() the TLS socket reports errors; a late one on the raw socket must not crash the worker.
   raw.on('error', ignore);
@@ -98,7 +109,7 @@ async function setUp(host: string, port: number, login: Login, ca: Buffer | unde
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`a connection was not set up within ${SETUP_TIMEOUT_MS} ms`)), SETUP_TIMEOUT_MS);
   });
-  const run = async (): Promise<number> => {
+  const run = async (): Promise<Opened> => {
     let lines = new Lines(raw);
     const info = await lines.next();
     if (!info.startsWith('INFO ')) throw new Error(`expected INFO, got ${JSON.stringify(info.slice(0, 80))}`);
@@ -114,13 +125,36 @@ async function setUp(host: string, port: number, login: Login, ca: Buffer | unde
     const connect = { verbose: false, pedantic: false, protocol: 1, name: 'bench-setup', lang: 'bench', version: '0', ...login.user !== undefined ? { user: login.user, pass: login.pass } : {} };
     stream.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
     await untilPong(lines);
-    return Number(process.hrtime.bigint() - t0) / 1000;
+    return { raw, stream, lines };
   };
   try {
     return await Promise.race([run(), timeout]);
+  } catch (err) {
+    raw.resetAndDestroy();
+    throw err;
   } finally {
     clearTimeout(timer);
-    raw.resetAndDestroy();
+  }
+}
+
+/** One connection's set-up time in microseconds; the connection is reset once timed. */
+export async function setUp(host: string, port: number, login: Login, ca: Buffer | undefined): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const { raw } = await open(host, port, login, ca);
+  const us = Number(process.hrtime.bigint() - t0) / 1000;
+  raw.resetAndDestroy();
+  return us;
+}
+
+/** Each login's CA file read once: the bytes the TLS client verifies the server with. */
+export class CaFiles {
+  private readonly files = new Map<string, Buffer>();
+
+  get(login: Login): Buffer | undefined {
+    if (login.ca === undefined) return undefined;
+    let ca = this.files.get(login.ca);
+    if (ca === undefined) this.files.set(login.ca, (ca = readFileSync(login.ca)));
+    return ca;
   }
 }
 
@@ -131,16 +165,11 @@ async function setUp(host: string, port: number, login: Login, ca: Buffer | unde
 export async function timeSetups(url: URL, count: number, logins: readonly Login[]): Promise<number[]> {
   const host = url.hostname;
   const port = Number(url.port);
-  const cas = new Map<string, Buffer>();
+  const cas = new CaFiles();
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const login = logins[i % logins.length] ?? {};
-    let ca: Buffer | undefined;
-    if (login.ca !== undefined) {
-      ca = cas.get(login.ca);
-      if (ca === undefined) cas.set(login.ca, (ca = readFileSync(login.ca)));
-    }
-    times.push(await setUp(host, port, login, ca));
+    times.push(await setUp(host, port, login, cas.get(login)));
   }
   return times;
 }

@@ -7,6 +7,7 @@
  *   W4  request/reply round trips per second, 1 and 16 concurrent requesters
  *   W5  server RSS idle, and with N idle connections (bytes per connection)
  *   set-up  connections set up one after another: connect to first PONG (µs)
+ *   stall   one client's PING round trips while bcrypt users log in (µs)
  *
  * A peer with a security set-up (peer.variant, see security.ts) gets a
  * server with TLS and/or users, and its clients the CA file and a login.
@@ -26,7 +27,7 @@ import { WorkerHandle, within } from './worker-handle.js';
 import { login, serverSecurity, type Login } from './security.js';
 import { percentile } from './stats.js';
 import type { BenchOptions } from './options.js';
-import type { IdleResult, LatResult, PubResult, ReqResult, SetupResult, SubResult } from './jobs.js';
+import type { IdleResult, LatResult, PubResult, ReqResult, SetupResult, StallResult, SubResult } from './jobs.js';
 
 export type Metrics = Record<string, number>;
 
@@ -285,5 +286,52 @@ export async function connectionSetup(peer: PeerDef, count: number, oneUser = fa
       }
     },
     users,
+  );
+}
+
+/** Stall: round trips timed before the log-ins, for the idle figure. */
+const IDLE_PINGS = 200;
+
+/**
+ * Stall: one connected client pings (PING, PONG, 2 ms pause) while `count`
+ * bcrypt users log in, `parallel` at a time, each a user of its own (a full
+ * compare each); the pinger is one more user, logged in before anything is
+ * timed. See stall-client.ts.
+ */
+export async function stall(peer: PeerDef, count: number, parallel: number): Promise<RunOutcome> {
+  const v = peer.variant;
+  if (v === undefined || !v.endsWith('bcrypt')) throw new Error(`the stall case needs a bcrypt set-up, got ${peer.id}`);
+  return withServer(
+    peer,
+    {},
+    async (server) => {
+      const logins = await Promise.all(Array.from({ length: count }, (_, i) => login(v, i)));
+      const w = new WorkerHandle({ role: 'stall', url: server.url, pinger: await login(v, count), logins, parallel, idlePings: IDLE_PINGS });
+      try {
+        await within(w.ready, READY_MS, 'stall client ready');
+        const before = procStats(server.pid);
+        w.send({ type: 'go' });
+        const r = (await within(w.done, count * 10_000 + 30_000, 'stall results')) as StallResult;
+        const after = procStats(server.pid);
+        const idle = Float64Array.from(r.idle).sort();
+        const during = Float64Array.from(r.during).sort();
+        const logIns = Float64Array.from(r.logins).sort();
+        const metrics: Metrics = {
+          'idle median µs': percentile(idle, 50),
+          'median µs': percentile(during, 50),
+          'p99 µs': percentile(during, 99),
+          'max µs': during[during.length - 1] ?? NaN,
+          pings: during.length,
+          'log-in median µs': percentile(logIns, 50),
+          'log-ins s': r.elapsedUs / 1e6,
+          // The pinger's log-in and idle pings included: count + 1 compares.
+          'server CPU s': after.cpu - before.cpu,
+        };
+        return r.logins.length === count && during.length > 0 ? { ok: true, metrics } : { ok: false, metrics, error: `${r.logins.length} of ${count} log-ins, ${during.length} pings` };
+      } finally {
+        await w.stop();
+      }
+    },
+    count + 1,
   );
 }

@@ -8,10 +8,15 @@
  *               [--commit-batch N]           maxCommitBatch (default the hub's)
  *   node hub.js --security FILE              tls and authorization options from a JSON
  *                                            file (bench/lib/security.ts writes it)
+ *
+ * NETEMITTER_BENCH_HUB_MODULE=/other/tree/dist/src/index.js runs another
+ * build's hub under this bench (e.g. a commit from before a fix, built in a
+ * worktree of its own), for before/after figures from one harness.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createHub } from '../../src/index.js';
+import { pathToFileURL } from 'node:url';
+import * as thisBuild from '../../src/index.js';
 import type { ServerSecurity } from '../lib/security.js';
 
 const { values } = parseArgs({
@@ -20,6 +25,9 @@ const { values } = parseArgs({
 const security = values.security === undefined ? {} : (JSON.parse(readFileSync(values.security, 'utf8')) as ServerSecurity);
 const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
 const sync = values.sync === 'normal' ? 'normal' : 'full';
+const other = process.env.NETEMITTER_BENCH_HUB_MODULE;
+// Another build's createHub takes the options this one passes (host, port, store, tls, authorization) or fails at start.
+const { createHub } = other === undefined || other === '' ? thisBuild : ((await import(pathToFileURL(other).href)) as typeof thisBuild);
 const hub = createHub({
   host: '127.0.0.1',
   port: 0,

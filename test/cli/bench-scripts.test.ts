@@ -64,9 +64,10 @@ describe('bench scripts: the security options', () => {
     ['main.js', 'bench', ['--auth', 'root'], /--auth must be perms or bcrypt, got "root"/],
     ['main.js', 'bench', ['--security', '--tls'], /--tls and --auth do not combine with --security/],
     ['main.js', 'bench', ['--security', '--profile'], /--profile does not run the security suite/],
-    ['peers.js', 'bench:peers', ['--security', '--workloads', 'w3'], /unknown workload w3: expected some of w1,w2,setup/],
+    ['peers.js', 'bench:peers', ['--security', '--workloads', 'w3'], /unknown workload w3: expected some of w1,w2,setup,stall/],
     ['peers.js', 'bench:peers', ['--workloads', 'setup'], /unknown workload setup: expected some of w1,w2,w3,w4,w5/],
     ['main.js', 'bench', ['--security', '--setup-conns', '0'], /--setup-conns needs a positive number, got "0"/],
+    ['main.js', 'bench', ['--security', '--stall-logins', '0'], /--stall-logins needs a positive number, got "0"/],
   ];
   for (const [file, name, args, message] of REFUSED) {
     it(`${file} ${args.join(' ')}: one line, exit 2`, async () => {
@@ -81,6 +82,7 @@ describe('bench scripts: the security options', () => {
     ['main.js', 'bench', ['--security', '--workloads', 'w1,setup', '--setup-conns', '200', '--setup-bcrypt-conns', '20']],
     ['peers.js', 'bench:peers', ['--tls', '--auth', 'perms', '--peers', 'hub,nats-server']],
     ['main.js', 'bench', ['--profile', '--tls', '--workloads', 'w1']],
+    ['main.js', 'bench', ['--security', '--workloads', 'stall', '--stall-logins', '4', '--stall-parallel', '1']],
   ];
   for (const [file, name, args] of ACCEPTED) {
     it(`${file} ${args.join(' ')}: accepted`, async () => {
