@@ -35,9 +35,6 @@ import { WriteQueue } from './write-queue.js';
 import { backoffDelay, gaveUpError, refusalOf, refusedTooOften, serverFailure, shouldGiveUp } from './reconnect.js';
 import { connectFrame, mergeServers, mustUpgrade, parseInfo } from './handshake.js';
 
-export { StatusEmitter };
-export type { ConnectionHandler, ServerInfo, StatusEvents } from './types.js';
-
 type State = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 export class ClientConnection implements ClientParserHandler {
   readonly status = new StatusEmitter();
