@@ -29,8 +29,8 @@ export { Defaults, ProtocolErrorText, ADVERTISED_VERSION } from './protocol/cons
 
 // The client: the networked EventEmitter.
 export { connect, Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './client/bus.js';
+export type { EventMeta } from './client/event-meta.js';
 export type {
-  EventMeta,
   ListenOptions,
   EmitOptions,
   RequestOptions,
@@ -43,7 +43,7 @@ export type {
   Listener,
   Handler,
   DurableHandler,
-} from './client/bus.js';
+} from './client/bus-types.js';
 // Durable streams (the JetStream API subset).
 export { Streams, Consumers } from './client/jetstream/manage.js';
 export type { ConsumerAction } from './client/jetstream/manage.js';
@@ -74,7 +74,7 @@ export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './clien
 export type { TlsOptions as ClientTlsOptions, PemSource } from './client/tls.js';
 export type { Credentials, Authenticator } from './client/auth.js';
 export type { Dialer, DialTarget } from './transport.js';
-export type { StatusEvents, ServerInfo, StatusEmitter } from './client/connection.js';
+export type { StatusEvents, ServerInfo, StatusEmitter } from './client/types.js';
 export { MsgHeaders } from './protocol/headers.js';
 export type { HeadersInit } from './protocol/headers.js';
 export {

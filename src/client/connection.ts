@@ -13,84 +13,29 @@
  * data; if the socket drops first, it rejects: unconfirmed is never reported
  * as delivered.
  *
- * PONGs are matched to PINGs in order, per socket:
+ * On a new socket the first PONG answers the handshake (CONNECT + SUBs +
+ * PING); the later ones answer the PINGs of the write queue, in order.
  *
- *   new socket:  first PONG ─► the handshake (CONNECT + SUBs + PING)
- *   then:        pongs[0], pongs[1], …   waiters whose PING was written to it
- *   not yet:     queuedPongs             waiters whose PING is still in `out`
- *
- * A lost socket fails `pongs` (their PINGs may never have arrived) but keeps
- * `queuedPongs`: their PINGs leave after the reconnect, behind the data they
- * confirm, so a flush() made while disconnected resolves once it is true.
+ * The seams: reconnect.ts (when to stop, how long to wait, what to report),
+ * write-queue.ts (the outbound bytes, their bound, PING waiters),
+ * handshake.ts (INFO and CONNECT), types.ts (shapes shared with the bus).
  */
 import type { Duplex } from 'node:stream';
-import { EventEmitter } from 'node:events';
 import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
-import { Outbound } from '../protocol/outbound.js';
-import { toWire, fromWire } from '../protocol/bytes.js';
+import { fromWire } from '../protocol/bytes.js';
 import type { ProtocolError } from '../errors.js';
-import {
-  BufferFullError,
-  ClosedError,
-  ConnectionError,
-  DisconnectedError,
-  PayloadTooLargeError,
-  UnsentError,
-  AuthorizationError,
-  PermissionError,
-} from '../errors.js';
-import { parseServer, type ResolvedConnectOptions, type ServerAddress } from './options.js';
+import { ClosedError, ConnectionError, DisconnectedError, UnsentError, AuthorizationError, PermissionError } from '../errors.js';
+import type { ResolvedConnectOptions, ServerAddress } from './options.js';
 import { plainDialer } from './dialer.js';
 import { upgradeTls } from './tls.js';
 import { credentialsFor } from './auth.js';
 import { serverErrorOf } from './server-errors.js';
-
-/** What the server told us in INFO. */
-export interface ServerInfo {
-  server_id: string;
-  server_name?: string;
-  version: string;
-  proto?: number;
-  headers?: boolean;
-  max_payload: number;
-  client_id?: number;
-  connect_urls?: string[];
-  ldm?: boolean;
-  /** The client must upgrade to TLS after this INFO (or has, handshake first). */
-  tls_required?: boolean;
-  /** TLS is offered but not required (nats-server's allow_non_tls). */
-  tls_available?: boolean;
-  auth_required?: boolean;
-  /** What an NKey signs to prove itself. */
-  nonce?: string;
-  [key: string]: unknown;
-}
-
-/** Lifecycle events, kept apart from user events (a user may name an event `error` or `close`). */
-export interface StatusEvents {
-  connect: [server: string];
-  disconnect: [server: string, err: Error | undefined];
-  reconnecting: [attempt: number, server: string];
-  reconnect: [server: string];
-  ldm: [server: string];
-  update: [added: string[]];
-  error: [err: Error];
-  close: [];
-}
-
-export interface ConnectionHandler {
-  /** Lines (SUB …) to send right after CONNECT, to restore subscriptions. */
-  subscriptionLines(): string;
-  message(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
-  /** The server denied a publish or a subscription (it is also emitted on status 'error'). */
-  permissionDenied(err: PermissionError): void;
-}
+import { StatusEmitter, type ConnectionHandler, type ServerInfo } from './types.js';
+import { WriteQueue } from './write-queue.js';
+import { backoffDelay, gaveUpError, refusalOf, refusedTooOften, serverFailure, shouldGiveUp } from './reconnect.js';
+import { connectFrame, mergeServers, mustUpgrade, parseInfo } from './handshake.js';
 
 type State = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
-type Pong = { resolve: () => void; reject: (err: Error) => void } | null;
-
-const VERSION = '0.1.0';
-
 export class ClientConnection implements ClientParserHandler {
   readonly status = new StatusEmitter();
   serverInfo: ServerInfo | null = null;
@@ -101,21 +46,14 @@ export class ClientConnection implements ClientParserHandler {
   private current: ServerAddress | null = null;
   private socket: Duplex | null = null;
   private parser: ClientParser | null = null;
-  private readonly out = new Outbound();
+  private readonly out: WriteQueue;
   private flushScheduled = false;
-  private pubSubject = '';
-  private pubPrefix = '';
-  /** The size of the last message on pubSubject, and once a second one repeats it, its whole PUB line encoded. */
-  private pubSize = -1;
-  private pubLine: Buffer | null = null;
   /** The last subject received in wire form, and as the user sees it (fromWire). */
   private msgWire = '';
   private msgSubject = '';
   private handshake = false;
   /** The next PONG on this socket answers the handshake's PING. */
   private handshakePong = false;
-  private pongs: Pong[] = [];
-  private queuedPongs: Pong[] = [];
   private pingsOut = 0;
   private pingTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -129,6 +67,7 @@ export class ClientConnection implements ClientParserHandler {
     this.opts = opts;
     this.handler = handler;
     this.servers = [...opts.servers];
+    this.out = new WriteQueue(opts.maxBufferedBytes);
   }
 
   /** Connects to the first reachable server. */
@@ -175,29 +114,18 @@ export class ClientConnection implements ClientParserHandler {
         if (err === null) return;
         if (this.isClosed) return;
         failures.set(server.url, err);
-        const refused = err.cause instanceof AuthorizationError ? err.cause : null;
+        const refused = refusalOf(err);
         this.authFailures = refused === null ? 0 : this.authFailures + 1;
-        const r = this.opts.reconnect;
-        const giveUp = this.everConnected
-          ? r === false || (r.maxAttempts >= 0 && attempts >= r.maxAttempts)
-          : !this.opts.waitOnFirstConnect && attempts >= this.servers.length;
-        if (giveUp) {
-          const failed = [...failures.values()];
-          // A first connect that some server refused says so: the credentials are what to fix.
-          const auth = failed.find((f) => f.cause instanceof AuthorizationError)?.cause as AuthorizationError | undefined;
-          if (!this.everConnected && auth !== undefined) this.fail(auth);
-          else this.fail(this.everConnected ? noServer('could not reconnect', failed, ` (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`) : noServer('could not connect', failed));
+        if (shouldGiveUp(this.opts, this.everConnected, attempts, this.servers.length)) {
+          this.fail(gaveUpError(this.everConnected, [...failures.values()], attempts));
           return;
         }
-        // nats.js's rule: refused twice in a row, the credentials will not do; retrying forever would only hammer the server.
-        if (refused !== null && this.authFailures >= 2 && !this.opts.ignoreAuthErrorAbort) {
+        if (refused !== null && refusedTooOften(this.authFailures, this.opts)) {
           this.fail(refused);
           return;
         }
       }
-      const r = this.opts.reconnect === false ? { initialDelay: 250, maxDelay: 5000, jitter: 0.3 } : this.opts.reconnect;
-      const base = Math.min(r.maxDelay, r.initialDelay * 2 ** Math.min(pass++, 20));
-      const delay = base * (1 - r.jitter * Math.random());
+      const delay = backoffDelay(this.opts.reconnect, pass++);
       await new Promise<void>((resolve) => {
         this.reconnectTimer = setTimeout(resolve, delay);
       });
@@ -326,11 +254,9 @@ export class ClientConnection implements ClientParserHandler {
     this.parser = null;
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
-    const pending = this.pongs;
-    this.pongs = [];
     const cause = err ?? this.lastSocketError;
     this.lastSocketError = undefined;
-    for (const p of pending) p?.reject(new DisconnectedError(undefined, { cause }));
+    this.out.socketLost(cause);
     if (this.isClosed) return;
     this.state = 'reconnecting';
     this.status.emit('disconnect', this.current?.url ?? '', cause);
@@ -354,18 +280,17 @@ export class ClientConnection implements ClientParserHandler {
   // ── parser events ───────────────────────────────────────────────────────
 
   info(json: string): void {
-    let info: ServerInfo;
-    try {
-      info = JSON.parse(json) as ServerInfo;
-    } catch {
-      return this.protocolFailure(new ConnectionError('the server sent an INFO that is not JSON'));
-    }
+    const info = parseInfo(json);
+    if (info === null) return this.protocolFailure(new ConnectionError('the server sent an INFO that is not JSON'));
     this.serverInfo = info;
     if (!this.handshake) {
       this.handshake = true;
       this.startSession(info).catch((err: Error) => this.onHandshake?.(err));
     }
-    if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) this.mergeServers(info.connect_urls);
+    if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) {
+      const added = mergeServers(this.servers, info.connect_urls);
+      if (added.length > 0) this.status.emit('update', added);
+    }
     if (info.ldm === true) this.lameDuck();
   }
 
@@ -376,45 +301,11 @@ export class ClientConnection implements ClientParserHandler {
    */
   private async startSession(info: ServerInfo): Promise<void> {
     const server = this.current!;
-    const wantTls = this.opts.tls !== null || server.tls === true;
-    if (!this.secure) {
-      if (info.tls_required === true || (wantTls && info.tls_available === true)) await this.upgrade!();
-      else if (wantTls) throw new ConnectionError('the server does not offer TLS, and this client requires it (a tls:// URL or the tls option)');
-    }
+    if (!this.secure && mustUpgrade(info, this.opts, server)) await this.upgrade!();
     const credentials = await credentialsFor(this.opts.auth, server, typeof info.nonce === 'string' ? info.nonce : undefined);
     if (this.socket === null || this.isClosed) return;
-    const connect = {
-      verbose: false,
-      pedantic: false,
-      tls_required: this.secure,
-      ...credentials,
-      protocol: 1,
-      headers: true,
-      no_responders: true,
-      echo: this.opts.echo,
-      lang: 'netemitter',
-      version: VERSION,
-      ...(this.opts.name !== undefined ? { name: this.opts.name } : {}),
-    };
     this.handshakePong = true;
-    this.socket.write(Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n${this.handler.subscriptionLines()}PING\r\n`, 'utf8'));
-  }
-
-  private mergeServers(urls: string[]): void {
-    const added: string[] = [];
-    for (const u of urls) {
-      let s: ServerAddress;
-      try {
-        s = parseServer(u, true);
-      } catch {
-        continue;
-      }
-      if (!this.servers.some((x) => x.url === s.url)) {
-        this.servers.push(s);
-        added.push(s.url);
-      }
-    }
-    if (added.length > 0) this.status.emit('update', added);
+    this.socket.write(connectFrame(this.opts, this.secure, credentials, this.handler.subscriptionLines()));
   }
 
   /** The server is going away: move to another one if we know any. */
@@ -470,8 +361,7 @@ export class ClientConnection implements ClientParserHandler {
       return;
     }
     this.pingsOut = 0;
-    const p = this.pongs.shift();
-    p?.resolve();
+    this.out.pong();
   }
 
   error(err: ProtocolError): void {
@@ -494,8 +384,7 @@ export class ClientConnection implements ClientParserHandler {
       return;
     }
     this.pingsOut++;
-    this.queuedPongs.push(null);
-    this.out.latin1('PING\r\n');
+    this.out.ping(null);
     this.scheduleFlush();
   }
 
@@ -504,47 +393,16 @@ export class ClientConnection implements ClientParserHandler {
   /** Queues a control line (user strings are UTF-8). */
   writeLine(line: string): void {
     if (this.isClosed) throw new ClosedError();
-    this.out.latin1(toWire(line));
+    this.out.line(line);
     this.scheduleFlush();
   }
 
   /** Queues a message. Throws when it cannot be accepted. Returns whether the queue is below its high-water mark. */
   publish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): boolean {
     if (this.isClosed) throw new ClosedError();
-    const hlen = headers === null ? 0 : headers.length;
-    const total = hlen + payload.length;
-    const max = this.serverInfo?.max_payload;
-    if (max !== undefined && total > max) throw new PayloadTooLargeError(total, max);
-    const bound = this.opts.maxBufferedBytes;
-    const queued = this.buffered;
-    if (queued + total > bound) throw new BufferFullError(bound);
-    const out = this.out;
-    if (hlen === 0 && reply === undefined) {
-      // The common case: `PUB <subject> ` is kept in wire form for the last subject.
-      if (subject !== this.pubSubject) {
-        this.pubSubject = subject;
-        this.pubPrefix = toWire(`PUB ${subject} `);
-        this.pubSize = -1;
-      }
-      if (total === this.pubSize) {
-        // A stream of same-sized events: one encoded line, copied whole.
-        this.pubLine ??= Buffer.from(`${this.pubPrefix}${total}\r\n`, 'latin1');
-        out.line(this.pubLine, payload);
-      } else {
-        this.pubSize = total;
-        this.pubLine = null;
-        out.msgText(this.pubPrefix, `${total}\r\n`, payload);
-      }
-    } else {
-      const r = reply === undefined ? '' : ` ${reply}`;
-      const line = hlen > 0 ? `HPUB ${subject}${r} ${hlen} ${total}\r\n` : `PUB ${subject}${r} ${total}\r\n`;
-      out.latin1(toWire(line));
-      if (hlen > 0) out.bytes(headers!);
-      out.bytes(payload);
-      out.latin1('\r\n');
-    }
+    const below = this.out.publish(subject, reply, headers, payload, this.serverInfo?.max_payload, this.socket?.writableLength ?? 0);
     this.scheduleFlush();
-    return queued + total < bound / 2;
+    return below;
   }
 
   private scheduleFlush(): void {
@@ -558,28 +416,14 @@ export class ClientConnection implements ClientParserHandler {
     this.flushScheduled = false;
     const socket = this.socket;
     if (socket === null || this.state !== 'connected' || socket.writableNeedDrain) return;
-    const chunks = this.out.take();
-    if (chunks === null) return;
-    // Every PING queued so far is in these chunks.
-    if (this.queuedPongs.length > 0) {
-      for (const p of this.queuedPongs) this.pongs.push(p);
-      this.queuedPongs = [];
-    }
-    if (chunks.length === 1) {
-      socket.write(chunks[0]!);
-      return;
-    }
-    socket.cork();
-    for (const c of chunks) socket.write(c);
-    socket.uncork();
+    this.out.writeTo(socket);
   }
 
   /** Resolves when the server has processed everything queued before this call. */
   flush(): Promise<void> {
     if (this.isClosed) return Promise.reject(new ClosedError());
     return new Promise<void>((resolve, reject) => {
-      this.queuedPongs.push({ resolve: () => resolve(), reject });
-      this.out.latin1('PING\r\n');
+      this.out.ping({ resolve: () => resolve(), reject });
       this.scheduleFlush();
     });
   }
@@ -604,12 +448,9 @@ export class ClientConnection implements ClientParserHandler {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
-    const unsent = this.out.size;
-    this.out.clear();
+    const unsent = this.out.clear();
     const socket = this.socket;
     this.socket = null;
-    for (const p of this.pongs.splice(0)) p?.reject(new ClosedError());
-    for (const p of this.queuedPongs.splice(0)) p?.reject(new ClosedError());
     if (socket !== null) {
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());
@@ -627,41 +468,8 @@ export class ClientConnection implements ClientParserHandler {
   }
 }
 
-/**
- * Why one server could not be reached: `<url>: <detail>`, with the socket's or
- * the server's error as cause (a string is our own detail: a timeout…).
- */
-function serverFailure(server: ServerAddress, why: string | Error): ConnectionError {
-  if (typeof why === 'string') return new ConnectionError(`${server.url}: ${why}`, { server: server.url });
-  return new ConnectionError(`${server.url}: ${why.message}`, { cause: why, server: server.url });
-}
-
-/** The short reason of a server's failure: a socket error's code (ECONNREFUSED), else its detail. */
-function reasonOf(failure: ConnectionError): string {
-  const cause = failure.cause as NodeJS.ErrnoException | undefined;
-  if (typeof cause?.code === 'string' && typeof cause.syscall === 'string') return cause.code;
-  return failure.message.slice(failure.server!.length + 2);
-}
-
-/**
- * No server could be reached. One server: `could not connect to <url>: <detail>`;
- * several: `could not connect to any server: <url> (<reason>), …` (`could
- * not reconnect …` when reconnecting gave up). The
- * failures are on `errors`; `cause` is the last one's cause, as before there
- * was a list.
- */
-function noServer(what: string, failures: ConnectionError[], suffix = ''): ConnectionError {
-  const last = failures.at(-1)!;
-  const list = failures.length === 1 ? last.message : `any server: ${failures.map((f) => `${f.server} (${reasonOf(f)})`).join(', ')}`;
-  const message = `${what} to ${list}${suffix}`;
-  return new ConnectionError(message, { cause: last.cause ?? last, errors: failures });
-}
-
 function ignore(): void {}
 
 function flushConnection(c: ClientConnection): void {
   c.flushNow();
 }
-
-/** `bus.status`: lifecycle events. `error` is emitted only when listened for, so it never throws. */
-export class StatusEmitter extends EventEmitter<StatusEvents> {}

@@ -12,7 +12,7 @@
  */
 import type { MsgHeaders, HeadersInit } from '../../protocol/headers.js';
 import { encodeHeaders } from '../../protocol/headers.js';
-import type { StatusEmitter } from '../connection.js';
+import type { StatusEmitter } from '../types.js';
 import { JetStreamApiError, JetStreamNotEnabledError, NoRespondersError, NoStreamError } from '../../errors.js';
 import { JetStreamDefaults, JsApi, JsHeader, type PubAck } from './types.js';
 

@@ -6,7 +6,7 @@
  *   $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.…   (v2, 11+ tokens)
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
-import type { EventMeta } from '../bus.js';
+import type { EventMeta } from '../event-meta.js';
 import { JsHeader, nanos } from './types.js';
 
 /** The meta of a durable event: where it is in the stream, and how to settle it by hand. */
