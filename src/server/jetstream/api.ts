@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { JsHeader } from '../../protocol/jetstream.js';
 import { TooManyStreamsError, type StreamState } from '../../store/index.js';
 import {
+  checkConsumerUpdate,
   checkName,
   checkStreamUpdate,
   consumerFilters,
@@ -20,7 +21,7 @@ import {
   type StreamConfig,
 } from './config.js';
 import { subjectsCollide } from '../../protocol/subject.js';
-import { ConsumerRuntime, type PullRequest } from './consumer.js';
+import { ConsumerRuntime, lastPerSubjectSeqs, type PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JetStream } from './index.js';
 import { StreamRuntime } from './stream.js';
@@ -328,9 +329,7 @@ export class JetStreamApi {
     if (existing !== undefined) {
       if (sameConfig(existing.config, cfg)) return this.consumerInfo(existing);
       if (action === 'create') throw JsErr.consumerAlreadyExists();
-      for (const k of ['deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'replay_policy'] as const) {
-        if (existing.config[k] !== cfg[k]) throw JsErr.consumerCreate(`${k.replace(/_/g, ' ')} can not be updated`);
-      }
+      checkConsumerUpdate(existing.config, cfg, existing.push?.active() ?? false);
       s.store.updateConsumer(s.name, name, cfg as unknown as Json);
       existing.reconfigure(cfg);
       this.js.markDirty(existing);
@@ -370,6 +369,10 @@ export class JetStreamApi {
         const seqs = (filters.length === 0 ? ['>'] : filters).map((f) => store.getLastMessage(s.name, f)?.seq ?? 0);
         const seq = Math.max(...seqs);
         return seq > 0 ? seq - 1 : last;
+      }
+      case DeliverPolicy.LAST_PER_SUBJECT: {
+        const first = lastPerSubjectSeqs(store, s.name, filters, last)[0];
+        return first === undefined ? last : first - 1;
       }
       case DeliverPolicy.BY_START_SEQUENCE:
         return Math.max(0, (cfg.opt_start_seq ?? 1) - 1);
@@ -445,6 +448,7 @@ export class JetStreamApi {
       num_redelivered: rec.numRedelivered,
       num_waiting: c.waiting.length,
       num_pending: c.numPending(rec.delivered.streamSeq),
+      ...(c.push?.active() === true ? { push_bound: true } : {}),
     };
   }
 
@@ -498,7 +502,11 @@ export class JetStreamApi {
       this.js.sendStatus(reply, 400, 'Bad Request - heartbeat value too large');
       return;
     }
-    if (c.waiting.length >= cfg.max_waiting) {
+    if (cfg.deliver_subject !== undefined) {
+      this.js.sendStatus(reply, 409, 'Consumer is push based');
+      return;
+    }
+    if (c.waiting.length >= (cfg.max_waiting ?? 0)) {
       this.js.sendStatus(reply, 409, 'Exceeded MaxWaiting');
       return;
     }

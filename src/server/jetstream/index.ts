@@ -22,12 +22,13 @@ import { JsHeader, JS_ACK_PREFIX, JS_API_PREFIX } from '../../protocol/jetstream
 import { ConfigError } from '../../errors.js';
 import { MemoryStore, openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
 import { checkInt, type HubJetStreamOptions } from '../options.js';
-import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason, type PullRequest } from './consumer.js';
+import { ConsumerRuntime, type AfterCommit, type ConsumerHost, type DeadLetterReason } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JsHost } from './host.js';
 import { StreamRuntime } from './stream.js';
 import { JetStreamApi } from './api.js';
 import { nowNs, nsToMs } from './time.js';
+import { answerFlowControl, InterestWaiters, JS_FC_PREFIX } from './push.js';
 import type { ConsumerConfig } from './config.js';
 
 /** One unit of queued work: runs inside the turn's transaction, answers after it. */
@@ -42,6 +43,7 @@ interface Op {
 const CAPTURE_CACHE_MAX = 4096;
 const API_PREFIX = `${JS_API_PREFIX}.`;
 const ACK_PREFIX = `${JS_ACK_PREFIX}.`;
+const FC_PREFIX = `${JS_FC_PREFIX}.`;
 export const DEFAULT_DEAD_LETTER_PREFIX = 'dlq';
 /** Consumer metadata key naming its dead-letter subject ('' turns dead-lettering off). */
 export const DEAD_LETTER_METADATA = 'dead_letter_subject';
@@ -84,6 +86,8 @@ export class JetStream implements ConsumerHost {
   private scheduled = false;
   private closed = false;
   private inactivityTimer: NodeJS.Timeout | null = null;
+  /** Push consumers waiting for a subscriber on their deliver subject. */
+  private readonly interestWaiters = new InterestWaiters<ConsumerRuntime>();
   readonly deadLetterPrefix: string;
   private readonly maxCommitBatch: number;
   readonly api: JetStreamApi;
@@ -161,6 +165,10 @@ export class JetStream implements ConsumerHost {
         this.onAck(fromWire(subject), reply, asBuffer(payload.subarray(headerLength)));
         return reply !== undefined;
       }
+      if (subject.startsWith(FC_PREFIX)) {
+        answerFlowControl(fromWire(subject), (s, c) => this.streams.get(s)?.consumers.get(c)?.push);
+        return false;
+      }
     }
     if (this.streams.size === 0) return false;
     let stream = this.captureCache.get(subject);
@@ -204,7 +212,7 @@ export class JetStream implements ConsumerHost {
           if (reply !== undefined) after.push(() => this.reply(reply, { error: r, stream: stream.name, seq: 0 }));
           return;
         }
-        if (!r.duplicate) for (const c of stream.consumers.values()) if (c.waiting.length > 0) this.dirty.add(c);
+        if (!r.duplicate) for (const c of stream.consumers.values()) if (c.awaitsMessages()) this.dirty.add(c);
         if (reply !== undefined) after.push(() => this.pubAck(reply, stream, r.seq, r.duplicate));
       },
       fail: (err) => {
@@ -352,22 +360,36 @@ export class JetStream implements ConsumerHost {
 
   // ── ConsumerHost ────────────────────────────────────────────────────────
 
-  sendMessage(req: PullRequest, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void {
+  sendMessage(target: string, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void {
     let headers: Buffer | null = msg.headers.length > 0 ? Buffer.from(msg.headers) : null;
     let payload = Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length);
     if (headersOnly) {
       headers = withHeaders(headers, { [JsHeader.MSG_SIZE]: String(payload.length) });
       payload = EMPTY;
     }
-    this.host.deliverTo(req.reply, toWire(msg.subject), ackSubject, headers, payload);
+    this.host.deliverTo(target, toWire(msg.subject), ackSubject, headers, payload);
   }
 
-  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>): void {
-    this.host.deliverTo(reply, reply, undefined, encodeHeaders(headers ?? {}, { code, description }), EMPTY);
+  sendStatus(target: string, code: number, description: string, headers?: Record<string, string | number>, replyTo?: string): void {
+    this.host.deliverTo(target, target, replyTo, encodeHeaders(headers ?? {}, { code, description }), EMPTY);
   }
 
-  hasInterest(reply: string): boolean {
-    return this.host.hasInterest(reply);
+  hasInterest(subject: string): boolean {
+    return this.host.hasInterest(subject);
+  }
+
+  awaitInterest(c: ConsumerRuntime, subject: string): void {
+    this.interestWaiters.add(subject, c);
+  }
+
+  forgetInterest(c: ConsumerRuntime, subject: string): void {
+    this.interestWaiters.remove(subject, c);
+  }
+
+  /** The hub added a subscription (wire subject): push consumers waiting for it get a turn. */
+  subscribed(subject: string): void {
+    if (this.closed || this.interestWaiters.size === 0) return;
+    for (const c of this.interestWaiters.take(subject)) if (!c.deleted) this.markDirty(c);
   }
 
   deadLetter(c: ConsumerRuntime, p: PendingAck, reason: DeadLetterReason, after: AfterCommit[], termReason?: string): void {
@@ -416,7 +438,7 @@ export class JetStream implements ConsumerHost {
     if (dlq !== null) {
       const r = dlq.store.transaction(() => dlq.append({ subject: target, headers, payload, parsed: decodeHeaders(headers), timeNs: nowNs() }));
       if (r instanceof JsApiError) this.host.logger.warn({ stream: dlq.name, err: r.message }, 'dead letter refused by its stream');
-      else for (const dc of dlq.consumers.values()) if (dc.waiting.length > 0) this.dirty.add(dc);
+      else for (const dc of dlq.consumers.values()) if (dc.awaitsMessages()) this.dirty.add(dc);
     }
     after.push(() => this.host.publish(toWire(target), undefined, headers, payload, false));
   }
@@ -461,7 +483,7 @@ export class JetStream implements ConsumerHost {
     for (const s of this.streams.values()) {
       for (const c of [...s.consumers.values()]) {
         const limit = c.config.inactive_threshold;
-        if (limit === undefined || c.waiting.length > 0) continue;
+        if (limit === undefined || c.busy(now)) continue;
         if (now - c.lastActive >= nsToMs(limit)) this.api.removeConsumer(s, c);
       }
     }
