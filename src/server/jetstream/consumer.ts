@@ -279,6 +279,11 @@ export class ConsumerRuntime implements PushOwner {
    */
   fill(after: AfterCommit[]): void {
     if (this.deleted) return;
+    // Without a subscriber a push consumer does nothing (not even redeliveries) until one comes.
+    if (this.push !== null && !this.push.active()) {
+      this.host.awaitInterest(this, this.push.subject);
+      return;
+    }
     const store = this.stream.store;
     const sname = this.stream.name;
     const rec = store.getConsumer(sname, this.name);
@@ -373,10 +378,6 @@ export class ConsumerRuntime implements PushOwner {
    * out over several turns and the connections' writes get their turn.
    */
   private fillPush(push: PushState, cur: Cursor, after: AfterCommit[]): void {
-    if (!push.active()) {
-      this.host.awaitInterest(this, push.subject);
-      return;
-    }
     this.lastActive = cur.now;
     const target = push.subject;
     const headersOnly = this.config.headers_only === true;
