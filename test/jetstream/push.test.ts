@@ -11,7 +11,14 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInbox, headers as makeHeaders, type Msg, type Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHub, type Hub } from '../../src/index.js';
 import { assertApiError, ns, publishAll, startJetStream, type JsContext } from '../helpers/jetstream.js';
+import { closeAll, connectTo } from '../helpers/client.js';
+import { skipUnlessHub, TargetKind, type TestServer } from '../helpers/target.js';
 
 /** $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> → its numbers. */
 function ackInfo(m: Msg): { deliveries: number; sseq: number; cseq: number; pending: number } {
@@ -424,5 +431,53 @@ describe('push consumers', () => {
     })();
     assert.equal(got?.headers?.code, 409);
     assert.equal(got?.headers?.description, 'Consumer is push based');
+  });
+});
+
+describe('push consumers across a hub restart', () => {
+  it('a durable push consumer resumes after a restart: what was stored meanwhile goes out once a subscriber comes', { skip: skipUnlessHub('restarts the hub on its store') }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netemitter-push-restart-'));
+    const open = async (): Promise<{ hub: Hub; server: TestServer }> => {
+      const hub = createHub({ host: '127.0.0.1', port: 0, jetstream: { store: { dir } } });
+      const [addr] = await hub.listen();
+      const server: TestServer = { kind: TargetKind.HUB, url: addr!.url, host: '127.0.0.1', port: addr!.port!, hub, stop: () => hub.close({ grace: 0 }) };
+      return { hub, server };
+    };
+    let first: Hub | undefined;
+    let second: Hub | undefined;
+    try {
+      const a = await open();
+      first = a.hub;
+      let nc = await connectTo(a.server);
+      const subject = 'push.restart.inbox';
+      let inbox = new Inbox({ nc } as JsContext, subject);
+      await nc.flush();
+      await (await jetstreamManager(nc)).streams.add({ name: 'R', subjects: ['r.>'] });
+      const js = jetstream(nc);
+      await publishAll(js, 'r.x', ['m1', 'm2']);
+      await (await jetstreamManager(nc)).consumers.add('R', { durable_name: 'd', deliver_subject: subject, ack_policy: AckPolicy.Explicit });
+      for (const m of await inbox.count(2)) await nc.request(m.reply!, '+ACK');
+      // Stored while nobody listens: the restarted hub must send it once a subscriber comes.
+      inbox.close();
+      await nc.flush();
+      await js.publish('r.x', 'm3');
+      await closeAll(nc);
+      await first.close({ grace: 0 });
+      first = undefined;
+
+      const b = await open();
+      second = b.hub;
+      nc = await connectTo(b.server);
+      inbox = new Inbox({ nc } as JsContext, subject);
+      const [m3] = await inbox.count(1);
+      assert.deepEqual([m3!.string(), ackInfo(m3!).sseq, ackInfo(m3!).cseq], ['m3', 3, 3]);
+      await nc.flush();
+      assert.equal(inbox.messages().length, 1, 'the acked ones are not sent again');
+      await closeAll(nc);
+    } finally {
+      await first?.close({ grace: 0 });
+      await second?.close({ grace: 0 });
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
