@@ -21,7 +21,8 @@ import {
   type StreamConfig,
 } from './config.js';
 import { subjectsCollide } from '../../protocol/subject.js';
-import { ConsumerRuntime, lastPerSubjectSeqs, type PullRequest } from './consumer.js';
+import { ConsumerRuntime, type PullRequest } from './consumer.js';
+import { lastPerSubjectSeqs } from './last-per-subject.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JetStream } from './index.js';
 import { StreamRuntime } from './stream.js';

@@ -7,11 +7,11 @@
  */
 import { compileFilter, type SubjectTest } from '../../store/filter.js';
 import type { PendingAck, StoredMessage, SubjectFilter } from '../../store/index.js';
-import type { Store } from '../../store/index.js';
 import { toWire } from '../../protocol/bytes.js';
 import { JsHeader } from '../../protocol/jetstream.js';
 import { AckPolicy, consumerFilters, DeliverPolicy, JsDefaults, type ConsumerConfig } from './config.js';
 import { PushState, type PushOwner } from './push.js';
+import { LastPerSubjectStart } from './last-per-subject.js';
 import type { StreamRuntime } from './stream.js';
 import { nsToMs, timerDelay } from './time.js';
 
@@ -89,17 +89,6 @@ interface Next {
 
 const BLOCKED = 'blocked' as const;
 
-/**
- * deliver_policy last_per_subject: the newest message of every subject the
- * filter matches, as they were when the consumer was created (`seqs`), then
- * everything after `resume`, the stream's last seq at that moment.
- */
-interface LastPerSubject {
-  readonly seqs: number[];
-  i: number;
-  readonly resume: number;
-}
-
 export class ConsumerRuntime implements PushOwner {
   readonly stream: StreamRuntime;
   readonly name: string;
@@ -113,7 +102,7 @@ export class ConsumerRuntime implements PushOwner {
   private ackTimerAt = Infinity;
   /** Set for a push consumer (deliver_subject). */
   push: PushState | null = null;
-  private lastPerSubject: LastPerSubject | null = null;
+  private lastPerSubject: LastPerSubjectStart | null = null;
   /** Date.now() of the last pull or ack (ephemeral consumers expire on inactivity). */
   lastActive = Date.now();
   /** Date.now() of the last delivery and the last ack, 0 for none since the hub started: info's last_active. */
@@ -131,10 +120,7 @@ export class ConsumerRuntime implements PushOwner {
     if (config.deliver_policy === DeliverPolicy.LAST_PER_SUBJECT) {
       // Only before the first delivery: after a restart, a durable goes on from where it was.
       const rec = stream.store.getConsumer(stream.name, name);
-      if (rec !== undefined && rec.delivered.consumerSeq === 0) {
-        const resume = stream.store.streamTotals(stream.name).lastSeq;
-        this.lastPerSubject = { seqs: lastPerSubjectSeqs(stream.store, stream.name, consumerFilters(config), resume), i: 0, resume };
-      }
+      if (rec !== undefined && rec.delivered.consumerSeq === 0) this.lastPerSubject = LastPerSubjectStart.compute(stream.store, stream.name, consumerFilters(config));
     }
     // A push consumer starts (or, loaded after a restart, resumes) as soon as its deliver subject has interest.
     if (this.push !== null) host.markDirty(this);
@@ -230,11 +216,7 @@ export class ConsumerRuntime implements PushOwner {
   numPending(after: number): number {
     const store = this.stream.store;
     const l = this.lastPerSubject;
-    if (l !== null && after < l.resume) {
-      let n = 0;
-      for (let k = l.i; k < l.seqs.length; k++) if (l.seqs[k]! > after) n++;
-      return n + store.countMessages(this.stream.name, l.resume + 1, this.filter);
-    }
+    if (l !== null && after < l.resume) return l.leftAfter(after) + store.countMessages(this.stream.name, l.resume + 1, this.filter);
     return store.countMessages(this.stream.name, after + 1, this.filter);
   }
 
@@ -438,15 +420,9 @@ export class ConsumerRuntime implements PushOwner {
     let from = cur.nextSeq;
     const l = this.lastPerSubject;
     if (l !== null) {
-      while (l.i < l.seqs.length) {
-        const seq = l.seqs[l.i]!;
-        if (seq >= from) {
-          const m = store.getMessage(this.stream.name, seq);
-          if (m !== undefined) return m;
-          cur.pending = -1; // one fewer to come than counted: count again
-        }
-        l.i++;
-      }
+      const { msg, gone } = l.next(store, this.stream.name, from);
+      if (gone > 0) cur.pending = -1; // fewer to come than counted: count again
+      if (msg !== undefined) return msg;
       from = Math.max(from, l.resume + 1);
     }
     return store.nextMessage(this.stream.name, from, this.filter);
@@ -513,19 +489,3 @@ export function ackSubject(stream: string, consumer: string, deliveries: number,
   return toWire(`$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${timeNs}.${pending}`);
 }
 
-/**
- * The newest message's seq of every subject matching `filters`, up to
- * `upTo`, in seq order: where a last_per_subject consumer starts. One pass
- * over the matching messages (a KV bucket keeps one per key by default).
- */
-export function lastPerSubjectSeqs(store: Store, stream: string, filters: readonly string[], upTo: number): number[] {
-  const last = new Map<string, number>();
-  const filter = filters.length === 0 ? undefined : filters;
-  for (let from = 1; ; ) {
-    const batch = store.loadMessages(stream, from, { filter, limit: 1024 });
-    for (const m of batch) if (m.seq <= upTo) last.set(m.subject, m.seq);
-    if (batch.length === 0 || batch[batch.length - 1]!.seq >= upTo) break;
-    from = batch[batch.length - 1]!.seq + 1;
-  }
-  return [...last.values()].sort((a, b) => a - b);
-}
