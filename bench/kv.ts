@@ -60,15 +60,15 @@ const PEERS: readonly Peer[] = [
 
 const HELP = `usage: npm run bench:kv -- [options]
 
-  --serial N        one-at-a-time puts and gets per run (default 2000)
-  --window N        puts and gets per run with --inflight outstanding (default 20000)
+  --serial N        one-at-a-time puts and gets per run (default 5000)
+  --window N        puts and gets per run with --inflight outstanding (default 50000)
   --inflight N      operations in flight in the window workloads (default 100)
   --value-size N    bytes per value (default 128)
   --keys N          distinct keys (default 1000)
   --updates N       updates in the watch fan-out (default 10000)
   --watchers N      watchers, each on its own connection (default 10)
   --object-size N   bytes per object (default 5242880, 5 MiB)
-  --objects N       objects put, and gets, per run (default 3)
+  --objects N       objects put, and gets, per run (default 5)
   --runs N          repetitions; each figure is their median (default 3)
   --timeout MS      most time one workload may take (default 60000)
   --workloads LIST  some of ${KV_WORKLOADS.map((w) => w.id).join(',')} (default all)
@@ -105,15 +105,15 @@ const cli = parseCommandLine('bench:kv', HELP, () => {
     return all.filter((x) => ids.includes(x.id));
   };
   const opts: KvBenchOptions = {
-    serial: positiveInt(values.serial, 'serial', 2000),
-    window: positiveInt(values.window, 'window', 20_000),
+    serial: positiveInt(values.serial, 'serial', 5000),
+    window: positiveInt(values.window, 'window', 50_000),
     inflight: positiveInt(values.inflight, 'inflight', 100),
     valueSize: positiveInt(values['value-size'], 'value-size', 128),
     keys: positiveInt(values.keys, 'keys', 1000),
     updates: positiveInt(values.updates, 'updates', 10_000),
     watchers: positiveInt(values.watchers, 'watchers', 10),
     objectSize: positiveInt(values['object-size'], 'object-size', 5 * 1024 * 1024),
-    objects: positiveInt(values.objects, 'objects', 3),
+    objects: positiveInt(values.objects, 'objects', 5),
   };
   return {
     opts,
