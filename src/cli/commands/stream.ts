@@ -180,7 +180,7 @@ export function registerStream(program: Command): void {
     stream
       .command('edit')
       .alias('update')
-      .description('change a stream\'s config in place (its messages stay): only the given flags change')
+      .description('change a stream\'s config in place, keeping its messages: only what the flags give changes')
       .argument('<name>', 'stream name')
       .addOption(serverOption()),
     'current',
