@@ -10,7 +10,7 @@ import type { Store, StreamRecord } from '../../store/index.js';
 import { storedMessageSize } from '../../store/index.js';
 import { Retention, type StreamConfig } from './config.js';
 import { JsApiError, JsErr } from './errors.js';
-import type { ConsumerRuntime } from './consumer.js';
+import type { StreamConsumer } from './types.js';
 
 
 export interface AppendInput {
@@ -31,12 +31,13 @@ export interface Appended {
 
 const NS_PER_MS = 1_000_000n;
 
-export class StreamRuntime {
+/** `C`: the consumers the layer runs (consumer.ts), seen here only as StreamConsumer, so the two files need not import each other. */
+export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
   readonly name: string;
   config: StreamConfig;
   readonly store: Store;
   readonly createdNs: bigint;
-  readonly consumers = new Map<string, ConsumerRuntime>();
+  readonly consumers = new Map<string, C>();
   /** `{"stream":"<name>","seq":` as sent in every PubAck, as wire bytes (latin1). */
   readonly pubAckPrefix: string;
   /** Removes messages past max_age between appends. */
