@@ -17,6 +17,7 @@ import { ConfigError } from '../../errors.js';
 import { openStore, type PendingAck, type Store, type StoreSpec, type StoredMessage } from '../../store/index.js';
 import { checkInt, type HubJetStreamOptions, type Logger } from '../options.js';
 import { ackOp } from './acks.js';
+import { directGet } from './api/direct.js';
 import { handleApi } from './api/index.js';
 import type { ConsumerHost, ConsumerRuntime, DeadLetterReason, PullRequest } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
@@ -132,6 +133,7 @@ export class JetStream implements ConsumerHost, JsContext {
       pull(this.out, c, reply, body);
       return true;
     }
+    if (tokens[0] === 'DIRECT' && tokens[1] === 'GET' && tokens.length >= 3) return directGet(this, this.out, tokens, reply, body);
     return handleApi(this, tokens, reply, body);
   }
 

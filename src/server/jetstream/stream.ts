@@ -4,7 +4,7 @@
  * keeps the data; this keeps the rules (docs/durability.md).
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
-import { JsHeader } from '../../protocol/jetstream.js';
+import { JsHeader, Rollup } from '../../protocol/jetstream.js';
 import { subjectMatches } from '../../protocol/subject.js';
 import type { Store, StreamRecord } from '../../store/index.js';
 import { storedMessageSize } from '../../store/index.js';
@@ -68,7 +68,14 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
     if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) return JsErr.streamMsgTooBig();
     const h = m.parsed;
     const msgId = h?.get(JsHeader.MSG_ID) || undefined;
+    let rollup: string | undefined;
     if (h !== undefined) {
+      rollup = h.get(JsHeader.ROLLUP) || undefined;
+      if (rollup !== undefined) {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) return JsErr.streamRollupFailed('rollup not permitted');
+        // nats-server drops such a publish without an answer; a clear refusal serves the publisher better.
+        if (rollup !== Rollup.SUBJECT && rollup !== Rollup.ALL) return JsErr.streamRollupFailed(`rollup value invalid: ${JSON.stringify(rollup)}`);
+      }
       const refused = this.checkExpectations(h, m.subject);
       if (refused !== undefined) return refused;
     }
@@ -95,6 +102,8 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
       store.deleteMessage(this.name, r.seq);
       return r;
     }
+    // A roll-up keeps only the new message, on its subject or in the whole stream (a KV purge, an object's metadata).
+    if (rollup !== undefined) store.purge(this.name, { filter: rollup === Rollup.SUBJECT ? m.subject : undefined, keep: 1 });
     this.enforceLimits(m.subject, m.timeNs);
     return r;
   }

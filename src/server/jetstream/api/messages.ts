@@ -23,7 +23,8 @@ export function msgGet(ctx: ApiContext, name: string, body: Buffer): Json {
       subject: msg.subject,
       seq: msg.seq,
       ...(msg.headers.length > 0 ? { hdrs: Buffer.from(msg.headers).toString('base64') } : {}),
-      data: Buffer.from(msg.payload).toString('base64'),
+      // Left out for an empty payload, as nats-server does (a KV delete marker): some clients refuse an empty base64 string.
+      ...(msg.payload.length > 0 ? { data: Buffer.from(msg.payload).toString('base64') } : {}),
       time: rfc3339(msg.timeNs),
     },
   };

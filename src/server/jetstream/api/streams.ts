@@ -7,11 +7,15 @@ import type { Stream } from '../registry.js';
 import { rfc3339, ZERO_TIME } from '../time.js';
 import { LIST_PAGE, NAMES_PAGE, pageOffset, parseJson, type ApiContext } from './common.js';
 
+/** Subjects a STREAM.INFO with subjects_filter lists (nats-server's JSMaxSubjectDetails). */
+const SUBJECTS_PAGE = 100_000;
+
 export function streamCreate(ctx: ApiContext, name: string, body: Buffer): Json {
   const req = parseJson(body, true);
   if (req.name !== undefined && req.name !== name) throw JsErr.streamMismatch();
   checkName(name, 'stream');
   const cfg = normalizeStreamConfig(req, name);
+  if (cfg.sealed) throw JsErr.streamInvalidConfig('stream configuration for create can not be sealed');
   const existing = ctx.registry.streams.get(name);
   if (existing !== undefined) {
     if (!sameConfig(existing.config, cfg)) throw JsErr.streamNameExist();
@@ -34,7 +38,10 @@ export function streamInfoCall(ctx: ApiContext, name: string, body: Buffer): Jso
   const req = parseJson(body);
   const s = ctx.registry.stream(name);
   const filter = typeof req.subjects_filter === 'string' && req.subjects_filter !== '' ? req.subjects_filter : undefined;
-  return { total: 0, offset: 0, limit: 0, ...streamInfo(s, filter) };
+  const info = streamInfo(s, filter);
+  const subjects = (info.state as Json).subjects as Record<string, number> | undefined;
+  // Paging counts subjects, as nats-server (which sends at most SUBJECTS_PAGE of them).
+  return { total: subjects === undefined ? 0 : Object.keys(subjects).length, offset: 0, limit: filter === undefined ? 0 : SUBJECTS_PAGE, ...info };
 }
 
 export function streamDelete(ctx: ApiContext, name: string): Json {
