@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, JetStreamApiError, nanos, type Bus } from '../../src/index.js';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { differs, startServer, type TestServer } from '../helpers/target.js';
 import { killProcs, lines, runCli, type Proc } from './proc.js';
 
 after(killProcs);
@@ -85,7 +85,12 @@ describe('stream edit, get, rmm and consumer next', () => {
 
     it('what the server will not change is its one-line error and exit 1; the stream stays as it was', async () => {
       await fails(['stream', 'edit', 'SHOP', '--storage', 'memory'], 1, /^netemitter: stream configuration update can not change storage type \(500\/10052\)$/m);
-      await fails(['stream', 'edit', 'SHOP', '--retention', 'workqueue'], 1, /^netemitter: stream configuration update can not change retention policy \(500\/10052\)$/m);
+      const retention = differs({
+        natsServer: 'stream configuration update can not change retention policy',
+        hub: 'stream configuration update can not change retention policy to/from workqueue',
+        why: 'the hub words it as nats-server 2.10, which lets limits and interest change into each other (test/jetstream/stream-update.test.ts)',
+      });
+      await fails(['stream', 'edit', 'SHOP', '--retention', 'workqueue'], 1, new RegExp(`^netemitter: ${retention} \\(500\\/10052\\)$`, 'm'));
       const info = await bus.streams.info('SHOP');
       assert.equal(info.config.storage, 'file');
       assert.equal(info.config.retention, 'limits');
