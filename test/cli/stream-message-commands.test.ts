@@ -150,8 +150,8 @@ describe('stream edit, get, rmm and consumer next', () => {
       await bus.publish('shop.order', { id: 4 });
       assert.deepEqual(JSON.parse((await ok(['stream', 'rmm', 'SHOP', '5', '-f', '--erase', '--json'])).stdout), { success: true });
       await assert.rejects(bus.streams.getMessage('SHOP', { seq: 5 }), JetStreamApiError);
-      // nats-server says "sequence 5 not found (400/10043)" here (2.9.10).
-      await fails(['stream', 'rmm', 'SHOP', '5', '-f'], 1, /^netemitter: .+ \(\d{3}\/\d+\)$/m);
+      await fails(['stream', 'rmm', 'SHOP', '5', '-f'], 1, /^netemitter: sequence 5 not found \(400\/10043\)$/m);
+      await fails(['stream', 'rmm', 'SHOP', '99', '-f'], 1, /^netemitter: stream store EOF \(500\/10057\)$/m);
       await fails(['stream', 'rmm', 'SHOP', 'x', '-f'], 2, /^netemitter: invalid value for SEQ: "x"/);
     });
   });
