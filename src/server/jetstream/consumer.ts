@@ -13,6 +13,7 @@ import { AckPolicy, consumerFilters, DeliverPolicy, JsDefaults, type ConsumerCon
 import { PushState, type PushOwner } from './push.js';
 import { LastPerSubjectStart } from './last-per-subject.js';
 import type { StreamRuntime } from './stream.js';
+import type { AfterCommit } from './types.js';
 import { nsToMs, timerDelay } from './time.js';
 
 /** One MSG.NEXT request waiting for messages. */
@@ -33,8 +34,7 @@ export interface PullRequest {
   heartbeatTimer: NodeJS.Timeout | null;
 }
 
-/** Something to send once the turn's transaction has committed. */
-export type AfterCommit = () => void;
+export type { AfterCommit };
 
 /** What the consumer asks of the JetStream layer. Subjects are wire strings. */
 export interface ConsumerHost {
@@ -90,7 +90,7 @@ interface Next {
 const BLOCKED = 'blocked' as const;
 
 export class ConsumerRuntime implements PushOwner {
-  readonly stream: StreamRuntime;
+  readonly stream: StreamRuntime<ConsumerRuntime>;
   readonly name: string;
   config: ConsumerConfig;
   readonly createdNs: bigint;
@@ -110,7 +110,7 @@ export class ConsumerRuntime implements PushOwner {
   lastAckedMs = 0;
   deleted = false;
 
-  constructor(stream: StreamRuntime, name: string, config: ConsumerConfig, createdNs: bigint, host: ConsumerHost) {
+  constructor(stream: StreamRuntime<ConsumerRuntime>, name: string, config: ConsumerConfig, createdNs: bigint, host: ConsumerHost) {
     this.stream = stream;
     this.name = name;
     this.config = config;
