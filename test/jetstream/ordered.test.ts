@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createInbox, type Msg } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KvEntry } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
 import { ns, publishAll, startJetStream, type JsContext } from '../helpers/jetstream.js';
 import { within } from '../helpers/client.js';
 import { skipUnlessHub } from '../helpers/target.js';
@@ -238,6 +239,23 @@ describe('ordered consumers', { timeout: 60_000 }, () => {
       const [e] = await r.upTo(1, 'the first update');
       assert.deepEqual([e!.key, e!.string(), e!.revision], ['k', 'v', 1]);
       w.stop();
+    });
+  });
+
+  describe('object store (@nats-io/obj)', () => {
+    it('a 3 MB object comes back whole through an ordered consumer with flow control; list and info', async () => {
+      const os = await new Objm(ctx.nc).create(ctx.unique('objects'));
+      // More than the first flow-control window (2 MiB): the client must answer a request for the rest to come.
+      const data = new Uint8Array(3 * 1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
+      const info = await os.putBlob({ name: 'big' }, data);
+      assert.equal(info.size, data.length);
+      await os.putBlob({ name: 'small' }, new TextEncoder().encode('hi'));
+      const got = await within(os.getBlob('big'), 20_000, 'the object back');
+      assert.ok(got !== null);
+      assert.equal(Buffer.compare(Buffer.from(got), Buffer.from(data)), 0);
+      const names = (await os.list()).map((e) => e.name).sort();
+      assert.deepEqual(names, ['big', 'small']);
     });
   });
 });
