@@ -56,8 +56,9 @@ export interface ConsumerHost {
 export const DeadLetterReason = { MAX_DELIVERIES: 'max_deliveries', TERMINATED: 'terminated' } as const;
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 
-/** The most messages a push consumer sends in one round of a turn (then it asks for another). */
+/** The most messages, and bytes, a push consumer sends in one round of a turn (then it asks for another). */
 export const MAX_PUSH_PER_ROUND = 256;
+export const MAX_PUSH_BYTES_PER_ROUND = 1024 * 1024;
 
 /** Where a turn's deliveries stand. */
 interface Cursor {
@@ -356,15 +357,17 @@ export class ConsumerRuntime implements PushOwner {
   /**
    * A push consumer delivers while its deliver subject has interest, flow
    * control and the rate limit allow, and max_ack_pending is not reached; at
-   * most MAX_PUSH_PER_ROUND messages per round, so that a long backlog goes
-   * out over several turns and the connections' writes get their turn.
+   * most MAX_PUSH_PER_ROUND messages (MAX_PUSH_BYTES_PER_ROUND bytes) per
+   * round, so that a long backlog goes out over several turns and the
+   * connections' writes get their turn.
    */
   private fillPush(push: PushState, cur: Cursor, after: AfterCommit[]): void {
     this.lastActive = cur.now;
     const target = push.subject;
     const headersOnly = this.config.headers_only === true;
+    let bytes = 0;
     for (let n = 0; push.open(cur.now); n++) {
-      if (n === MAX_PUSH_PER_ROUND) {
+      if (n === MAX_PUSH_PER_ROUND || bytes >= MAX_PUSH_BYTES_PER_ROUND) {
         this.host.markDirty(this);
         return;
       }
@@ -373,6 +376,7 @@ export class ConsumerRuntime implements PushOwner {
       this.take(cur, next);
       const { msg, ack } = next;
       after.push(() => this.host.sendMessage(target, msg, ack, headersOnly));
+      bytes += next.cost;
       const fc = push.sent(next.cost, cur.now);
       if (fc !== undefined) after.push(() => this.host.sendStatus(target, 100, 'FlowControl Request', undefined, fc));
     }
