@@ -74,6 +74,8 @@ interface Cursor {
   cseq: number;
   /** num_pending after the newest delivery; -1 until counted (once per turn, then kept up to date). */
   pending: number;
+  /** Ack none: deliveries not yet recorded in the store (one write for all of them, at the end of the fill). */
+  unrecorded: number;
 }
 
 /** A delivery peek() picked. */
@@ -283,6 +285,7 @@ export class ConsumerRuntime implements PushOwner {
       nextSeq: rec.delivered.streamSeq + 1,
       cseq: rec.delivered.consumerSeq,
       pending: -1,
+      unrecorded: 0,
     };
 
     // Due redeliveries; the exhausted ones go to the dead-letter queue.
@@ -300,6 +303,7 @@ export class ConsumerRuntime implements PushOwner {
     }
     if (this.push !== null) this.fillPush(this.push, cur, after);
     else this.fillPull(cur, after);
+    if (cur.unrecorded > 0) store.recordSettledDeliveries(sname, this.name, cur.unrecorded, cur.nextSeq - 1);
     if (explicit) this.armAckTimer(now);
   }
 
@@ -432,20 +436,26 @@ export class ConsumerRuntime implements PushOwner {
     return store.nextMessage(this.stream.name, from, this.filter);
   }
 
-  /** Records a delivery picked by peek() and moves the cursor past it. */
+  /**
+   * Records a delivery picked by peek() and moves the cursor past it. With
+   * ack none nothing waits for an ack: fill() records them all at its end.
+   */
   private take(cur: Cursor, next: Next): void {
-    const store = this.stream.store;
-    const sname = this.stream.name;
     const seq = next.msg.seq;
-    const d = store.recordDelivery(sname, this.name, seq, cur.now + this.ackWaitMs(next.deliveries));
-    cur.cseq = d.consumerSeq;
     cur.pending = next.pending;
+    this.lastDeliveredMs = cur.now;
+    if (!cur.explicit) {
+      cur.cseq++;
+      cur.unrecorded++;
+      cur.nextSeq = seq + 1;
+      return;
+    }
+    const d = this.stream.store.recordDelivery(this.stream.name, this.name, seq, cur.now + this.ackWaitMs(next.deliveries));
+    cur.cseq = d.consumerSeq;
     if (!next.redelivery) {
       cur.nextSeq = seq + 1;
-      if (cur.explicit) cur.ackPending++;
+      cur.ackPending++;
     }
-    if (!cur.explicit) store.ack(sname, this.name, seq);
-    this.lastDeliveredMs = cur.now;
   }
 
   /**
