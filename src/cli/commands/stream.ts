@@ -102,7 +102,7 @@ const CONFIG_FLAGS = [
 ] as const satisfies readonly (keyof AddFlags)[];
 
 /** A stream config: `base` (edit: the current one), then --config's keys, then the flags. */
-function streamConfig(name: string, f: AddFlags, base: Partial<StreamConfig> = {}): StreamConfig {
+function streamConfig(name: string, f: AddFlags, base: Partial<StreamConfig> | StreamInfo["config"] = {}): StreamConfig {
   const c: StreamConfig = { ...base, ...readConfigFile(f.config), name };
   if (f.subjects !== undefined) c.subjects = f.subjects.map((s) => checkSubject(s, true));
   if (f.description !== undefined) c.description = f.description;

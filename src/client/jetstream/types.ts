@@ -9,6 +9,7 @@
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
 import { JS_API_PREFIX } from '../../protocol/jetstream.js';
+import type * as Wire from '../../protocol/jetstream-api.js';
 
 /** Milliseconds → JetStream nanoseconds. */
 export function nanos(ms: number): number {
@@ -20,119 +21,30 @@ export function millis(ns: number): number {
   return Math.round(ns / 1_000_000);
 }
 
-export type RetentionPolicy = 'limits' | 'interest' | 'workqueue';
-export type StorageType = 'file' | 'memory';
-export type DiscardPolicy = 'old' | 'new';
-export type DeliverPolicy = 'all' | 'last' | 'new' | 'by_start_sequence' | 'by_start_time' | 'last_per_subject';
-export type AckPolicy = 'explicit' | 'none' | 'all';
-export type ReplayPolicy = 'instant' | 'original';
+export type { AckPolicy, DeliverPolicy, DiscardPolicy, ReplayPolicy, RetentionPolicy, SequenceInfo, StorageType, StreamState } from '../../protocol/jetstream-api.js';
 
-export interface StreamConfig {
-  name: string;
-  subjects?: string[];
-  description?: string;
-  retention?: RetentionPolicy;
-  storage?: StorageType;
-  discard?: DiscardPolicy;
-  max_consumers?: number;
-  max_msgs?: number;
-  max_bytes?: number;
-  /** Nanoseconds; 0 keeps messages forever. */
-  max_age?: number;
-  max_msgs_per_subject?: number;
-  max_msg_size?: number;
-  num_replicas?: number;
-  /** Nanoseconds during which a repeated Nats-Msg-Id is a duplicate (default 2 min). */
-  duplicate_window?: number;
-  deny_delete?: boolean;
-  deny_purge?: boolean;
-  allow_rollup_hdrs?: boolean;
-  allow_direct?: boolean;
-  sealed?: boolean;
-  metadata?: Record<string, string>;
+/**
+ * A stream config on the way in: the name, and any of the rest (the server
+ * fills in the defaults); unknown keys pass through untouched.
+ */
+export type StreamConfig = Partial<Wire.StreamConfig> & { name: string; [key: string]: unknown };
+
+/** What the server says of a stream: the config in full. */
+export interface StreamInfo extends Wire.StreamInfo {
   [key: string]: unknown;
 }
 
-export interface StreamState {
-  messages: number;
-  bytes: number;
-  first_seq: number;
-  first_ts: string;
-  last_seq: number;
-  last_ts: string;
-  num_subjects?: number;
-  num_deleted?: number;
-  consumer_count: number;
-  subjects?: Record<string, number>;
-}
+/** A consumer config on the way in (the server fills in the defaults); unknown keys pass through untouched. */
+export type ConsumerConfig = Partial<Wire.ConsumerConfig> & { [key: string]: unknown };
 
-export interface StreamInfo {
-  config: StreamConfig & Required<Pick<StreamConfig, 'subjects' | 'retention' | 'storage' | 'discard'>>;
-  created: string;
-  state: StreamState;
+export interface ConsumerInfo extends Wire.ConsumerInfo {
   [key: string]: unknown;
 }
 
-export interface ConsumerConfig {
-  /** Makes the consumer durable (it survives disconnections); also its name. */
-  durable_name?: string;
-  name?: string;
-  description?: string;
-  deliver_policy?: DeliverPolicy;
-  opt_start_seq?: number;
-  opt_start_time?: string;
-  ack_policy?: AckPolicy;
-  /** Nanoseconds before an unacknowledged message is redelivered (default 30 s). */
-  ack_wait?: number;
-  /** Deliveries before the server gives up on a message; -1 for no limit. */
-  max_deliver?: number;
-  /** Nanoseconds: redelivery delays per attempt, overriding ack_wait. */
-  backoff?: number[];
-  filter_subject?: string;
-  filter_subjects?: string[];
-  replay_policy?: ReplayPolicy;
-  max_ack_pending?: number;
-  max_waiting?: number;
-  max_batch?: number;
-  max_expires?: number;
-  inactive_threshold?: number;
-  num_replicas?: number;
-  mem_storage?: boolean;
-  /**
-   * Free-form strings. The netemitter hub reads `dead_letter_subject`: where
-   * a message goes once it exhausts max_deliver or is terminated.
-   */
-  metadata?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-export interface SequenceInfo {
-  consumer_seq: number;
-  stream_seq: number;
-  last_active?: string;
-}
-
-export interface ConsumerInfo {
-  stream_name: string;
-  name: string;
-  created: string;
-  config: ConsumerConfig;
-  delivered: SequenceInfo;
-  ack_floor: SequenceInfo;
-  num_ack_pending: number;
-  num_redelivered: number;
-  num_waiting: number;
-  num_pending: number;
-  [key: string]: unknown;
-}
-
-/** What the server answers a durable publish with, once the event is stored. */
-export interface PubAck {
-  stream: string;
-  seq: number;
+/** What the server answers a durable publish with, once the event is stored (`duplicate` always present here). */
+export interface PubAck extends Wire.PubAck {
   /** True when a message with the same msgId was already stored in the duplicate window (seq is the original's). */
   duplicate: boolean;
-  domain?: string;
 }
 
 export interface PurgeOptions {

@@ -5,86 +5,14 @@
  * stored as such, so what a client reads back is what nats-server would say.
  */
 import { hasWildcard, isValidSubject, isValidToken, subjectIsSubset, subjectMatches, subjectsCollide } from '../../protocol/subject.js';
+import { AckPolicy, DeliverPolicy, Retention, type ConsumerConfig, type RetentionPolicy, type StreamConfig } from '../../protocol/jetstream-api.js';
 import { JsApiError, JsErr } from './errors.js';
 
 export type Json = Record<string, unknown>;
 
-export const Retention = { LIMITS: 'limits', INTEREST: 'interest', WORKQUEUE: 'workqueue' } as const;
-export type Retention = (typeof Retention)[keyof typeof Retention];
-
-export interface StreamConfig {
-  name: string;
-  description?: string;
-  subjects: string[];
-  retention: Retention;
-  max_consumers: number;
-  max_msgs: number;
-  max_bytes: number;
-  max_age: number;
-  max_msgs_per_subject: number;
-  max_msg_size: number;
-  discard: 'old' | 'new';
-  storage: 'file' | 'memory';
-  num_replicas: number;
-  duplicate_window: number;
-  allow_direct: boolean;
-  mirror_direct: boolean;
-  sealed: boolean;
-  deny_delete: boolean;
-  deny_purge: boolean;
-  allow_rollup_hdrs: boolean;
-  metadata?: Record<string, string>;
-}
-
-export const AckPolicy = { NONE: 'none', ALL: 'all', EXPLICIT: 'explicit' } as const;
-export type AckPolicy = (typeof AckPolicy)[keyof typeof AckPolicy];
-
-export const DeliverPolicy = {
-  ALL: 'all',
-  LAST: 'last',
-  NEW: 'new',
-  BY_START_SEQUENCE: 'by_start_sequence',
-  BY_START_TIME: 'by_start_time',
-  LAST_PER_SUBJECT: 'last_per_subject',
-} as const;
-export type DeliverPolicy = (typeof DeliverPolicy)[keyof typeof DeliverPolicy];
-
-export interface ConsumerConfig {
-  durable_name?: string;
-  name: string;
-  description?: string;
-  deliver_policy: DeliverPolicy;
-  opt_start_seq?: number;
-  opt_start_time?: string;
-  ack_policy: AckPolicy;
-  /** Absent with ack none, as nats-server leaves it out. */
-  ack_wait?: number;
-  max_deliver: number;
-  backoff?: number[];
-  filter_subject?: string;
-  filter_subjects?: string[];
-  replay_policy: 'instant' | 'original';
-  rate_limit_bps?: number;
-  sample_freq?: string;
-  /** Pull consumers only. */
-  max_waiting?: number;
-  /** Absent with ack none. */
-  max_ack_pending?: number;
-  flow_control?: boolean;
-  headers_only?: boolean;
-  max_batch?: number;
-  max_expires?: number;
-  max_bytes?: number;
-  /** Push consumers: where messages go, and the queue group that shares them. */
-  deliver_subject?: string;
-  deliver_group?: string;
-  idle_heartbeat?: number;
-  inactive_threshold?: number;
-  num_replicas: number;
-  /** Echoed only: the hub keeps every consumer's state in its stream's store. */
-  mem_storage?: boolean;
-  metadata?: Record<string, string>;
-}
+export { AckPolicy, DeliverPolicy, Retention } from '../../protocol/jetstream-api.js';
+export type { ConsumerConfig, StreamConfig } from '../../protocol/jetstream-api.js';
+export type Retention = RetentionPolicy;
 
 /** nats-server's defaults (consumer.go, stream.go). */
 export const JsDefaults = {

@@ -1,6 +1,7 @@
 /** Consumer management: `$JS.API.CONSUMER.{CREATE,DURABLE.CREATE,INFO,DELETE,NAMES,LIST}`. */
 import { randomBytes } from 'node:crypto';
 import { checkConsumerUpdate, checkName, consumerFilters, normalizeConsumerConfig, sameConfig, type ConsumerConfig, type Json } from '../config.js';
+import type { ConsumerInfo } from '../../../protocol/jetstream-api.js';
 import type { ConsumerRuntime } from '../consumer.js';
 import { JsApiError, JsErr } from '../errors.js';
 import { rfc3339 } from '../time.js';
@@ -50,18 +51,18 @@ export function consumerCreate(ctx: ApiContext, t: string[], body: Buffer): Json
   const action = typeof req.action === 'string' ? req.action : '';
   const existing = s.consumers.get(name);
   if (existing !== undefined) {
-    if (sameConfig(existing.config, cfg)) return consumerInfo(existing);
+    if (sameConfig(existing.config, cfg)) return { ...consumerInfo(existing) };
     if (action === 'create') throw JsErr.consumerAlreadyExists();
     checkConsumerUpdate(existing.config, cfg, existing.push?.active() ?? false);
     ctx.registry.updateConsumer(existing, cfg);
-    return consumerInfo(existing);
+    return { ...consumerInfo(existing) };
   }
   if (action === 'update') throw JsErr.consumerDoesNotExist();
-  return consumerInfo(ctx.registry.createConsumer(s, cfg));
+  return { ...consumerInfo(ctx.registry.createConsumer(s, cfg)) };
 }
 
 export function consumerInfoCall(ctx: ApiContext, stream: string, name: string): Json {
-  return consumerInfo(ctx.registry.consumer(stream, name));
+  return { ...consumerInfo(ctx.registry.consumer(stream, name)) };
 }
 
 export function consumerDelete(ctx: ApiContext, stream: string, name: string): Json {
@@ -89,7 +90,8 @@ export function consumerList(ctx: ApiContext, stream: string, body: Buffer): Jso
   };
 }
 
-export function consumerInfo(c: ConsumerRuntime): Json {
+/** CONSUMER.INFO's body, in the shape client and hub share. */
+export function consumerInfo(c: ConsumerRuntime): ConsumerInfo {
   const rec = c.stream.store.getConsumer(c.stream.name, c.name);
   if (rec === undefined) throw JsErr.consumerNotFound();
   return {

@@ -1,4 +1,5 @@
 /** Stream management: `$JS.API.STREAM.{CREATE,UPDATE,INFO,DELETE,PURGE,NAMES,LIST}`. */
+import type { StreamInfo, StreamState as StateJson } from '../../../protocol/jetstream-api.js';
 import type { StreamState } from '../../../store/index.js';
 import { subjectsCollide } from '../../../protocol/subject.js';
 import { checkName, checkStreamUpdate, normalizeStreamConfig, sameConfig, type Json } from '../config.js';
@@ -31,7 +32,7 @@ export function streamUpdate(ctx: ApiContext, name: string, body: Buffer): Json 
   const cfg = normalizeStreamConfig(req, name);
   checkStreamUpdate(s.config, cfg);
   ctx.registry.updateStream(s, cfg);
-  return streamInfo(s);
+  return { ...streamInfo(s) };
 }
 
 export function streamInfoCall(ctx: ApiContext, name: string, body: Buffer): Json {
@@ -39,7 +40,7 @@ export function streamInfoCall(ctx: ApiContext, name: string, body: Buffer): Jso
   const s = ctx.registry.stream(name);
   const filter = typeof req.subjects_filter === 'string' && req.subjects_filter !== '' ? req.subjects_filter : undefined;
   const info = streamInfo(s, filter);
-  const subjects = (info.state as Json).subjects as Record<string, number> | undefined;
+  const subjects = info.state.subjects;
   // Paging counts subjects, as nats-server (which sends at most SUBJECTS_PAGE of them).
   return { total: subjects === undefined ? 0 : Object.keys(subjects).length, offset: 0, limit: filter === undefined ? 0 : SUBJECTS_PAGE, ...info };
 }
@@ -84,9 +85,10 @@ function streamsOn(ctx: ApiContext, subject: unknown): Stream[] {
   return all.filter((s) => s.config.subjects.some((x) => subjectsCollide(x, subject)));
 }
 
-export function streamInfo(s: Stream, subjectsFilter?: string): Json {
+/** STREAM.INFO's body, in the shape client and hub share. */
+export function streamInfo(s: Stream, subjectsFilter?: string): StreamInfo {
   const st = s.store.streamState(s.name);
-  const state: Json = stateJson(st);
+  const state = stateJson(st);
   if (subjectsFilter !== undefined) {
     const counts: Record<string, number> = {};
     for (const m of s.store.loadMessages(s.name, 1, { filter: subjectsFilter })) counts[m.subject] = (counts[m.subject] ?? 0) + 1;
@@ -95,16 +97,17 @@ export function streamInfo(s: Stream, subjectsFilter?: string): Json {
   return { config: s.config, created: rfc3339(s.createdNs), state };
 }
 
-function stateJson(st: StreamState): Json {
+function stateJson(st: StreamState): StateJson {
   const empty = st.messages === 0;
-  const state: Json = {
+  // consumer_count is set last, where nats-server puts it.
+  const state = {
     messages: st.messages,
     bytes: st.bytes,
     first_seq: st.lastSeq === 0 ? 0 : st.firstSeq,
     first_ts: empty ? ZERO_TIME : rfc3339(st.firstTimeNs),
     last_seq: st.lastSeq,
     last_ts: st.lastSeq === 0 ? ZERO_TIME : rfc3339(st.lastTimeNs),
-  };
+  } as StateJson;
   const deleted = empty ? 0 : st.lastSeq - st.firstSeq + 1 - st.messages;
   if (deleted > 0) state.num_deleted = deleted;
   if (st.numSubjects > 0) state.num_subjects = st.numSubjects;
