@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import { KvWatchInclude, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import { readAll, startKv, taker, type KvContext } from '../helpers/kv.js';
+import { rejection } from '../helpers/client.js';
+import { differs } from '../helpers/target.js';
 
 type Seen = [key: string, value: string, revision: number, operation: string, isUpdate: boolean];
 const seen = (e: KvWatchEntry): Seen => [e.key, e.string(), e.revision, e.operation, e.isUpdate];
@@ -109,6 +111,31 @@ describe('key-value watch (@nats-io/kv)', () => {
     await kv.put('team.y', 'y');
     await kv.put('user.bob', 'b');
     assert.deepEqual((await t.take(1)).map(seen), [['user.bob', 'b', 4, 'PUT', true]]);
+    w.stop();
+  });
+
+  it('several keys at once (filter_subjects, a 2.10 feature) watch and list only those', async () => {
+    const kv = await ctx.kvm.create(ctx.unique('wm'));
+    await kv.put('a.x', '1');
+    await kv.put('b', '2');
+    await kv.put('c', '3');
+    // The client checks the server's version first: nats-server 2.9.10 has no filter_subjects; the hub says 2.10.0.
+    const refused = differs({ natsServer: true, hub: false, why: "filter_subjects needs nats-server 2.10; the hub advertises 2.10.0" });
+    if (refused) {
+      assert.match((await rejection(kv.keys(['a.*', 'b']))).message, /'filter_subjects' requires server 2\.10\.0/);
+      assert.match((await rejection(kv.watch({ key: ['a.*', 'b'] }))).message, /'filter_subjects' requires server 2\.10\.0/);
+      return;
+    }
+    assert.deepEqual((await readAll(await kv.keys(['a.*', 'b']), "keys(['a.*', 'b'])")).sort(), ['a.x', 'b']);
+    const w = track(await kv.watch({ key: ['a.*', 'b'] }));
+    const t = taker(w, "watch(['a.*', 'b'])");
+    assert.deepEqual((await t.take(2)).map(seen), [
+      ['a.x', '1', 1, 'PUT', false],
+      ['b', '2', 2, 'PUT', true],
+    ]);
+    await kv.put('c', '4');
+    await kv.put('a.y', '5');
+    assert.deepEqual((await t.take(1)).map(seen), [['a.y', '5', 5, 'PUT', true]]);
     w.stop();
   });
 
