@@ -11,7 +11,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KvEntry } from '@nats-io/kv';
+import type { Bucket, KvEntry } from '@nats-io/kv';
 import { assertApiError } from '../helpers/jetstream.js';
 import { readAll, startKv, type KvContext } from '../helpers/kv.js';
 import { rejection } from '../helpers/client.js';
@@ -252,6 +252,28 @@ describe('key-value buckets (@nats-io/kv)', () => {
       await kv.delete('a');
       await kv.purge('b');
       assert.deepEqual(await readAll(await kv.keys(), 'keys()'), ['c']);
+    });
+
+    it('purgeDeletes removes the markers\' older revisions (purge by subject, keep 1), then the markers too (keep 0)', async () => {
+      const name = ctx.unique('pd');
+      const kv = await ctx.kvm.create(name, { history: 10 });
+      await kv.put('a', 'a1');
+      await kv.put('a', 'a2');
+      await kv.delete('a');
+      await kv.put('b', 'b1');
+      await kv.purge('b');
+      await kv.put('live', 'l1');
+      await kv.put('live', 'l2');
+      // Markers younger than the limit keep themselves (keep: 1), older ones go entirely (keep: 0).
+      const young = await (kv as Bucket).purgeDeletes(60_000);
+      assert.deepEqual({ success: young.success, purged: young.purged }, { success: true, purged: 2 });
+      assert.deepEqual([await storedFor(ctx, name, 'a'), await storedFor(ctx, name, 'b'), await storedFor(ctx, name, 'live')], [1, 1, 2]);
+      assert.equal((await kv.get('a'))?.operation, 'DEL');
+      const old = await (kv as Bucket).purgeDeletes(-60_000);
+      assert.deepEqual({ success: old.success, purged: old.purged }, { success: true, purged: 2 });
+      assert.deepEqual([await storedFor(ctx, name, 'a'), await storedFor(ctx, name, 'b'), await storedFor(ctx, name, 'live')], [0, 0, 2]);
+      assert.equal(await kv.get('a'), null);
+      assert.equal((await kv.get('live'))?.string(), 'l2');
     });
   });
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Base64UrlPaddedCodec, type ObjectStore } from '@nats-io/obj';
 import { assertApiError } from '../helpers/jetstream.js';
-import { readAll, startKv, type KvContext } from '../helpers/kv.js';
+import { readAll, startKv, taker, type KvContext } from '../helpers/kv.js';
 import { rejection, within } from '../helpers/client.js';
 
 const MB = 1024 * 1024;
@@ -199,6 +199,45 @@ describe('object store (@nats-io/obj)', () => {
     await os.delete('target');
     const deleted = (await os.info('target'))!;
     assert.match((await rejection(os.link('alias2', deleted))).message, /src object is deleted/);
+  });
+
+  it('update renames an object: the old name is gone, the data reads under the new one', async () => {
+    const os = await ctx.objm.create(ctx.unique('rename'));
+    await os.putBlob({ name: 'old' }, Buffer.from('moved bytes'));
+    await os.update('old', { name: 'new', description: 'renamed' });
+    assert.equal(await os.info('old'), null);
+    const info = (await os.info('new'))!;
+    assert.deepEqual([info.name, info.description, info.deleted], ['new', 'renamed', false]);
+    assert.equal(Buffer.from((await os.getBlob('new'))!).toString(), 'moved bytes');
+    assert.equal(await stored(os, `$O.${info.bucket}.M.>`), 1);
+  });
+
+  it('watch delivers the current objects, then changes', async () => {
+    const os = await ctx.objm.create(ctx.unique('owatch'));
+    await os.putBlob({ name: 'one' }, Buffer.from('1'));
+    await os.putBlob({ name: 'two' }, Buffer.from('22'));
+    const w = await os.watch({ includeHistory: true });
+    try {
+      const t = taker(w, 'objectstore watch()');
+      assert.deepEqual(
+        (await t.take(2)).map((i) => [i.name, i.size, i.deleted, i.isUpdate]),
+        [
+          ['one', 1, false, false],
+          ['two', 2, false, true],
+        ],
+      );
+      await os.putBlob({ name: 'three' }, Buffer.from('333'));
+      await os.delete('one');
+      assert.deepEqual(
+        (await t.take(2)).map((i) => [i.name, i.size, i.deleted, i.isUpdate]),
+        [
+          ['three', 3, false, true],
+          ['one', 0, true, true],
+        ],
+      );
+    } finally {
+      w.stop();
+    }
   });
 
   it('lists the object stores and nothing else; destroy removes one', async () => {
