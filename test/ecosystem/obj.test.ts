@@ -265,6 +265,10 @@ describe('object store (@nats-io/obj)', () => {
       code: 10109,
       description: 'invalid operation on sealed stream',
     });
+    // Sealed is checked before deny_purge/deny_delete, though sealing set both.
+    const sealed = { status: 400, code: 10109, description: 'invalid operation on sealed stream' };
+    await assertApiError(ctx.jsm.streams.purge(c.name), sealed);
+    await assertApiError(ctx.jsm.streams.deleteMessage(c.name, 1), sealed);
     assert.equal(Buffer.from((await os.getBlob('kept'))!).toString(), 'before the seal');
   });
 });
