@@ -163,6 +163,15 @@ describe('key-value buckets (@nats-io/kv)', () => {
       assert.equal(e?.value.length, 0);
     });
 
+    it('maxValueSize refuses a larger value (400/10054) and keeps the old one', async () => {
+      const name = ctx.unique('maxv');
+      const kv = await ctx.kvm.create(name, { maxValueSize: 16 });
+      assert.equal((await kv.status()).maxValueSize, 16);
+      await kv.put('k', 'x'.repeat(16));
+      await assertApiError(kv.put('k', 'x'.repeat(17)), { status: 400, code: 10054, description: 'message size exceeds maximum allowed' });
+      assert.deepEqual(fact(await kv.get('k')), { key: 'k', value: 'x'.repeat(16), revision: 1, operation: 'PUT' });
+    });
+
     it('get at a revision returns that revision of the key, and null for another key\'s revision', async () => {
       const kv = await ctx.kvm.create(ctx.unique('rev'), { history: 5 });
       const r1 = await kv.put('k', 'one');
