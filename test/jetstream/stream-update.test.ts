@@ -56,7 +56,7 @@ describe('stream updates', () => {
     const name = ctx.unique('RET');
     await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
     await assertApiError(
-      ctx.jsm.streams.update(name, { subjects: [`${name}.>`], retention: RetentionPolicy.Workqueue }),
+      ctx.jsm.streams.update(name, { subjects: [`${name}.>`], retention: RetentionPolicy.Workqueue } as never),
       invalid(
         differs({
           natsServer: 'stream configuration update can not change retention policy',
@@ -70,7 +70,7 @@ describe('stream updates', () => {
   it('max_consumers can change', async () => {
     const name = ctx.unique('MAXC');
     await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
-    const p = ctx.jsm.streams.update(name, { subjects: [`${name}.>`], max_consumers: 3 });
+    const p = ctx.jsm.streams.update(name, { subjects: [`${name}.>`], max_consumers: 3 } as never);
     if (
       differs({ natsServer: true, hub: false, why: 'nats-server 2.9 refuses to change max_consumers; 2.10 dropped that rule' })
     ) {
@@ -84,7 +84,7 @@ describe('stream updates', () => {
     const name = ctx.unique('SEAL');
     await ctx.jsm.streams.add({ name, subjects: [`${name}.>`], max_age: 60_000_000_000, allow_rollup_hdrs: true });
     await ctx.js.publish(`${name}.a`, 'kept');
-    const si = await ctx.jsm.streams.update(name, { subjects: [`${name}.>`], max_age: 60_000_000_000, allow_rollup_hdrs: true, sealed: true });
+    const si = await ctx.jsm.streams.update(name, { subjects: [`${name}.>`], max_age: 60_000_000_000, allow_rollup_hdrs: true, sealed: true } as never);
     assert.equal(si.config.sealed, true);
     assert.equal(si.config.deny_delete, true);
     assert.equal(si.config.deny_purge, true);
@@ -93,7 +93,7 @@ describe('stream updates', () => {
     assert.equal(si.config.allow_rollup_hdrs, false);
     assert.equal(si.state.messages, 1);
     await assertApiError(
-      ctx.jsm.streams.update(name, { ...si.config, sealed: false }),
+      ctx.jsm.streams.update(name, { ...si.config, sealed: false } as never),
       invalid('stream configuration update can not unseal a sealed stream'),
     );
     await assertApiError(ctx.js.publish(`${name}.a`, 'refused'), { status: 400, code: 10109, description: 'invalid operation on sealed stream' });

@@ -33,8 +33,9 @@ export function msgGet(ctx: ApiContext, name: string, body: Buffer): Json {
 export function msgDelete(ctx: ApiContext, name: string, body: Buffer): Json {
   const req = parseJson(body);
   const s = ctx.registry.stream(name);
-  if (s.config.deny_delete) throw new JsApiError(500, 10057, 'message delete not permitted');
+  // Sealed first: sealing also sets deny_delete, and nats-server names the seal.
   if (s.config.sealed) throw JsErr.streamSealed();
+  if (s.config.deny_delete) throw new JsApiError(500, 10057, 'message delete not permitted');
   if (typeof req.seq !== 'number' || req.seq <= 0) throw JsErr.badRequest();
   if (!s.store.deleteMessage(name, req.seq)) throw new JsApiError(500, 10057, 'no message found');
   return { success: true };

@@ -52,8 +52,9 @@ export function streamDelete(ctx: ApiContext, name: string): Json {
 export function streamPurge(ctx: ApiContext, name: string, body: Buffer): Json {
   const req = parseJson(body);
   const s = ctx.registry.stream(name);
-  if (s.config.deny_purge) throw new JsApiError(500, 10110, 'stream purge not permitted');
+  // Sealed first: sealing also sets deny_purge, and nats-server names the seal.
   if (s.config.sealed) throw JsErr.streamSealed();
+  if (s.config.deny_purge) throw new JsApiError(500, 10110, 'stream purge not permitted');
   const filter = typeof req.filter === 'string' && req.filter !== '' ? req.filter : undefined;
   const seq = typeof req.seq === 'number' && req.seq > 0 ? req.seq : undefined;
   const keep = typeof req.keep === 'number' && req.keep > 0 ? req.keep : undefined;
