@@ -1,7 +1,8 @@
 /**
  * Watching a bucket with the official @nats-io/kv client, against the
  * current target: the initial values, then the updates, with each include
- * option, a key filter, ignoreDeletes, headers only and a resume revision.
+ * option, a key filter (one, or several with 2.10), ignoreDeletes, headers
+ * only and a resume revision.
  *
  * A watch is an ordered push consumer (ack none, flow control, idle
  * heartbeat). The client marks an entry `isUpdate` once it has seen as many
