@@ -364,20 +364,25 @@ describe('key-value buckets (@nats-io/kv)', () => {
 
   describe('TTL', () => {
     it('a bucket with a ttl reports it, and its values expire', async () => {
-      const TTL_MS = 500;
+      const TTL_MS = 1_000;
       const name = ctx.unique('ttl');
       const kv = await ctx.kvm.create(name, { ttl: TTL_MS });
       const st = await kv.status();
       assert.equal(st.ttl, TTL_MS);
       assert.equal(st.streamInfo.config.max_age, TTL_MS * 1_000_000);
+      // The value is stored after `before`, so it cannot expire before before + ttl (one clock: same machine).
+      const before = Date.now();
       await kv.put('k', 'short-lived');
-      assert.equal((await kv.get('k'))?.string(), 'short-lived');
+      const first = await kv.get('k');
+      // Only a stalled machine reads this late; then the value may rightly be gone, and presence cannot be checked.
+      if (Date.now() - before < TTL_MS) assert.equal(first?.string(), 'short-lived');
       // Expiry is the server's timer: wait for its effect, bounded well past the ttl.
-      const deadline = Date.now() + TTL_MS + 5_000;
+      const deadline = before + TTL_MS + 5_000;
       while ((await kv.get('k')) !== null) {
         assert.ok(Date.now() < deadline, `the value outlived its ttl of ${TTL_MS} ms by 5 s`);
         await new Promise((r) => setTimeout(r, 50));
       }
+      assert.ok(Date.now() - before >= TTL_MS, `the value was gone ${Date.now() - before} ms after the put, before its ttl`);
       assert.equal((await kv.status()).values, 0);
       assert.deepEqual(await readAll(await kv.keys(), 'keys()'), []);
     });
