@@ -70,7 +70,8 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
     const msgId = h?.get(JsHeader.MSG_ID) || undefined;
     let rollup: string | undefined;
     if (h !== undefined) {
-      rollup = h.get(JsHeader.ROLLUP) || undefined;
+      // Any case, as nats-server reads it (SUB, All).
+      rollup = h.get(JsHeader.ROLLUP)?.toLowerCase() || undefined;
       if (rollup !== undefined) {
         if (!cfg.allow_rollup_hdrs || cfg.deny_purge) return JsErr.streamRollupFailed('rollup not permitted');
         // nats-server drops such a publish without an answer; a clear refusal serves the publisher better.
