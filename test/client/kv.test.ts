@@ -16,7 +16,8 @@ import {
   type KvEntry,
 } from '../../src/index.js';
 import { startServer, type TestServer } from '../helpers/target.js';
-import { until, within } from './helpers/wait.js';
+import { next, until, within } from './helpers/wait.js';
+import { TestProxy } from './helpers/proxy.js';
 
 describe('key-value buckets', () => {
   let server: TestServer;
@@ -233,6 +234,50 @@ describe('key-value buckets', () => {
     assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
     // The server's flow-control window may overshoot the mark, but not by the whole bucket.
     assert.ok(maxBuffered < n, `buffered ${maxBuffered}`);
+  });
+
+  it('a watch whose consumer disappears recreates it after the last entry it saw: no gap, no repeat', async () => {
+    const kv = await bus.kv('recover');
+    await kv.put('a', 1);
+    const w = kv.watch('>', { heartbeat: 300 });
+    const seen: string[] = [];
+    w.on('change', (e: KvEntry) => seen.push(`${e.key}=${String(e.value)}`));
+    await within(w.ready, 5_000, 'ready');
+    await kv.put('b', 2);
+    await until(() => seen.length === 2, 'b');
+    const [name] = await bus.consumers.names('KV_recover');
+    assert.ok(name !== undefined);
+    await bus.consumers.delete('KV_recover', name);
+    await kv.put('c', 3);
+    await kv.put('a', 4);
+    await until(() => seen.length === 4, 'the entries after the loss', 10_000);
+    await until(async () => (await bus.consumers.names('KV_recover')).some((n) => n !== name), 'a new consumer');
+    w.stop();
+    assert.deepEqual(seen, ['a=1', 'b=2', 'c=3', 'a=4']);
+  });
+
+  it('a watch carries on after a reconnect, from the entry after the last it saw', async () => {
+    const proxy = await TestProxy.start({ host: server.host, port: server.port });
+    const b = await connect({ servers: proxy.url, name: 'kv-reconnect', reconnect: { initialDelay: 10, maxDelay: 50 } });
+    try {
+      const writer = await bus.kv('reconnect');
+      await writer.put('a', 1);
+      const w = (await b.kv('reconnect', { create: false })).watch();
+      const seen: string[] = [];
+      w.on('change', (e: KvEntry) => seen.push(`${e.key}=${String(e.value)}`));
+      await within(w.ready, 5_000, 'ready');
+      const reconnected = next(b.status, 'reconnect', 10_000);
+      proxy.drop();
+      await writer.put('b', 2);
+      await reconnected;
+      await writer.put('a', 3);
+      await until(() => seen.length === 3, 'the entries around the reconnect', 10_000);
+      w.stop();
+      assert.deepEqual(seen, ['a=1', 'b=2', 'a=3']);
+    } finally {
+      await b.close();
+      await proxy.close();
+    }
   });
 
   it('ttl: values expire with the bucket\'s max_age', async () => {

@@ -235,7 +235,7 @@ export class KvBucket {
   watch(filter = '>', opts: WatchOptions = {}): KvWatch {
     const subject = keySubject(this.bucket, checkFilter(filter));
     const policy = opts.initial === false ? 'new' : opts.history === true ? 'all' : 'last_per_subject';
-    return new KvWatch(this.source, subject, policy, { ignoreDeletes: opts.ignoreDeletes, highWaterMark: opts.highWaterMark });
+    return new KvWatch(this.source, subject, policy, { ignoreDeletes: opts.ignoreDeletes, highWaterMark: opts.highWaterMark, heartbeat: opts.heartbeat });
   }
 
   /** The bucket's settings and size. */

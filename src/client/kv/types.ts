@@ -75,6 +75,8 @@ export interface WatchOptions {
   ignoreDeletes?: boolean;
   /** Entries the async iterator buffers before the server is paused. Default 1024. */
   highWaterMark?: number;
+  /** ms between the server's idle heartbeats; after two missed the watch recreates its consumer. Default 5000. */
+  heartbeat?: number;
 }
 
 /** What bucket.status() tells. */

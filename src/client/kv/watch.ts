@@ -64,7 +64,7 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
   private readonly onClose = (): void => this.stop();
 
   /** @internal bucket.watch() makes it. */
-  constructor(src: WatchSource, filterSubject: string, policy: Policy, opts: { ignoreDeletes?: boolean; highWaterMark?: number; headersOnly?: boolean; retry?: boolean }) {
+  constructor(src: WatchSource, filterSubject: string, policy: Policy, opts: { ignoreDeletes?: boolean; highWaterMark?: number; headersOnly?: boolean; retry?: boolean; heartbeat?: number }) {
     super();
     this.bucket = src.bucket;
     this.host = src.host;
@@ -72,6 +72,8 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
     const hwm = opts.highWaterMark ?? KvDefaults.watchHighWaterMark;
     if (!Number.isInteger(hwm) || hwm < 1) throw new TypeError(`watch option highWaterMark must be a positive integer, got ${String(hwm)}`);
     this.highWaterMark = hwm;
+    const hb = opts.heartbeat;
+    if (hb !== undefined && (!Number.isInteger(hb) || hb < 100)) throw new TypeError(`watch option heartbeat must be an integer of at least 100 ms, got ${String(hb)}`);
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
     (this as EventEmitter).on('newListener', (name: string | symbol) => {
       // A listener added after entries queued up for nobody: they go to it.
@@ -80,7 +82,7 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
     this.consumer = new OrderedConsumer(
       src.host,
       src.consumers,
-      { stream: src.stream, filter: filterSubject, deliverPolicy: policy, headersOnly: opts.headersOnly, retry: opts.retry !== false },
+      { stream: src.stream, filter: filterSubject, deliverPolicy: policy, headersOnly: opts.headersOnly, retry: opts.retry !== false, heartbeat: hb },
       {
         message: (m) => this.message(m),
         created: (info, first) => this.created(info, first),
