@@ -157,12 +157,13 @@ export function registerKv(program: Command): void {
     .argument('<key>', 'key')
     .argument('[value]', 'the value, as UTF-8 text; read from stdin when absent')
     .addOption(serverOption())
+    .option('--json', 'print {"revision": n}')
     .action(async function kvPut(this: Command, bucket: string, key: string, value: string | undefined): Promise<void> {
       const f = this.opts<Common>();
       usage(() => (checkBucket(bucket), checkKey(key)));
       const data = value !== undefined ? Buffer.from(value, 'utf8') : await readStdin();
       const rev = await withBus(f, 'kv put', async (bus) => (await open(bus, bucket)).put(key, data));
-      out(`${rev}\n`);
+      out(f.json === true ? json({ revision: rev }) : `${rev}\n`);
       exitWith(ExitCode.OK);
     });
 
