@@ -99,6 +99,8 @@ export class OrderedConsumer {
   private stopped = false;
   private held = false;
   private pendingFc: string | null = null;
+  /** The watchdog fired while delivery was held: recreate once it is released. */
+  private staleWhileHeld = false;
   private watchdog: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -123,6 +125,11 @@ export class OrderedConsumer {
   /** While true, flow-control replies wait: the server pauses once its window is full. */
   set hold(on: boolean) {
     this.held = on;
+    if (!on && this.staleWhileHeld) {
+      this.staleWhileHeld = false;
+      this.recreate();
+      return;
+    }
     if (!on && this.pendingFc !== null) {
       const fc = this.pendingFc;
       this.pendingFc = null;
@@ -162,6 +169,7 @@ export class OrderedConsumer {
     this.inbox = this.host.newInbox();
     this.lastDseq = 0;
     this.pendingFc = null;
+    this.staleWhileHeld = false;
     try {
       this.sid = this.host.rawSubscribe(this.inbox, (s, r, h, d) => {
         if (generation === this.generation) this.deliver(r, s, h, d);
@@ -249,7 +257,10 @@ export class OrderedConsumer {
     this.clearWatchdog();
     this.watchdog = setTimeout(() => {
       this.watchdog = null;
-      this.recreate();
+      // A new consumer now would push a second flow-control window at a reader that takes nothing:
+      // wait until the owner wants more (a reconnect recreates it anyway).
+      if (this.held) this.staleWhileHeld = true;
+      else this.recreate();
     }, this.heartbeat * 2 + 1_000);
     this.watchdog.unref();
   }
