@@ -21,7 +21,17 @@ export const JsHeader = {
   LAST_STREAM: 'Nats-Last-Stream',
   /** On a headers_only delivery: the size of the payload left out. */
   MSG_SIZE: 'Nats-Msg-Size',
+  /** On a publish: `sub` keeps only this message on its subject, `all` only this message in the stream. */
+  ROLLUP: 'Nats-Rollup',
+  /** On a direct get's answer: where the message is stored. */
+  STREAM: 'Nats-Stream',
+  SEQUENCE: 'Nats-Sequence',
+  TIME_STAMP: 'Nats-Time-Stamp',
+  SUBJECT: 'Nats-Subject',
 } as const;
+
+/** The values of Nats-Rollup. */
+export const Rollup = { SUBJECT: 'sub', ALL: 'all' } as const;
 
 /** Where the API and acks live (without a domain). */
 export const JS_API_PREFIX = '$JS.API';

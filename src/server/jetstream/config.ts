@@ -199,16 +199,34 @@ export function normalizeStreamConfig(input: Json, name: string): StreamConfig {
   };
   const md = metadata(input.metadata, invalid);
   if (md !== undefined) cfg.metadata = md;
+  // A roll-up purges, so a stream that denies purges cannot allow them.
+  if (cfg.allow_rollup_hdrs && cfg.deny_purge) throw invalid('roll-ups require the purge permission');
   if (input.mirror !== undefined && input.mirror !== null) throw invalid('mirrors are not supported by this server');
   if (Array.isArray(input.sources) && input.sources.length > 0) throw invalid('sources are not supported by this server');
   return cfg;
 }
 
-/** What an update may not change (nats-server's stream update checks). */
+/**
+ * What an update may not change (nats-server 2.10's rules): the storage, the
+ * retention to or from work queue, and the one-way switches (sealed,
+ * deny_delete, deny_purge). Sealing forces what a sealed stream means, as
+ * nats-server does: no max_age, discard new, no deletes, purges or roll-ups.
+ */
 export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): void {
   if (old.storage !== next.storage) throw invalid('stream configuration update can not change storage type');
-  if (old.retention !== next.retention) throw invalid('stream configuration update can not change retention policy');
+  if (old.retention !== next.retention && (old.retention === Retention.WORKQUEUE || next.retention === Retention.WORKQUEUE)) {
+    throw invalid('stream configuration update can not change retention policy to/from workqueue');
+  }
   if (old.sealed && !next.sealed) throw invalid('stream configuration update can not unseal a sealed stream');
+  if (old.deny_delete && !next.deny_delete) throw invalid('stream configuration update can not cancel deny message deletes');
+  if (old.deny_purge && !next.deny_purge) throw invalid('stream configuration update can not cancel deny purge');
+  if (next.sealed) {
+    next.max_age = 0;
+    next.discard = 'new';
+    next.deny_delete = true;
+    next.deny_purge = true;
+    next.allow_rollup_hdrs = false;
+  }
 }
 
 

@@ -10,6 +10,7 @@ import { toWire } from '../../protocol/bytes.js';
 import { JsHeader } from '../../protocol/jetstream.js';
 import { AckPolicy, consumerFilters, type ConsumerConfig } from './config.js';
 import type { StreamRuntime } from './stream.js';
+import type { AfterCommit } from './types.js';
 import { nsToMs, timerDelay } from './time.js';
 
 /** One MSG.NEXT request waiting for messages. */
@@ -30,8 +31,7 @@ export interface PullRequest {
   heartbeatTimer: NodeJS.Timeout | null;
 }
 
-/** Something to send once the turn's transaction has committed. */
-export type AfterCommit = () => void;
+export type { AfterCommit };
 
 /** What the consumer asks of the JetStream layer. */
 export interface ConsumerHost {
@@ -50,7 +50,7 @@ export const DeadLetterReason = { MAX_DELIVERIES: 'max_deliveries', TERMINATED: 
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 
 export class ConsumerRuntime {
-  readonly stream: StreamRuntime;
+  readonly stream: StreamRuntime<ConsumerRuntime>;
   readonly name: string;
   config: ConsumerConfig;
   readonly createdNs: bigint;
@@ -67,7 +67,7 @@ export class ConsumerRuntime {
   lastAckedMs = 0;
   deleted = false;
 
-  constructor(stream: StreamRuntime, name: string, config: ConsumerConfig, createdNs: bigint, host: ConsumerHost) {
+  constructor(stream: StreamRuntime<ConsumerRuntime>, name: string, config: ConsumerConfig, createdNs: bigint, host: ConsumerHost) {
     this.stream = stream;
     this.name = name;
     this.config = config;

@@ -62,5 +62,7 @@ export const JsErr = {
   maximumConsumers: e(400, 10026, 'maximum consumers limit reached'),
   maximumStreams: e(400, 10027, 'maximum number of streams reached'),
   streamSealed: e(400, 10109, 'invalid operation on sealed stream'),
+  /** nats-server's JSStreamRollupFailedError: `rollup not permitted`, or what was wrong with the header. */
+  streamRollupFailed: (detail: string): JsApiError => new JsApiError(500, 10111, detail),
   storeFailure: (detail: string): JsApiError => new JsApiError(500, 10051, detail),
 } as const;

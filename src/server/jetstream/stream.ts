@@ -4,13 +4,13 @@
  * keeps the data; this keeps the rules (docs/durability.md).
  */
 import type { MsgHeaders } from '../../protocol/headers.js';
-import { JsHeader } from '../../protocol/jetstream.js';
+import { JsHeader, Rollup } from '../../protocol/jetstream.js';
 import { subjectMatches } from '../../protocol/subject.js';
 import type { Store, StreamRecord } from '../../store/index.js';
 import { storedMessageSize } from '../../store/index.js';
 import { Retention, type StreamConfig } from './config.js';
 import { JsApiError, JsErr } from './errors.js';
-import type { ConsumerRuntime } from './consumer.js';
+import type { StreamConsumer } from './types.js';
 
 
 export interface AppendInput {
@@ -31,12 +31,13 @@ export interface Appended {
 
 const NS_PER_MS = 1_000_000n;
 
-export class StreamRuntime {
+/** `C`: the consumers the layer runs (consumer.ts), seen here only as StreamConsumer, so the two files need not import each other. */
+export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
   readonly name: string;
   config: StreamConfig;
   readonly store: Store;
   readonly createdNs: bigint;
-  readonly consumers = new Map<string, ConsumerRuntime>();
+  readonly consumers = new Map<string, C>();
   /** `{"stream":"<name>","seq":` as sent in every PubAck, as wire bytes (latin1). */
   readonly pubAckPrefix: string;
   /** Removes messages past max_age between appends. */
@@ -67,7 +68,14 @@ export class StreamRuntime {
     if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) return JsErr.streamMsgTooBig();
     const h = m.parsed;
     const msgId = h?.get(JsHeader.MSG_ID) || undefined;
+    let rollup: string | undefined;
     if (h !== undefined) {
+      rollup = h.get(JsHeader.ROLLUP) || undefined;
+      if (rollup !== undefined) {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) return JsErr.streamRollupFailed('rollup not permitted');
+        // nats-server drops such a publish without an answer; a clear refusal serves the publisher better.
+        if (rollup !== Rollup.SUBJECT && rollup !== Rollup.ALL) return JsErr.streamRollupFailed(`rollup value invalid: ${JSON.stringify(rollup)}`);
+      }
       const refused = this.checkExpectations(h, m.subject);
       if (refused !== undefined) return refused;
     }
@@ -94,6 +102,8 @@ export class StreamRuntime {
       store.deleteMessage(this.name, r.seq);
       return r;
     }
+    // A roll-up keeps only the new message, on its subject or in the whole stream (a KV purge, an object's metadata).
+    if (rollup !== undefined) store.purge(this.name, { filter: rollup === Rollup.SUBJECT ? m.subject : undefined, keep: 1 });
     this.enforceLimits(m.subject, m.timeNs);
     return r;
   }
