@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   connect,
   BucketNotFoundError,
+  ClosedError,
   InvalidKeyError,
   KeyExistsError,
   WrongRevisionError,
@@ -278,6 +279,20 @@ describe('key-value buckets', () => {
       await b.close();
       await proxy.close();
     }
+  });
+
+  it('closing the bus ends a watch\'s iterator and fails pending and later reads', async () => {
+    const b = await connect({ servers: server.url, name: 'kv-close' });
+    const kv = await b.kv('closing');
+    await kv.put('a', 1);
+    const it = kv.watch()[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.key, 'a');
+    const waiting = it.next();
+    await b.close();
+    assert.deepEqual(await within(waiting, 5_000, 'the iterator to end'), { value: undefined, done: true });
+    await assert.rejects(kv.keys(), ClosedError);
+    await assert.rejects(kv.get('a'), ClosedError);
+    assert.throws(() => kv.watch(), ClosedError);
   });
 
   it('ttl: values expire with the bucket\'s max_age', async () => {

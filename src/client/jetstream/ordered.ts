@@ -21,6 +21,8 @@
 import type { MsgHeaders } from '../../protocol/headers.js';
 import { JS_ACK_PREFIX } from '../../protocol/jetstream.js';
 import type { JsHost } from './api.js';
+import { onLifecycle } from './lifecycle.js';
+import { ClosedError } from '../../errors.js';
 import type { Consumers } from './manage.js';
 import { nanos, type ConsumerConfig, type ConsumerInfo } from './types.js';
 
@@ -104,7 +106,7 @@ export class OrderedConsumer {
   private watchdog: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
-  private readonly onReconnect = (): void => this.recreate();
+  private offReconnect: (() => void) | null = null;
 
   constructor(host: JsHost, consumers: Consumers, opts: OrderedOptions, handler: OrderedHandler) {
     this.host = host;
@@ -118,7 +120,7 @@ export class OrderedConsumer {
   }
 
   start(): void {
-    this.host.status.on('reconnect', this.onReconnect);
+    this.offReconnect = onLifecycle(this.host, 'reconnect', () => this.recreate());
     this.create();
   }
 
@@ -201,7 +203,7 @@ export class OrderedConsumer {
   private createFailed(err: Error): void {
     if (this.stopped) return;
     this.clearWatchdog();
-    const retrying = this.opts.retry === true;
+    const retrying = this.opts.retry === true && !this.host.isClosed;
     this.handler.failed(err, retrying);
     if (!retrying || this.stopped) return;
     const delay = Math.min(OrderedDefaults.maxRetryDelay, OrderedDefaults.retryDelay * 2 ** Math.min(this.failures++, 16));
@@ -283,7 +285,7 @@ export class OrderedConsumer {
     if (this.stopped) return;
     this.stopped = true;
     this.generation++;
-    this.host.status.off('reconnect', this.onReconnect);
+    this.offReconnect?.();
     this.clearWatchdog();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -298,12 +300,13 @@ export class OrderedConsumer {
  */
 export function readAll(host: JsHost, consumers: Consumers, opts: Omit<OrderedOptions, 'retry'>): Promise<OrderedMsg[]> {
   return new Promise((resolve, reject) => {
+    if (host.isClosed) return reject(new ClosedError());
     const out: OrderedMsg[] = [];
     let done = false;
     const end = (err?: Error): void => {
       if (done) return;
       done = true;
-      host.status.off('close', onClose);
+      offClose();
       c.stop();
       if (err === undefined) resolve(out);
       else reject(err);
@@ -319,7 +322,7 @@ export function readAll(host: JsHost, consumers: Consumers, opts: Omit<OrderedOp
       },
       failed: (err) => end(err),
     });
-    host.status.once('close', onClose);
+    const offClose = onLifecycle(host, 'close', onClose);
     c.start();
   });
 }

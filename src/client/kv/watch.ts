@@ -14,9 +14,10 @@
  * keys() and history() read the same way until the initial values end.
  */
 import { EventEmitter } from 'node:events';
-import { WatchError } from '../../errors.js';
+import { ClosedError, WatchError } from '../../errors.js';
 import type { JsHost } from '../jetstream/api.js';
 import type { Consumers } from '../jetstream/manage.js';
+import { onLifecycle } from '../jetstream/lifecycle.js';
 import { OrderedConsumer, type OrderedMsg, type OrderedOptions } from '../jetstream/ordered.js';
 import type { ConsumerInfo } from '../jetstream/types.js';
 import { toEntry } from './keys.js';
@@ -61,11 +62,12 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
   private received = 0;
   private stopped = false;
   private resolveReady!: () => void;
-  private readonly onClose = (): void => this.stop();
+  private offClose: (() => void) | null = null;
 
   /** @internal bucket.watch() makes it. */
   constructor(src: WatchSource, filterSubject: string, policy: Policy, opts: { ignoreDeletes?: boolean; highWaterMark?: number; headersOnly?: boolean; retry?: boolean; heartbeat?: number }) {
     super();
+    if (src.host.isClosed) throw new ClosedError();
     this.bucket = src.bucket;
     this.host = src.host;
     this.ignoreDeletes = opts.ignoreDeletes === true;
@@ -89,7 +91,7 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
         failed: (err, retrying) => this.failed(err, retrying),
       },
     );
-    src.host.status.on('close', this.onClose);
+    this.offClose = onLifecycle(src.host, 'close', () => this.stop());
     this.consumer.start();
   }
 
@@ -182,7 +184,7 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.host.status.off('close', this.onClose);
+    this.offClose?.();
     this.consumer.stop();
     const w = this.waiter;
     this.waiter = null;
@@ -197,11 +199,12 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
 export function collect(src: WatchSource, filterSubject: string, policy: Policy, headersOnly: boolean): Promise<KvEntry[]> {
   return new Promise((resolve, reject) => {
     const out: KvEntry[] = [];
+    if (src.host.isClosed) return reject(new ClosedError());
     const w = new KvWatch(src, filterSubject, policy, { headersOnly, retry: false, highWaterMark: Number.MAX_SAFE_INTEGER });
     // The bus closed before the end: the watch stopped without a ready.
     const onClose = (): void => reject(new WatchError(`bucket ${src.bucket}: the connection closed before the entries were all read`));
     const end = (err?: Error): void => {
-      src.host.status.off('close', onClose);
+      offClose();
       w.stop();
       if (err === undefined) resolve(out);
       else reject(err);
@@ -209,6 +212,8 @@ export function collect(src: WatchSource, filterSubject: string, policy: Policy,
     w.on('change', (e) => void out.push(e));
     w.once('error', (err) => end(err));
     w.once('ready', () => end());
-    src.host.status.once('close', onClose);
+    const offClose = onLifecycle(src.host, 'close', onClose);
+    // It failed before the listeners were on (the bus was closing): nothing more will come.
+    if (w.isStopped) end(new WatchError(`bucket ${src.bucket}: the read could not start`));
   });
 }
