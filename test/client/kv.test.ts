@@ -77,6 +77,16 @@ describe('key-value buckets', () => {
     assert.deepEqual((await kv.get('raw'))?.data, bytes);
   });
 
+  it('a bucket without allow_direct is read through STREAM.MSG.GET', async () => {
+    await bus.streams.add({ name: 'KV_nodirect', subjects: ['$KV.nodirect.>'], max_msgs_per_subject: 1, allow_rollup_hdrs: true, allow_direct: false });
+    const kv = await bus.kv('nodirect', { create: false });
+    const r = await kv.put('k', { v: 1 });
+    const e = await kv.get('k');
+    assert.deepEqual([e?.key, e?.value, e?.revision, e?.operation], ['k', { v: 1 }, r, 'PUT']);
+    await kv.delete('k');
+    assert.equal(await kv.get('k'), null, 'the DEL marker has an empty payload');
+  });
+
   it('get by revision reads an older value', async () => {
     const kv = await bus.kv('revs', { history: 3 });
     const r1 = await kv.put('k', 1);
