@@ -114,7 +114,10 @@ describe('key-value and object stores with the official NATS clients', () => {
     const data = randomBytes(5 * 1024 * 1024);
     const mine = await ours.put('big.bin', data, { description: 'five megabytes', headers: { 'X-Kind': 'blob' } });
     await ours.put('small.txt', 'hi');
+    // ASCII: nats.js encodes a name with btoa (Latin-1 for é, and it throws past U+00FF), nats.go and we as UTF-8.
+    await ours.put('reports/summer 2026.txt', 'summer');
     const theirs = await new Objm(nc).open('iop3');
+    assert.equal(new TextDecoder().decode((await theirs.getBlob('reports/summer 2026.txt'))!), 'summer', 'the name travels as base64url, as theirs');
     const info = await theirs.info('big.bin');
     assert.ok(info !== null);
     assert.equal(info.size, data.length);
@@ -128,7 +131,7 @@ describe('key-value and object stores with the official NATS clients', () => {
     assert.ok(bytes.equals(data));
     const names: string[] = [];
     for (const i of await theirs.list()) names.push(i.name);
-    assert.deepEqual(names.sort(), ['big.bin', 'small.txt']);
+    assert.deepEqual(names.sort(), ['big.bin', 'reports/summer 2026.txt', 'small.txt']);
     await ours.delete('small.txt');
     assert.equal(await theirs.get('small.txt'), null);
   });

@@ -208,6 +208,22 @@ describe('key-value buckets', () => {
     assert.deepEqual(dels, ['cfg.a:PURGE']);
   });
 
+  it('entries that arrived before any listener go to the first one added', async () => {
+    const kv = await bus.kv('late-listener');
+    await kv.put('x', 1);
+    await kv.put('y', 2);
+    const w = kv.watch();
+    await within(w.ready, 5_000, 'ready');
+    assert.equal(w.buffered, 2, 'queued for whoever reads first');
+    const got: string[] = [];
+    w.on('put', (e: KvEntry) => got.push(e.key));
+    await kv.put('z', 3);
+    await until(() => got.length === 3, 'all three');
+    w.stop();
+    assert.deepEqual(got, ['x', 'y', 'z']);
+    assert.equal(w.buffered, 0);
+  });
+
   it('watch options: updates only, and ignoreDeletes', async () => {
     const kv = await bus.kv('watch-opt');
     await kv.put('old', 1);

@@ -131,6 +131,27 @@ describe('object stores', () => {
     await assert.rejects(readAllOf(got.data), DigestMismatchError);
   });
 
+  it('a source that fails mid-way rejects the put and leaves no chunk behind', async () => {
+    const os = await bus.objects('failing');
+    async function* source(): AsyncGenerator<Buffer> {
+      yield randomBytes(200_000);
+      yield randomBytes(200_000);
+      throw new Error('the disk went away');
+    }
+    await assert.rejects(os.put('half', source()), /the disk went away/);
+    assert.equal(await os.info('half'), null);
+    assert.equal((await bus.streams.info('OBJ_failing')).state.messages, 0);
+  });
+
+  it('an object whose chunks are gone fails its read with ObjectStoreError, not a digest error', async () => {
+    const os = await bus.objects('gone');
+    const info = await os.put('x', 'content');
+    await bus.streams.purge('OBJ_gone', { filter: `$O.gone.C.${info.nuid}` });
+    const got = await os.get('x');
+    assert.ok(got !== null);
+    await assert.rejects(readAllOf(got.data), (err: Error) => err.name === 'ObjectStoreError' && /no longer stored/.test(err.message));
+  });
+
   it('refuses what it cannot store', async () => {
     const os = await bus.objects('bad');
     await assert.rejects(os.put('', 'x'), /non-empty string/);

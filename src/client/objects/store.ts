@@ -129,6 +129,11 @@ export class ObjectStore {
     this.#direct = info.config.allow_direct === true;
   }
 
+  /**
+   * The name's UTF-8 bytes in base64url, padded, as nats.go (and so the nats
+   * CLI) writes it. nats.js uses btoa on the string: the same for ASCII names,
+   * Latin-1 bytes for U+0080…U+00FF, and an exception beyond.
+   */
   private metaSubject(name: string): string {
     return `${OBJ_SUBJECT_PREFIX}.${this.bucket}.M.${base64urlPadded(Buffer.from(name, 'utf8'))}`;
   }
