@@ -250,10 +250,23 @@ export function registerKv(program: Command): void {
           out(f.json === true ? `${JSON.stringify(entryJson(e))}\n` : entryLine(e));
           if (n === max) enough();
         });
-        w.on('error', (err) => notice(err.message));
-        void w.ready.then(() => notice(`watching ${bucket} > ${filter}`));
-        await Promise.race([done, shutdown.signal]);
-        w.stop();
+        // Before the first values a failure is the answer (exit 1); later ones are reported while the watch recovers.
+        let started = false;
+        const failedToStart = new Promise<never>((_, reject) => {
+          w.on('error', (err) => {
+            if (started) notice(err.message);
+            else reject(err);
+          });
+        });
+        void w.ready.then(() => {
+          started = true;
+          notice(`watching ${bucket} > ${filter}`);
+        });
+        try {
+          await Promise.race([done, shutdown.signal, failedToStart]);
+        } finally {
+          w.stop();
+        }
       } finally {
         shutdown.remove();
         await bus.close().catch((err: unknown) => {

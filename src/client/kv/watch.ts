@@ -152,7 +152,7 @@ export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterabl
   }
 
   private failed(err: Error, retrying: boolean): void {
-    const e = new WatchError(`watch on bucket ${this.bucket}: ${err.message}${retrying ? ' (retrying)' : ''}`, { cause: err });
+    const e = new WatchError(`watch on bucket ${this.bucket}: ${err.message}`, { cause: err });
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else this.host.reportError(e);
     if (!retrying) this.stop();
