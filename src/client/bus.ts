@@ -357,7 +357,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     return this.jetstream.publish(subject, encodePayload(payload, subject), opts);
   }
 
-  /** Stream management: add, update, info, delete, purge, list, names, getMessage. */
+  /** Stream management: add, update, info, delete, purge, list, names, getMessage, deleteMessage. */
   get streams(): Streams {
     return (this.streamsApi ??= new Streams(this.jetstream));
   }

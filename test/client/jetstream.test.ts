@@ -181,6 +181,23 @@ describe('durable streams: publish and management', () => {
       await apiError(bus.streams.getMessage('S_GET', { seq: 99 }), 404, E.NO_MESSAGE_FOUND);
     });
 
+    it('deletes one message, with or without erasing it; a message already gone rejects', async () => {
+      await bus.streams.add({ name: 'S_RMM', subjects: ['rmm.*'] });
+      const seqs = [];
+      for (const v of ['one', 'two', 'three']) seqs.push((await bus.publish('rmm.a', v)).seq);
+      assert.equal(await bus.streams.deleteMessage('S_RMM', seqs[0]!), true);
+      assert.equal(await bus.streams.deleteMessage('S_RMM', seqs[1]!, { erase: true }), true);
+      await apiError(bus.streams.getMessage('S_RMM', { seq: seqs[0]! }), 404, E.NO_MESSAGE_FOUND);
+      await apiError(bus.streams.getMessage('S_RMM', { seq: seqs[1]! }), 404, E.NO_MESSAGE_FOUND);
+      assert.equal((await bus.streams.getMessage('S_RMM', { seq: seqs[2]! })).payload, 'three');
+      const info = await bus.streams.info('S_RMM');
+      assert.equal(info.state.messages, 1);
+      // Below the first message, and past the end: a file stream's answers, as nats-server's file store gives them.
+      await apiError(bus.streams.deleteMessage('S_RMM', seqs[0]!), 500, 10057);
+      await apiError(bus.streams.deleteMessage('S_RMM', seqs[2]! + 10), 500, 10057);
+      for (const bad of [0, -1, 1.5, Number.NaN]) assert.ok((await rejection(bus.streams.deleteMessage('S_RMM', bad))) instanceof TypeError, String(bad));
+    });
+
     it('rejects names that cannot be subject tokens', async () => {
       for (const bad of ['a.b', 'a*', 'a>', 'a b', '']) {
         const err = await rejection(bus.streams.info(bad));

@@ -48,7 +48,8 @@ export function findStreams(blocks: Block[]): { streams: StreamDef[]; requests: 
           if (at === -1) continue;
           const [cmd, a, bb] = w.slice(at + 1);
           if (cmd === 'req' || cmd === 'reply') requests.push({ what: a!, where });
-          if (cmd === 'stream' && (a === 'add' || a === 'edit') && bb !== undefined) {
+          // An edit without --subjects keeps the stream's subjects: nothing new to check.
+          if (cmd === 'stream' && (a === 'add' || (a === 'edit' && w.includes('--subjects'))) && bb !== undefined) {
             const s = w.indexOf('--subjects');
             streams.push({ name: bb, subjects: s === -1 ? [bb] : w[s + 1]!.split(','), what: c.text, where });
           }

@@ -1,6 +1,7 @@
 /**
- * `netemitter consumer add|ls|info|rm`: durable pull consumers of a stream,
- * in the spirit of `nats consumer`, through bus.consumers.
+ * `netemitter consumer add|ls|info|rm` (and next, in consumer-next.ts):
+ * durable pull consumers of a stream, in the spirit of `nats consumer`,
+ * through bus.consumers.
  */
 import type { Command } from 'commander';
 import type { ConsumerConfig, ConsumerInfo, DeliverPolicy, AckPolicy } from '../../client/jetstream/types.js';
@@ -9,7 +10,8 @@ import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration } from '../values.js';
 import { checkSubject, exitOnBrokenPipe, flagValue, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 import { ago, confirm, count, json, limit, nsDuration, section, table } from './format.js';
-import { checkStreamName, listOption, oneOf, readConfigFile, withBus } from './stream.js';
+import { checkStreamName, listOption, oneOf, readConfigFile, withBus } from './js-common.js';
+import { registerConsumerNext } from './consumer-next.js';
 
 interface Common extends ConnectionFlags {
   json?: boolean;
@@ -100,6 +102,7 @@ Examples:
   netemitter consumer add ORDERS billing --filter orders.created --max-deliver 5
   netemitter consumer ls ORDERS
   netemitter consumer info ORDERS billing --json
+  netemitter consumer next ORDERS billing --count 10
   netemitter consumer rm ORDERS billing --force`;
 
 export function registerConsumer(program: Command): void {
@@ -189,5 +192,6 @@ export function registerConsumer(program: Command): void {
       if (f.json === true) out(json({ success }));
       exitWith(ExitCode.OK);
     });
+  registerConsumerNext(consumer);
   for (const c of consumer.commands) withConnectionFlags(c);
 }

@@ -14,7 +14,7 @@ import { UnsentError, ConfigError, InvalidKeyError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration, parseSize } from '../values.js';
 import { connectBus, exitOnBrokenPipe, flagValue, messageJson, notice, renderPayload, serverOption, untilShutdown, withConnectionFlags, type ConnectionFlags } from './common.js';
-import { withBus, oneOf } from './stream.js';
+import { withBus, oneOf } from './js-common.js';
 import { bytes, confirm, count, json, msDuration, section, table } from './format.js';
 
 interface Common extends ConnectionFlags {

@@ -15,7 +15,7 @@ import { ConfigError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseDuration, parseSize } from '../values.js';
 import { exitOnBrokenPipe, flagValue, headerOption, notice, parseHeaders, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
-import { withBus, oneOf } from './stream.js';
+import { withBus, oneOf } from './js-common.js';
 import { usage } from './kv.js';
 import { bytes, confirm, json, section, table } from './format.js';
 

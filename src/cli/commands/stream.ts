@@ -1,10 +1,9 @@
 /**
- * `netemitter stream add|ls|info|rm|purge|view`: durable streams, in the
- * spirit of `nats stream`. Each is one call through bus.streams; tables
+ * `netemitter stream add|edit|ls|info|rm|purge|view` (and get, rmm in
+ * stream-message.ts): durable streams, in the spirit of `nats stream`. Each is one call through bus.streams; tables
  * for people, `--json` for scripts (the server's JSON, unchanged).
  */
-import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Bus } from '../../client/bus.js';
 import type { StreamConfig, StreamInfo, StoredMessage } from '../../client/jetstream/types.js';
 import { nanos } from '../../client/jetstream/types.js';
@@ -12,8 +11,13 @@ import { subjectMatches } from '../../protocol/subject.js';
 import { ConfigError, JetStreamApiError, NoStreamError } from '../../errors.js';
 import { ExitCode, exitWith } from '../errors.js';
 import { parseCount, parseDuration, parseSize } from '../values.js';
-import { checkSubject, connectBus, exitOnBrokenPipe, flagValue, messageJson, renderPayload, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
+import { checkSubject, exitOnBrokenPipe, flagValue, serverOption, withConnectionFlags, type ConnectionFlags } from './common.js';
 import { ago, bytes, confirm, count, json, limit, nsDuration, section, table } from './format.js';
+import { checkStreamName, listOption, oneOf, readConfigFile, renderMessage, storedJson, withBus } from './js-common.js';
+import { registerStreamMessages } from './stream-message.js';
+
+// They were born here, and other commands may still import them from here.
+export { checkStreamName, listOption, oneOf, readConfigFile, withBus };
 
 /** JetStream's "no message found" and "stream not found" error numbers. */
 const NO_MESSAGE = 10037;
@@ -21,56 +25,6 @@ const STREAM_NOT_FOUND = 10059;
 
 interface Common extends ConnectionFlags {
   json?: boolean;
-}
-
-/** Names become subject tokens (ADR-6). */
-export function checkStreamName(name: string, what = 'stream'): string {
-  if (name.length === 0 || /[.*>\s\0/\\]/.test(name)) {
-    throw new ConfigError(`invalid ${what} name ${JSON.stringify(name)} (expected no '.', '*', '>', '/', '\\' or whitespace)`);
-  }
-  return name;
-}
-
-/** Runs `fn` with a connected bus, closed afterwards whatever happens. */
-export async function withBus<T>(flags: ConnectionFlags, command: string, fn: (bus: Bus) => Promise<T>): Promise<T> {
-  const bus = await connectBus(flags, command);
-  try {
-    return await fn(bus);
-  } finally {
-    await bus.close().catch(() => {});
-  }
-}
-
-/** `--flag a,b --flag c` → ['a', 'b', 'c']. */
-export function listOption(flags: string, description: string): Option {
-  return new Option(flags, description).argParser((value: string, previous: string[] | undefined) => [
-    ...(previous ?? []),
-    ...value.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-  ]);
-}
-
-/** A JSON config file given with --config; flags override its keys. */
-export function readConfigFile(path: string | undefined): Record<string, unknown> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read --config ${path}: ${(err as Error).message}`);
-  }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(`invalid --config ${path}: ${(err as Error).message}`);
-  }
-}
-
-export function oneOf<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
-  if (raw === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`invalid value for ${flag}: ${JSON.stringify(raw)} (expected ${allowed.join(', ')})`);
-  return raw as T;
 }
 
 function out(text: string): void {
@@ -124,19 +78,6 @@ function renderStreamTable(list: StreamInfo[]): string {
   return table(['Name', 'Subjects', 'Messages', 'Size', 'Last message', 'Consumers'], rows);
 }
 
-function renderMessage(m: StoredMessage): string {
-  let text = `[${m.seq}] Subject: ${m.subject} Received: ${m.time.toISOString()}\n`;
-  if (m.headers !== undefined) {
-    for (const key of m.headers.keys()) for (const v of m.headers.values(key)) text += `  ${key}: ${v}\n`;
-  }
-  const body = renderPayload(m.data);
-  return `${text}\n${typeof body === 'string' ? body : body.toString('latin1')}\n\n`;
-}
-
-function storedJson(m: StoredMessage): Record<string, unknown> {
-  return messageJson({ seq: m.seq, subject: m.subject, time: m.time.toISOString() }, m.headers?.toJSON(), m.data);
-}
-
 // ── commands ──────────────────────────────────────────────────────────────
 
 interface AddFlags extends Common {
@@ -155,9 +96,14 @@ interface AddFlags extends Common {
   config?: string;
 }
 
-/** A stream config from --config and the flags. */
-function streamConfig(name: string, f: AddFlags): StreamConfig {
-  const c: StreamConfig = { ...readConfigFile(f.config), name };
+/** The flags that set a stream's config (all but the connection and output flags). */
+const CONFIG_FLAGS = [
+  'subjects', 'description', 'storage', 'retention', 'discard', 'maxMsgs', 'maxMsgsPerSubject', 'maxBytes', 'maxAge', 'maxMsgSize', 'dupeWindow', 'replicas', 'config',
+] as const satisfies readonly (keyof AddFlags)[];
+
+/** A stream config: `base` (edit: the current one), then --config's keys, then the flags. */
+function streamConfig(name: string, f: AddFlags, base: Partial<StreamConfig> = {}): StreamConfig {
+  const c: StreamConfig = { ...base, ...readConfigFile(f.config), name };
   if (f.subjects !== undefined) c.subjects = f.subjects.map((s) => checkSubject(s, true));
   if (f.description !== undefined) c.description = f.description;
   const storage = oneOf('--storage', f.storage, ['file', 'memory'] as const);
@@ -188,34 +134,40 @@ function streamConfig(name: string, f: AddFlags): StreamConfig {
 const STREAM_HELP = `
 Examples:
   netemitter stream add ORDERS --subjects 'orders.>' --max-age 168h
+  netemitter stream edit ORDERS --max-age 720h --max-bytes 10GiB
   netemitter stream ls
   netemitter stream info ORDERS --json
   netemitter stream view orders.new --count 10
+  netemitter stream get ORDERS 42
+  netemitter stream get ORDERS --last-for orders.new
+  netemitter stream rmm ORDERS 42 --force
   netemitter stream purge ORDERS --subject orders.test --force
   netemitter stream rm ORDERS --force`;
+
+/** The config flags of add and edit; `dflt` says what an absent flag means. */
+function withConfigFlags(cmd: Command, dflt: 'default' | 'current'): Command {
+  const d = (text: string): string => (dflt === 'default' ? ` (default: ${text})` : '');
+  return cmd
+    .addOption(listOption('--subjects <subjects>', `subjects it stores, comma-separated or repeated${d('the name')}`))
+    .option('--description <text>', 'a description')
+    .option('--storage <type>', `file or memory${d('file')}`)
+    .option('--retention <policy>', `limits, interest or workqueue${d('limits')}`)
+    .option('--discard <policy>', `when full, discard old or new messages${d('old')}`)
+    .option('--max-msgs <n>', 'most messages kept, -1 for no limit')
+    .option('--max-msgs-per-subject <n>', 'most messages kept per subject, -1 for no limit')
+    .option('--max-bytes <size>', 'most bytes kept, e.g. 1GiB, -1 for no limit')
+    .option('--max-age <duration>', `oldest message kept, e.g. 24h${d('forever')}`)
+    .option('--max-msg-size <size>', 'largest message accepted, -1 for no limit')
+    .option('--dupe-window <duration>', `window for Nats-Msg-Id deduplication${d('2m')}`)
+    .option('--replicas <n>', `copies in a cluster${d('1')}`)
+    .option('--config <file>', `a JSON stream config (JetStream names)${dflt === 'current' ? ' merged over the current one' : ''}; flags override its keys`)
+    .option('--json', 'print the server\'s answer as JSON');
+}
 
 export function registerStream(program: Command): void {
   const stream = program.command('stream').description('manage durable streams (the JetStream API)').addHelpText('after', STREAM_HELP);
 
-  stream
-    .command('add')
-    .description('create a stream')
-    .argument('<name>', 'stream name')
-    .addOption(serverOption())
-    .addOption(listOption('--subjects <subjects>', 'subjects it stores, comma-separated or repeated (default: the name)'))
-    .option('--description <text>', 'a description')
-    .option('--storage <type>', 'file or memory (default: file)')
-    .option('--retention <policy>', 'limits, interest or workqueue (default: limits)')
-    .option('--discard <policy>', 'when full, discard old or new messages (default: old)')
-    .option('--max-msgs <n>', 'most messages kept, -1 for no limit')
-    .option('--max-msgs-per-subject <n>', 'most messages kept per subject, -1 for no limit')
-    .option('--max-bytes <size>', 'most bytes kept, e.g. 1GiB, -1 for no limit')
-    .option('--max-age <duration>', 'oldest message kept, e.g. 24h (default: forever)')
-    .option('--max-msg-size <size>', 'largest message accepted, -1 for no limit')
-    .option('--dupe-window <duration>', 'window for Nats-Msg-Id deduplication (default: 2m)')
-    .option('--replicas <n>', 'copies in a cluster (default: 1)')
-    .option('--config <file>', 'a JSON stream config (JetStream names); flags override its keys')
-    .option('--json', 'print the server\'s answer as JSON')
+  withConfigFlags(stream.command('add').description('create a stream').argument('<name>', 'stream name').addOption(serverOption()), 'default')
     .action(async function streamAdd(this: Command, name: string): Promise<void> {
       const f = this.opts<AddFlags>();
       const config = streamConfig(checkStreamName(name), f);
@@ -223,6 +175,28 @@ export function registerStream(program: Command): void {
       out(f.json === true ? json(info) : renderStreamInfo(info));
       exitWith(ExitCode.OK);
     });
+
+  withConfigFlags(
+    stream
+      .command('edit')
+      .alias('update')
+      .description('change a stream\'s config in place, keeping its messages: only what the flags give changes')
+      .argument('<name>', 'stream name')
+      .addOption(serverOption()),
+    'current',
+  ).action(async function streamEdit(this: Command, name: string): Promise<void> {
+    const f = this.opts<AddFlags>();
+    checkStreamName(name);
+    if (!CONFIG_FLAGS.some((k) => f[k] !== undefined)) throw new ConfigError(`stream edit ${name}: nothing to change (give the flags to change, or --config)`);
+    streamConfig(name, f); // the flags' values checked before connecting
+    const info = await withBus(f, 'stream edit', async (bus) => {
+      // STREAM.UPDATE replaces the whole config: what the flags leave alone is sent back as it is.
+      const current = await bus.streams.info(name);
+      return bus.streams.update(streamConfig(name, f, current.config));
+    });
+    out(f.json === true ? json(info) : renderStreamInfo(info));
+    exitWith(ExitCode.OK);
+  });
 
   stream
     .command('ls')
@@ -322,6 +296,7 @@ export function registerStream(program: Command): void {
       if (f.json !== true && shown.more) process.stderr.write(`more messages may follow: --seq ${shown.next} to continue\n`);
       exitWith(ExitCode.OK);
     });
+  registerStreamMessages(stream);
   for (const c of stream.commands) withConnectionFlags(c);
 }
 

@@ -105,6 +105,20 @@ export class Streams {
     const headers = m.hdrs === undefined || m.hdrs === '' ? undefined : decodeHeaders(Buffer.from(m.hdrs, 'base64'));
     return { subject: m.subject, seq: m.seq, time: new Date(m.time), headers, data, payload: decodePayload(data) };
   }
+
+  /**
+   * Removes one stored message. `erase` asks the server to overwrite its
+   * bytes on disk too (nats-server does; the netemitter hub deletes the row
+   * either way). Resolves true.
+   */
+  async deleteMessage(name: string, seq: number, opts: { erase?: boolean } = {}): Promise<boolean> {
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new TypeError(`invalid sequence ${String(seq)}: expected a whole number from 1`);
+    const r = await this.#js.call<{ success: boolean }>(`${JsApi.STREAM_MSG_DELETE}.${checkName(name, 'stream')}`, {
+      seq,
+      ...(opts.erase === true ? {} : { no_erase: true }),
+    });
+    return r.success === true;
+  }
 }
 
 /** How consumers.add() treats an existing consumer of that name. */

@@ -53,7 +53,7 @@ const ACK = Buffer.from('+ACK');
 const WPI = Buffer.from('+WPI');
 
 /** Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>` (or the 12-token v2 form). */
-function ackInfo(ack: string): { stream: string; consumer: string; delivered: number; seq: number; ts: Date; pending: number } {
+export function ackInfo(ack: string): { stream: string; consumer: string; delivered: number; seq: number; ts: Date; pending: number } {
   const t = ack.split('.');
   const at = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
   if (at === -1) return { stream: '', consumer: '', delivered: 1, seq: 0, ts: new Date(0), pending: 0 };

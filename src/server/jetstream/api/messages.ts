@@ -37,6 +37,15 @@ export function msgDelete(ctx: ApiContext, name: string, body: Buffer): Json {
   if (s.config.sealed) throw JsErr.streamSealed();
   if (s.config.deny_delete) throw new JsApiError(500, 10057, 'message delete not permitted');
   if (typeof req.seq !== 'number' || req.seq <= 0) throw JsErr.badRequest();
-  if (!s.store.deleteMessage(name, req.seq)) throw new JsApiError(500, 10057, 'no message found');
+  if (!s.store.deleteMessage(name, req.seq)) {
+    // nats-server's answers differ by store: its memory store says 10043 for any seq; its file store says
+    // EOF past the end, "no message found" below the first message, 10043 for a gap in between.
+    if (s.config.storage === 'file') {
+      const st = s.store.streamState(name);
+      if (req.seq > st.lastSeq) throw new JsApiError(500, 10057, 'stream store EOF');
+      if (req.seq < st.firstSeq) throw new JsApiError(500, 10057, 'no message found');
+    }
+    throw JsErr.sequenceNotFound(req.seq);
+  }
   return { success: true };
 }
