@@ -157,6 +157,7 @@ describe('object stores', () => {
     await assert.rejects(os.put('', 'x'), /non-empty string/);
     await assert.rejects(os.put('n', 42 as unknown as string), /takes a Uint8Array, a string/);
     await assert.rejects(os.put('n', 'x', { chunkSize: 0 }), /chunkSize must be a positive integer/);
+    await assert.rejects(os.put('n', 'x', { maxInFlight: 0 }), /maxInFlight must be a positive integer/);
     await assert.rejects(bus.objects('bad name'), /object store name/);
   });
 });

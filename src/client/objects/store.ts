@@ -166,6 +166,8 @@ export class ObjectStore {
     const want = opts.chunkSize ?? ObjectDefaults.chunkSize;
     if (!Number.isInteger(want) || want < 1) throw new TypeError(`put option chunkSize must be a positive integer, got ${String(want)}`);
     const chunkSize = Math.min(want, max);
+    const window = opts.maxInFlight ?? ObjectDefaults.maxInFlight;
+    if (!Number.isInteger(window) || window < 1) throw new TypeError(`put option maxInFlight must be a positive integer, got ${String(window)}`);
     const old = await this.meta(name);
     const nuid = randomToken(22);
     const chunkSubject = this.chunkSubject(nuid);
@@ -181,7 +183,7 @@ export class ObjectStore {
       const p = js.publish(chunkSubject, chunk);
       p.catch(() => {}); // awaited below, in order
       inFlight.push(p);
-      if (inFlight.length >= ObjectDefaults.maxInFlight) await inFlight.shift();
+      if (inFlight.length >= window) await inFlight.shift();
     };
     try {
       let parts: Buffer[] = [];

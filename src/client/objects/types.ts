@@ -44,6 +44,8 @@ export interface PutObjectOptions {
   headers?: Record<string, string | string[]>;
   /** Bytes per chunk; capped by the server's max_payload. Default 128 KiB. */
   chunkSize?: number;
+  /** Chunks published and not yet acknowledged: memory held is about chunkSize × this. Default 4. */
+  maxInFlight?: number;
 }
 
 /** An object's metadata. */
