@@ -343,6 +343,8 @@ export class Hub extends EventEmitter<HubEvents> {
       publish: (from, msg) => router.publish(from, msg),
       addSubscription: (sub) => {
         router.sublist.insert(sub);
+        // A push consumer waits for a subscriber on its deliver subject.
+        this.jetstream?.subscribed(sub.subject);
         if (this.listenerCount('subscribe') > 0) this.emit('subscribe', subEvent(sub));
       },
       removeSubscription: (sub) => {

@@ -389,6 +389,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  recordSettledDeliveries(stream: string, consumer: string, count: number, lastStreamSeq: number): number {
+    return this.transaction(() => {
+      const c = this.#consumer(stream, consumer);
+      if (c === undefined) throw new ConsumerNotFoundError(stream, consumer);
+      this.#set(c, 'dCseq', c.dCseq + count);
+      this.#set(c, 'dSseq', Math.max(c.dSseq, lastStreamSeq));
+      this.#raiseFloor(c);
+      return c.dCseq;
+    });
+  }
+
   ack(stream: string, consumer: string, streamSeq: number): boolean {
     return this.#settle(stream, consumer, streamSeq);
   }

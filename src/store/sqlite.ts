@@ -670,6 +670,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  recordSettledDeliveries(stream: string, consumer: string, count: number, lastStreamSeq: number): number {
+    return this.#atomic(() => {
+      const d = this.#s.delivered.get(stream, consumer) as Row | undefined;
+      if (d === undefined) throw new ConsumerNotFoundError(stream, consumer);
+      const consumerSeq = num(d.delivered_cseq) + count;
+      this.#s.setDelivered.run(consumerSeq, lastStreamSeq, stream, consumer);
+      this.#raiseFloor(stream, consumer);
+      return consumerSeq;
+    });
+  }
+
   ack(stream: string, consumer: string, streamSeq: number): boolean {
     return this.#settle(stream, consumer, streamSeq);
   }

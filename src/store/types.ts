@@ -205,6 +205,14 @@ export interface Store {
    * delivery, sets its deadline. Throws ConsumerNotFoundError.
    */
   recordDelivery(stream: string, consumer: string, streamSeq: number, deadlineMs: number): Delivery;
+  /**
+   * Ack none: `count` deliveries, the last of stream seq `lastStreamSeq`, that
+   * wait for no ack. The consumer seq moves on by `count`, the delivered
+   * stream seq to `lastStreamSeq`, and the ack floor with them (as
+   * recordDelivery then ack for each, in one step). Returns the new consumer
+   * seq. Throws ConsumerNotFoundError.
+   */
+  recordSettledDeliveries(stream: string, consumer: string, count: number, lastStreamSeq: number): number;
   /** +ACK: false when streamSeq was not pending. Advances the ack floor. */
   ack(stream: string, consumer: string, streamSeq: number): boolean;
   /** AckAll: acks every pending message with seq <= streamSeq. Returns how many. */

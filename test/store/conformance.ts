@@ -362,6 +362,18 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.throws(() => store.recordDelivery('S', 'nobody', 1, 0), ConsumerNotFoundError);
       });
 
+      it('settled deliveries (ack none): the consumer seq, delivered and the ack floor move in one step', () => {
+        store.createConsumer('S', 'none', {}, T0, 2);
+        assert.equal(store.recordSettledDeliveries('S', 'none', 3, 7), 3);
+        let c = store.getConsumer('S', 'none')!;
+        assert.deepEqual([c.delivered, c.ackFloor, c.numAckPending], [{ consumerSeq: 3, streamSeq: 7 }, { consumerSeq: 3, streamSeq: 7 }, 0]);
+        assert.deepEqual(store.pendingAcks('S', 'none'), []);
+        assert.equal(store.recordSettledDeliveries('S', 'none', 1, 9), 4);
+        c = store.listConsumers('S').find((x) => x.name === 'none')!;
+        assert.deepEqual([c.delivered, c.ackFloor], [{ consumerSeq: 4, streamSeq: 9 }, { consumerSeq: 4, streamSeq: 9 }]);
+        assert.throws(() => store.recordSettledDeliveries('S', 'nobody', 1, 1), ConsumerNotFoundError);
+      });
+
       it('nak and ack_wait expiry redeliver with a new consumer seq and a higher count', () => {
         store.createConsumer('S', 'w', {}, T0);
         store.recordDelivery('S', 'w', 1, 1000);

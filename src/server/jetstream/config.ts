@@ -4,7 +4,7 @@
  * Configs are JetStream's JSON (snake_case, durations in nanoseconds) and are
  * stored as such, so what a client reads back is what nats-server would say.
  */
-import { isValidSubject, isValidToken, subjectIsSubset, subjectMatches, subjectsCollide } from '../../protocol/subject.js';
+import { hasWildcard, isValidSubject, isValidToken, subjectIsSubset, subjectMatches, subjectsCollide } from '../../protocol/subject.js';
 import { JsApiError, JsErr } from './errors.js';
 
 export type Json = Record<string, unknown>;
@@ -57,20 +57,32 @@ export interface ConsumerConfig {
   opt_start_seq?: number;
   opt_start_time?: string;
   ack_policy: AckPolicy;
-  ack_wait: number;
+  /** Absent with ack none, as nats-server leaves it out. */
+  ack_wait?: number;
   max_deliver: number;
   backoff?: number[];
   filter_subject?: string;
   filter_subjects?: string[];
   replay_policy: 'instant' | 'original';
-  max_waiting: number;
-  max_ack_pending: number;
+  rate_limit_bps?: number;
+  sample_freq?: string;
+  /** Pull consumers only. */
+  max_waiting?: number;
+  /** Absent with ack none. */
+  max_ack_pending?: number;
+  flow_control?: boolean;
   headers_only?: boolean;
   max_batch?: number;
   max_expires?: number;
   max_bytes?: number;
+  /** Push consumers: where messages go, and the queue group that shares them. */
+  deliver_subject?: string;
+  deliver_group?: string;
+  idle_heartbeat?: number;
   inactive_threshold?: number;
   num_replicas: number;
+  /** Echoed only: the hub keeps every consumer's state in its stream's store. */
+  mem_storage?: boolean;
   metadata?: Record<string, string>;
 }
 
@@ -82,6 +94,8 @@ export const JsDefaults = {
   maxWaiting: 512,
   /** An ephemeral consumer with no pulls for this long is removed. */
   inactiveThresholdNs: 5_000_000_000,
+  /** The shortest idle_heartbeat a push consumer may ask for. */
+  minHeartbeatNs: 100_000_000,
 } as const;
 
 /** The shortest max_age nats-server accepts. */
@@ -234,11 +248,9 @@ function consumerFail(detail: string): JsApiError {
   return JsErr.consumerCreate(detail);
 }
 
-/** Fills in defaults and validates a pull consumer config. `name` is already settled. */
+/** Fills in defaults and validates a consumer config (pull or push). `name` is already settled. */
 export function normalizeConsumerConfig(input: Json, name: string, durable: boolean, stream: StreamConfig): ConsumerConfig {
-  if (typeof input.deliver_subject === 'string' && input.deliver_subject !== '') {
-    throw consumerFail('push consumers are not supported by this server; use a pull consumer');
-  }
+  const deliverSubject = typeof input.deliver_subject === 'string' && input.deliver_subject !== '' ? input.deliver_subject : undefined;
   const filter = typeof input.filter_subject === 'string' && input.filter_subject !== '' ? input.filter_subject : undefined;
   const filters = Array.isArray(input.filter_subjects) ? (input.filter_subjects as unknown[]) : undefined;
   if (filter !== undefined && filters !== undefined && filters.length > 0) throw JsErr.consumerDuplicateFilters();
@@ -250,8 +262,17 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
       throw JsErr.consumerFilterNotSubset();
     }
   }
-  const ackPolicy = oneOf(input.ack_policy, 'ack policy', Object.values(AckPolicy), AckPolicy.EXPLICIT, consumerFail);
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      if (subjectsCollide(all[i] as string, all[j] as string)) throw new JsApiError(400, 10138, 'consumer subject filters cannot overlap');
+    }
+  }
+  // Omitted means none: nats-server's zero value (clients always send it).
+  const ackPolicy = oneOf(input.ack_policy, 'ack policy', Object.values(AckPolicy), AckPolicy.NONE, consumerFail);
   const deliverPolicy = oneOf(input.deliver_policy, 'deliver policy', Object.values(DeliverPolicy), DeliverPolicy.ALL, consumerFail);
+  if (deliverPolicy === DeliverPolicy.LAST_PER_SUBJECT && all.length === 0) {
+    throw JsErr.consumerInvalidPolicy('consumer delivery policy is deliver last per subject, but optional filter subject is not set');
+  }
   const optSeq = int(input.opt_start_seq, 'opt_start_seq', 0, consumerFail);
   const optTime = typeof input.opt_start_time === 'string' ? input.opt_start_time : undefined;
   if (deliverPolicy === DeliverPolicy.BY_START_SEQUENCE && optSeq <= 0) {
@@ -268,7 +289,7 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
   }
   let ackWait = int(input.ack_wait, 'ack_wait', 0, consumerFail);
   if (ackWait < 0) throw new JsApiError(400, 10183, 'consumer ack wait needs to be positive');
-  if (ackWait === 0) ackWait = JsDefaults.ackWaitNs;
+  if (ackWait === 0 && ackPolicy !== AckPolicy.NONE) ackWait = JsDefaults.ackWaitNs;
   let maxDeliver = int(input.max_deliver, 'max_deliver', -1, consumerFail);
   if (maxDeliver === 0 || maxDeliver < -1) maxDeliver = -1;
   let backoff: number[] | undefined;
@@ -280,10 +301,18 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
     // The first step replaces ack_wait, as nats-server echoes it.
     ackWait = backoff[0]!;
   }
-  const maxWaiting = int(input.max_waiting, 'max_waiting', JsDefaults.maxWaiting, consumerFail);
-  if (maxWaiting < 0) throw JsErr.consumerMaxWaitingNegative();
+  let maxWaiting = int(input.max_waiting, 'max_waiting', 0, consumerFail);
   let maxAckPending = int(input.max_ack_pending, 'max_ack_pending', 0, consumerFail);
-  if (maxAckPending === 0) maxAckPending = ackPolicy === AckPolicy.NONE ? -1 : JsDefaults.maxAckPending;
+  if (maxAckPending < -1) maxAckPending = -1;
+  const push = checkPushFields(input, deliverSubject, stream, ackPolicy, maxWaiting, maxAckPending);
+  if (deliverSubject === undefined) {
+    if (maxWaiting < 0) throw JsErr.consumerMaxWaitingNegative();
+    if (maxWaiting === 0) maxWaiting = JsDefaults.maxWaiting;
+  }
+  if (maxAckPending === 0 && ackPolicy !== AckPolicy.NONE) maxAckPending = JsDefaults.maxAckPending;
+  const replicas = int(input.num_replicas, 'num_replicas', 0, consumerFail);
+  if (replicas < 0) throw new JsApiError(400, 10133, 'replicas count cannot be negative');
+  if (replicas > stream.num_replicas) throw new JsApiError(400, 10126, 'consumer config replica count exceeds parent stream');
   if (stream.retention === Retention.WORKQUEUE) {
     if (ackPolicy !== AckPolicy.EXPLICIT) throw JsErr.consumerWqRequiresExplicitAck();
     if (deliverPolicy !== DeliverPolicy.ALL) throw JsErr.consumerWqNotDeliverAll();
@@ -296,16 +325,23 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
     ...(optSeq > 0 ? { opt_start_seq: optSeq } : {}),
     ...(optTime !== undefined ? { opt_start_time: optTime } : {}),
     ack_policy: ackPolicy,
-    ack_wait: ackWait,
+    ...(ackWait > 0 ? { ack_wait: ackWait } : {}),
     max_deliver: maxDeliver,
     ...(backoff !== undefined ? { backoff } : {}),
     ...(filter !== undefined ? { filter_subject: filter } : {}),
     ...(filter === undefined && filters !== undefined && filters.length > 0 ? { filter_subjects: filters as string[] } : {}),
     replay_policy: oneOf(input.replay_policy, 'replay policy', ['instant', 'original'] as const, 'instant', consumerFail),
-    max_waiting: maxWaiting,
-    max_ack_pending: maxAckPending,
+    ...(push.rateLimit > 0 ? { rate_limit_bps: push.rateLimit } : {}),
+    ...(typeof input.sample_freq === 'string' && input.sample_freq !== '' ? { sample_freq: input.sample_freq } : {}),
+    ...(deliverSubject === undefined ? { max_waiting: maxWaiting } : {}),
+    ...(maxAckPending !== 0 ? { max_ack_pending: maxAckPending } : {}),
+    ...(push.heartbeat > 0 ? { idle_heartbeat: push.heartbeat } : {}),
+    ...(push.flowControl ? { flow_control: true } : {}),
     ...(input.headers_only === true ? { headers_only: true } : {}),
-    num_replicas: 0,
+    ...(deliverSubject !== undefined ? { deliver_subject: deliverSubject } : {}),
+    ...(push.group !== undefined ? { deliver_group: push.group } : {}),
+    num_replicas: replicas,
+    ...(input.mem_storage === true ? { mem_storage: true } : {}),
   };
   for (const k of ['max_batch', 'max_expires', 'max_bytes'] as const) {
     const v = int(input[k], k, 0, consumerFail);
@@ -317,6 +353,66 @@ export function normalizeConsumerConfig(input: Json, name: string, durable: bool
   const md = metadata(input.metadata, consumerFail);
   if (md !== undefined) cfg.metadata = md;
   return cfg;
+}
+
+interface PushFields {
+  readonly heartbeat: number;
+  readonly flowControl: boolean;
+  readonly rateLimit: number;
+  readonly group: string | undefined;
+}
+
+/**
+ * The fields only a push consumer may set (idle_heartbeat, flow_control,
+ * rate_limit_bps) and what a push consumer may not (max_waiting), with
+ * nats-server's errors (consumer.go checkConsumerCfg).
+ */
+function checkPushFields(input: Json, deliverSubject: string | undefined, stream: StreamConfig, ackPolicy: AckPolicy, maxWaiting: number, maxAckPending: number): PushFields {
+  let heartbeat = int(input.idle_heartbeat, 'idle_heartbeat', 0, consumerFail);
+  if (heartbeat < 0) heartbeat = 0;
+  const flowControl = bool(input.flow_control, 'flow_control', consumerFail);
+  const rateLimit = int(input.rate_limit_bps, 'rate_limit_bps', 0, consumerFail);
+  if (rateLimit < 0) throw consumerFail('rate_limit_bps must not be negative');
+  // nats-server echoes a deliver_group even on a pull consumer; so do we.
+  const group = typeof input.deliver_group === 'string' && input.deliver_group !== '' ? input.deliver_group : undefined;
+  if (deliverSubject === undefined) {
+    if (rateLimit > 0) throw new JsApiError(400, 10086, 'consumer in pull mode can not have rate limit set');
+    if (heartbeat > 0) throw new JsApiError(400, 10088, 'consumer idle heartbeat requires a push based consumer');
+    if (flowControl) throw new JsApiError(400, 10089, 'consumer flow control requires a push based consumer');
+    return { heartbeat, flowControl, rateLimit, group };
+  }
+  if (!isValidSubject(deliverSubject)) throw new JsApiError(400, 10112, 'invalid push consumer deliver subject');
+  if (hasWildcard(deliverSubject)) throw new JsApiError(400, 10079, 'consumer deliver subject has wildcards');
+  if (stream.subjects.some((s) => subjectMatches(s, deliverSubject))) throw new JsApiError(400, 10081, 'consumer deliver subject forms a cycle');
+  if (maxWaiting !== 0) throw new JsApiError(400, 10080, 'consumer in push mode can not set max waiting');
+  if (maxAckPending > 0 && ackPolicy === AckPolicy.NONE) throw new JsApiError(400, 10082, 'consumer requires ack policy for max ack pending');
+  if (heartbeat > 0 && heartbeat < JsDefaults.minHeartbeatNs) throw new JsApiError(400, 10083, 'consumer idle heartbeat needs to be >= 100ms');
+  if (flowControl && heartbeat === 0) throw new JsApiError(400, 10108, 'consumer with flow control also needs heartbeats');
+  return { heartbeat, flowControl, rateLimit, group };
+}
+
+/**
+ * What an update (CONSUMER.CREATE on an existing name with a new config) may
+ * not change, with nats-server's words (consumer.go checkNewConsumerConfig).
+ * `deliverBound`: whether the old deliver subject has interest now (a bound
+ * push consumer keeps its deliver subject).
+ */
+export function checkConsumerUpdate(old: ConsumerConfig, next: ConsumerConfig, deliverBound: boolean): void {
+  const refuse = (what: string): JsApiError => JsErr.consumerCreate(`${what} can not be updated`);
+  if (old.deliver_policy !== next.deliver_policy) throw refuse('deliver policy');
+  if ((old.mem_storage ?? false) !== (next.mem_storage ?? false)) throw refuse('storage type');
+  if ((old.opt_start_seq ?? 0) !== (next.opt_start_seq ?? 0)) throw refuse('start sequence');
+  if (old.opt_start_time !== next.opt_start_time) throw refuse('start time');
+  if (old.ack_policy !== next.ack_policy) throw refuse('ack policy');
+  if (old.replay_policy !== next.replay_policy) throw refuse('replay policy');
+  if ((old.idle_heartbeat ?? 0) !== (next.idle_heartbeat ?? 0)) throw refuse('heart beats');
+  if ((old.flow_control ?? false) !== (next.flow_control ?? false)) throw refuse('flow control');
+  if (old.deliver_subject !== next.deliver_subject) {
+    if (old.deliver_subject === undefined) throw JsErr.consumerCreate('can not update pull consumer to push based');
+    if (next.deliver_subject === undefined) throw JsErr.consumerCreate('can not update push consumer to pull based');
+    if (deliverBound) throw JsErr.consumerNameExist();
+  }
+  if (old.max_waiting !== next.max_waiting) throw refuse('max waiting');
 }
 
 /** The consumer's filters as a list; empty means everything. */

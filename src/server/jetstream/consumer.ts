@@ -1,14 +1,17 @@
 /**
- * A durable (or ephemeral) pull consumer at run time: the queue of waiting
- * pull requests, deliveries, acks, redelivery timers, max_deliver and the
- * dead-letter queue. Ack state lives in the Store; this keeps what only
- * matters while the hub runs (waiting requests, timers).
+ * A durable (or ephemeral) consumer at run time, pull or push: the queue of
+ * waiting pull requests or the push state (push.ts), deliveries, acks,
+ * redelivery timers, max_deliver and the dead-letter queue. Ack state lives
+ * in the Store; this keeps what only matters while the hub runs (waiting
+ * requests, timers, flow control, where a last_per_subject start is).
  */
 import { compileFilter, type SubjectTest } from '../../store/filter.js';
 import type { PendingAck, StoredMessage, SubjectFilter } from '../../store/index.js';
 import { toWire } from '../../protocol/bytes.js';
 import { JsHeader } from '../../protocol/jetstream.js';
-import { AckPolicy, consumerFilters, type ConsumerConfig } from './config.js';
+import { AckPolicy, consumerFilters, DeliverPolicy, JsDefaults, type ConsumerConfig } from './config.js';
+import { PushState, type PushOwner } from './push.js';
+import { LastPerSubjectStart } from './last-per-subject.js';
 import type { StreamRuntime } from './stream.js';
 import type { AfterCommit } from './types.js';
 import { nsToMs, timerDelay } from './time.js';
@@ -33,13 +36,17 @@ export interface PullRequest {
 
 export type { AfterCommit };
 
-/** What the consumer asks of the JetStream layer. */
+/** What the consumer asks of the JetStream layer. Subjects are wire strings. */
 export interface ConsumerHost {
-  /** Sends a stored message to a pull inbox; returns false if nobody listens there. */
-  sendMessage(req: PullRequest, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void;
-  /** Sends a status (100, 404, 408, 409…) to a pull inbox. */
-  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>): void;
-  hasInterest(reply: string): boolean;
+  /** Sends a stored message to a pull inbox or a deliver subject. */
+  sendMessage(target: string, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void;
+  /** Sends a status (100, 404, 408, 409…) to a pull inbox or a deliver subject; `replyTo` for a flow-control request. */
+  sendStatus(target: string, code: number, description: string, headers?: Record<string, string | number>, replyTo?: string): void;
+  hasInterest(subject: string): boolean;
+  /** A push consumer found no interest on its deliver subject: mark it dirty when a subscription there appears. */
+  awaitInterest(c: ConsumerRuntime, subject: string): void;
+  /** Stops waiting for interest (deleted, or a new deliver subject). */
+  forgetInterest(c: ConsumerRuntime, subject: string): void;
   /** Max deliveries reached or terminated: dead-letter it (inside the transaction) and announce it (after). */
   deadLetter(c: ConsumerRuntime, p: PendingAck, reason: DeadLetterReason, after: AfterCommit[], termReason?: string): void;
   /** Asks for a turn (the consumer has work: a request, a due redelivery). */
@@ -49,7 +56,43 @@ export interface ConsumerHost {
 export const DeadLetterReason = { MAX_DELIVERIES: 'max_deliveries', TERMINATED: 'terminated' } as const;
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 
-export class ConsumerRuntime {
+/** The most messages, and bytes, a push consumer sends in one round of a turn (then it asks for another). */
+export const MAX_PUSH_PER_ROUND = 256;
+export const MAX_PUSH_BYTES_PER_ROUND = 1024 * 1024;
+
+/** Where a turn's deliveries stand. */
+interface Cursor {
+  readonly now: number;
+  readonly explicit: boolean;
+  readonly due: PendingAck[];
+  /** The next due redelivery to look at. */
+  di: number;
+  ackPending: number;
+  /** The stream seq new messages are looked for from. */
+  nextSeq: number;
+  /** The last consumer seq used. */
+  cseq: number;
+  /** num_pending after the newest delivery; -1 until counted (once per turn, then kept up to date). */
+  pending: number;
+  /** Ack none: deliveries not yet recorded in the store (one write for all of them, at the end of the fill). */
+  unrecorded: number;
+}
+
+/** A delivery peek() picked. */
+interface Next {
+  readonly msg: StoredMessage;
+  /** The delivery count this delivery makes. */
+  readonly deliveries: number;
+  readonly redelivery: boolean;
+  readonly ack: string;
+  /** Subject + ack subject + headers + payload: what max_bytes and flow control count. */
+  readonly cost: number;
+  readonly pending: number;
+}
+
+const BLOCKED = 'blocked' as const;
+
+export class ConsumerRuntime implements PushOwner {
   readonly stream: StreamRuntime<ConsumerRuntime>;
   readonly name: string;
   config: ConsumerConfig;
@@ -60,6 +103,9 @@ export class ConsumerRuntime {
   private readonly host: ConsumerHost;
   private ackTimer: NodeJS.Timeout | null = null;
   private ackTimerAt = Infinity;
+  /** Set for a push consumer (deliver_subject). */
+  push: PushState | null = null;
+  private lastPerSubject: LastPerSubjectStart | null = null;
   /** Date.now() of the last pull or ack (ephemeral consumers expire on inactivity). */
   lastActive = Date.now();
   /** Date.now() of the last delivery and the last ack, 0 for none since the hub started: info's last_active. */
@@ -74,14 +120,82 @@ export class ConsumerRuntime {
     this.createdNs = createdNs;
     this.host = host;
     this.reconfigure(config);
+    if (config.deliver_policy === DeliverPolicy.LAST_PER_SUBJECT) {
+      // Only before the first delivery: after a restart, a durable goes on from where it was.
+      const rec = stream.store.getConsumer(stream.name, name);
+      if (rec !== undefined && rec.delivered.consumerSeq === 0) this.lastPerSubject = LastPerSubjectStart.compute(stream.store, stream.name, consumerFilters(config));
+    }
+    // A push consumer starts (or, loaded after a restart, resumes) as soon as its deliver subject has interest.
+    if (this.push !== null) host.markDirty(this);
   }
 
   /** Takes a new config (an update keeps the ack state and the waiting pulls). */
   reconfigure(config: ConsumerConfig): void {
+    const old = this.config;
     this.config = config;
     const f = consumerFilters(config);
     this.filter = f.length === 0 ? undefined : f;
     this.test = compileFilter(this.filter);
+    const ds = config.deliver_subject;
+    const same =
+      this.push !== null &&
+      ds !== undefined &&
+      old.deliver_subject === ds &&
+      old.rate_limit_bps === config.rate_limit_bps &&
+      old.flow_control === config.flow_control &&
+      old.idle_heartbeat === config.idle_heartbeat;
+    if (same) return;
+    if (this.push !== null) {
+      this.push.stop();
+      this.host.forgetInterest(this, this.push.subject);
+    }
+    this.push = ds === undefined ? null : new PushState(this, { ...config, deliver_subject: toWire(ds) }, this.stream.config.max_msg_size);
+  }
+
+  // ── PushOwner ──────────────────────────────────────────────────────────
+
+  get streamName(): string {
+    return this.stream.name;
+  }
+
+  get consumerName(): string {
+    return this.name;
+  }
+
+  wake(): void {
+    if (!this.deleted) this.host.markDirty(this);
+  }
+
+  heartbeat(headers: Record<string, string | number>): void {
+    if (this.push !== null && !this.deleted) this.host.sendStatus(this.push.subject, 100, 'Idle Heartbeat', headers);
+  }
+
+  lastDelivered(): { consumerSeq: number; streamSeq: number } {
+    const rec = this.stream.store.getConsumer(this.stream.name, this.name);
+    return { consumerSeq: rec?.delivered.consumerSeq ?? 0, streamSeq: rec?.delivered.streamSeq ?? 0 };
+  }
+
+  hasInterest(subject: string): boolean {
+    return this.host.hasInterest(subject);
+  }
+
+  /** Whether a new message in the stream may be for it now: a pull is waiting, or it is a push consumer. */
+  awaitsMessages(): boolean {
+    return this.waiting.length > 0 || this.push !== null;
+  }
+
+  /**
+   * Whether something keeps an ephemeral consumer alive now: a waiting pull,
+   * or interest on a push consumer's deliver subject (which counts as
+   * activity, so inactive_threshold runs from when the interest went away).
+   */
+  busy(now: number): boolean {
+    if (this.waiting.length > 0) return true;
+    if (this.push !== null && this.push.active()) {
+      this.lastActive = now;
+      return true;
+    }
+    return false;
   }
 
   get durable(): boolean {
@@ -97,16 +211,23 @@ export class ConsumerRuntime {
     return this.stream.store.getConsumer(this.stream.name, this.name)?.ackFloor.streamSeq ?? 0;
   }
 
-  /** Messages not yet delivered (num_pending). */
-  numPending(deliveredStreamSeq: number): number {
-    return this.stream.store.countMessages(this.stream.name, deliveredStreamSeq + 1, this.filter);
+  /**
+   * Messages still to deliver after stream seq `after` (num_pending): while a
+   * last_per_subject start lasts, the listed ones left plus everything newer
+   * than the start.
+   */
+  numPending(after: number): number {
+    const store = this.stream.store;
+    const l = this.lastPerSubject;
+    if (l !== null && after < l.resume) return l.leftAfter(after) + store.countMessages(this.stream.name, l.resume + 1, this.filter);
+    return store.countMessages(this.stream.name, after + 1, this.filter);
   }
 
   /** ack_wait, or the backoff step for the delivery about to happen (deliveries counts it). */
   ackWaitMs(deliveries: number): number {
     const b = this.config.backoff;
     if (b !== undefined && b.length > 0) return nsToMs(b[Math.min(deliveries - 1, b.length - 1)]!);
-    return nsToMs(this.config.ack_wait);
+    return nsToMs(this.config.ack_wait ?? JsDefaults.ackWaitNs);
   }
 
   // ── pull requests ──────────────────────────────────────────────────────
@@ -136,12 +257,18 @@ export class ConsumerRuntime {
 
   /**
    * Runs inside the turn's transaction: dead-letters exhausted messages,
-   * then serves waiting requests (due redeliveries first, then new
-   * messages), recording every delivery before it is sent. What to send is
-   * pushed onto `after`, which runs once the transaction has committed.
+   * then delivers (due redeliveries first, then new messages) to the waiting
+   * pull requests or, for a push consumer, to its deliver subject, recording
+   * every delivery before it is sent. What to send is pushed onto `after`,
+   * which runs once the transaction has committed.
    */
   fill(after: AfterCommit[]): void {
     if (this.deleted) return;
+    // Without a subscriber a push consumer does nothing (not even redeliveries) until one comes.
+    if (this.push !== null && !this.push.active()) {
+      this.host.awaitInterest(this, this.push.subject);
+      return;
+    }
     const store = this.stream.store;
     const sname = this.stream.name;
     const rec = store.getConsumer(sname, this.name);
@@ -149,27 +276,38 @@ export class ConsumerRuntime {
     const now = Date.now();
     const cfg = this.config;
     const explicit = cfg.ack_policy !== AckPolicy.NONE;
-    let ackPending = rec.numAckPending;
-    let nextSeq = rec.delivered.streamSeq + 1;
-    let cseq = rec.delivered.consumerSeq;
+    const cur: Cursor = {
+      now,
+      explicit,
+      due: [],
+      di: 0,
+      ackPending: rec.numAckPending,
+      nextSeq: rec.delivered.streamSeq + 1,
+      cseq: rec.delivered.consumerSeq,
+      pending: -1,
+      unrecorded: 0,
+    };
 
     // Due redeliveries; the exhausted ones go to the dead-letter queue.
-    const due: PendingAck[] = [];
-    if (explicit && ackPending > 0) {
+    if (explicit && cur.ackPending > 0) {
       for (const p of store.dueAcks(sname, this.name, now)) {
         if (cfg.max_deliver > 0 && p.deliveries >= cfg.max_deliver) {
           store.term(sname, this.name, p.streamSeq);
-          ackPending--;
+          cur.ackPending--;
           this.host.deadLetter(this, p, DeadLetterReason.MAX_DELIVERIES, after);
           this.stream.settled(p.streamSeq);
         } else {
-          due.push(p);
+          cur.due.push(p);
         }
       }
     }
+    if (this.push !== null) this.fillPush(this.push, cur, after);
+    else this.fillPull(cur, after);
+    if (cur.unrecorded > 0) store.recordSettledDeliveries(sname, this.name, cur.unrecorded, cur.nextSeq - 1);
+    if (explicit) this.armAckTimer(now);
+  }
 
-    let pending = -1; // num_pending after the newest delivery, counted once when first needed
-    let di = 0;
+  private fillPull(cur: Cursor, after: AfterCommit[]): void {
     let r = 0;
     while (r < this.waiting.length) {
       const req = this.waiting[r]!;
@@ -180,55 +318,28 @@ export class ConsumerRuntime {
       let blocked = false;
       let done = false;
       while (req.remaining > 0) {
-        // Redeliveries first; a message gone from the stream (limits, purge) is settled instead.
-        let msg: StoredMessage | undefined;
-        let upcoming = 1;
-        while (di < due.length && msg === undefined) {
-          const p = due[di++]!;
-          msg = store.getMessage(sname, p.streamSeq);
-          if (msg === undefined) {
-            store.ack(sname, this.name, p.streamSeq);
-            ackPending--;
-          } else {
-            upcoming = p.deliveries + 1;
-          }
+        const next = this.peek(cur);
+        if (next === BLOCKED) {
+          blocked = true;
+          break;
         }
-        const redelivery = msg !== undefined;
-        if (!redelivery) {
-          if (explicit && cfg.max_ack_pending > 0 && ackPending >= cfg.max_ack_pending) {
-            blocked = true;
-            break;
-          }
-          msg = store.nextMessage(sname, nextSeq, this.filter);
-          if (msg === undefined) break;
-        }
-        const m = msg!;
-        // What the delivery will be: its ack subject is part of what max_bytes counts.
-        const pendingAfter = redelivery ? (pending < 0 ? this.numPending(nextSeq - 1) : pending) : pending < 0 ? this.numPending(m.seq) : pending - 1;
-        const ack = ackSubject(sname, this.name, upcoming, m.seq, cseq + 1, m.timeNs, Math.max(0, pendingAfter));
-        const cost = Buffer.byteLength(m.subject) + ack.length + m.headers.length + m.payload.length;
-        if (req.maxBytes > 0 && cost > req.bytesLeft) {
-          if (redelivery) di--; // not delivered: still due
+        if (next === undefined) break;
+        if (req.maxBytes > 0 && next.cost > req.bytesLeft) {
+          if (next.redelivery) cur.di--; // not delivered: still due
           const headers = this.pendingHeaders(req);
           after.push(() => this.host.sendStatus(req.reply, 409, 'Message Size Exceeds MaxBytes', headers));
           this.finish(req);
           done = true;
           break;
         }
-        const d = store.recordDelivery(sname, this.name, m.seq, now + this.ackWaitMs(upcoming));
-        cseq = d.consumerSeq;
-        pending = pendingAfter;
-        if (!redelivery) {
-          nextSeq = m.seq + 1;
-          if (explicit) ackPending++;
-        }
-        if (!explicit) store.ack(sname, this.name, m.seq);
-        after.push(() => this.host.sendMessage(req, m, ack, cfg.headers_only === true));
+        this.take(cur, next);
+        const { msg, ack } = next;
+        const headersOnly = this.config.headers_only === true;
+        after.push(() => this.host.sendMessage(req.reply, msg, ack, headersOnly));
         req.remaining--;
         req.delivered++;
-        if (req.maxBytes > 0) req.bytesLeft -= cost;
-        req.lastSent = now;
-        this.lastDeliveredMs = now;
+        if (req.maxBytes > 0) req.bytesLeft -= next.cost;
+        req.lastSent = cur.now;
       }
       if (done) continue;
       if (req.remaining === 0) {
@@ -245,7 +356,106 @@ export class ConsumerRuntime {
       }
       r++;
     }
-    if (explicit) this.armAckTimer(now);
+  }
+
+  /**
+   * A push consumer delivers while its deliver subject has interest, flow
+   * control and the rate limit allow, and max_ack_pending is not reached; at
+   * most MAX_PUSH_PER_ROUND messages (MAX_PUSH_BYTES_PER_ROUND bytes) per
+   * round, so that a long backlog goes out over several turns and the
+   * connections' writes get their turn.
+   */
+  private fillPush(push: PushState, cur: Cursor, after: AfterCommit[]): void {
+    this.lastActive = cur.now;
+    const target = push.subject;
+    const headersOnly = this.config.headers_only === true;
+    let bytes = 0;
+    for (let n = 0; push.open(cur.now); n++) {
+      if (n === MAX_PUSH_PER_ROUND || bytes >= MAX_PUSH_BYTES_PER_ROUND) {
+        this.host.markDirty(this);
+        return;
+      }
+      const next = this.peek(cur);
+      if (next === undefined || next === BLOCKED) return;
+      this.take(cur, next);
+      const { msg, ack } = next;
+      after.push(() => this.host.sendMessage(target, msg, ack, headersOnly));
+      bytes += next.cost;
+      const fc = push.sent(next.cost, cur.now);
+      if (fc !== undefined) after.push(() => this.host.sendStatus(target, 100, 'FlowControl Request', undefined, fc));
+    }
+  }
+
+  /**
+   * The next delivery: a due redelivery first, else the next new message
+   * (BLOCKED when max_ack_pending is reached). Nothing is recorded until
+   * take(); a redelivery not taken must be given back (cur.di--).
+   */
+  private peek(cur: Cursor): Next | typeof BLOCKED | undefined {
+    const store = this.stream.store;
+    const sname = this.stream.name;
+    // Redeliveries first; a message gone from the stream (limits, purge) is settled instead.
+    while (cur.di < cur.due.length) {
+      const p = cur.due[cur.di++]!;
+      const msg = store.getMessage(sname, p.streamSeq);
+      if (msg === undefined) {
+        store.ack(sname, this.name, p.streamSeq);
+        cur.ackPending--;
+        continue;
+      }
+      const pendingAfter = cur.pending < 0 ? this.numPending(cur.nextSeq - 1) : cur.pending;
+      return this.next(cur, msg, p.deliveries + 1, true, pendingAfter);
+    }
+    const maxAckPending = this.config.max_ack_pending ?? 0;
+    if (cur.explicit && maxAckPending > 0 && cur.ackPending >= maxAckPending) return BLOCKED;
+    const msg = this.nextNew(cur);
+    if (msg === undefined) return undefined;
+    const pendingAfter = cur.pending < 0 ? this.numPending(msg.seq) : cur.pending - 1;
+    return this.next(cur, msg, 1, false, pendingAfter);
+  }
+
+  private next(cur: Cursor, msg: StoredMessage, deliveries: number, redelivery: boolean, pendingAfter: number): Next {
+    const pending = Math.max(0, pendingAfter);
+    // What the delivery will be: its ack subject is part of what max_bytes and flow control count.
+    const ack = ackSubject(this.stream.name, this.name, deliveries, msg.seq, cur.cseq + 1, msg.timeNs, pending);
+    const cost = Buffer.byteLength(msg.subject) + ack.length + msg.headers.length + msg.payload.length;
+    return { msg, deliveries, redelivery, ack, cost, pending };
+  }
+
+  /** The next new message from cur.nextSeq: while a last_per_subject start lasts, only the listed ones. */
+  private nextNew(cur: Cursor): StoredMessage | undefined {
+    const store = this.stream.store;
+    let from = cur.nextSeq;
+    const l = this.lastPerSubject;
+    if (l !== null) {
+      const { msg, gone } = l.next(store, this.stream.name, from);
+      if (gone > 0) cur.pending = -1; // fewer to come than counted: count again
+      if (msg !== undefined) return msg;
+      from = Math.max(from, l.resume + 1);
+    }
+    return store.nextMessage(this.stream.name, from, this.filter);
+  }
+
+  /**
+   * Records a delivery picked by peek() and moves the cursor past it. With
+   * ack none nothing waits for an ack: fill() records them all at its end.
+   */
+  private take(cur: Cursor, next: Next): void {
+    const seq = next.msg.seq;
+    cur.pending = next.pending;
+    this.lastDeliveredMs = cur.now;
+    if (!cur.explicit) {
+      cur.cseq++;
+      cur.unrecorded++;
+      cur.nextSeq = seq + 1;
+      return;
+    }
+    const d = this.stream.store.recordDelivery(this.stream.name, this.name, seq, cur.now + this.ackWaitMs(next.deliveries));
+    cur.cseq = d.consumerSeq;
+    if (!next.redelivery) {
+      cur.nextSeq = seq + 1;
+      cur.ackPending++;
+    }
   }
 
   /**
@@ -274,6 +484,10 @@ export class ConsumerRuntime {
   /** Stops everything; `reason` is sent to waiting requests (409 Consumer Deleted), if given. */
   stop(reason?: string): void {
     this.deleted = reason !== undefined || this.deleted;
+    if (this.push !== null) {
+      this.push.stop();
+      this.host.forgetInterest(this, this.push.subject);
+    }
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     this.ackTimerAt = Infinity;
@@ -288,3 +502,4 @@ export class ConsumerRuntime {
 export function ackSubject(stream: string, consumer: string, deliveries: number, sseq: number, cseq: number, timeNs: bigint, pending: number): string {
   return toWire(`$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${timeNs}.${pending}`);
 }
+

@@ -19,11 +19,12 @@ import { checkInt, type HubJetStreamOptions, type Logger } from '../options.js';
 import { ackOp } from './acks.js';
 import { directGet } from './api/direct.js';
 import { handleApi } from './api/index.js';
-import type { ConsumerHost, ConsumerRuntime, DeadLetterReason, PullRequest } from './consumer.js';
+import type { ConsumerHost, ConsumerRuntime, DeadLetterReason } from './consumer.js';
 import { JsApiError, JsErr } from './errors.js';
 import type { JsHost } from './host.js';
 import { DEFAULT_DEAD_LETTER_PREFIX, Outbox } from './outbox.js';
 import { pull } from './pull.js';
+import { answerFlowControl, InterestWaiters, JS_FC_PREFIX } from './push.js';
 import { Registry, type Stream } from './registry.js';
 import { nowNs } from './time.js';
 import { DEFAULT_MAX_COMMIT_BATCH, Turn } from './turn.js';
@@ -34,6 +35,7 @@ export { DEAD_LETTER_METADATA, DEFAULT_DEAD_LETTER_PREFIX } from './outbox.js';
 
 const API_PREFIX = `${JS_API_PREFIX}.`;
 const ACK_PREFIX = `${JS_ACK_PREFIX}.`;
+const FC_PREFIX = `${JS_FC_PREFIX}.`;
 
 export interface ResolvedJetStreamOptions {
   store: StoreSpec | Store;
@@ -62,6 +64,8 @@ export class JetStream implements ConsumerHost, JsContext {
   readonly counters = { total: 0, errors: 0 };
   private readonly turn: Turn;
   private readonly out: Outbox;
+  /** Push consumers waiting for a subscriber on their deliver subject. */
+  private readonly interestWaiters = new InterestWaiters<ConsumerRuntime>();
   private closed = false;
 
   constructor(host: JsHost, options: ResolvedJetStreamOptions) {
@@ -116,6 +120,10 @@ export class JetStream implements ConsumerHost, JsContext {
         if (op !== undefined) this.turn.enqueue(op);
         return reply !== undefined;
       }
+      if (subject.startsWith(FC_PREFIX)) {
+        answerFlowControl(fromWire(subject), (s, c) => this.registry.streams.get(s)?.consumers.get(c)?.push);
+        return false;
+      }
     }
     if (this.registry.streams.size === 0) return false;
     const stream = this.registry.captureFor(subject);
@@ -155,7 +163,7 @@ export class JetStream implements ConsumerHost, JsContext {
           if (reply !== undefined) after.push(() => this.reply(reply, { error: r, stream: stream.name, seq: 0 }));
           return;
         }
-        if (!r.duplicate) for (const c of stream.consumers.values()) if (c.waiting.length > 0) this.turn.markDirty(c);
+        if (!r.duplicate) for (const c of stream.consumers.values()) if (c.awaitsMessages()) this.turn.markDirty(c);
         if (reply !== undefined) after.push(() => this.out.pubAck(reply, stream, r.seq, r.duplicate));
       },
       fail: (err) => {
@@ -196,16 +204,30 @@ export class JetStream implements ConsumerHost, JsContext {
 
   // ── ConsumerHost ────────────────────────────────────────────────────────
 
-  sendMessage(req: PullRequest, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void {
-    this.out.sendMessage(req.reply, msg, ackSubject, headersOnly);
+  sendMessage(target: string, msg: StoredMessage, ackSubject: string, headersOnly: boolean): void {
+    this.out.sendMessage(target, msg, ackSubject, headersOnly);
   }
 
-  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>): void {
-    this.out.sendStatus(reply, code, description, headers);
+  sendStatus(target: string, code: number, description: string, headers?: Record<string, string | number>, replyTo?: string): void {
+    this.out.sendStatus(target, code, description, headers, replyTo);
   }
 
-  hasInterest(reply: string): boolean {
-    return this.host.hasInterest(reply);
+  hasInterest(subject: string): boolean {
+    return this.host.hasInterest(subject);
+  }
+
+  awaitInterest(c: ConsumerRuntime, subject: string): void {
+    this.interestWaiters.add(subject, c);
+  }
+
+  forgetInterest(c: ConsumerRuntime, subject: string): void {
+    this.interestWaiters.remove(subject, c);
+  }
+
+  /** The hub added a subscription (wire subject): push consumers waiting for it get a turn. */
+  subscribed(subject: string): void {
+    if (this.closed || this.interestWaiters.size === 0) return;
+    for (const c of this.interestWaiters.take(subject)) if (!c.deleted) this.turn.markDirty(c);
   }
 
   deadLetter(c: ConsumerRuntime, p: PendingAck, reason: DeadLetterReason, after: AfterCommit[], termReason?: string): void {

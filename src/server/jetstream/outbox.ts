@@ -46,9 +46,9 @@ export class Outbox {
     this.o.host.deliverTo(to, toWire(msg.subject), ackSubject, headers, payload);
   }
 
-  /** A status message (100, 404, 408, 409…) to an inbox. */
-  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>): void {
-    this.o.host.deliverTo(reply, reply, undefined, encodeHeaders(headers ?? {}, { code, description }), EMPTY);
+  /** A status message (100, 404, 408, 409…) to an inbox or a deliver subject; `replyTo` for a flow-control request. */
+  sendStatus(reply: string, code: number, description: string, headers?: Record<string, string | number>, replyTo?: string): void {
+    this.o.host.deliverTo(reply, reply, replyTo, encodeHeaders(headers ?? {}, { code, description }), EMPTY);
   }
 
   /** `{"stream":…,"seq":…}` (and `"duplicate":true`), the hot reply, without a JSON.stringify per publish. */
@@ -117,7 +117,7 @@ export class Outbox {
     if (dlq !== null) {
       const r = dlq.store.transaction(() => dlq.append({ subject: target, headers, payload, parsed: decodeHeaders(headers), timeNs: nowNs() }));
       if (r instanceof JsApiError) this.o.host.logger.warn({ stream: dlq.name, err: r.message }, 'dead letter refused by its stream');
-      else for (const dc of dlq.consumers.values()) if (dc.waiting.length > 0) this.o.markDirty(dc);
+      else for (const dc of dlq.consumers.values()) if (dc.awaitsMessages()) this.o.markDirty(dc);
     }
     // capture false: the copy above is the stored one.
     after.push(() => this.o.host.publish(toWire(target), undefined, headers, payload, false));

@@ -69,7 +69,11 @@ export function pull(out: StatusSender, c: ConsumerRuntime, reply: string, body:
     out.sendStatus(reply, 400, 'Bad Request - heartbeat value too large');
     return;
   }
-  if (c.waiting.length >= cfg.max_waiting) {
+  if (cfg.deliver_subject !== undefined) {
+    out.sendStatus(reply, 409, 'Consumer is push based');
+    return;
+  }
+  if (c.waiting.length >= (cfg.max_waiting ?? 0)) {
     out.sendStatus(reply, 409, 'Exceeded MaxWaiting');
     return;
   }

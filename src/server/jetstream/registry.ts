@@ -11,6 +11,7 @@ import { subjectsCollide } from '../../protocol/subject.js';
 import { consumerFilters, DeliverPolicy, Retention, type ConsumerConfig, type Json, type StreamConfig } from './config.js';
 import { ConsumerRuntime, type ConsumerHost } from './consumer.js';
 import { JsErr } from './errors.js';
+import { lastPerSubjectSeqs } from './last-per-subject.js';
 import { StreamRuntime } from './stream.js';
 import { nowNs, nsToMs, parseRfc3339 } from './time.js';
 import type { Logger } from '../options.js';
@@ -221,6 +222,10 @@ export class Registry {
         const seq = Math.max(...seqs);
         return seq > 0 ? seq - 1 : last;
       }
+      case DeliverPolicy.LAST_PER_SUBJECT: {
+        const first = lastPerSubjectSeqs(store, s.name, filters, last)[0];
+        return first === undefined ? last : first - 1;
+      }
       case DeliverPolicy.BY_START_SEQUENCE:
         return Math.max(0, (cfg.opt_start_seq ?? 1) - 1);
       case DeliverPolicy.BY_START_TIME: {
@@ -257,13 +262,13 @@ export class Registry {
     s.ageTimer.unref();
   }
 
-  /** Ephemeral consumers without pulls or acks for inactive_threshold are removed. */
+  /** Ephemeral consumers without pulls, acks or (push) a subscriber for inactive_threshold are removed. */
   private reapInactive(): void {
     const now = Date.now();
     for (const s of this.streams.values()) {
       for (const c of [...s.consumers.values()]) {
         const limit = c.config.inactive_threshold;
-        if (limit === undefined || c.waiting.length > 0) continue;
+        if (limit === undefined || c.busy(now)) continue;
         if (now - c.lastActive >= nsToMs(limit)) this.removeConsumer(c);
       }
     }

@@ -1,13 +1,10 @@
 /** Consumer management: `$JS.API.CONSUMER.{CREATE,DURABLE.CREATE,INFO,DELETE,NAMES,LIST}`. */
 import { randomBytes } from 'node:crypto';
-import { checkName, consumerFilters, normalizeConsumerConfig, sameConfig, type ConsumerConfig, type Json } from '../config.js';
+import { checkConsumerUpdate, checkName, consumerFilters, normalizeConsumerConfig, sameConfig, type ConsumerConfig, type Json } from '../config.js';
 import type { ConsumerRuntime } from '../consumer.js';
 import { JsApiError, JsErr } from '../errors.js';
 import { rfc3339 } from '../time.js';
 import { lastActive, LIST_PAGE, NAMES_PAGE, pageOffset, parseJson, type ApiContext } from './common.js';
-
-/** Fields an update may not change (nats-server's consumer update checks). */
-const FIXED_ON_UPDATE = ['deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'replay_policy'] as const;
 
 /**
  * `CONSUMER.CREATE.<stream>[.<name>[.<filter>]]` and the older
@@ -55,9 +52,7 @@ export function consumerCreate(ctx: ApiContext, t: string[], body: Buffer): Json
   if (existing !== undefined) {
     if (sameConfig(existing.config, cfg)) return consumerInfo(existing);
     if (action === 'create') throw JsErr.consumerAlreadyExists();
-    for (const k of FIXED_ON_UPDATE) {
-      if (existing.config[k] !== cfg[k]) throw JsErr.consumerCreate(`${k.replace(/_/g, ' ')} can not be updated`);
-    }
+    checkConsumerUpdate(existing.config, cfg, existing.push?.active() ?? false);
     ctx.registry.updateConsumer(existing, cfg);
     return consumerInfo(existing);
   }
@@ -108,6 +103,7 @@ export function consumerInfo(c: ConsumerRuntime): Json {
     num_redelivered: rec.numRedelivered,
     num_waiting: c.waiting.length,
     num_pending: c.numPending(rec.delivered.streamSeq),
+    ...(c.push?.active() === true ? { push_bound: true } : {}),
   };
 }
 
