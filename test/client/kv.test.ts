@@ -321,6 +321,26 @@ describe('key-value buckets', () => {
     assert.throws(() => kv.watch(), ClosedError);
   });
 
+  it('many watches on one bus share its lifecycle listeners: no leak warning, each gets the update', async () => {
+    const kv = await bus.kv('many');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const watches = Array.from({ length: 30 }, () => kv.watch());
+      await within(Promise.all(watches.map((w) => w.ready)), 10_000, 'the watches');
+      const got = watches.map((w) => new Promise<KvEntry>((resolve) => w.once('put', resolve)));
+      await kv.put('x', 'for all');
+      const entries = await within(Promise.all(got), 10_000, 'the update at every watch');
+      assert.deepEqual(new Set(entries.map((e) => e.value)), new Set(['for all']));
+      for (const w of watches) w.stop();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.map((w) => w.message), []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('ttl: values expire with the bucket\'s max_age', async () => {
     const kv = await bus.kv('ttl', { ttl: 1_000 });
     const info = await bus.streams.info('KV_ttl');
