@@ -27,6 +27,13 @@ export const ErrorCode = {
   NO_STREAM: 'ERR_NETEMITTER_NO_STREAM',
   DURABLE: 'ERR_NETEMITTER_DURABLE',
   TERMINATE: 'ERR_NETEMITTER_TERMINATE',
+  INVALID_KEY: 'ERR_NETEMITTER_INVALID_KEY',
+  BUCKET_NOT_FOUND: 'ERR_NETEMITTER_BUCKET_NOT_FOUND',
+  KEY_EXISTS: 'ERR_NETEMITTER_KEY_EXISTS',
+  WRONG_REVISION: 'ERR_NETEMITTER_WRONG_REVISION',
+  WATCH: 'ERR_NETEMITTER_WATCH',
+  OBJECT: 'ERR_NETEMITTER_OBJECT',
+  DIGEST_MISMATCH: 'ERR_NETEMITTER_DIGEST_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -295,5 +302,78 @@ export class TerminateError extends NetEmitterError {
   constructor(reason = 'terminated by the listener') {
     super(ErrorCode.TERMINATE, reason);
     this.reason = reason;
+  }
+}
+
+// ── key-value buckets and object stores (on durable streams) ──────────────
+
+/** A bucket name, key or object name that the NATS key-value or object store layout cannot carry. */
+export class InvalidKeyError extends NetEmitterError {
+  readonly key: string;
+  constructor(key: string, why: string) {
+    super(ErrorCode.INVALID_KEY, `invalid key ${JSON.stringify(key)}: ${why}`);
+    this.key = key;
+  }
+}
+
+/** The bucket does not exist (opened with `create: false`, or deleted meanwhile). */
+export class BucketNotFoundError extends NetEmitterError {
+  readonly bucket: string;
+  constructor(bucket: string) {
+    super(ErrorCode.BUCKET_NOT_FOUND, `bucket ${JSON.stringify(bucket)} does not exist`);
+    this.bucket = bucket;
+  }
+}
+
+/** kv.create() on a key that has a value; `revision` is that value's. */
+export class KeyExistsError extends NetEmitterError {
+  readonly key: string;
+  readonly revision: number;
+  constructor(key: string, revision: number) {
+    super(ErrorCode.KEY_EXISTS, `key ${JSON.stringify(key)} already exists (revision ${revision})`);
+    this.key = key;
+    this.revision = revision;
+  }
+}
+
+/**
+ * kv.update() (or a delete with a revision) whose expected revision is not
+ * the key's last one: someone else wrote it meanwhile. `actual` is the last
+ * revision as the server reported it (0: no value), when it did.
+ */
+export class WrongRevisionError extends NetEmitterError {
+  readonly key: string;
+  readonly expected: number;
+  readonly actual: number | undefined;
+  constructor(key: string, expected: number, actual: number | undefined) {
+    super(ErrorCode.WRONG_REVISION, `key ${JSON.stringify(key)} is not at revision ${expected}${actual === undefined ? '' : ` (it is at ${actual})`}`);
+    this.key = key;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A watch (or keys/history/an object read) lost its consumer and could not recreate it, or fell too far behind. */
+export class WatchError extends NetEmitterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.WATCH, message, options);
+  }
+}
+
+/** An object store operation failed (an object not found, a metadata record that is not one). */
+export class ObjectStoreError extends NetEmitterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.OBJECT, message, options);
+  }
+}
+
+/** The bytes read back do not match the object's SHA-256 digest or size: the read stream fails with it. */
+export class DigestMismatchError extends NetEmitterError {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(name: string, expected: string, actual: string) {
+    super(ErrorCode.DIGEST_MISMATCH, `object ${JSON.stringify(name)} is corrupt: expected ${expected}, read ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
   }
 }

@@ -70,6 +70,16 @@ export type {
   AckPolicy,
   ReplayPolicy,
 } from './client/jetstream/types.js';
+// Key-value buckets and object stores (the NATS KV and object store layouts).
+export { KvBucket } from './client/kv/bucket.js';
+export { KvWatch } from './client/kv/watch.js';
+export type { KvWatchEvents } from './client/kv/watch.js';
+export { KvOperation, KvDefaults } from './client/kv/types.js';
+export type { KvOptions, KvEntry, KvStatus, WatchOptions } from './client/kv/types.js';
+export { ObjectStore } from './client/objects/store.js';
+export type { ObjectSource } from './client/objects/store.js';
+export { ObjectDefaults } from './client/objects/types.js';
+export type { ObjectStoreOptions, PutObjectOptions, ObjectInfo } from './client/objects/types.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
 export type { TlsOptions as ClientTlsOptions, PemSource } from './client/tls.js';
 export type { Credentials, Authenticator } from './client/auth.js';
@@ -98,6 +108,13 @@ export {
   NoStreamError,
   DurableListenerError,
   TerminateError,
+  InvalidKeyError,
+  BucketNotFoundError,
+  KeyExistsError,
+  WrongRevisionError,
+  WatchError,
+  ObjectStoreError,
+  DigestMismatchError,
 } from './errors.js';
 
 // ── The seed programs ───────────────────────────────────────────────────────

@@ -18,6 +18,8 @@ import { registerPasswd } from './commands/passwd.js';
 import { registerNkey } from './commands/nkey.js';
 import { registerStream } from './commands/stream.js';
 import { registerConsumer } from './commands/consumer.js';
+import { registerKv } from './commands/kv.js';
+import { registerObject } from './commands/object.js';
 import { serverFromNatsUrl } from './commands/common.js';
 import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
 
@@ -45,6 +47,8 @@ function createProgram(): Command {
   registerReply(program);
   registerStream(program);
   registerConsumer(program);
+  registerKv(program);
+  registerObject(program);
   registerEchoServer(program);
   registerEchoClient(program);
   registerBench(program);

@@ -30,6 +30,10 @@ import { Registry } from './registry.js';
 import { Requests } from './requests.js';
 import { Responder, ERROR_HEADER, ERROR_CODE_HEADER } from './responder.js';
 import { Durables } from './durables.js';
+import { KvBucket, type KvDeps } from './kv/bucket.js';
+import type { KvOptions } from './kv/types.js';
+import { ObjectStore } from './objects/store.js';
+import type { ObjectStoreOptions } from './objects/types.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
 export type { EventMeta };
@@ -361,6 +365,23 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   /** Consumer management: add, update, info, delete, list, names. */
   get consumers(): Consumers {
     return (this.consumersApi ??= new Consumers(this.jetstream));
+  }
+
+  /**
+   * A key-value bucket (NATS KV layout, shared with nats.js, nats.go and the
+   * nats CLI): created unless it exists, or bound only with `create: false`.
+   */
+  kv(bucket: string, opts?: KvOptions): Promise<KvBucket> {
+    return KvBucket.open(this.kvDeps, bucket, opts);
+  }
+
+  /** An object store for large payloads (NATS object store layout): created unless it exists. */
+  objects(bucket: string, opts?: ObjectStoreOptions): Promise<ObjectStore> {
+    return ObjectStore.open(this.kvDeps, bucket, opts);
+  }
+
+  private get kvDeps(): KvDeps {
+    return { host: this, js: this.jetstream, streams: this.streams, consumers: this.consumers };
   }
 
   private get jetstream(): JetStreamClient {

@@ -31,7 +31,7 @@ export interface JsHost {
   readonly isConnected: boolean;
   readonly isClosed: boolean;
   /** The INFO of the server connected to (its version decides a few wire details). */
-  readonly info: { version: string } | null;
+  readonly info: { version: string; max_payload: number } | null;
   /** A request whose reply is returned undecoded. Rejects with NoRespondersError (503), TimeoutError, ClosedError. */
   rawRequest(subject: string, headers: Buffer | null, payload: Buffer, timeout: number): Promise<RawReply>;
   rawPublish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): void;
