@@ -22,11 +22,12 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCommandLine, positiveInt } from './lib/args.js';
 import { connections, KV_WORKLOADS, type KvBenchOptions, type KvWorkload } from './lib/kv-workloads.js';
 import { DIST_BENCH } from './lib/peers.js';
+import { printProfile } from './lib/profile.js';
 import { firstLine, freePort, start, waitForLine, waitForPort, type Proc } from './lib/proc.js';
 import { fixed, pct, si, summarize, table } from './lib/stats.js';
 
@@ -41,7 +42,8 @@ const PEERS: readonly Peer[] = [
     id: 'hub',
     label: 'hub (SQLite, sync=full)',
     async start(dir) {
-      const proc = start(process.execPath, [join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir]);
+      const prof = cli.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cli.profile}`];
+      const proc = start(process.execPath, [...prof, join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir]);
       const m = await waitForLine(proc, /LISTENING (\d+)/);
       return { url: `127.0.0.1:${m[1]}`, proc };
     },
@@ -74,6 +76,7 @@ const HELP = `usage: npm run bench:kv -- [options]
   --workloads LIST  some of ${KV_WORKLOADS.map((w) => w.id).join(',')} (default all)
   --peers LIST      some of hub,nats-server (default both)
   --json FILE       also write the results as JSON
+  --profile DIR     the hub runs under node --cpu-prof, writing into DIR; its top functions are printed at the end
 `;
 
 const cli = parseCommandLine('bench:kv', HELP, () => {
@@ -93,6 +96,7 @@ const cli = parseCommandLine('bench:kv', HELP, () => {
       workloads: { type: 'string' },
       peers: { type: 'string' },
       json: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -122,6 +126,7 @@ const cli = parseCommandLine('bench:kv', HELP, () => {
     workloads: pick('workload', values.workloads, KV_WORKLOADS),
     peers: pick('peer', values.peers, PEERS),
     json: values.json,
+    profile: values.profile === undefined ? undefined : resolve(values.profile),
   };
 });
 const { opts, runs, timeout, workloads, json } = cli;
@@ -217,4 +222,5 @@ process.stdout.write(`\n${table(rows)}\n`);
 if (errors.length > 0) process.stdout.write(`\nerrors:\n${errors.map((e) => `  ${e}`).join('\n')}\n`);
 process.stdout.write(`node ${process.version}; ${natsVersion ?? 'no nats-server'}\n`);
 if (json !== undefined) writeFileSync(json, JSON.stringify({ options: opts, runs, summary }, null, 2));
+if (cli.profile !== undefined) printProfile(cli.profile, 'hub', 25);
 process.exit(errors.length > 0 ? 1 : 0);

@@ -15,7 +15,8 @@ import { summarizeProfile } from './cpuprofile.js';
 import { table, si, fixed } from './stats.js';
 import type { BenchOptions } from './options.js';
 
-function printProfile(dir: string, label: string, top: number): void {
+/** Prints where a process spent its CPU, from the .cpuprofile it wrote in `dir`. */
+export function printProfile(dir: string, label: string, top: number): void {
   const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
   if (file === undefined) {
     console.log(`  ${label}: no .cpuprofile was written in ${dir}`);

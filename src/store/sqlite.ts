@@ -224,6 +224,8 @@ export class SqliteStore implements Store {
       newestFirst: p('SELECT * FROM messages WHERE id > ? AND id < ? ORDER BY id DESC'),
       from: p('SELECT * FROM messages WHERE id >= ? AND id < ? ORDER BY id'),
       fromOnSubject: p('SELECT * FROM messages WHERE subject = ? AND id >= ? AND id < ? ORDER BY id'),
+      firstFrom: p('SELECT * FROM messages WHERE id >= ? AND id < ? ORDER BY id LIMIT 1'),
+      firstFromOnSubject: p('SELECT * FROM messages WHERE subject = ? AND id >= ? AND id < ? ORDER BY id LIMIT 1'),
       countFrom: p('SELECT COUNT(*) AS n FROM messages WHERE id >= ? AND id < ?'),
       countFromOnSubject: p('SELECT COUNT(*) AS n FROM messages WHERE subject = ? AND id >= ? AND id < ?'),
       subjectsFrom: p('SELECT subject FROM messages WHERE id >= ? AND id < ?'),
@@ -512,6 +514,17 @@ export class SqliteStore implements Store {
   }
 
   nextMessage(stream: string, fromSeq: number, filter?: SubjectFilter): StoredMessage | undefined {
+    // A consumer's next delivery, once per message delivered: one get() (a LIMIT 1 lookup) is far cheaper
+    // than opening and closing an iterator. A wildcard filter takes the next message when it matches
+    // (the usual case: a filter over most of the stream), and iterates only when it does not.
+    this.#insertRows();
+    const t = this.#find(stream);
+    if (t === undefined) return undefined;
+    const from = this.#key(t, fromSeq);
+    const lit = literalOf(filter);
+    const r = (lit !== undefined ? this.#s.firstFromOnSubject.get(lit, from, t.end) : this.#s.firstFrom.get(from, t.end)) as Row | undefined;
+    if (r === undefined) return undefined;
+    if (lit !== undefined || compileFilter(filter)(r.subject as string)) return toMessage(r, t.base);
     return this.loadMessages(stream, fromSeq, { filter, limit: 1 })[0];
   }
 

@@ -6,6 +6,7 @@
  * requests, timers, flow control, where a last_per_subject start is).
  */
 import { compileFilter, type SubjectTest } from '../../store/filter.js';
+import { subjectIsSubset } from '../../protocol/subject.js';
 import type { PendingAck, StoredMessage, SubjectFilter } from '../../store/index.js';
 import { toWire } from '../../protocol/bytes.js';
 import { JsHeader } from '../../protocol/jetstream.js';
@@ -76,7 +77,13 @@ interface Cursor {
   pending: number;
   /** Ack none: deliveries not yet recorded in the store (one write for all of them, at the end of the fill). */
   unrecorded: number;
+  /** Push: new messages read ahead in one query (READ_AHEAD at most), from `at` on. */
+  ahead: StoredMessage[];
+  at: number;
 }
+
+/** New messages a push fill reads from the store per query: one query per message cost ten watchers most of a KV watch's CPU. */
+const READ_AHEAD = 64;
 
 /** A delivery peek() picked. */
 interface Next {
@@ -129,13 +136,23 @@ export class ConsumerRuntime implements PushOwner {
     if (this.push !== null) host.markDirty(this);
   }
 
+  /**
+   * The filter store reads use: none when the filters cover every subject the
+   * stream stores (a KV watch of `$KV.b.>`), so reads take the index instead of
+   * testing each subject. Called again when the stream's subjects change.
+   */
+  refilter(): void {
+    const f = consumerFilters(this.config);
+    const covers = f.length > 0 && this.stream.config.subjects.every((s) => f.some((x) => subjectIsSubset(s, x)));
+    this.filter = f.length === 0 || covers ? undefined : f;
+    this.test = compileFilter(this.filter);
+  }
+
   /** Takes a new config (an update keeps the ack state and the waiting pulls). */
   reconfigure(config: ConsumerConfig): void {
     const old = this.config;
     this.config = config;
-    const f = consumerFilters(config);
-    this.filter = f.length === 0 ? undefined : f;
-    this.test = compileFilter(this.filter);
+    this.refilter();
     const ds = config.deliver_subject;
     const same =
       this.push !== null &&
@@ -286,6 +303,8 @@ export class ConsumerRuntime implements PushOwner {
       cseq: rec.delivered.consumerSeq,
       pending: -1,
       unrecorded: 0,
+      ahead: [],
+      at: 0,
     };
 
     // Due redeliveries; the exhausted ones go to the dead-letter queue.
@@ -433,7 +452,14 @@ export class ConsumerRuntime implements PushOwner {
       if (msg !== undefined) return msg;
       from = Math.max(from, l.resume + 1);
     }
-    return store.nextMessage(this.stream.name, from, this.filter);
+    if (this.push === null) return store.nextMessage(this.stream.name, from, this.filter);
+    // Messages are not removed in the middle of a fill, so what was read ahead stays valid until the fill ends.
+    while (cur.at < cur.ahead.length && cur.ahead[cur.at]!.seq < from) cur.at++;
+    if (cur.at === cur.ahead.length) {
+      cur.ahead = store.loadMessages(this.stream.name, from, { filter: this.filter, limit: READ_AHEAD });
+      cur.at = 0;
+    }
+    return cur.ahead[cur.at];
   }
 
   /**

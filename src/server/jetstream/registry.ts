@@ -139,6 +139,7 @@ export class Registry {
       s.config = cfg;
       s.applyLimits(nowNs());
     });
+    for (const c of s.consumers.values()) c.refilter();
     this.captureCache.clear();
     this.armAgeTimer(s);
   }
