@@ -387,7 +387,7 @@ export class Hub extends EventEmitter<HubEvents> {
       logger: this.options.logger,
       publish: (subject, reply, headers, payload, capture = true) => router.publish(null, message(subject, reply, headers, payload), capture),
       deliverTo: (target, subject, reply, headers, payload) => router.deliverTo(target, message(subject, reply, headers, payload), false),
-      reply: (subject, payload) => router.deliverTo(subject, message(subject, undefined, null, payload), true),
+      reply: (subject, payload, headers = null) => router.deliverTo(subject, message(subject, undefined, headers, payload), true),
       hasInterest: (subject) => router.hasInterest(subject),
       flush: () => router.flushAll(),
     };

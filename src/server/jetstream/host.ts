@@ -21,7 +21,7 @@ export interface JsHost {
    * without the subject cache (a reply subject is used once). Returns how many
    * subscriptions got it.
    */
-  reply(subject: string, payload: Buffer): number;
+  reply(subject: string, payload: Buffer, headers?: Buffer | null): number;
   /** Whether any subscription matches the subject. */
   hasInterest(subject: string): boolean;
   /** Writes every connection's queued output now (instead of at the end of the turn). */

@@ -67,6 +67,8 @@ export class JetStream implements ConsumerHost, JsContext {
   /** Push consumers waiting for a subscriber on their deliver subject. */
   private readonly interestWaiters = new InterestWaiters<ConsumerRuntime>();
   private closed = false;
+  /** Direct gets answered since the last early flush. */
+  private directSinceFlush = 0;
 
   constructor(host: JsHost, options: ResolvedJetStreamOptions) {
     this.host = host;
@@ -141,7 +143,17 @@ export class JetStream implements ConsumerHost, JsContext {
       pull(this.out, c, reply, body);
       return true;
     }
-    if (tokens[0] === 'DIRECT' && tokens[1] === 'GET' && tokens.length >= 3) return directGet(this, this.out, tokens, reply, body);
+    if (tokens[0] === 'DIRECT' && tokens[1] === 'GET' && tokens.length >= 3) {
+      if (!directGet(this, this.out, tokens, reply, body)) return false;
+      // A client with many gets in flight sends them in one read: answering all of them in one write at the end
+      // of it would make client and hub take turns, each idle while the other works. Part of the answers leave
+      // now, so the client starts on them while the hub serves the rest.
+      if (++this.directSinceFlush >= DIRECT_FLUSH_EVERY) {
+        this.directSinceFlush = 0;
+        this.host.flush();
+      }
+      return true;
+    }
     return handleApi(this, tokens, reply, body);
   }
 
@@ -236,6 +248,8 @@ export class JetStream implements ConsumerHost, JsContext {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Direct gets answered before the answers are written out (see onApi). */
+const DIRECT_FLUSH_EVERY = 16;
 /** "NATS/1.0\r\n\r\n": a header block with no headers. */
 const EMPTY_HEADERS_LENGTH = 12;
 

@@ -7,10 +7,11 @@
  * messages (404 Message Not Found, 408 …), as nats-server sends them. Only
  * streams with allow_direct answer.
  */
+import { toWire } from '../../../protocol/bytes.js';
 import { JsHeader } from '../../../protocol/jetstream.js';
 import type { StoredMessage } from '../../../store/index.js';
 import type { Json } from '../config.js';
-import { EMPTY, withHeaders } from '../outbox.js';
+import { EMPTY } from '../outbox.js';
 import { rfc3339 } from '../time.js';
 import type { ApiContext } from './common.js';
 
@@ -39,16 +40,23 @@ export function directGet(ctx: ApiContext, out: DirectSender, tokens: string[], 
     out.sendStatus(reply, 404, 'Message Not Found');
     return true;
   }
-  const headers = withHeaders(msg.headers.length > 0 ? Buffer.from(msg.headers) : null, {
-    [JsHeader.STREAM]: s.name,
-    [JsHeader.SUBJECT]: msg.subject,
-    [JsHeader.SEQUENCE]: String(msg.seq),
-    [JsHeader.TIME_STAMP]: rfc3339(msg.timeNs),
-  });
+  // The stored block without its closing blank line, then ours (names, subjects and numbers hold no CR or LF),
+  // all as wire strings (one char per byte).
+  const own = msg.headers.length > 0 ? Buffer.from(msg.headers.buffer, msg.headers.byteOffset, msg.headers.length - 2).toString('latin1') : NO_HEADERS;
+  const headers = Buffer.from(
+    own +
+      `${JsHeader.STREAM}: ${toWire(s.name)}\r\n${JsHeader.SUBJECT}: ${toWire(msg.subject)}\r\n` +
+      `${JsHeader.SEQUENCE}: ${msg.seq}\r\n${JsHeader.TIME_STAMP}: ${rfc3339(msg.timeNs)}\r\n\r\n`,
+    'latin1',
+  );
   const payload = msg.payload.length > 0 ? Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length) : EMPTY;
-  ctx.host.deliverTo(reply, reply, undefined, headers, payload);
+  // An answer goes to a reply subject used once: matched without the subject cache.
+  ctx.host.reply(reply, payload, headers);
   return true;
 }
+
+/** A header block's first line. */
+const NO_HEADERS = 'NATS/1.0\r\n';
 
 interface Query {
   seq?: number;
