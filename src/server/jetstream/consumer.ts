@@ -456,7 +456,7 @@ export class ConsumerRuntime implements PushOwner {
     // Messages are not removed in the middle of a fill, so what was read ahead stays valid until the fill ends.
     while (cur.at < cur.ahead.length && cur.ahead[cur.at]!.seq < from) cur.at++;
     if (cur.at === cur.ahead.length) {
-      cur.ahead = store.loadMessages(this.stream.name, from, { filter: this.filter, limit: READ_AHEAD });
+      cur.ahead = this.stream.readAhead(from, this.filter, READ_AHEAD);
       cur.at = 0;
     }
     return cur.ahead[cur.at];

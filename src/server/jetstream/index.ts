@@ -77,7 +77,9 @@ export class JetStream implements ConsumerHost, JsContext {
     const owns = typeof spec === 'string' || !('transaction' in spec);
     const store = owns ? openStore(spec as StoreSpec) : (spec as Store);
     this.registry = new Registry(store, owns, this);
-    this.turn = new Turn(store, host, options.maxCommitBatch);
+    this.turn = new Turn(store, host, options.maxCommitBatch, () => {
+      for (const s of this.registry.streams.values()) s.clearReads();
+    });
     this.out = new Outbox(this);
     this.registry.load();
   }

@@ -6,7 +6,7 @@
 import type { MsgHeaders } from '../../protocol/headers.js';
 import { JsHeader, Rollup } from '../../protocol/jetstream.js';
 import { subjectMatches } from '../../protocol/subject.js';
-import type { Store, StreamRecord } from '../../store/index.js';
+import type { Store, StoredMessage, StreamRecord, SubjectFilter } from '../../store/index.js';
 import { storedMessageSize } from '../../store/index.js';
 import { Retention, type StreamConfig } from './config.js';
 import { JsApiError, JsErr } from './errors.js';
@@ -30,6 +30,8 @@ export interface Appended {
 }
 
 const NS_PER_MS = 1_000_000n;
+/** Distinct reads ahead kept per commit before starting over. */
+const READS_KEPT = 64;
 
 /** `C`: the consumers the layer runs (consumer.ts), seen here only as StreamConsumer, so the two files need not import each other. */
 export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
@@ -42,6 +44,12 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
   readonly pubAckPrefix: string;
   /** Removes messages past max_age between appends. */
   ageTimer: NodeJS.Timeout | null = null;
+  /**
+   * Reads ahead shared by the consumers filling in one commit (ten KV watchers read the same new messages):
+   * `from|filter` → messages. Valid while nothing is appended or removed: cleared at the start of every
+   * commit, on every append and every settle.
+   */
+  private readonly reads = new Map<string, { msgs: StoredMessage[]; limit: number }>();
 
   constructor(record: StreamRecord, store: Store) {
     this.name = record.name;
@@ -61,6 +69,7 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
    * the caller's transaction; a JsApiError is a refusal (nothing stored).
    */
   append(m: AppendInput): Appended | JsApiError {
+    this.clearReads();
     const cfg = this.config;
     const store = this.store;
     if (cfg.sealed) return JsErr.streamSealed();
@@ -180,6 +189,7 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
    * streams drop everything every consumer has settled.
    */
   settled(seq: number): void {
+    this.clearReads();
     if (this.config.retention === Retention.WORKQUEUE) {
       this.store.deleteMessage(this.name, seq);
     } else if (this.config.retention === Retention.INTEREST) {
@@ -187,6 +197,23 @@ export class StreamRuntime<C extends StreamConsumer = StreamConsumer> {
       for (const c of this.consumers.values()) floor = Math.min(floor, c.ackFloor());
       if (Number.isFinite(floor) && floor > 0) this.store.purge(this.name, { upTo: floor + 1 });
     }
+  }
+
+  /** Up to `limit` messages from `from` on (see `reads`). */
+  readAhead(from: number, filter: SubjectFilter | undefined, limit: number): StoredMessage[] {
+    const key = filter === undefined ? `${from}` : `${from}|${typeof filter === 'string' ? filter : filter.join(' ')}`;
+    let e = this.reads.get(key);
+    // A read that came back short reached the end of the stream: it serves any limit.
+    if (e === undefined || (e.limit < limit && e.msgs.length === e.limit)) {
+      e = { msgs: this.store.loadMessages(this.name, from, { filter, limit }), limit };
+      if (this.reads.size >= READS_KEPT) this.reads.clear();
+      this.reads.set(key, e);
+    }
+    return e.msgs.length > limit ? e.msgs.slice(0, limit) : e.msgs;
+  }
+
+  clearReads(): void {
+    if (this.reads.size > 0) this.reads.clear();
   }
 
   /** Milliseconds between max_age sweeps: a quarter of max_age, within [100 ms, 1 s]. */

@@ -35,7 +35,11 @@ export class Turn {
   private scheduled = false;
   private closed = false;
 
-  constructor(store: Store, host: TurnHost, maxCommitBatch: number) {
+  /** Runs before each commit (the streams drop what they read ahead: API calls may have removed messages since). */
+  private readonly beforeCommit: () => void;
+
+  constructor(store: Store, host: TurnHost, maxCommitBatch: number, beforeCommit: () => void = () => {}) {
+    this.beforeCommit = beforeCommit;
     this.store = store;
     this.host = host;
     this.maxCommitBatch = maxCommitBatch;
@@ -93,6 +97,7 @@ export class Turn {
   /** One transaction: the ops, then deliveries; then the answers. */
   private commit(ops: Op[]): void {
     let after: AfterCommit[] = [];
+    this.beforeCommit();
     try {
       this.store.transaction(() => {
         // Refusals (a failed expectation, a full stream) are answers, not throws. A throw is a store
