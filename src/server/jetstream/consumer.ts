@@ -15,27 +15,11 @@ import { PushState, type PushOwner } from './push.js';
 import { LastPerSubjectStart } from './last-per-subject.js';
 import type { StreamRuntime } from './stream.js';
 import type { AfterCommit } from './types.js';
+import { ackSubject, READ_AHEAD, type Cursor, type Next, type PullRequest } from './cursor.js';
 import { nsToMs, timerDelay } from './time.js';
 
-/** One MSG.NEXT request waiting for messages. */
-export interface PullRequest {
-  /** The pull inbox (wire string). */
-  readonly reply: string;
-  /** Messages still wanted. */
-  remaining: number;
-  /** Bytes still allowed, when max_bytes was asked (else 0 = no limit). */
-  bytesLeft: number;
-  readonly maxBytes: number;
-  readonly noWait: boolean;
-  /** Messages delivered to it so far. */
-  delivered: number;
-  /** Date.now() of the last message or heartbeat sent to it. */
-  lastSent: number;
-  expiresTimer: NodeJS.Timeout | null;
-  heartbeatTimer: NodeJS.Timeout | null;
-}
-
 export type { AfterCommit };
+export { ackSubject, type PullRequest } from './cursor.js';
 
 /** What the consumer asks of the JetStream layer. Subjects are wire strings. */
 export interface ConsumerHost {
@@ -60,42 +44,6 @@ export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetter
 /** The most messages, and bytes, a push consumer sends in one round of a turn (then it asks for another). */
 export const MAX_PUSH_PER_ROUND = 256;
 export const MAX_PUSH_BYTES_PER_ROUND = 1024 * 1024;
-
-/** Where a turn's deliveries stand. */
-interface Cursor {
-  readonly now: number;
-  readonly explicit: boolean;
-  readonly due: PendingAck[];
-  /** The next due redelivery to look at. */
-  di: number;
-  ackPending: number;
-  /** The stream seq new messages are looked for from. */
-  nextSeq: number;
-  /** The last consumer seq used. */
-  cseq: number;
-  /** num_pending after the newest delivery; -1 until counted (once per turn, then kept up to date). */
-  pending: number;
-  /** Ack none: deliveries not yet recorded in the store (one write for all of them, at the end of the fill). */
-  unrecorded: number;
-  /** Push: new messages read ahead in one query (READ_AHEAD at most), from `at` on. */
-  ahead: StoredMessage[];
-  at: number;
-}
-
-/** New messages a push fill reads from the store per query: one query per message cost ten watchers most of a KV watch's CPU. */
-const READ_AHEAD = 64;
-
-/** A delivery peek() picked. */
-interface Next {
-  readonly msg: StoredMessage;
-  /** The delivery count this delivery makes. */
-  readonly deliveries: number;
-  readonly redelivery: boolean;
-  readonly ack: string;
-  /** Subject + ack subject + headers + payload: what max_bytes and flow control count. */
-  readonly cost: number;
-  readonly pending: number;
-}
 
 const BLOCKED = 'blocked' as const;
 
@@ -523,9 +471,3 @@ export class ConsumerRuntime implements PushOwner {
     }
   }
 }
-
-/** Ack subject format v1: $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> (wire string). */
-export function ackSubject(stream: string, consumer: string, deliveries: number, sseq: number, cseq: number, timeNs: bigint, pending: number): string {
-  return toWire(`$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${timeNs}.${pending}`);
-}
-
