@@ -5,6 +5,7 @@
  */
 import { decodeHeaders } from '../../protocol/headers.js';
 import { decodePayload } from '../codec.js';
+import { JetStreamApiError } from '../../errors.js';
 import type { JetStreamClient } from './api.js';
 import {
   JsApi,
@@ -43,6 +44,9 @@ async function allPages<T>(js: JetStreamClient, api: string, key: string, body: 
   }
 }
 
+/** nats-server's err_code for a stream that does not exist. */
+const STREAM_NOT_FOUND = 10059;
+
 export class Streams {
   readonly #js: JetStreamClient;
 
@@ -62,6 +66,20 @@ export class Streams {
 
   async info(name: string): Promise<StreamInfo> {
     return this.#js.call<StreamInfo>(`${JsApi.STREAM_INFO}.${checkName(name, 'stream')}`);
+  }
+
+  /**
+   * The stream named in `config` as it is, created with `config` when it does
+   * not exist and `create` allows; null when it does not exist and may not be
+   * created (a bucket opened with `create: false`).
+   */
+  async bind(config: StreamConfig, create: boolean): Promise<StreamInfo | null> {
+    try {
+      return await this.info(config.name);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND)) throw err;
+      return create ? this.add(config) : null;
+    }
   }
 
   /** Deletes a stream, its messages and its consumers. Resolves true. */

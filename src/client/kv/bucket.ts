@@ -30,7 +30,6 @@ import {
 } from './types.js';
 
 /** JetStream's error numbers the bucket turns into its own errors. */
-const STREAM_NOT_FOUND = 10059;
 const WRONG_LAST_SEQUENCE = 10071;
 const ROLLUP_HEADER = 'Nats-Rollup';
 /** nats-server's duplicate window, unless the TTL is shorter. */
@@ -104,14 +103,8 @@ export class KvBucket {
   static async open(deps: KvDeps, bucket: string, opts: KvOptions = {}): Promise<KvBucket> {
     checkBucket(bucket);
     const config = bucketConfig(bucket, opts);
-    let info: StreamInfo;
-    try {
-      info = await deps.streams.info(config.name);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND)) throw err;
-      if (opts.create === false) throw new BucketNotFoundError(bucket);
-      info = await deps.streams.add(config);
-    }
+    const info = await deps.streams.bind(config, opts.create !== false);
+    if (info === null) throw new BucketNotFoundError(bucket);
     return new KvBucket(deps, bucket, info);
   }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BucketNotFoundError, JetStreamApiError, ObjectStoreError } from '../../errors.js';
+import { BucketNotFoundError, ObjectStoreError } from '../../errors.js';
 import type { PubAck } from '../jetstream/types.js';
 import { nanos, type StreamConfig, type StreamInfo } from '../jetstream/types.js';
 import { getStored } from '../jetstream/direct.js';
@@ -25,7 +25,6 @@ import {
   type PutObjectOptions,
 } from './types.js';
 
-const STREAM_NOT_FOUND = 10059;
 const ROLLUP = { 'Nats-Rollup': 'sub' } as const;
 
 /** What put() takes: bytes, text (UTF-8), or a stream / async iterable of chunks. */
@@ -111,14 +110,8 @@ export class ObjectStore {
   static async open(deps: KvDeps, bucket: string, opts: ObjectStoreOptions = {}): Promise<ObjectStore> {
     checkBucket(bucket, 'object store');
     const config = storeConfig(bucket, opts);
-    let info: StreamInfo;
-    try {
-      info = await deps.streams.info(config.name);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.errCode === STREAM_NOT_FOUND)) throw err;
-      if (opts.create === false) throw new BucketNotFoundError(bucket);
-      info = await deps.streams.add(config);
-    }
+    const info = await deps.streams.bind(config, opts.create !== false);
+    if (info === null) throw new BucketNotFoundError(bucket);
     return new ObjectStore(deps, bucket, info);
   }
 
