@@ -7,46 +7,24 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type Bus } from '../../src/index.js';
-import { startServer, type TestServer } from '../helpers/target.js';
-import { cli, killProcs, lines, runCli, type Proc } from './proc.js';
+import type { Bus } from '../../src/index.js';
+import { cli, killProcs, lines } from './proc.js';
+import { jetStreamCli } from './js-fixture.js';
 
 after(killProcs);
 
 describe('kv and object commands', () => {
-  let server: TestServer;
+  const js = jetStreamCli('cli-kv-check');
+  const { ok, fails } = js;
   let bus: Bus;
   let s: string[];
   let dir: string;
 
   before(async () => {
-    server = await startServer({ jetstream: true });
-    bus = await connect({ servers: server.url, name: 'cli-kv-check' });
-    s = ['--server', server.url];
-    dir = mkdtempSync(join(tmpdir(), 'netemitter-cli-kv-'));
+    ({ bus, flags: s, dir } = js);
   });
-
-  after(async () => {
-    if (bus !== undefined && !bus.isClosed) await bus.close();
-    await server?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function ok(args: string[], input?: string): Promise<Proc> {
-    const p = await runCli([...args, ...s], input === undefined ? {} : { input });
-    assert.equal(p.exit.code, 0, p.output());
-    return p;
-  }
-
-  async function fails(args: string[], code: number, stderr: RegExp): Promise<void> {
-    const p = await runCli([...args, ...s]);
-    assert.equal(p.exit.code, code, p.output());
-    assert.equal(lines(p.stderr).length, 1, p.output());
-    assert.match(p.stderr, stderr);
-  }
 
   it('kv add creates the bucket with the flags\' settings and prints its status', async () => {
     const p = await ok(['kv', 'add', 'cfg', '--history', '3', '--ttl', '1h', '--description', 'settings']);

@@ -6,49 +6,27 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, JetStreamApiError, nanos, type Bus } from '../../src/index.js';
+import { JetStreamApiError, nanos, type Bus } from '../../src/index.js';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { startServer, type TestServer } from '../helpers/target.js';
-import { killProcs, lines, runCli, type Proc } from './proc.js';
+import type { TestServer } from '../helpers/target.js';
+import { killProcs, lines } from './proc.js';
+import { jetStreamCli } from './js-fixture.js';
 
 after(killProcs);
 
 describe('stream and consumer commands', () => {
+  const js = jetStreamCli('cli-stream-check');
+  const { ok, fails } = js;
   let server: TestServer;
   let bus: Bus;
-  let s: string[];
   let dir: string;
 
   before(async () => {
-    server = await startServer({ jetstream: true });
-    bus = await connect({ servers: server.url, name: 'cli-stream-check' });
-    s = ['--server', server.url];
-    dir = mkdtempSync(join(tmpdir(), 'netemitter-cli-stream-'));
+    ({ server, bus, dir } = js);
   });
-
-  after(async () => {
-    if (bus !== undefined && !bus.isClosed) await bus.close();
-    await server?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function ok(args: string[], input?: string): Promise<Proc> {
-    const p = await runCli([...args, ...s], input === undefined ? {} : { input });
-    assert.equal(p.exit.code, 0, p.output());
-    return p;
-  }
-
-  async function fails(args: string[], code: number, stderr: RegExp): Promise<Proc> {
-    const p = await runCli([...args, ...s]);
-    assert.equal(p.exit.code, code, p.output());
-    assert.equal(lines(p.stderr).length, 1, p.output());
-    assert.match(p.stderr, stderr);
-    return p;
-  }
 
   it('stream add creates the stream with the flags\' limits and prints it', async () => {
     const p = await ok(['stream', 'add', 'ORDERS', '--subjects', 'orders.>,refunds.*', '--max-msgs', '1000', '--max-age', '1h', '--dupe-window', '30s']);
