@@ -113,10 +113,16 @@ export async function publishAll(js: JetStreamClient, subject: string, payloads:
  * on top). Returns the stream's name.
  */
 export async function streamWithConsumer(ctx: JsContext, prefix: string, n: number, cfg: Partial<ConsumerConfig> = {}): Promise<string> {
+  const name = await filledStream(ctx, prefix, n);
+  await ctx.jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, ...cfg });
+  return name;
+}
+
+/** A stream `<prefix>_<k>` on `<name>.>` with `n` messages on `<name>.x` (payloads m1…mn). Returns its name. */
+export async function filledStream(ctx: JsContext, prefix: string, n: number): Promise<string> {
   const name = ctx.unique(prefix);
   await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
   await publishAll(ctx.js, `${name}.x`, Array.from({ length: n }, (_, i) => `m${i + 1}`));
-  await ctx.jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, ...cfg });
   return name;
 }
 

@@ -12,7 +12,7 @@ import { createInbox, type Msg } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KvEntry } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
-import { ns, publishAll, startJetStream, type JsContext } from '../helpers/jetstream.js';
+import { filledStream, ns, startJetStream, type JsContext } from '../helpers/jetstream.js';
 import { within } from '../helpers/client.js';
 import { skipUnlessHub } from '../helpers/target.js';
 
@@ -60,12 +60,7 @@ describe('ordered consumers', { timeout: 60_000 }, () => {
     await ctx?.stop();
   });
 
-  async function stream(prefix: string, n: number): Promise<string> {
-    const name = ctx.unique(prefix);
-    await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
-    await publishAll(ctx.js, `${name}.x`, Array.from({ length: n }, (_, i) => `m${i + 1}`));
-    return name;
-  }
+  const stream = (prefix: string, n: number): Promise<string> => filledStream(ctx, prefix, n);
 
   it('the client creates it with ack none, max_deliver 1, flow control and heartbeats; it reads in order, then new messages', async () => {
     const name = await stream('ORD', 3);

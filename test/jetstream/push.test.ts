@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHub, type Hub } from '../../src/index.js';
-import { assertApiError, ns, publishAll, startJetStream, type JsContext } from '../helpers/jetstream.js';
+import { assertApiError, filledStream, ns, publishAll, startJetStream, type JsContext } from '../helpers/jetstream.js';
 import { closeAll, connectTo } from '../helpers/client.js';
 import { skipUnlessHub, TargetKind, type TestServer } from '../helpers/target.js';
 
@@ -101,13 +101,7 @@ describe('push consumers', () => {
     await ctx?.stop();
   });
 
-  /** A stream `<prefix>_<n>` on `<name>.>` with `n` messages on `<name>.x` (m1…mn). */
-  async function stream(prefix: string, n: number): Promise<string> {
-    const name = ctx.unique(prefix);
-    await ctx.jsm.streams.add({ name, subjects: [`${name}.>`] });
-    await publishAll(ctx.js, `${name}.x`, Array.from({ length: n }, (_, i) => `m${i + 1}`));
-    return name;
-  }
+  const stream = (prefix: string, n: number): Promise<string> => filledStream(ctx, prefix, n);
 
   function add(stream: string, cfg: Partial<ConsumerConfig>) {
     return ctx.jsm.consumers.add(stream, cfg);
