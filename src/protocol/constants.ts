@@ -81,4 +81,5 @@ export const Defaults = {
   maxPingsOut: 2,
   lameDuckGracePeriod: 2_000,
   connectTimeout: 10_000,
+  maxClosedClients: 10_000,
 } as const;

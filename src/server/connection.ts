@@ -50,6 +50,9 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   readonly nonce: string | undefined;
   /** The INFO line of the listener this connection came through, up to client fields. */
   infoPrefix = '';
+  /** When the connection was accepted, and when bytes last arrived (ms since the epoch), for /connz. */
+  readonly startTime = Date.now();
+  lastActivity = this.startTime;
   private phase: Phase = Phase.NEW;
   /** What this client may publish and subscribe to; null: everything. */
   private perms: CompiledPermissions | null = null;
@@ -154,6 +157,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       }
     }
     this.activity = true;
+    // Once per read, not per message: a read holds many.
+    this.lastActivity = Date.now();
     this.hub.reading(chunk.length);
     this.parser.parse(chunk);
   }
@@ -171,6 +176,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
    */
   override close(reason: CloseReason, err?: Error): void {
     if (this.closed) return;
+    // Before the subscriptions go: the monitor keeps them with the closed connection.
+    this.hub.closing(this, reason);
     this.parser.close();
     const flushFirst = reason !== CloseReason.SLOW_CONSUMER && reason !== CloseReason.SOCKET_ERROR;
     if (flushFirst) this.flush();
@@ -342,6 +349,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       return;
     }
     if (this.opts.verbose) this.send('+OK\r\n');
+    this.inMsgs++;
+    this.inBytes += payload.length;
     const m = this.msg;
     m.subject = subject;
     m.reply = reply;

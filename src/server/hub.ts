@@ -26,9 +26,13 @@ import { HubClosedError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import { JetStream, resolveJetStreamOptions } from './jetstream/index.js';
 import type { JsHost } from './jetstream/host.js';
-import { Authenticator } from './security/auth.js';
-import { resolveTls, type ResolvedTls } from './security/tls-config.js';
+import { Authenticator, AuthDefaults } from './security/auth.js';
+import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
+import { openMonitor, type MonitorServer } from '../monitor/http.js';
+import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
+import { connRecord } from '../monitor/connz.js';
+import type { MonitorSource } from '../monitor/types.js';
 
 export interface SubscriptionEvent {
   readonly client: ClientInfo;
@@ -113,6 +117,12 @@ export class Hub extends EventEmitter<HubEvents> {
   private state: State = 'new';
   private closing: Promise<void> | null = null;
   private readonly counters = { totalConnections: 0, slowConsumers: 0, authFailures: 0 };
+  private readonly startTime = Date.now();
+  /** Recently closed connections for /connz; kept only while monitoring is on. */
+  private readonly closedRing: ClosedRing | null;
+  private monitor: MonitorServer | null = null;
+  /** Where the SQLite store lives, for /jsz; '' in memory. */
+  private readonly storeDir: string;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -122,8 +132,11 @@ export class Hub extends EventEmitter<HubEvents> {
     this.tls = resolveTls(options.tls);
     this.auth = Authenticator.create(options.authorization, options.authenticate);
     this.router = new Router(this.options.maxPending);
+    this.closedRing = this.options.httpPort === undefined ? null : new ClosedRing(this.options.maxClosedClients);
     this.core = this.makeCore();
     const js = resolveJetStreamOptions(options.jetstream);
+    const spec = js?.store;
+    this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
     const jetstream = this.jetstream;
     if (jetstream !== null) this.router.tap = (m) => jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
@@ -137,6 +150,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
+      const o = this.options;
+      if (o.httpPort !== undefined) this.monitor = await openMonitor(() => this.monitorSource(), o.httpHost, o.httpPort);
     } catch (err) {
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
@@ -146,8 +161,45 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     const addresses = this.addresses();
     for (const a of addresses) this.options.logger.info({ address: a }, `listening on ${a.url}${this.tlsOn(a) ? ' (TLS)' : ''}`);
+    if (this.monitor !== null) this.options.logger.info({ monitor: this.monitorAddress }, `monitoring on ${this.monitorAddress!.url}`);
     this.emit('listening', addresses);
     return addresses;
+  }
+
+  /** Where the monitoring endpoints listen (the real port when httpPort 0 was asked), or null when off. */
+  get monitorAddress(): { url: string; host: string; port: number } | null {
+    const m = this.monitor;
+    if (m === null) return null;
+    const host = m.host.includes(':') ? `[${m.host}]` : m.host;
+    return { url: `http://${host}:${m.port}`, host: m.host, port: m.port };
+  }
+
+  /** The hub as the monitoring documents read it (src/monitor/types.ts). */
+  private monitorSource(): MonitorSource {
+    const tcp = this.servers.find((s) => s.address.port !== undefined)?.address;
+    const hub = this;
+    return {
+      serverId: this.serverId,
+      serverName: this.serverName,
+      options: this.options,
+      startTime: this.startTime,
+      host: tcp?.host ?? '',
+      port: tcp?.port ?? 0,
+      httpHost: this.monitor?.host ?? this.options.httpHost,
+      httpPort: this.monitor?.port ?? 0,
+      authRequired: this.auth !== null,
+      // nats-server reports its defaults when auth or TLS is off.
+      authTimeout: this.auth?.timeout ?? AuthDefaults.timeout,
+      tlsTimeout: this.tls?.timeout ?? TlsDefaults.timeout,
+      jetstream: this.jetstream,
+      storeDir: this.storeDir,
+      get healthy() {
+        return hub.state === 'listening';
+      },
+      connections: () => this.connections,
+      closedConnections: () => this.closedRing?.list() ?? [],
+      counters: () => this.stats(),
+    };
   }
 
   private tlsOn(a: HubAddress): boolean {
@@ -210,6 +262,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const wasListening = this.state === 'listening';
     this.state = 'closing';
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
+    if (this.monitor !== null) serversClosed.push(this.monitor.close());
     for (const s of this.handshaking) s.destroy();
     if (wasListening && grace > 0 && this.connections.size > 0) {
       this.emit('lame_duck');
@@ -359,6 +412,11 @@ export class Hub extends EventEmitter<HubEvents> {
       authFailed: (conn, peer) => {
         this.counters.authFailures++;
         this.options.logger.warn({ client: conn.id, address: peer.address, port: peer.port }, 'authentication failed');
+      },
+      closing: (conn, reason) => {
+        if (this.closedRing === null) return;
+        const c = conn as Connection;
+        this.closedRing.add({ ...connRecord(c), stop: Date.now(), reason: CLOSED_REASON_TEXT[reason] });
       },
       connectionClosed: (conn, reason, err) => this.connectionClosed(conn, reason, err),
     };

@@ -74,6 +74,15 @@ export interface HubOptions {
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger;
   /**
+   * Port of the monitoring HTTP endpoints (/varz, /connz, … in nats-server's
+   * shapes; docs/monitoring.md). Absent: off. 0 picks a free port (see hub.monitorAddress).
+   */
+  httpPort?: number;
+  /** Host of the monitoring endpoints. Default: the hub's `host`. */
+  httpHost?: string;
+  /** Closed connections /connz?state=closed remembers, newest kept. Default 10000 (nats-server's). */
+  maxClosedClients?: number;
+  /**
    * Durable streams and pull consumers, served as the JetStream API subset
    * (docs/durability.md). Absent or false: off, as nats-server without `-js`
    * (JetStream clients get "no responders"). `true`: on, in memory.
@@ -118,6 +127,10 @@ export interface ResolvedHubOptions {
   maxPingsOut: number;
   lameDuckGracePeriod: number;
   connectTimeout: number;
+  maxClosedClients: number;
+  /** undefined: monitoring off. */
+  httpPort: number | undefined;
+  httpHost: string;
   logger: Logger;
 }
 
@@ -136,6 +149,7 @@ export const LIMITS = {
   maxPingsOut: 1,
   lameDuckGracePeriod: 0,
   connectTimeout: 0,
+  maxClosedClients: 0,
 } as const satisfies Partial<Record<keyof HubOptions, number>>;
 
 type LimitName = keyof typeof LIMITS;
@@ -186,10 +200,20 @@ export function resolveOptions(opts: HubOptions = {}): ResolvedHubOptions {
   if (limits.maxPayload > limits.maxPending) {
     throw new ConfigError(`maxPayload (${limits.maxPayload}) cannot be higher than maxPending (${limits.maxPending})`);
   }
+  let httpPort: number | undefined;
+  if (opts.httpPort !== undefined) {
+    httpPort = checkInt('httpPort', opts.httpPort, 0);
+    if (httpPort > 65535) throw new ConfigError(`option httpPort must be at most 65535, got ${httpPort}`);
+  }
+  if (opts.httpHost !== undefined && (typeof opts.httpHost !== 'string' || opts.httpHost === '')) {
+    throw new ConfigError(`option httpHost must be a non-empty string, got ${JSON.stringify(opts.httpHost)}`);
+  }
   return {
     listen: listen.map(checkListen),
     serverName: opts.serverName,
     ...limits,
+    httpPort,
+    httpHost: opts.httpHost ?? opts.host ?? Defaults.host,
     logger: opts.logger ?? silentLogger,
   };
 }

@@ -138,5 +138,7 @@ export interface HubCore {
   connectionReady(conn: Subscriber): void;
   /** A client failed to authenticate. */
   authFailed(conn: Subscriber, peer: Peer): void;
+  /** A connection is about to close, its subscriptions still in place. */
+  closing(conn: Subscriber, reason: CloseReason): void;
   connectionClosed(conn: Subscriber, reason: CloseReason, err?: Error): void;
 }

@@ -13,6 +13,14 @@ export abstract class Writer {
   readonly stream: Duplex;
   readonly out = new Outbound();
   closed = false;
+  /**
+   * Traffic of this connection, for /connz: plain integer fields bumped on
+   * the paths that already touch the connection, so counting allocates nothing.
+   */
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
   /** Queued for the hub's next flush. */
   dirty = false;
   /**
@@ -75,6 +83,8 @@ export abstract class Writer {
       sub.lastTail = tail;
       this.out.msg(msgHead, sub.sidBytes, tail, payload);
     }
+    this.outMsgs++;
+    this.outBytes += payload.length;
     if (!this.dirty) this.hub.markDirty(this);
     return true;
   }

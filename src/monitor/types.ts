@@ -1,0 +1,102 @@
+/**
+ * What the monitor reads from the hub, as small structural interfaces: the
+ * hub implements them, and nothing here imports the hub, so the documents
+ * (documents.ts, connz.ts) serve the HTTP layer now and `$SYS.REQ.SERVER.PING.*`
+ * later without a circle between files.
+ */
+import type { ResolvedHubOptions } from '../server/options.js';
+import type { JetStream } from '../server/jetstream/index.js';
+import type { Subscription } from '../server/types.js';
+
+/** One subscription as /connz and /subsz list it. */
+export interface SubRecord {
+  readonly subject: string;
+  readonly queue: string | undefined;
+  readonly sid: string;
+  readonly msgs: number;
+  readonly cid: number;
+}
+
+/** What /connz shows of a connection, open or closed. */
+export interface ConnRecord {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number | undefined;
+  readonly name: string | undefined;
+  readonly lang: string | undefined;
+  readonly version: string | undefined;
+  readonly user: string | undefined;
+  readonly tlsVersion: string | undefined;
+  readonly tlsCipher: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly start: number;
+  readonly lastActivity: number;
+  readonly inMsgs: number;
+  readonly inBytes: number;
+  readonly outMsgs: number;
+  readonly outBytes: number;
+  readonly pending: number;
+  readonly subs: readonly SubRecord[];
+}
+
+/** A connection that has closed: its last numbers, when and why (nats-server's words). */
+export interface ClosedRecord extends ConnRecord {
+  readonly stop: number;
+  readonly reason: string;
+}
+
+/** A live connection, read when a document is built. */
+export interface LiveConnection {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number | undefined;
+  readonly name: string | undefined;
+  readonly lang: string | undefined;
+  readonly version: string | undefined;
+  readonly user: string | undefined;
+  readonly peer: { readonly tls: { readonly protocol: string | null; readonly cipher: string | null } | null };
+  readonly startTime: number;
+  readonly lastActivity: number;
+  readonly inMsgs: number;
+  readonly inBytes: number;
+  readonly outMsgs: number;
+  readonly outBytes: number;
+  readonly pending: number;
+  readonly subs: ReadonlyMap<string, Subscription>;
+}
+
+export interface MonitorCounters {
+  connections: number;
+  totalConnections: number;
+  subscriptions: number;
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+}
+
+/** The hub, as the monitor sees it. */
+export interface MonitorSource {
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly options: ResolvedHubOptions;
+  /** Milliseconds since the epoch. */
+  readonly startTime: number;
+  /** The first TCP listener, or zeros. */
+  readonly host: string;
+  readonly port: number;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly authRequired: boolean;
+  readonly authTimeout: number;
+  readonly tlsTimeout: number;
+  readonly jetstream: JetStream | null;
+  /** Where JetStream keeps its files; '' in memory. */
+  readonly storeDir: string;
+  /** Whether the hub is up (listening, not shutting down). */
+  readonly healthy: boolean;
+  connections(): Iterable<LiveConnection>;
+  closedConnections(): readonly ClosedRecord[];
+  counters(): MonitorCounters;
+}
