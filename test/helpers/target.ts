@@ -38,6 +38,8 @@ export type ServerOptions = Pick<
   tls?: TlsOptions;
   /** Authentication and permissions (the hub's option shape). */
   authorization?: AuthorizationOptions;
+  /** The monitoring HTTP endpoints on a free port: the hub's httpPort 0, nats-server's `http: 127.0.0.1:-1`. See TestServer.monitorUrl. */
+  monitor?: boolean;
 };
 
 export interface TestServer {
@@ -46,6 +48,8 @@ export interface TestServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** http://127.0.0.1:PORT of the monitoring endpoints when started with `monitor: true`, else undefined. */
+  readonly monitorUrl: string | undefined;
   /** The hub itself when kind is 'hub', for hub-only tests. */
   readonly hub: Hub | undefined;
   /** Stops the server and releases everything it holds. Safe to call twice. */
@@ -99,7 +103,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
 }
 
 async function startHub(opts: ServerOptions): Promise<TestServer> {
-  const { jetstream, ...limits } = opts;
+  const { jetstream, monitor, ...limits } = opts;
   const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
   let hub: Hub;
@@ -107,7 +111,14 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     // tls and authorization are the hub's own option shapes: they go straight in. nats-server closes a refused
     // client at once, so the hub's brute-force delay is off unless a test asks for it (hub-only tests do).
     const authorization = limits.authorization === undefined ? undefined : { maxFailureDelay: 0, ...limits.authorization };
-    hub = createHub({ ...limits, authorization, host: HOST, port: 0, jetstream: storeDir === undefined ? false : { store: { dir: storeDir } } });
+    hub = createHub({
+      ...limits,
+      authorization,
+      host: HOST,
+      port: 0,
+      ...(monitor === true ? { httpPort: 0 } : {}),
+      jetstream: storeDir === undefined ? false : { store: { dir: storeDir } },
+    });
   } catch (err) {
     await removeStore();
     throw err;
@@ -127,6 +138,7 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     url: addr.url,
     host: HOST,
     port: addr.port,
+    monitorUrl: hub.monitorAddress?.url,
     hub,
     stop: () => (stopping ??= hub.close({ grace: 0 }).then(removeStore)),
   };
@@ -245,6 +257,7 @@ export function natsServerConfig(opts: ServerOptions, portsDir: string): string 
   if (opts.jetstream === true) lines.push(`jetstream { store_dir: ${JSON.stringify(join(portsDir, 'js'))} }`);
   if (opts.tls !== undefined) lines.push(natsServerTls(opts.tls));
   if (opts.authorization !== undefined) lines.push(natsServerAuthorization(opts.authorization));
+  if (opts.monitor === true) lines.push(`http: "${HOST}:-1"`);
   return lines.join('\n') + '\n';
 }
 
@@ -323,21 +336,22 @@ async function startNatsServer(opts: ServerOptions): Promise<TestServer> {
     })());
 
   try {
-    const port = await waitForPort(child, join(dir, `nats-server_${child.pid}.ports`), () => spawnError, () => log);
-    return { kind: TargetKind.NATS_SERVER, url: `nats://${HOST}:${port}`, host: HOST, port, hub: undefined, stop };
+    const { port, monitorUrl } = await waitForPort(child, join(dir, `nats-server_${child.pid}.ports`), opts.monitor === true, () => spawnError, () => log);
+    return { kind: TargetKind.NATS_SERVER, url: `nats://${HOST}:${port}`, host: HOST, port, monitorUrl, hub: undefined, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-/** Reads the port from nats-server's ports file, which it writes once it is listening. */
+/** Reads the ports from nats-server's ports file, which it writes once it is listening. */
 async function waitForPort(
   child: ChildProcess,
   portsFile: string,
+  monitor: boolean,
   spawnError: () => Error | null,
   log: () => string,
-): Promise<number> {
+): Promise<{ port: number; monitorUrl: string | undefined }> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const err = spawnError();
@@ -352,8 +366,8 @@ async function waitForPort(
       // Not written yet.
     }
     if (text !== null) {
-      const port = portFrom(text);
-      if (port !== null) return port;
+      const ports = portsFrom(text, monitor);
+      if (ports !== null) return ports;
       // Empty or half-written: read it again.
     }
     await sleep(POLL_MS);
@@ -361,16 +375,22 @@ async function waitForPort(
   throw new Error(`nats-server did not report its port within ${START_TIMEOUT_MS} ms:\n${log()}`);
 }
 
-/** The client port in a ports file (`{"nats":["nats://127.0.0.1:PORT"],…}`), or null if incomplete. */
-function portFrom(text: string): number | null {
-  let ports: { nats?: unknown };
+/**
+ * The client port (and monitoring URL, when asked for) in a ports file
+ * (`{"nats":["nats://127.0.0.1:PORT"],"monitoring":["http://127.0.0.1:PORT"]}`), or null if incomplete.
+ */
+function portsFrom(text: string, monitor: boolean): { port: number; monitorUrl: string | undefined } | null {
+  let ports: { nats?: unknown; monitoring?: unknown };
   try {
-    ports = JSON.parse(text) as { nats?: unknown };
+    ports = JSON.parse(text) as { nats?: unknown; monitoring?: unknown };
   } catch {
     return null;
   }
   const url = Array.isArray(ports.nats) ? ports.nats[0] : undefined;
   if (typeof url !== 'string') return null;
   const port = Number(new URL(url).port);
-  return Number.isInteger(port) && port > 0 ? port : null;
+  if (!Number.isInteger(port) || port <= 0) return null;
+  if (!monitor) return { port, monitorUrl: undefined };
+  const m = Array.isArray(ports.monitoring) ? ports.monitoring[0] : undefined;
+  return typeof m === 'string' ? { port, monitorUrl: m } : null;
 }

@@ -434,7 +434,7 @@ describe('push consumers across a hub restart', () => {
     const open = async (): Promise<{ hub: Hub; server: TestServer }> => {
       const hub = createHub({ host: '127.0.0.1', port: 0, jetstream: { store: { dir } } });
       const [addr] = await hub.listen();
-      const server: TestServer = { kind: TargetKind.HUB, url: addr!.url, host: '127.0.0.1', port: addr!.port!, hub, stop: () => hub.close({ grace: 0 }) };
+      const server: TestServer = { kind: TargetKind.HUB, url: addr!.url, host: '127.0.0.1', port: addr!.port!, monitorUrl: undefined, hub, stop: () => hub.close({ grace: 0 }) };
       return { hub, server };
     };
     let first: Hub | undefined;
