@@ -215,6 +215,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(DEFAULT_MAX_COMMIT_BATCH),
     min: 1,
   }),
+  row('httpPort', PORT, 'port of the monitoring endpoints (/varz, /connz, …); 0 picks a free port', { defaultText: 'off' }),
+  row('httpHost', TEXT, 'address of the monitoring endpoints', { arg: '<host>', defaultText: 'the hub host' }),
+  row('maxClosedClients', COUNT, 'closed connections /connz remembers'),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
   // nats-server's flag names (issue #14); relative paths are relative to the working directory.
   row('authToken', TEXT, 'token clients must send (CONNECT auth_token)', { flag: '--auth', arg: '<token>', section: AUTH('token'), secret: true }),
