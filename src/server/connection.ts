@@ -157,8 +157,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       }
     }
     this.activity = true;
-    // Once per read, not per message: a read holds many.
-    this.lastActivity = Date.now();
+    this.lastActivity = this.hub.clock.now;
     this.hub.reading(chunk.length);
     this.parser.parse(chunk);
   }

@@ -32,6 +32,7 @@ import { peerTls, serverHandshake } from './security/handshake.js';
 import { openMonitor, type MonitorServer } from '../monitor/http.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
+import { CoarseClock } from './clock.js';
 import type { MonitorSource } from '../monitor/types.js';
 
 export interface SubscriptionEvent {
@@ -121,6 +122,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Recently closed connections for /connz; kept only while monitoring is on. */
   private readonly closedRing: ClosedRing | null;
   private monitor: MonitorServer | null = null;
+  private readonly clock = new CoarseClock();
   /** Where the SQLite store lives, for /jsz; '' in memory. */
   private readonly storeDir: string;
 
@@ -151,7 +153,10 @@ export class Hub extends EventEmitter<HubEvents> {
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
       const o = this.options;
-      if (o.httpPort !== undefined) this.monitor = await openMonitor(() => this.monitorSource(), o.httpHost, o.httpPort);
+      if (o.httpPort !== undefined) {
+        this.monitor = await openMonitor(() => this.monitorSource(), o.httpHost, o.httpPort);
+        this.clock.start();
+      }
     } catch (err) {
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
@@ -263,6 +268,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'closing';
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
     if (this.monitor !== null) serversClosed.push(this.monitor.close());
+    this.clock.stop();
     for (const s of this.handshaking) s.destroy();
     if (wasListening && grace > 0 && this.connections.size > 0) {
       this.emit('lame_duck');
@@ -393,6 +399,7 @@ export class Hub extends EventEmitter<HubEvents> {
     return {
       options: this.options,
       auth: this.auth,
+      clock: this.clock,
       publish: (from, msg) => router.publish(from, msg),
       addSubscription: (sub) => {
         router.sublist.insert(sub);

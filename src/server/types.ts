@@ -126,6 +126,11 @@ export interface HubCore {
   readonly options: ResolvedHubOptions;
   /** Authentication, or null when anyone may connect. */
   readonly auth: Authenticator | null;
+  /**
+   * A coarse clock (ms since the epoch) the hub ticks every 100 ms while
+   * monitoring is on: reading it on every read costs nothing, Date.now() does.
+   */
+  readonly clock: { now: number };
   /** The publish path: permissions were checked by the connection; routes to subscribers and streams. */
   publish(from: Subscriber, msg: Message): void;
   addSubscription(sub: Subscription): void;
