@@ -105,7 +105,9 @@ describe('monitoring shapes', () => {
       { kind: 'Client', type: 'nats', ip: '127.0.0.1', lang: 'nats.js', in: 0, out: 4, outBytes: 12, subs: 2, pending: 0 },
     );
     assert.deepEqual({ in: p.in_msgs, inBytes: p.in_bytes, out: p.out_msgs }, { in: 4, inBytes: 12, out: 0 });
-    assert.deepEqual(s.subscriptions_list_detail, [
+    // nats-server lists them in its map's order, which varies: by sid.
+    const detail = [...(s.subscriptions_list_detail as Doc[])].sort((x, y) => Number(x.sid) - Number(y.sid));
+    assert.deepEqual(detail, [
       { subject: 'connz.*', sid: '1', msgs: 4, cid: s.cid },
       { subject: 'connz.q', qgroup: 'workers', sid: '2', msgs: 0, cid: s.cid },
     ]);
