@@ -1,26 +1,39 @@
 /**
- * The monitoring HTTP listener (node:http, no framework): GET only, one
- * route per document, JSON as nats-server sends it (pretty-printed), a bad
- * query answered 400 with nats-server's text. A small index answers `/`
- * until the dashboard takes its place.
+ * The monitoring HTTP listener (node:http, no framework). It resolves the
+ * path, asks `authenticate` who the viewer is, and hands the request to the
+ * route registered for the path (route.ts). Routes: the nats-server
+ * documents (endpoints.ts), and whatever else the hub registers. A bad query
+ * is answered 400 with nats-server's text.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connz, parseConnzQuery } from './connz.js';
-import { accountz, CpuMeter, healthz, jsz, subsz, varz } from './documents.js';
+import { documentRoutes, MonitorPath, PATH_ALIASES } from './endpoints.js';
 import { MonitorQueryError } from './query.js';
+import { OPEN_VIEWER, routeMethods, sendText, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorSource } from './types.js';
 
-export const MonitorPath = {
-  VARZ: '/varz',
-  CONNZ: '/connz',
-  SUBSZ: '/subsz',
-  JSZ: '/jsz',
-  HEALTHZ: '/healthz',
-  ACCOUNTZ: '/accountz',
-} as const;
+export { MonitorPath };
 
-/** nats-server also answers these with a trailing `/`, and /subscriptionsz as /subsz. */
-const ALIASES: Record<string, string> = { '/subscriptionsz': MonitorPath.SUBSZ };
+/**
+ * Who the request is from: a viewer, or null to refuse it (the function has
+ * then answered it, 401 or 403). Absent: everyone is the open viewer.
+ */
+export type Authenticate = (req: IncomingMessage, res: ServerResponse, path: string) => MonitorViewer | null | Promise<MonitorViewer | null>;
+
+export interface MonitorListenOptions {
+  host: string;
+  /** 0: a free port. */
+  port: number;
+  /** More routes (metrics, the dashboard); they may not replace a document's path. */
+  routes?: RouteTable;
+  authenticate?: Authenticate;
+}
+
+export interface MonitorServer {
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
 
 const INDEX = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>netemitter monitor</title></head>
@@ -31,25 +44,52 @@ ${Object.values(MonitorPath)
 </ul></body></html>
 `;
 
-export interface MonitorServer {
-  readonly server: Server;
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** Opens the monitoring listener on host:port (0: a free port). */
-export async function openMonitor(src: () => MonitorSource, host: string, port: number): Promise<MonitorServer> {
+/** Opens the monitoring listener on host:port. */
+export async function openMonitor(src: () => MonitorSource, opts: MonitorListenOptions): Promise<MonitorServer> {
   const reqStats: Record<string, number> = {};
-  const cpu = new CpuMeter();
+  const docs = documentRoutes(reqStats);
+  const routes: RouteTable = { '/': (ctx) => sendText(ctx, 200, INDEX, 'text/html; charset=utf-8'), ...opts.routes, ...docs };
+  const prefixes = Object.keys(routes)
+    .filter((k) => k.endsWith('/*'))
+    .map((k) => [k.slice(0, -1), routes[k]!] as const);
+  const authenticate = opts.authenticate;
   const server = createServer(function onRequest(req: IncomingMessage, res: ServerResponse) {
-    handle(src(), req, res, reqStats, cpu);
+    dispatch(src(), req, res).catch((err: unknown) => fail(res, err));
   });
+
+  async function dispatch(s: MonitorSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://monitor');
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('bad request\n');
+      return;
+    }
+    let path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+    path = PATH_ALIASES[path] ?? path;
+    const route: Route | undefined = routes[path] ?? prefixes.find(([p]) => path.startsWith(p))?.[1];
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    if (route === undefined) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(head ? undefined : '404 page not found\n');
+      return;
+    }
+    if (method !== 'GET' && !head && !(routeMethods.get(route) ?? []).includes(method)) {
+      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const viewer = authenticate === undefined ? OPEN_VIEWER : await authenticate(req, res, path);
+    if (viewer === null) return;
+    if (path in docs) reqStats[path] = (reqStats[path] ?? 0) + 1;
+    const ctx: RouteContext = { src: s, req, res, url, path, viewer, head };
+    await route(ctx);
+  }
+
   // A monitoring client that keeps a socket open must not hold up the hub's close.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(opts.port, opts.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -68,73 +108,12 @@ export async function openMonitor(src: () => MonitorSource, host: string, port: 
   };
 }
 
-function handle(src: MonitorSource, req: IncomingMessage, res: ServerResponse, reqStats: Record<string, number>, cpu: CpuMeter): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', req.method === 'HEAD');
+function fail(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
     return;
   }
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', 'http://monitor');
-  } catch {
-    send(res, 400, 'text/plain; charset=utf-8', 'bad request\n', false);
-    return;
-  }
-  let path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-  path = ALIASES[path] ?? path;
-  const q = url.searchParams;
-  const head = req.method === 'HEAD';
-  try {
-    let status = 200;
-    let body: object;
-    switch (path) {
-      case '/':
-        count(reqStats, path);
-        send(res, 200, 'text/html; charset=utf-8', INDEX, head);
-        return;
-      case MonitorPath.VARZ:
-        count(reqStats, path);
-        body = varz(src, { cpu: cpu.percent(), httpReqStats: reqStats });
-        break;
-      case MonitorPath.CONNZ:
-        count(reqStats, path);
-        body = connz(src, parseConnzQuery(q));
-        break;
-      case MonitorPath.SUBSZ:
-        count(reqStats, path);
-        body = subsz(src, q);
-        break;
-      case MonitorPath.JSZ:
-        count(reqStats, path);
-        body = jsz(src, q);
-        break;
-      case MonitorPath.HEALTHZ: {
-        count(reqStats, path);
-        const h = healthz(src, q);
-        status = h.status;
-        body = h.body;
-        break;
-      }
-      case MonitorPath.ACCOUNTZ:
-        count(reqStats, path);
-        body = accountz(src);
-        break;
-      default:
-        send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n', head);
-        return;
-    }
-    send(res, status, 'application/json', JSON.stringify(body, null, 2), head);
-  } catch (err) {
-    if (err instanceof MonitorQueryError) send(res, err.status, 'text/plain; charset=utf-8', err.message, head);
-    else send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}\n`, head);
-  }
-}
-
-function count(stats: Record<string, number>, path: string): void {
-  stats[path] = (stats[path] ?? 0) + 1;
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string, headOnly: boolean): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  res.end(headOnly ? undefined : body);
+  const status = err instanceof MonitorQueryError ? err.status : 500;
+  const text = err instanceof MonitorQueryError ? err.message : `internal error: ${(err as Error).message}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }

@@ -154,7 +154,7 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const spec of this.options.listen) await this.openOne(spec);
       const o = this.options;
       if (o.httpPort !== undefined) {
-        this.monitor = await openMonitor(() => this.monitorSource(), o.httpHost, o.httpPort);
+        this.monitor = await openMonitor(() => this.monitorSource(), { host: o.httpHost, port: o.httpPort });
         this.clock.start();
       }
     } catch (err) {
