@@ -14,7 +14,7 @@ import { OPEN_VIEWER, type MonitorViewer } from '../../src/monitor/route.js';
 import type { MonitorSource } from '../../src/monitor/types.js';
 import { subjectMatches } from '../../src/protocol/subject.js';
 import { closeAll, connectTo } from '../helpers/client.js';
-import type { TestServer } from '../helpers/target.js';
+import { skipUnlessHub, type TestServer } from '../helpers/target.js';
 import { get } from './http.js';
 
 interface Sample {
@@ -61,7 +61,7 @@ function target(hub: Hub): TestServer {
   return { kind: 'hub', url: a.url, host: a.host!, port: a.port!, monitorUrl: hub.monitorAddress!.url, hub, stop: () => hub.close({ grace: 0 }) };
 }
 
-describe('/metrics', () => {
+describe('/metrics', { skip: skipUnlessHub('nats-server has no Prometheus endpoint') }, () => {
   let hub: Hub;
   let base: string;
   let server: TestServer;
