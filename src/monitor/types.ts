@@ -78,6 +78,8 @@ export interface MonitorCounters {
   outMsgs: number;
   outBytes: number;
   slowConsumers: number;
+  /** Connections refused for bad or missing credentials. */
+  authFailures: number;
 }
 
 /** The hub, as the monitor sees it. */
