@@ -212,13 +212,16 @@ function sessionId(req: IncomingMessage): string | undefined {
 
 /**
  * Whether a request that changes something comes from a page of this
- * listener: browsers send Origin on every cross-site POST; tools (curl,
- * Prometheus) send none, and are not a browser whose credentials a third
- * site could borrow.
+ * listener. Browsers say so in Sec-Fetch-Site, which survives a reverse
+ * proxy that rewrites Host; older ones send Origin on a cross-site POST,
+ * compared with Host. Tools (curl, Prometheus) send neither, and are not a
+ * browser whose cookie or remembered Basic credentials a third site could borrow.
  */
 function sameOrigin(req: IncomingMessage): boolean {
   const method = req.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return true;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {

@@ -227,6 +227,10 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     assert.equal(evil.status, 403);
     const own = await login(base, { user: 'alice', password: ALICE_PW }, { origin: base });
     assert.equal(own.status, 200);
+    // Behind a proxy that rewrites Host, a browser's Sec-Fetch-Site still tells.
+    assert.equal((await login(base, { user: 'alice', password: ALICE_PW }, { origin: 'https://hub.example', 'sec-fetch-site': 'same-origin' })).status, 200);
+    assert.equal((await login(base, { user: 'alice', password: ALICE_PW }, { 'sec-fetch-site': 'cross-site' })).status, 403);
+    assert.equal((await call(base, '/api/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-site' } })).status, 403);
   });
 
   it('sessions are bounded: past maxMonitorSessions the oldest ends', async () => {
