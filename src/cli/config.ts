@@ -218,6 +218,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('httpPort', PORT, 'port of the monitoring endpoints (/varz, /connz, …); 0 picks a free port', { defaultText: 'off' }),
   row('httpHost', TEXT, 'address of the monitoring endpoints', { arg: '<host>', defaultText: 'the hub host' }),
   row('maxClosedClients', COUNT, 'closed connections /connz remembers'),
+  row('maxMonitorSessions', COUNT, 'dashboard login sessions kept at once; past it the oldest ends'),
+  row('monitorSessionTtl', DURATION, 'how long a dashboard login session lasts'),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
   // nats-server's flag names (issue #14); relative paths are relative to the working directory.
   row('authToken', TEXT, 'token clients must send (CONNECT auth_token)', { flag: '--auth', arg: '<token>', section: AUTH('token'), secret: true }),

@@ -93,7 +93,10 @@ export interface MonitorSource {
   readonly host: string;
   readonly port: number;
   readonly httpHost: string;
+  /** The monitoring port when it serves plain HTTP, else 0. */
   readonly httpPort: number;
+  /** The monitoring port when it serves HTTPS (the hub has TLS), else 0. */
+  readonly httpsPort: number;
   readonly authRequired: boolean;
   readonly authTimeout: number;
   readonly tlsTimeout: number;

@@ -82,4 +82,7 @@ export const Defaults = {
   lameDuckGracePeriod: 2_000,
   connectTimeout: 10_000,
   maxClosedClients: 10_000,
+  maxMonitorSessions: 1000,
+  /** 12 hours. */
+  monitorSessionTtl: 43_200_000,
 } as const;

@@ -83,6 +83,13 @@ export interface HubOptions {
   /** Closed connections /connz?state=closed remembers, newest kept. Default 10000 (nats-server's). */
   maxClosedClients?: number;
   /**
+   * Dashboard sessions (`POST /api/login`) kept at once when the hub has
+   * authorization; past it the oldest is ended. Default 1000.
+   */
+  maxMonitorSessions?: number;
+  /** Milliseconds a dashboard session lasts from its login. Default 12 h. */
+  monitorSessionTtl?: number;
+  /**
    * Durable streams and pull consumers, served as the JetStream API subset
    * (docs/durability.md). Absent or false: off, as nats-server without `-js`
    * (JetStream clients get "no responders"). `true`: on, in memory.
@@ -128,6 +135,8 @@ export interface ResolvedHubOptions {
   lameDuckGracePeriod: number;
   connectTimeout: number;
   maxClosedClients: number;
+  maxMonitorSessions: number;
+  monitorSessionTtl: number;
   /** undefined: monitoring off. */
   httpPort: number | undefined;
   httpHost: string;
@@ -150,6 +159,8 @@ export const LIMITS = {
   lameDuckGracePeriod: 0,
   connectTimeout: 0,
   maxClosedClients: 0,
+  maxMonitorSessions: 1,
+  monitorSessionTtl: 1,
 } as const satisfies Partial<Record<keyof HubOptions, number>>;
 
 type LimitName = keyof typeof LIMITS;
