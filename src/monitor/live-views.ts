@@ -101,6 +101,8 @@ interface Seen {
   outBytesRate: number;
 }
 
+const ZERO: Seen = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, inMsgsRate: 0, outMsgsRate: 0, inBytesRate: 0, outBytesRate: 0 };
+
 export interface OpenRow {
   cid: number;
   name: string;
@@ -148,7 +150,8 @@ export class ConnectionRates {
     for (const c of src.connections()) {
       let s = this.seen.get(c.id);
       if (advance) {
-        const p = s;
+        // Not seen at the last sample: it connected since, counting from zero.
+        const p = s ?? (this.lastAt === 0 ? undefined : ZERO);
         s = {
           inMsgs: c.inMsgs,
           outMsgs: c.outMsgs,

@@ -132,14 +132,27 @@ export class LiveFeed {
     this.subjectRates = null;
   }
 
-  /** A page that just opened gets its view at once, with the last interval's rates. */
+  /**
+   * A page that just opened gets its view at once, with the last interval's
+   * rates; the first page of a view starts its meter here, so the first
+   * interval has a baseline.
+   */
   private firstView(s: LiveStream): object | null {
     const src = this.src!;
+    const now = Date.now();
     switch (s.view) {
       case LiveView.CONNECTIONS:
-        return (this.connRates ?? new ConnectionRates()).view(src, Date.now(), false);
+        if (this.connRates === null) {
+          this.connRates = new ConnectionRates();
+          return this.connRates.view(src, now, true);
+        }
+        return this.connRates.view(src, now, false);
       case LiveView.SUBJECTS:
-        return { subjects: subjectsFor(this.subjectRates?.current ?? [], s.viewer) };
+        if (this.subjectRates === null) {
+          this.subjectRates = new SubjectRates();
+          this.subjectRates.sample(src, now);
+        }
+        return { subjects: subjectsFor(this.subjectRates.current, s.viewer) };
       case LiveView.STREAMS:
         return { streams: streamsFor(streamsView(src), s.viewer) };
       default:
@@ -164,14 +177,12 @@ export class LiveFeed {
   }
 
   private write(s: LiveStream, stats: object, snap: Snapshot): void {
-    const tail = s.tail;
-    const skipped = tail === null ? 0 : tail.interval();
     // A page that is not reading gets no new snapshot (the next one replaces
-    // it) and keeps its skipped count for later: nothing piles up.
-    if (!s.roomy()) {
-      if (tail !== null) tail.skipped += skipped;
-      return;
-    }
+    // it), and its tail keeps its spent budget and skipped count for later:
+    // nothing piles up, and no more than one budget of messages ever falls
+    // between two stats events.
+    if (!s.roomy()) return;
+    const skipped = s.tail === null ? 0 : s.tail.interval();
     s.event('stats', stats);
     const v = this.viewOf(s, snap);
     if (v !== null) s.event('view', v);
