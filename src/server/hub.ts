@@ -30,6 +30,7 @@ import { Authenticator, AuthDefaults } from './security/auth.js';
 import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { openMonitor, type MonitorServer } from '../monitor/http.js';
+import { dashboardRoutes } from '../monitor/dashboard.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
 import { CoarseClock } from './clock.js';
@@ -154,7 +155,7 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const spec of this.options.listen) await this.openOne(spec);
       const o = this.options;
       if (o.httpPort !== undefined) {
-        this.monitor = await openMonitor(() => this.monitorSource(), { host: o.httpHost, port: o.httpPort });
+        this.monitor = await openMonitor(() => this.monitorSource(), { host: o.httpHost, port: o.httpPort, routes: dashboardRoutes() });
         this.clock.start();
       }
     } catch (err) {
