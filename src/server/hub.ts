@@ -33,6 +33,7 @@ import { openMonitor, type MonitorServer } from '../monitor/http.js';
 import { metricsRoutes } from '../monitor/metrics.js';
 import { SysResponder } from '../monitor/sys.js';
 import { monitorAccess } from '../monitor/auth.js';
+import { dashboardRoutes } from '../monitor/dashboard.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
 import { CoarseClock } from './clock.js';
@@ -171,7 +172,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.monitor = await openMonitor(() => this.monitorSource(), {
           host: o.httpHost,
           port: o.httpPort,
-          routes: { ...metricsRoutes(this.monitorSource()), ...apiRoutes(), ...access.routes },
+          routes: { ...dashboardRoutes(), ...metricsRoutes(this.monitorSource()), ...apiRoutes(), ...access.routes },
           authenticate: access.authenticate,
           tls: access.tls,
         });
