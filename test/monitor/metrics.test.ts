@@ -13,7 +13,7 @@ import { HubMetrics } from '../../src/monitor/metrics.js';
 import { OPEN_VIEWER, type MonitorViewer } from '../../src/monitor/route.js';
 import type { MonitorSource } from '../../src/monitor/types.js';
 import { subjectMatches } from '../../src/protocol/subject.js';
-import { closeAll, connectTo } from '../helpers/client.js';
+import { closeAll, connectTo, rejection } from '../helpers/client.js';
 import { skipUnlessHub, type TestServer } from '../helpers/target.js';
 import { get } from './http.js';
 
@@ -215,3 +215,64 @@ describe('/metrics', { skip: skipUnlessHub('nats-server has no Prometheus endpoi
 function monitorSource(hub: Hub): MonitorSource {
   return (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
 }
+
+describe('/metrics with authorization', { skip: skipUnlessHub('nats-server has no Prometheus endpoint') }, () => {
+  let hub: Hub;
+  let base: string;
+  const conns: NatsConnection[] = [];
+  const basic = (user: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}` });
+  before(async () => {
+    hub = createHub({
+      host: '127.0.0.1',
+      port: 0,
+      httpPort: 0,
+      jetstream: true,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'ops', password: 'ops-pw' },
+          { user: 'orders', password: 'orders-pw', permissions: { subscribe: { allow: ['orders.>'] } } },
+        ],
+      },
+    });
+    await hub.listen();
+    base = hub.monitorAddress!.url;
+    const nc = await connectTo(target(hub), { user: 'ops', pass: 'ops-pw' });
+    conns.push(nc);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+    await jsm.streams.add({ name: 'PAYROLL', subjects: ['payroll.>'] });
+    await jsm.consumers.add('PAYROLL', { durable_name: 'P', ack_policy: AckPolicy.Explicit });
+  });
+  after(async () => {
+    await closeAll(...conns);
+    await hub?.close({ grace: 0 });
+  });
+
+  async function streamsSeenBy(user: string): Promise<{ streams: string[]; consumers: string[] }> {
+    const res = await fetch(`${base}/metrics`, { headers: basic(user), signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 200);
+    const f = new Map(parse(await res.text()).map((fam) => [fam.name, fam]));
+    return {
+      streams: labelSets(f, 'netemitter_stream_messages').map((l) => l.stream!).sort(),
+      consumers: labelSets(f, 'netemitter_consumer_num_pending').map((l) => `${l.stream}/${l.consumer}`),
+    };
+  }
+
+  it('asks for credentials, and each user sees the streams it may subscribe to', async () => {
+    const anon = await get(base, '/metrics');
+    assert.equal(anon.status, 401);
+    assert.deepEqual(await streamsSeenBy('ops'), { streams: ['ORDERS', 'PAYROLL'], consumers: ['PAYROLL/P'] });
+    assert.deepEqual(await streamsSeenBy('orders'), { streams: ['ORDERS'], consumers: [] });
+  });
+
+  it('a refused CONNECT moves netemitter_auth_failures_total', async () => {
+    const failures = async (): Promise<number> => {
+      const res = await fetch(`${base}/metrics`, { headers: basic('ops'), signal: AbortSignal.timeout(5_000) });
+      return value(new Map(parse(await res.text()).map((fam) => [fam.name, fam])), 'netemitter_auth_failures_total');
+    };
+    const before = await failures();
+    await rejection(connectTo(target(hub), { user: 'ops', pass: 'wrong' }));
+    assert.equal(await failures(), before + 1);
+  });
+});
