@@ -217,7 +217,7 @@ export class SysResponder {
   private document(src: MonitorSource, kind: SysRequest, o: Options): object {
     switch (kind) {
       case SysRequest.VARZ:
-        return varz(src, { cpu: this.cpu.percent(), httpReqStats: {} });
+        return varz(src, { cpu: this.cpu.percent(), httpReqStats: { ...src.httpReqStats() } });
       case SysRequest.CONNZ: {
         const state = typeof o.state === 'number' ? (CONN_STATES[o.state] ?? 'open') : undefined;
         const subs = o.subscriptions_detail === true ? 'detail' : o.subscriptions === true ? 'true' : undefined;

@@ -110,6 +110,8 @@ export interface MonitorSource {
   readonly healthy: boolean;
   connections(): Iterable<LiveConnection>;
   closedConnections(): readonly ClosedRecord[];
+  /** The HTTP listener's requests per document path ({} without one): /varz's http_req_stats. */
+  httpReqStats(): Readonly<Record<string, number>>;
   counters(): MonitorCounters;
   /** The hub's message paths, for the dashboard's live API (live.ts, publish.ts). */
   readonly bus: MonitorBus;

@@ -226,6 +226,7 @@ export class Hub extends EventEmitter<HubEvents> {
       },
       connections: () => this.connections,
       closedConnections: () => this.closedRing?.list() ?? [],
+      httpReqStats: () => this.monitor?.reqStats ?? {},
       counters: () => this.stats(),
       bus: (this.bus ??= this.monitorBus()),
     };

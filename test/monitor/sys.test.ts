@@ -63,6 +63,8 @@ describe('$SYS.REQ.SERVER requests', () => {
     }
     const e = await ask(`${PING}.VARZ`);
     assert.deepEqual(Object.keys(shape(e.data)), Object.keys(shape(varz)));
+    // The HTTP side's request counts: the /varz read above is among them.
+    assert.ok(((e.data!.http_req_stats as Record<string, number>)['/varz'] ?? 0) >= 1, JSON.stringify(e.data!.http_req_stats));
     assert.deepEqual(await ask(`${PING}.HEALTHZ`).then((h) => h.data), { status: 'ok' });
   });
 
