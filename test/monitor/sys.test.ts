@@ -209,4 +209,47 @@ describe('$SYS.REQ.SERVER requests', () => {
       await hub.close({ grace: 0 });
     }
   });
+
+  it('a client sees in the documents only the subjects and streams its subscribe permissions allow', { skip: skipUnlessHub('nats-server answers only its system account, which sees everything') }, async () => {
+    const hub = createHub({
+      host: '127.0.0.1',
+      port: 0,
+      jetstream: true,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'ops', password: 'ops' },
+          { user: 'orders', password: 'orders', permissions: { subscribe: { allow: ['_INBOX.>', 'orders.>'] } } },
+        ],
+      },
+    });
+    await hub.listen();
+    const url = { url: hub.url } as TestServer;
+    try {
+      const ops = await connectTo(url, { user: 'ops', pass: 'ops', name: 'ops' });
+      const orders = await connectTo(url, { user: 'orders', pass: 'orders', name: 'orders' });
+      conns.push(ops, orders);
+      ops.subscribe('orders.new');
+      ops.subscribe('payroll.run');
+      await ops.flush();
+      const jsm = await jetstreamManager(ops);
+      await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+      await jsm.streams.add({ name: 'PAYROLL', subjects: ['payroll.>'] });
+      const ask = async (nc: NatsConnection, name: string, body: object): Promise<Doc> =>
+        envelope(await nc.request(`${PING}.${name}`, JSON.stringify(body), { timeout: 5_000 })).data!;
+      const subjects = (d: Doc): string[] => (d.subscriptions_list as Doc[]).map((s) => s.subject as string).filter((s) => !s.startsWith('_INBOX.')).sort();
+      assert.deepEqual(subjects(await ask(ops, 'SUBSZ', { subscriptions: true })), ['orders.new', 'payroll.run']);
+      assert.deepEqual(subjects(await ask(orders, 'SUBSZ', { subscriptions: true })), ['orders.new']);
+      const opsConn = (d: Doc): Doc => (d.connections as Doc[]).find((c) => c.name === 'ops')!;
+      const listed = opsConn(await ask(orders, 'CONNZ', { subscriptions: true })).subscriptions_list as string[];
+      assert.deepEqual(listed.filter((s) => !s.startsWith('_INBOX.')), ['orders.new']);
+      const streams = async (nc: NatsConnection): Promise<string[]> =>
+        (((await ask(nc, 'JSZ', { streams: true })).account_details as Doc[])[0]!.stream_detail as Doc[]).map((s) => s.name as string).sort();
+      assert.deepEqual(await streams(ops), ['ORDERS', 'PAYROLL']);
+      assert.deepEqual(await streams(orders), ['ORDERS']);
+    } finally {
+      await closeAll(...conns.splice(-2));
+      await hub.close({ grace: 0 });
+    }
+  });
 });
