@@ -194,14 +194,14 @@ function apiStats(src: MonitorSource): object {
  * stream's subjects (a stream without subjects, a mirror or one fed by
  * sources, when it may subscribe to everything).
  */
-function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
+export function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
   if (viewer === OPEN_VIEWER) return true;
   if (subjects === undefined || subjects.length === 0) return viewer.maySubscribe('>');
   return subjects.some((s) => viewer.maySubscribe(s));
 }
 
 /** A consumer of a visible stream: shown without a filter, else when the viewer may subscribe to one of its filters. */
-function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
+export function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
   return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(s));
 }
 
