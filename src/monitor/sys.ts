@@ -3,7 +3,7 @@
  * `$SYS.REQ.SERVER.<server id>.<NAME>` for VARZ, CONNZ, SUBSZ, JSZ and
  * HEALTHZ, answered on the request's reply subject in nats-server's envelope
  *
- *   { "server": { name, host, id, ver, seq, jetstream, time },
+ *   { "server": { name, host, id, ver, jetstream, flags, seq, time },
  *     "data": <the document>,                       (absent on a bad body)
  *     "error": { "code": 400 | 500, "description" } (only on failure) }
  *
@@ -50,7 +50,7 @@ type Fields = Readonly<Record<string, GoType>>;
 /** EventFilterOptions, part of every request's options. */
 const FILTER_FIELDS: Fields = { server_name: 'string', cluster: 'string', host: 'string', tags: '[]string', domain: 'string' };
 
-/** nats-server 2.9's option structs (server/monitor.go, server/events.go): JSON key → Go type. */
+/** nats-server's option structs (server/monitor.go, server/events.go; 2.9's fields): JSON key → Go type. */
 const OPTIONS: Readonly<Record<SysRequest, { struct: string; fields: Fields }>> = {
   VARZ: { struct: 'VarzEventOptions', fields: {} },
   CONNZ: {
@@ -65,8 +65,12 @@ const OPTIONS: Readonly<Record<SysRequest, { struct: string; fields: Fields }>> 
     struct: 'JszEventOptions',
     fields: { account: 'string', accounts: 'bool', streams: 'bool', consumer: 'bool', config: 'bool', leader_only: 'bool', offset: 'int', limit: 'int' },
   },
-  HEALTHZ: { struct: 'HealthzEventOptions', fields: { 'js-enabled-only': 'bool', 'js-server-only': 'bool' } },
+  // 2.10 also takes js-enabled, the older name of js-enabled-only.
+  HEALTHZ: { struct: 'HealthzEventOptions', fields: { 'js-enabled-only': 'bool', 'js-server-only': 'bool', 'js-enabled': 'bool' } },
 };
+
+/** nats-server 2.10's ServerCapability bit for a server with JetStream. */
+const JETSTREAM_ENABLED = 1;
 
 /** ConnzOptions.state is Go's ConnState, an integer. */
 const CONN_STATES = ['open', 'closed', 'all'] as const;
@@ -253,7 +257,7 @@ export class SysResponder<R> {
       case SysRequest.JSZ:
         return jsz(src, params({ accounts: o.accounts, streams: o.streams, consumers: o.consumer, config: o.config }), viewer);
       case SysRequest.HEALTHZ:
-        return healthz(src, params({ 'js-enabled-only': o['js-enabled-only'], 'js-server-only': o['js-server-only'] })).body;
+        return healthz(src, params({ 'js-enabled-only': o['js-enabled-only'] === true || o['js-enabled'] === true, 'js-server-only': o['js-server-only'] })).body;
     }
   }
 
@@ -272,15 +276,21 @@ export class SysResponder<R> {
     return { ...rest, total: list.length, offset, limit, ...(list.length > 0 ? { subscriptions_list: list } : {}) };
   }
 
-  /** The envelope's `server` block, in nats-server 2.9's field order (its empty cluster, domain and tags left out). */
+  /**
+   * The envelope's `server` block, in nats-server 2.10's shape and order (its
+   * empty cluster, domain and tags left out): 2.10 added `flags`, capability
+   * bits of which the hub has one, JetStream.
+   */
   private serverInfo(src: MonitorSource): object {
+    const jetstream = src.jetstream !== null;
     return {
       name: src.serverName,
       host: src.host,
       id: src.serverId,
       ver: ADVERTISED_VERSION,
+      jetstream,
+      flags: jetstream ? JETSTREAM_ENABLED : 0,
       seq: ++this.seq,
-      jetstream: src.jetstream !== null,
       time: time(Date.now()),
     };
   }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createHub } from '../../src/index.js';
-import { skipUnlessHub, startServer, SYSTEM_USER, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, SYSTEM_USER, type TestServer } from '../helpers/target.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { getJson, shape, type Doc } from './http.js';
 
@@ -18,13 +18,22 @@ const PING = '$SYS.REQ.SERVER.PING';
 const S = 'string';
 const N = 'number';
 
-/** The envelope's server block, as nats-server 2.9 sends it for a server outside a cluster. */
-const SERVER_INFO = { host: S, id: S, jetstream: 'boolean', name: S, seq: N, time: S, ver: S };
+/** The envelope's server block for a server outside a cluster: 2.9's, and 2.10's (which added `flags`). */
+const SERVER_INFO_29: Record<string, string> = { host: S, id: S, jetstream: 'boolean', name: S, seq: N, time: S, ver: S };
+const SERVER_INFO = differs<Record<string, string>>({
+  natsServer: SERVER_INFO_29,
+  hub: { flags: N, ...SERVER_INFO_29 },
+  why: 'the hub sends nats-server 2.10\'s block, with flags; the reference server is 2.9.10',
+});
 
 interface Envelope {
   server: Doc;
   data?: Doc | null;
   error?: { code: number; description: string };
+}
+
+function sortedKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
 }
 
 function envelope(m: Msg): Envelope {
@@ -53,10 +62,11 @@ describe('$SYS.REQ.SERVER requests', () => {
     for (const name of ['VARZ', 'CONNZ', 'SUBSZ', 'JSZ', 'HEALTHZ']) {
       const e = await ask(`${PING}.${name}`);
       assert.deepEqual(Object.keys(e), ['server', 'data'], name);
-      assert.deepEqual(shape(e.server), SERVER_INFO, name);
+      assert.deepEqual(shape(e.server), sortedKeys(SERVER_INFO), name);
       assert.equal(e.server.id, varz.server_id);
       assert.equal(e.server.name, varz.server_name);
       assert.equal(e.server.jetstream, true);
+      if ('flags' in e.server) assert.equal(e.server.flags, 1, 'the JetStream capability bit');
       assert.ok((e.server.seq as number) > seq, `${name}: seq grows`);
       seq = e.server.seq as number;
       if (name !== 'HEALTHZ') assert.equal(e.data!.server_id, varz.server_id, name);
@@ -175,7 +185,7 @@ describe('$SYS.REQ.SERVER requests', () => {
       const nc = await connectTo({ url: hub.url } as TestServer);
       conns.push(nc);
       const e = envelope(await nc.request(`${PING}.VARZ`, '', { timeout: 5_000 }));
-      assert.deepEqual([e.server.id, e.server.jetstream, e.data!.http_port, e.data!.connections], [hub.serverId, false, 0, 1]);
+      assert.deepEqual([e.server.id, e.server.jetstream, e.server.flags, e.data!.http_port, e.data!.connections], [hub.serverId, false, 0, 0, 1]);
       const j = envelope(await nc.request(`${PING}.JSZ`, '', { timeout: 5_000 }));
       assert.equal(j.data!.disabled, true);
       await nc.close();
