@@ -128,7 +128,8 @@ export function decodeOptions(kind: SysRequest, body: Buffer): Options {
   const out: Options = {};
   for (const [key, v] of Object.entries(raw as Options)) {
     const name = key.toLowerCase();
-    const t = fields[name] ?? FILTER_FIELDS[name];
+    // Own keys only: a body's "constructor" or "__proto__" is an unknown key like any other.
+    const t = Object.hasOwn(fields, name) ? fields[name] : Object.hasOwn(FILTER_FIELDS, name) ? FILTER_FIELDS[name] : undefined;
     if (t === undefined || v === null) continue;
     if (!fits(v, t)) {
       const numeric = t === 'int' || t === 'uint64' || t === 'server.ConnState';
