@@ -62,7 +62,7 @@ export interface MonitorAuthOptions {
   sessionTtl: number;
   logger: Logger;
   /** Credentials were presented and refused: the hub counts it (authFailures). */
-  failed(peer: Peer): void;
+  failed(): void;
 }
 
 type Credentials = { readonly kind: 'token'; readonly token: string } | { readonly kind: 'basic'; readonly user: string; readonly password: string };
@@ -75,7 +75,7 @@ export class MonitorAuth {
   private readonly auth: Authenticator;
   private readonly secure: boolean;
   private readonly logger: Logger;
-  private readonly failed: (peer: Peer) => void;
+  private readonly failed: () => void;
   /** One viewer per configured account (their AuthResults are reused), so a viewer is not rebuilt per request. */
   private readonly viewers = new WeakMap<AuthResult, MonitorViewer>();
 
@@ -151,7 +151,8 @@ export class MonitorAuth {
   /** Refused credentials: counted, then answered after the same growing delay a refused CONNECT waits. */
   private async refused(req: IncomingMessage, res: ServerResponse, path: string, why: string): Promise<void> {
     const peer = peerOf(req);
-    this.failed(peer);
+    this.failed();
+    this.logger.warn({ address: peer.address, port: peer.port, monitor: peer.listener.url, path }, 'monitoring authentication failed');
     const delay = this.auth.failures.fail(peer.address, Date.now());
     if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
     if (!res.destroyed) refuse(res, req, 401, path, why);
@@ -368,7 +369,7 @@ export function monitorAccess(
   auth: Authenticator | null,
   tls: ResolvedTls | null,
   o: { maxMonitorSessions: number; monitorSessionTtl: number; logger: Logger },
-  failed: (peer: Peer) => void,
+  failed: () => void,
 ): Required<Pick<MonitorListenOptions, 'routes'>> & Pick<MonitorListenOptions, 'authenticate' | 'tls'> {
   const access =
     auth === null
