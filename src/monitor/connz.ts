@@ -34,7 +34,7 @@ const SORTS: Record<string, Compare> = {
   uptime: (a, b, now) => (b.stop ?? now) - b.start - ((a.stop ?? now) - a.start),
   stop: (a, b) => (b.stop ?? 0) - (a.stop ?? 0),
   reason: (a, b) => ((a.reason ?? '') < (b.reason ?? '') ? -1 : (a.reason ?? '') > (b.reason ?? '') ? 1 : 0),
-  rtt: () => 0,
+  rtt: (a, b) => b.rtt - a.rtt,
 };
 
 export interface ConnzQuery {
@@ -87,6 +87,7 @@ export function connRecord(c: LiveConnection): ConnRecord {
     tlsCipher: tls?.cipher ?? undefined,
     start: c.startTime,
     lastActivity: c.lastActivity,
+    rtt: c.rtt,
     inMsgs: c.inMsgs,
     inBytes: c.inBytes,
     outMsgs: c.outMsgs,
@@ -127,8 +128,7 @@ function connInfo(r: Row, q: ConnzQuery, viewer: MonitorViewer, now: number): ob
     o.stop = time(r.stop);
     o.reason = r.reason;
   }
-  // No round-trip measurement yet: Go's zero duration.
-  o.rtt = goDuration(0);
+  o.rtt = goDuration(r.rtt);
   o.uptime = uptime(end - r.start);
   o.idle = uptime(end - r.lastActivity);
   o.pending_bytes = r.pending;

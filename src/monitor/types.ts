@@ -31,6 +31,8 @@ export interface ConnRecord {
   /** Milliseconds since the epoch. */
   readonly start: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -57,6 +59,8 @@ export interface LiveConnection {
   readonly peer: { readonly tls: { readonly protocol: string | null; readonly cipher: string | null } | null };
   readonly startTime: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -74,6 +78,8 @@ export interface MonitorCounters {
   outMsgs: number;
   outBytes: number;
   slowConsumers: number;
+  /** Connections refused for bad or missing credentials. */
+  authFailures: number;
 }
 
 /** The hub, as the monitor sees it. */

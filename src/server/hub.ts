@@ -30,6 +30,8 @@ import { Authenticator, AuthDefaults } from './security/auth.js';
 import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { openMonitor, type MonitorServer } from '../monitor/http.js';
+import { metricsRoutes } from '../monitor/metrics.js';
+import { SysResponder } from '../monitor/sys.js';
 import { monitorAccess } from '../monitor/auth.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
@@ -142,7 +144,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
     const jetstream = this.jetstream;
-    if (jetstream !== null) this.router.tap = (m) => jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
+    // $SYS.REQ.SERVER.* (the monitoring documents over NATS) are answered with or without HTTP, as nats-server does.
+    const sys = new SysResponder(() => this.monitorSource(), this.jsHost().reply);
+    this.router.tap =
+      jetstream === null
+        ? (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload)
+        : (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload) || jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -156,7 +163,13 @@ export class Hub extends EventEmitter<HubEvents> {
       const o = this.options;
       if (o.httpPort !== undefined) {
         const access = monitorAccess(this.auth, this.tls, o, () => this.counters.authFailures++);
-        this.monitor = await openMonitor(() => this.monitorSource(), { host: o.httpHost, port: o.httpPort, ...access });
+        this.monitor = await openMonitor(() => this.monitorSource(), {
+          host: o.httpHost,
+          port: o.httpPort,
+          routes: { ...metricsRoutes(this.monitorSource()), ...access.routes },
+          authenticate: access.authenticate,
+          tls: access.tls,
+        });
         this.clock.start();
       }
     } catch (err) {
