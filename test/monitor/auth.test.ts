@@ -137,7 +137,7 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
           { user: 'alice', password: ALICE_PW, permissions: { publish: ['orders.>'], subscribe: ['orders.>'] } },
           // bcrypt at the lowest cost: the test checks that a hash works, not how slow it is.
           { user: 'bob', password: bcrypt.hashSync(BOB_PW, 4) },
-          { user: 'carol', password: CAROL_PW, permissions: { subscribe: { deny: ['secret.>'] } } },
+          { user: 'carol', password: CAROL_PW, permissions: { subscribe: { deny: ['secret.>', 'mixed.secret'] } } },
           { user: 'dave', password: DAVE_PW, permissions: { subscribe: ['orders.eu.>'] } },
         ],
       },
@@ -153,6 +153,7 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     await jsm.consumers.add('ORDERS', { durable_name: 'us', ack_policy: AckPolicy.Explicit, filter_subject: 'orders.us.>' });
     await jsm.streams.add({ name: 'SECRET', subjects: ['secret.>'] });
     await jsm.consumers.add('SECRET', { durable_name: 'spy', ack_policy: AckPolicy.Explicit });
+    await jsm.streams.add({ name: 'MIXED', subjects: ['mixed.pub', 'mixed.secret'] });
     await admin.flush();
     await alice.flush();
   });
@@ -272,18 +273,19 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     assert.equal(tested.total, 0, 'a test subject the viewer may not read shows nothing');
   });
 
-  it('/jsz shows the streams (and consumers) on subjects the viewer may subscribe to; totals stay', async () => {
+  it('/jsz shows the streams whose subjects the viewer may all subscribe to, and their consumers it may read; totals stay', async () => {
     const streams = async (auth: Record<string, string>): Promise<{ doc: Record<string, unknown>; shown: Record<string, string[]> }> => {
       const doc = (await call(base, '/jsz?consumers=1', { headers: auth })).json();
       const details = (doc.account_details as { stream_detail?: { name: string; consumer_detail?: { name: string }[] }[] }[])[0]!.stream_detail ?? [];
       return { doc, shown: Object.fromEntries(details.map((s) => [s.name, (s.consumer_detail ?? []).map((c) => c.name).sort()])) };
     };
     const bob = await streams(basic('bob', BOB_PW));
-    assert.deepEqual(bob.shown, { ORDERS: ['all', 'eu', 'us'], SECRET: ['spy'] });
+    assert.deepEqual(bob.shown, { ORDERS: ['all', 'eu', 'us'], SECRET: ['spy'], MIXED: [] });
     const alice = await streams(basic('alice', ALICE_PW));
     assert.deepEqual(alice.shown, { ORDERS: ['all', 'eu', 'us'] });
-    assert.equal(alice.doc.streams, 2, 'the totals are the hub’s');
+    assert.equal(alice.doc.streams, 3, 'the totals are the hub’s');
     assert.equal(alice.doc.consumers, 4);
+    // carol may not read mixed.secret: MIXED's numbers count it, so MIXED is hidden.
     const carol = await streams(basic('carol', CAROL_PW));
     assert.deepEqual(carol.shown, { ORDERS: ['all', 'eu', 'us'] });
     // dave may read orders.eu.> only: not the stream as a whole (orders.>), so not the stream.
