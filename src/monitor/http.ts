@@ -11,7 +11,7 @@ import { documentRoutes, MonitorPath, PATH_ALIASES } from './endpoints.js';
 import { MonitorQueryError } from './query.js';
 import type { ResolvedTls } from '../server/security/tls-config.js';
 import { secureListener } from './tls.js';
-import { OPEN_VIEWER, routeMethods, sendText, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
+import { OPEN_VIEWER, routeMethods, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorSource } from './types.js';
 
 export { MonitorPath };
@@ -43,20 +43,11 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-const INDEX = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>netemitter monitor</title></head>
-<body><h1>netemitter</h1><ul>
-${Object.values(MonitorPath)
-  .map((p) => `<li><a href=".${p}">${p}</a></li>`)
-  .join('\n')}
-</ul></body></html>
-`;
-
 /** Opens the monitoring listener on host:port. */
 export async function openMonitor(src: () => MonitorSource, opts: MonitorListenOptions): Promise<MonitorServer> {
   const reqStats: Record<string, number> = {};
   const docs = documentRoutes(reqStats);
-  const routes: RouteTable = { '/': (ctx) => sendText(ctx, 200, INDEX, 'text/html; charset=utf-8'), ...opts.routes, ...docs };
+  const routes: RouteTable = { ...opts.routes, ...docs };
   const prefixes = Object.keys(routes)
     .filter((k) => k.endsWith('/*'))
     .map((k) => [k.slice(0, -1), routes[k]!] as const);

@@ -85,4 +85,8 @@ export const Defaults = {
   maxMonitorSessions: 1000,
   /** 12 hours. */
   monitorSessionTtl: 43_200_000,
+  monitorTailRate: 50,
+  monitorTailMaxPayload: 16 * 1024,
+  maxMonitorLiveClients: 16,
+  maxMonitorRequests: 16,
 } as const;

@@ -33,10 +33,13 @@ import { openMonitor, type MonitorServer } from '../monitor/http.js';
 import { metricsRoutes } from '../monitor/metrics.js';
 import { SysResponder } from '../monitor/sys.js';
 import { monitorAccess } from '../monitor/auth.js';
+import { dashboardRoutes } from '../monitor/dashboard.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
 import { CoarseClock } from './clock.js';
-import type { MonitorSource } from '../monitor/types.js';
+import type { MonitorBus, MonitorSource } from '../monitor/types.js';
+import { apiRoutes } from '../monitor/api.js';
+import { InternalSubscriber } from './internal-subscriber.js';
 
 export interface SubscriptionEvent {
   readonly client: ClientInfo;
@@ -166,7 +169,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.monitor = await openMonitor(() => this.monitorSource(), {
           host: o.httpHost,
           port: o.httpPort,
-          routes: { ...metricsRoutes(this.monitorSource()), ...access.routes },
+          routes: { ...dashboardRoutes(), ...metricsRoutes(this.monitorSource()), ...apiRoutes(), ...access.routes },
           authenticate: access.authenticate,
           tls: access.tls,
         });
@@ -221,6 +224,22 @@ export class Hub extends EventEmitter<HubEvents> {
       connections: () => this.connections,
       closedConnections: () => this.closedRing?.list() ?? [],
       counters: () => this.stats(),
+      bus: (this.bus ??= this.monitorBus()),
+    };
+  }
+
+  private bus: MonitorBus | null = null;
+
+  /** The message paths the dashboard's live API uses: the connections' own (see MonitorBus). */
+  private monitorBus(): MonitorBus {
+    const router = this.router;
+    const core = this.core;
+    return {
+      publish: (msg) => router.publish(null, msg),
+      subscriber: (handler, name) => new InternalSubscriber(core, handler, { name }),
+      observe: (o) => router.observe(o),
+      unobserve: (o) => router.unobserve(o),
+      subjects: () => router.subjects(),
     };
   }
 

@@ -82,6 +82,14 @@ export interface HubOptions {
   httpHost?: string;
   /** Closed connections /connz?state=closed remembers, newest kept. Default 10000 (nats-server's). */
   maxClosedClients?: number;
+  /** Messages per second the dashboard's live tail sends each page; the rest are counted as skipped. Default 50. */
+  monitorTailRate?: number;
+  /** Payload bytes of a tailed message sent to the page; longer ones are cut (`truncated`). Default 16 KiB. */
+  monitorTailMaxPayload?: number;
+  /** Dashboard live streams (GET /api/live) open at once; more are refused with 503. Default 16. */
+  maxMonitorLiveClients?: number;
+  /** Dashboard requests (POST /api/request) waiting for a reply at once; more are refused with 429. Default 16. */
+  maxMonitorRequests?: number;
   /**
    * Dashboard sessions (`POST /api/login`) kept at once when the hub has
    * authorization; past it the oldest is ended. Default 1000.
@@ -137,6 +145,10 @@ export interface ResolvedHubOptions {
   maxClosedClients: number;
   maxMonitorSessions: number;
   monitorSessionTtl: number;
+  monitorTailRate: number;
+  monitorTailMaxPayload: number;
+  maxMonitorLiveClients: number;
+  maxMonitorRequests: number;
   /** undefined: monitoring off. */
   httpPort: number | undefined;
   httpHost: string;
@@ -161,6 +173,10 @@ export const LIMITS = {
   maxClosedClients: 0,
   maxMonitorSessions: 1,
   monitorSessionTtl: 1,
+  monitorTailRate: 0,
+  monitorTailMaxPayload: 0,
+  maxMonitorLiveClients: 0,
+  maxMonitorRequests: 0,
 } as const satisfies Partial<Record<keyof HubOptions, number>>;
 
 type LimitName = keyof typeof LIMITS;
