@@ -15,6 +15,7 @@ import { MonitorQueryError, boolParam, paging, DEFAULT_LIMIT } from './query.js'
 import { nanos, time, uptime } from './format.js';
 import { subDetail } from './connz.js';
 import { consumerFilters } from '../server/jetstream/config.js';
+import { toWire } from '../protocol/bytes.js';
 import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 import type { MonitorSource, SubRecord } from './types.js';
 
@@ -198,12 +199,13 @@ function apiStats(src: MonitorSource): object {
 export function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
   if (viewer === OPEN_VIEWER) return true;
   if (subjects === undefined || subjects.length === 0) return viewer.maySubscribe('>');
-  return subjects.every((s) => viewer.maySubscribe(s));
+  // Configs hold user strings; permissions are asked about wire subjects, as the hub's SUB check is.
+  return subjects.every((s) => viewer.maySubscribe(toWire(s)));
 }
 
 /** A consumer of a visible stream: shown without a filter, else when the viewer may subscribe to one of its filters. */
 function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
-  return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(s));
+  return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(toWire(s)));
 }
 
 /**

@@ -21,6 +21,7 @@ import { compilePermissions } from '../../src/server/security/permissions.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { closeAll } from '../helpers/client.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
+import { SseClient } from './sse.js';
 
 const SKIP = skipUnlessHub("nats-server's monitor has no authentication");
 const TIMEOUT_MS = 5_000;
@@ -291,6 +292,43 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     // dave may read orders.eu.> only: not the stream as a whole (orders.>), so not the stream.
     const dave = await streams(basic('dave', DAVE_PW));
     assert.deepEqual(dave.shown, {});
+  });
+  it('the live API: 401 without credentials; a tail of > shows only what the user may read', async () => {
+    const refused = await SseClient.open(`${base}/api/live`);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['www-authenticate'], undefined, 'an API path: no browser dialog');
+    refused.close();
+
+    const cookie = sessionCookie(await login(base, { user: 'alice', password: ALICE_PW }));
+    const live = await SseClient.open(`${base}/api/live?tail=%3E`, { cookie });
+    try {
+      assert.equal(live.status, 200);
+      const hello = await live.waitFor('hello');
+      assert.deepEqual([hello.data.user, hello.data.auth_required], ['alice', true]);
+      await live.waitFor('stats');
+      admin.publish('secret.y', 'hidden');
+      admin.publish('orders.x', 'shown');
+      await admin.flush();
+      await live.waitFor('msg', (d) => d.subject === 'orders.x');
+      // secret.y went first on the same connection: had the tail let it through, it would be here already.
+      assert.deepEqual(live.named('msg').map((e) => e.data.subject), ['orders.x']);
+    } finally {
+      live.close();
+    }
+  });
+
+  it('the live streams view and publish follow the same permissions', async () => {
+    const view = await SseClient.open(`${base}/api/live?view=streams`, basic('carol', CAROL_PW));
+    try {
+      const v = await view.waitFor('view');
+      assert.deepEqual(v.data.streams.map((st: { name: string }) => st.name).sort(), ['ORDERS']);
+    } finally {
+      view.close();
+    }
+    const publish = (subject: string): Promise<Answer> =>
+      call(base, '/api/publish', { method: 'POST', headers: { 'content-type': 'application/json', ...basic('alice', ALICE_PW) }, body: JSON.stringify({ subject, payload: 'x' }) });
+    assert.equal((await publish('secret.z')).status, 403);
+    assert.equal((await publish('orders.p')).status, 200);
   });
 });
 
