@@ -9,6 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import bcrypt from 'bcryptjs';
 import { createUser } from '@nats-io/nkeys';
@@ -56,6 +57,22 @@ function sessionCookie(a: Answer): string {
   const set = a.headers.get('set-cookie');
   assert.ok(set, 'the login sets a cookie');
   return set.split(';')[0]!;
+}
+
+/** A login whose body comes in chunks without a Content-Length, `size` bytes in all; resolves with the status. */
+function chunkedLogin(base: string, size: number): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    // Once the answer is in, a close that follows is no failure (the promise is settled).
+    req.on('error', (err) => reject(err));
+    const body = JSON.stringify({ user: 'alice', password: 'x'.repeat(size) });
+    for (let i = 0; i < body.length; i += 1000) req.write(body.slice(i, i + 1000));
+    req.end();
+  });
 }
 
 async function startHub(opts: HubOptions): Promise<{ hub: Hub; base: string }> {
@@ -208,6 +225,10 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     assert.equal((await call(base, '/api/login', { method: 'POST', body: '{not json' })).status, 400);
     assert.equal((await login(base, { user: 'alice' })).status, 400);
     assert.equal((await login(base, { user: 'alice', password: 'x'.repeat(5000) })).status, 413);
+    assert.equal((await chunkedLogin(base, 5000)).status, 413, 'no Content-Length: counted as it comes');
+    const noType = await call(base, '/api/login', { method: 'POST', body: JSON.stringify({ user: 'alice', password: ALICE_PW }) });
+    assert.equal(noType.status, 400);
+    assert.equal(noType.json().error, 'Content-Type must be application/json');
     assert.equal(hub.stats().authFailures, before + 1);
   });
 
@@ -458,7 +479,7 @@ describe('monitoring over HTTPS', { skip: SKIP }, () => {
       assert.deepEqual([varz.http_port, varz.https_port], [0, hub.monitorAddress!.port]);
       assert.equal((await httpsCall(`${base}/varz`, { ca: certs.ca.pem })).status, 401);
 
-      const l = await httpsCall(`${base}/api/login`, { ca: certs.ca.pem }, { method: 'POST', body: JSON.stringify({ token: TOKEN }) });
+      const l = await httpsCall(`${base}/api/login`, { ca: certs.ca.pem }, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
       assert.equal(l.status, 200);
       const set = String(l.headers['set-cookie']);
       assert.ok(set.split('; ').includes('Secure'), set);
