@@ -124,6 +124,20 @@ describe('monitoring auth: a token', { skip: SKIP }, () => {
     assert.equal(hub.stats().authFailures, before + 2);
   });
 
+  it('refusals go through the hub’s brute-force tracker, shared with NATS logins; a success clears the address', async () => {
+    // The tracker is the hub's own (private): reached into here, since its delay is what a test must not time.
+    const failures = (hub as unknown as { auth: { failures: { size: number } } }).auth.failures;
+    await call(base, '/varz', { headers: bearer('nope') });
+    assert.equal(failures.size, 1);
+    const nc = await connect({ servers: hub.url, token: TOKEN, reconnect: false });
+    await nc.close();
+    assert.equal(failures.size, 0, 'a NATS login from the same address cleared it');
+    await call(base, '/varz', { headers: bearer('nope') });
+    assert.equal(failures.size, 1);
+    await call(base, '/varz', { headers: bearer(TOKEN) });
+    assert.equal(failures.size, 0);
+  });
+
   it('/healthz, / and the login route are open', async () => {
     const h = await call(base, '/healthz');
     assert.equal(h.status, 200);
