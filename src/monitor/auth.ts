@@ -114,8 +114,8 @@ export class MonitorAuth {
   };
 
   /** POST /api/login's work: a session for valid credentials, or null (refused, counted, answered). */
-  async login(req: IncomingMessage, res: ServerResponse, creds: Credentials | typeof MALFORMED): Promise<{ id: string; viewer: MonitorViewer } | null> {
-    const result = creds === MALFORMED ? null : await this.check(creds, req);
+  async login(req: IncomingMessage, res: ServerResponse, creds: Credentials): Promise<{ id: string; viewer: MonitorViewer } | null> {
+    const result = await this.check(creds, req);
     if (result === null) {
       await this.refused(req, res, AuthPath.LOGIN, 'invalid credentials');
       return null;
