@@ -17,8 +17,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { consumerInfo } from '../server/jetstream/api/consumers.js';
 import { consumerFilters } from '../server/jetstream/config.js';
-import { consumerVisible, streamVisible } from './documents.js';
 import type { CommitObserver } from '../server/jetstream/index.js';
+import { consumerVisible, streamVisible } from './documents.js';
 import { OPEN_VIEWER, send, type MonitorViewer, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorCounters, MonitorSource } from './types.js';
 
