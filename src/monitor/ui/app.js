@@ -102,6 +102,8 @@ function onStats(s) {
   charts ??= { msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt), bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`) };
   charts.msgs.push(s.now, [s.in_msgs_rate, s.out_msgs_rate]);
   charts.bytes.push(s.now, [s.in_bytes_rate, s.out_bytes_rate]);
+  // How many samples the charts hold (the screenshot run waits for a few).
+  document.body.dataset.samples = String(charts.msgs.data[0].length);
 }
 
 function showView(view) {
@@ -133,6 +135,7 @@ function showLogin(message) {
   closeStream();
   setStatus('login', 'sign in');
   $('#login').hidden = false;
+  $('#tabs').hidden = true;
   for (const v of VIEWS) $(`#view-${v}`).hidden = true;
   $('#who').hidden = true;
   $('#logout').hidden = true;
@@ -166,6 +169,7 @@ async function start(reconnecting = false) {
   }
   state.authRequired = who.data?.auth_required === true;
   $('#login').hidden = true;
+  $('#tabs').hidden = false;
   showUser(who.data?.user);
   showView(state.view);
 }
@@ -255,7 +259,7 @@ $('#pub-form').addEventListener('submit', async (e) => {
   }
   if (res.status === 401) return showLogin('Your session ended: sign in again.');
   if (res.status !== 200) fill(out, h('p', { className: 'error' }, res.data?.error ?? `HTTP ${res.status}`));
-  else if (request) showReply(out, res.data, $('#tail-format').value);
+  else if (request) showReply(out, res.data, 'auto');
   else fill(out, h('p', { className: 'ok' }, `published to ${body.subject}`));
 });
 

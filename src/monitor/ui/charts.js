@@ -38,7 +38,7 @@ export class LiveChart {
           {},
           ...this.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, value: (_u, v) => (v == null ? '–' : fmt(v)) })),
         ],
-        axes: [axis, { ...axis, size: 64, values: (_u, ticks) => ticks.map(fmt) }],
+        axes: [axis, { ...axis, size: 84, values: (_u, ticks) => ticks.map(fmt) }],
       },
       this.data,
       this.el,

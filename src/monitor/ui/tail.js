@@ -140,7 +140,7 @@ export function showReply(el, reply, format) {
   const shown = renderPayload(bytes, format);
   fill(
     el,
-    h('p', { className: 'ok' }, `reply on ${reply.subject}, ${reply.size} bytes in ${reply.elapsed_ms} ms`),
+    h('p', { className: 'ok' }, `reply: ${reply.size} bytes in ${reply.elapsed_ms} ms`),
     reply.headers && reply.headers.length > 0
       ? h('table', { className: 'headers' }, h('tbody', null, reply.headers.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))))
       : null,
