@@ -1,15 +1,18 @@
 /**
  * `npm run bench`: the peer comparison (as bench:peers), with --profile the
  * hub's CPU profile under W1 and W2, with --security what TLS, permissions
- * and bcrypt cost against nats-server. See docs/performance.md.
+ * and bcrypt cost against nats-server, with --monitor what the dashboard's
+ * live tail costs W1. See docs/performance.md.
  */
 import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
 import { runProfile } from './lib/profile.js';
 import { runSecurity } from './lib/security-suite.js';
+import { runMonitor } from './lib/monitor-suite.js';
 
 const o = parseOptions(process.argv.slice(2), 'bench');
 if (o.profile) await runProfile(o);
 else if (o.security) await runSecurity(o);
+else if (o.monitor) await runMonitor(o);
 else await runPeers(o);
 process.exit(0);

@@ -58,6 +58,8 @@ export interface BenchOptions {
   out: string | null;
   /** The security suite instead of the peer comparison. */
   security: boolean;
+  /** The monitoring suite: W1 with the dashboard's live feed tailing `>` against monitoring off. */
+  monitor: boolean;
   /** Peers mode and --profile: run the NATS peers with this security set-up (--tls, --auth). */
   variant: Variant | null;
   /** Connection set-up: connections opened one after another per run without bcrypt… */
@@ -73,6 +75,7 @@ export interface BenchOptions {
 const HELP = `usage: npm run bench:peers -- [options]
        npm run bench -- --profile [--workloads w1,w2] [--client nats|ours] [--tls] [--auth perms|bcrypt]
        npm run bench -- --security [--workloads w1,w2,setup,stall] [--peers hub,nats-server]
+       npm run bench -- --monitor [--runs 3] [--messages N]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -106,6 +109,10 @@ Security (the hub and nats-server, same certificates and users, nats.js):
   --stall-parallel N    stall: log-ins at a time (default 2)
   --tls                 peers and --profile: the hub and nats-server with TLS (nats.js and ours only)
   --auth perms|bcrypt   peers and --profile: a users list with permissions, or bcrypt passwords
+
+Monitoring (the hub alone, nats.js):
+  --monitor             W1 with monitoring off against W1 with the dashboard's live feed open and
+                        tailing '>' (a reader process in the place of the page), runs interleaved
 `;
 
 /** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
@@ -140,6 +147,7 @@ function readOptions(argv: string[]): BenchOptions | null {
       client: { type: 'string' },
       out: { type: 'string' },
       security: { type: 'boolean', default: false },
+      monitor: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
       auth: { type: 'string' },
       'setup-conns': { type: 'string' },
@@ -153,11 +161,12 @@ function readOptions(argv: string[]): BenchOptions | null {
   if (values.help) return null;
   const q = values.quick;
   const known: readonly string[] = values.security ? SECURITY_WORKLOADS : WORKLOADS;
-  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? [...known]) as Workload[];
+  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? (values.monitor ? ['w1'] : [...known])) as Workload[];
   for (const w of workloads) if (!known.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${known.join(',')}`);
   const variant = readVariant(values.tls, values.auth);
   if (values.security && variant !== null) throw new Error('--tls and --auth do not combine with --security, which runs every set-up itself');
   if (values.security && values.profile) throw new Error('--profile does not run the security suite: profile a set-up with --profile --tls or --profile --auth perms|bcrypt');
+  if (values.monitor && (values.security || values.profile || variant !== null)) throw new Error('--monitor runs on its own: not with --security, --profile, --tls or --auth');
   const client = values.client ?? 'nats';
   if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
   const size = int(values.size, 'size', 128);
@@ -186,6 +195,7 @@ function readOptions(argv: string[]): BenchOptions | null {
     client,
     out: values.out ?? null,
     security: values.security,
+    monitor: values.monitor,
     variant,
     setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
     setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),

@@ -17,7 +17,8 @@ import type { Variant } from './options.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DIST_BENCH = join(ROOT, 'dist', 'bench');
 
-export type ServerKind = 'hub' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
+/** hub-tail: the hub with monitoring on and a dashboard page's live feed open, tailing `>` (tail-page.ts). */
+export type ServerKind = 'hub' | 'hub-tail' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
 
 export interface RunningServer {
   readonly url: string;
@@ -105,6 +106,37 @@ function startHub(opts: StartOptions): Promise<RunningServer> {
   });
 }
 
+/**
+ * The hub with monitoring on (an HTTP port) and a reader of GET /api/live
+ * tailing `>` in its own process, as an open dashboard page would; stopped
+ * with the hub. What the reader received is printed when it stops.
+ */
+async function startHubTailed(opts: StartOptions): Promise<RunningServer> {
+  noSecurity('hub-tail', opts);
+  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
+  const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', 'hub.js'), '--monitor']);
+  const m = await waitForLine(proc, /LISTENING (\d+) MONITOR (\d+)/);
+  const page = start(process.execPath, [join(DIST_BENCH, 'lib', 'tail-page.js'), `http://127.0.0.1:${m[2]}/api/live?tail=%3E`]);
+  try {
+    await waitForLine(page, /TAILING/);
+  } catch (err) {
+    await page.stop();
+    await proc.stop();
+    throw err;
+  }
+  return {
+    url: `nats://127.0.0.1:${m[1]}`,
+    pid: proc.pid,
+    proc,
+    stop: async () => {
+      await page.stop();
+      const line = /TAIL .*/.exec(page.output())?.[0];
+      if (line !== undefined) console.log(`    page: ${line}`);
+      await proc.stop();
+    },
+  };
+}
+
 /** nats-server; with a security set-up, its tls and authorization blocks go in a config file. */
 async function startNatsServer(opts: StartOptions): Promise<RunningServer> {
   const port = await freePort();
@@ -137,6 +169,13 @@ const SERVERS: Record<ServerKind, ServerDef> = {
       return `netemitter ${v} (${rev ?? 'no git'}, ${tree === ROOT ? 'working tree' : tree})`;
     },
     start: startHub,
+  },
+  'hub-tail': {
+    kind: 'hub-tail',
+    protocol: 'nats',
+    missing: async () => null,
+    version: () => 'the hub, with the dashboard live feed tailing >',
+    start: startHubTailed,
   },
   'nats-server': {
     kind: 'nats-server',

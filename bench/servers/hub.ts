@@ -8,6 +8,8 @@
  *               [--commit-batch N]           maxCommitBatch (default the hub's)
  *   node hub.js --security FILE              tls and authorization options from a JSON
  *                                            file (bench/lib/security.ts writes it)
+ *   node hub.js --monitor                    monitoring on, HTTP port 0; prints
+ *                                            `LISTENING <port> MONITOR <http port>`
  *
  * NETEMITTER_BENCH_HUB_MODULE=/other/tree/dist/src/index.js runs another
  * build's hub under this bench (e.g. a commit from before a fix, built in a
@@ -20,7 +22,7 @@ import * as thisBuild from '../../src/index.js';
 import type { ServerSecurity } from '../lib/security.js';
 
 const { values } = parseArgs({
-  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' } },
+  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' }, monitor: { type: 'boolean' } },
 });
 const security = values.security === undefined ? {} : (JSON.parse(readFileSync(values.security, 'utf8')) as ServerSecurity);
 const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
@@ -32,6 +34,7 @@ const hub = createHub({
   host: '127.0.0.1',
   port: 0,
   ...security,
+  ...(values.monitor === true ? { httpPort: 0 } : {}),
   ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
 
@@ -47,4 +50,5 @@ process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 
 const [address] = await hub.listen();
-process.stdout.write(`LISTENING ${address!.port}\n`);
+const monitor = hub.monitorAddress === null ? '' : ` MONITOR ${hub.monitorAddress.port}`;
+process.stdout.write(`LISTENING ${address!.port}${monitor}\n`);

@@ -3,11 +3,14 @@
  * path, asks `authenticate` who the viewer is, and hands the request to the
  * route registered for the path (route.ts). Routes: the nats-server
  * documents (endpoints.ts), and whatever else the hub registers. A bad query
- * is answered 400 with nats-server's text.
+ * is answered 400 with nats-server's text. With the hub's TLS settings it
+ * serves HTTPS (tls.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { documentRoutes, MonitorPath, PATH_ALIASES } from './endpoints.js';
 import { MonitorQueryError } from './query.js';
+import type { ResolvedTls } from '../server/security/tls-config.js';
+import { secureListener } from './tls.js';
 import { OPEN_VIEWER, routeMethods, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorSource } from './types.js';
 
@@ -26,12 +29,17 @@ export interface MonitorListenOptions {
   /** More routes (metrics, the dashboard); they may not replace a document's path. */
   routes?: RouteTable;
   authenticate?: Authenticate;
+  /** Serve HTTPS with the hub's TLS settings; ask for a client certificate only with requireClientCert. */
+  tls?: { readonly tls: ResolvedTls; readonly requireClientCert: boolean } | undefined;
 }
 
 export interface MonitorServer {
+  /** The HTTP server; with TLS it does not listen itself, it serves the sockets the TLS listener hands it. */
   readonly server: Server;
   readonly host: string;
   readonly port: number;
+  /** HTTPS. */
+  readonly secure: boolean;
   close(): Promise<void>;
 }
 
@@ -78,23 +86,27 @@ export async function openMonitor(src: () => MonitorSource, opts: MonitorListenO
 
   // A monitoring client that keeps a socket open must not hold up the hub's close.
   server.keepAliveTimeout = 5_000;
+  const secure = opts.tls === undefined ? null : secureListener(server, opts.tls.tls, opts.tls.requireClientCert);
+  const listener = secure?.server ?? server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port, opts.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const a = server.address();
+  const a = listener.address();
   if (a === null || typeof a === 'string') throw new Error('the monitoring listener has no address');
   return {
     server,
     host: a.address,
     port: a.port,
+    secure: secure !== null,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listener.close(() => resolve());
         server.closeAllConnections();
+        secure?.destroyAll();
       }),
   };
 }

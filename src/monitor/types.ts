@@ -6,7 +6,10 @@
  */
 import type { ResolvedHubOptions } from '../server/options.js';
 import type { JetStream } from '../server/jetstream/index.js';
-import type { Subscription } from '../server/types.js';
+import type { Message, Subscription } from '../server/types.js';
+import type { InternalHandler, InternalSubscriber } from '../server/internal-subscriber.js';
+import type { Observer } from '../server/router.js';
+import type { MatchResult } from '../server/sublist.js';
 
 /** One subscription as /connz and /subsz list it. */
 export interface SubRecord {
@@ -31,6 +34,8 @@ export interface ConnRecord {
   /** Milliseconds since the epoch. */
   readonly start: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -57,6 +62,8 @@ export interface LiveConnection {
   readonly peer: { readonly tls: { readonly protocol: string | null; readonly cipher: string | null } | null };
   readonly startTime: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -74,6 +81,8 @@ export interface MonitorCounters {
   outMsgs: number;
   outBytes: number;
   slowConsumers: number;
+  /** Connections refused for bad or missing credentials. */
+  authFailures: number;
 }
 
 /** The hub, as the monitor sees it. */
@@ -87,7 +96,10 @@ export interface MonitorSource {
   readonly host: string;
   readonly port: number;
   readonly httpHost: string;
+  /** The monitoring port when it serves plain HTTP, else 0. */
   readonly httpPort: number;
+  /** The monitoring port when it serves HTTPS (the hub has TLS), else 0. */
+  readonly httpsPort: number;
   readonly authRequired: boolean;
   readonly authTimeout: number;
   readonly tlsTimeout: number;
@@ -99,4 +111,19 @@ export interface MonitorSource {
   connections(): Iterable<LiveConnection>;
   closedConnections(): readonly ClosedRecord[];
   counters(): MonitorCounters;
+  /** The hub's message paths, for the dashboard's live API (live.ts, publish.ts). */
+  readonly bus: MonitorBus;
+}
+
+/** How the dashboard's server side reaches the hub's messages. Subjects are wire strings. */
+export interface MonitorBus {
+  /** Publishes from inside the hub, as Hub.publish does: streams capture it like any publish. */
+  publish(msg: Message): void;
+  /** A subscriber inside the hub, through the connections' subscribe path (a request's inbox). */
+  subscriber(handler: InternalHandler, name: string): InternalSubscriber;
+  /** Watches published messages without being a subscriber (the tail; router.ts Observer). */
+  observe(o: Observer): void;
+  unobserve(o: Observer): void;
+  /** The cached subjects with their match results and counters (router.ts RouteMemo). */
+  subjects(): IterableIterator<[string, MatchResult<Subscription>]>;
 }

@@ -82,6 +82,21 @@ export interface HubOptions {
   httpHost?: string;
   /** Closed connections /connz?state=closed remembers, newest kept. Default 10000 (nats-server's). */
   maxClosedClients?: number;
+  /** Messages per second the dashboard's live tail sends each page; the rest are counted as skipped. Default 50. */
+  monitorTailRate?: number;
+  /** Payload bytes of a tailed message sent to the page; longer ones are cut (`truncated`). Default 16 KiB. */
+  monitorTailMaxPayload?: number;
+  /** Dashboard live streams (GET /api/live) open at once; more are refused with 503. Default 16. */
+  maxMonitorLiveClients?: number;
+  /** Dashboard requests (POST /api/request) waiting for a reply at once; more are refused with 429. Default 16. */
+  maxMonitorRequests?: number;
+  /**
+   * Dashboard sessions (`POST /api/login`) kept at once when the hub has
+   * authorization; past it the oldest is ended. Default 1000.
+   */
+  maxMonitorSessions?: number;
+  /** Milliseconds a dashboard session lasts from its login. Default 12 h. */
+  monitorSessionTtl?: number;
   /**
    * Durable streams and pull consumers, served as the JetStream API subset
    * (docs/durability.md). Absent or false: off, as nats-server without `-js`
@@ -128,6 +143,12 @@ export interface ResolvedHubOptions {
   lameDuckGracePeriod: number;
   connectTimeout: number;
   maxClosedClients: number;
+  maxMonitorSessions: number;
+  monitorSessionTtl: number;
+  monitorTailRate: number;
+  monitorTailMaxPayload: number;
+  maxMonitorLiveClients: number;
+  maxMonitorRequests: number;
   /** undefined: monitoring off. */
   httpPort: number | undefined;
   httpHost: string;
@@ -150,6 +171,12 @@ export const LIMITS = {
   lameDuckGracePeriod: 0,
   connectTimeout: 0,
   maxClosedClients: 0,
+  maxMonitorSessions: 1,
+  monitorSessionTtl: 1,
+  monitorTailRate: 0,
+  monitorTailMaxPayload: 0,
+  maxMonitorLiveClients: 0,
+  maxMonitorRequests: 0,
 } as const satisfies Partial<Record<keyof HubOptions, number>>;
 
 type LimitName = keyof typeof LIMITS;

@@ -22,12 +22,32 @@ const STALL_THRESHOLD_MAX = 8 * 1024 * 1024;
 const BUSY_READ = 16 * 1024;
 
 /** Encoded parts of the MSG lines for one subject, kept with its match result. */
-interface RouteMemo {
+export interface RouteMemo {
   msg: Buffer;
   hmsg: Buffer | null;
   /** Payload size `tail` was made for (messages without reply or headers). */
   size: number;
   tail: Buffer;
+  /**
+   * Messages and bytes published on the subject since this entry was made,
+   * for the dashboard's per-subject rates (monitor/subjects.ts): two
+   * increments on a record the publish already holds, nothing allocated.
+   */
+  msgs: number;
+  bytes: number;
+}
+
+/**
+ * A subscription that watches messages without being a subscriber: the
+ * dashboard's tail. It is kept out of the subject index, so it is no
+ * interest (a push consumer does not start, a request still gets "no
+ * responders"), takes no queue-group turn and moves no counter. It sees each
+ * message as published; `msg` is valid only during the call.
+ */
+export interface Observer {
+  readonly subject: string;
+  readonly queue: undefined;
+  observe(msg: Message): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -56,6 +76,8 @@ export class Router {
   readonly sublist = new Sublist<Subscription>();
   readonly counters: RouterCounters = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
   tap: PublishTap | null = null;
+  /** Observers (see Observer), or null while there are none: the publish path then pays one test. */
+  private observers: Sublist<Observer> | null = null;
   private readonly stallThreshold: number;
   private dirty: Flushable[] = [];
   private flushScheduled = false;
@@ -87,10 +109,12 @@ export class Router {
       // on the subject have the same size and no reply, the usual stream).
       let memo = r.memo as RouteMemo | undefined;
       if (memo === undefined) {
-        memo = { msg: Buffer.from('MSG ' + subject + ' ', 'latin1'), hmsg: null, size: -1, tail: EMPTY };
+        memo = { msg: Buffer.from('MSG ' + subject + ' ', 'latin1'), hmsg: null, size: -1, tail: EMPTY, msgs: 0, bytes: 0 };
         r.memo = memo;
       }
       const size = msg.payload.length;
+      memo.msgs++;
+      memo.bytes += size;
       const reply = msg.reply;
       let head: Buffer;
       let tail: Buffer;
@@ -112,6 +136,32 @@ export class Router {
       delivered = this.fanOut(from, r, head, tail, msg);
     }
     if (delivered === 0 && msg.reply !== undefined && from !== null && !answered) this.noResponders(from, msg.reply);
+    if (this.observers !== null) this.notify(this.observers, msg);
+  }
+
+  /** Adds an observer (see Observer). Its subject must be a valid subject. */
+  observe(o: Observer): void {
+    (this.observers ??= new Sublist<Observer>({ cacheSize: 1024 })).insert(o);
+  }
+
+  unobserve(o: Observer): void {
+    const list = this.observers;
+    if (list === null || !list.remove(o)) return;
+    if (list.size === 0) this.observers = null;
+  }
+
+  private notify(list: Sublist<Observer>, msg: Message): void {
+    const plain = list.match(msg.subject).plain;
+    for (let i = 0; i < plain.length; i++) plain[i]!.observe(msg);
+  }
+
+  /**
+   * The subjects published recently that reached a subscriber, with their
+   * match results: what the subject cache holds (at most its size). Read by
+   * the dashboard's subjects view, never on the publish path.
+   */
+  subjects(): IterableIterator<[string, MatchResult<Subscription>]> {
+    return this.sublist.cached();
   }
 
   /**

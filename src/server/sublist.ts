@@ -167,6 +167,11 @@ export class Sublist<S extends Subscribable> {
     return result;
   }
 
+  /** The cached subjects and their results (the oldest first). Do not mutate them. */
+  cached(): IterableIterator<[string, MatchResult<S>]> {
+    return this.cache.entries();
+  }
+
   /**
    * What a subject used once reaches (a reply subject): the same as match,
    * without looking in the cache or counting towards it.
