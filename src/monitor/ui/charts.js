@@ -4,6 +4,23 @@
 import { fmtNum } from './dom.js';
 
 const POINTS = 300;
+/** Tick steps of the time axis, in seconds: whole seconds at least (samples come once a second). */
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
+
+/** The y axis as wide as its longest label (uPlot's fixed default clips "4.9 KiB/s"). */
+function fitLabels(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (longest !== '') {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size) + 4;
+}
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -38,7 +55,10 @@ export class LiveChart {
           {},
           ...this.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, value: (_u, v) => (v == null ? '–' : fmt(v)) })),
         ],
-        axes: [axis, { ...axis, size: 84, values: (_u, ticks) => ticks.map(fmt) }],
+        axes: [
+          { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, ticks) => ticks.map(clock) },
+          { ...axis, size: fitLabels, values: (_u, ticks) => ticks.map(fmt) },
+        ],
       },
       this.data,
       this.el,
