@@ -288,3 +288,44 @@ describe('dashboard with authorization', { skip: SKIP_BROWSER }, () => {
     );
   });
 });
+
+describe('dashboard across a hub restart', { skip: SKIP_BROWSER }, () => {
+  let hub: Hub | undefined;
+  let browser: Browser;
+
+  before(async () => {
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await hub?.close({ grace: 0 });
+  });
+
+  it('says it is reconnecting while the hub is down, and goes live again when it is back', { timeout: TEST_MS }, async () => {
+    hub = createHub({ port: 0, host: '127.0.0.1', httpPort: 0, serverName: 'first-life' });
+    await hub.listen();
+    const port = hub.monitorAddress!.port;
+    const { page } = await openPage(browser);
+    await page.goto(`${hub.monitorAddress!.url}/#connections`);
+    await streamOpen(page, { view: 'connections' });
+    await page.locator('#server', { hasText: 'first-life' }).waitFor();
+
+    await hub.close({ grace: 0 });
+    hub = undefined;
+    await page.locator('body[data-live="reconnecting"]').waitFor();
+    assert.match((await page.textContent('#status')) ?? '', /reconnecting/);
+
+    // The same monitoring port, as a restarted hub would have.
+    hub = createHub({ port: 0, host: '127.0.0.1', httpPort: port, serverName: 'second-life' });
+    await hub.listen();
+    await page.locator('#server', { hasText: 'second-life' }).waitFor({ timeout: 20_000 });
+    await streamOpen(page, { view: 'connections' });
+    const nc = await connect({ servers: hub.url, name: 'after-restart' });
+    try {
+      await page.locator('#conn-open tr', { hasText: 'after-restart' }).waitFor();
+    } finally {
+      await nc.close();
+    }
+  });
+});
