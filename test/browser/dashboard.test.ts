@@ -12,19 +12,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { createHub, type Hub } from '../../src/index.js';
 import { closeAll, collect } from '../helpers/client.js';
-import { launch, openPage, type PageBody, SCREENSHOTS, SKIP_BROWSER, streamOpen, WAIT_MS, type WatchedPage } from './browser.js';
+import { launch, openPage, SCREENSHOTS, SKIP_BROWSER, streamOpen, WAIT_MS, type WatchedPage } from './browser.js';
+import { screenshotViews } from './screenshots.js';
 import { makeTraffic } from './traffic.js';
 
 const TEST_MS = 60_000;
-
-/** The page's document, as the functions run in the page see it. */
-declare const document: PageBody;
+const SHOTS_SKIP = SCREENSHOTS === undefined ? 'NETEMITTER_SCREENSHOTS is not set' : false;
 
 /** The tail's row that shows `text` (in its subject or payload preview). */
 const tailRow = (page: Page, text: string) => page.locator('#tail-rows .tail-row', { hasText: text });
@@ -167,48 +165,10 @@ describe('dashboard', { skip: SKIP_BROWSER }, () => {
     }
   });
 
-  it('saves a screenshot of each view when NETEMITTER_SCREENSHOTS is set', { skip: SCREENSHOTS === undefined ? 'NETEMITTER_SCREENSHOTS is not set' : false, timeout: 120_000 }, async () => {
-    const dir = SCREENSHOTS!;
-    mkdirSync(dir, { recursive: true });
+  it('saves a screenshot of each view when NETEMITTER_SCREENSHOTS is set', { skip: SHOTS_SKIP, timeout: 120_000 }, async () => {
     const traffic = await makeTraffic(hub.url);
     try {
-      for (const scheme of ['light', 'dark'] as const) {
-        const s = await openPage(browser, { colorScheme: scheme });
-        const page = s.page;
-        const shot = (name: string) => page.screenshot({ path: join(dir, `dashboard-${name}${scheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
-        await page.goto(`${base}/#overview`);
-        await streamOpen(page, { view: 'overview' });
-        // Enough samples for the charts to show a line.
-        await page.waitForFunction(() => Number(document.body.dataset.samples ?? 0) >= 8, undefined, { timeout: 30_000 });
-        await shot('overview');
-        if (scheme === 'dark') {
-          await s.page.context().close();
-          continue;
-        }
-        for (const view of ['connections', 'subjects', 'streams']) {
-          await page.click(`#tabs a[data-view="${view}"]`);
-          await streamOpen(page, { view });
-          // The first document of a stream has no rates yet (no interval behind it): wait for one that has.
-          await page.locator(`#view-${view} tbody tr:not(.empty), #view-${view} .stream`).first().waitFor();
-          if (view !== 'streams') await page.locator(`#view-${view} td.num`, { hasText: /^[1-9][\d.]*k?\/s$/ }).first().waitFor();
-          await shot(view);
-        }
-        await page.click('#tabs a[data-view="tail"]');
-        await page.fill('#tail-filter', 'orders.>');
-        await page.click('#tail-form button[type="submit"]');
-        await streamOpen(page, { view: 'overview', tail: 'orders.>' });
-        await page.locator('#tail-rows .tail-row:nth-child(8)').waitFor();
-        await page.locator('#tail-rows .tail-row summary').nth(2).click();
-        await shot('tail');
-        await page.click('#tabs a[data-view="publish"]');
-        await page.fill('#pub-subject', 'inventory.check');
-        await page.fill('#pub-payload', '{"sku":"B-1001"}');
-        await page.click('#pub-request');
-        await page.locator('#pub-result p.ok').waitFor();
-        await shot('publish');
-        assert.deepEqual(s.errors, []);
-        await page.context().close();
-      }
+      await screenshotViews(browser, base, SCREENSHOTS!);
     } finally {
       await traffic.stop();
     }
@@ -274,6 +234,17 @@ describe('dashboard with authorization', { skip: SKIP_BROWSER }, () => {
     await tailRow(page, 'allowed-event').waitFor();
     assert.equal(await tailRow(page, 'forbidden-event').count(), 0, 'alice saw an event on a subject she may not subscribe to');
     assert.equal(await tailRow(page, 'secret.plans').count(), 0);
+
+    // Nor does the subjects view list it, though both subjects have a subscriber and traffic.
+    const subs = [admin.subscribe('orders.placed'), admin.subscribe('secret.plans')];
+    admin.publish('secret.plans', 'forbidden-event');
+    admin.publish('orders.placed', 'allowed-event');
+    await admin.flush();
+    await page.click('#tabs a[data-view="subjects"]');
+    await streamOpen(page, { view: 'subjects' });
+    await page.locator('#subjects-rows tr', { hasText: 'orders.placed' }).waitFor();
+    assert.equal(await page.locator('#subjects-rows tr', { hasText: 'secret.plans' }).count(), 0);
+    for (const sub of subs) sub.unsubscribe();
 
     // Her publish permissions hold in the form too.
     await page.click('#tabs a[data-view="publish"]');

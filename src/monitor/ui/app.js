@@ -10,7 +10,14 @@ import { renderConnections, renderStats, renderStreams, renderSubjects } from '.
 
 const VIEWS = ['overview', 'connections', 'subjects', 'streams', 'tail', 'publish'];
 /** The live API's `view` parameter for each page view. */
-const STREAM_VIEW = { overview: 'overview', connections: 'connections', subjects: 'subjects', streams: 'streams', tail: 'overview', publish: 'overview' };
+const STREAM_VIEW = {
+  overview: 'overview',
+  connections: 'connections',
+  subjects: 'subjects',
+  streams: 'streams',
+  tail: 'overview',
+  publish: 'overview',
+};
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
 
@@ -99,7 +106,10 @@ function scheduleRetry() {
 function onStats(s) {
   state.jetstream = s.jetstream;
   renderStats(s);
-  charts ??= { msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt), bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`) };
+  charts ??= {
+    msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt),
+    bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`),
+  };
   charts.msgs.push(s.now, [s.in_msgs_rate, s.out_msgs_rate]);
   charts.bytes.push(s.now, [s.in_bytes_rate, s.out_bytes_rate]);
   // How many samples the charts hold (the screenshot run waits for a few).

@@ -53,7 +53,12 @@ export class LiveChart {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         series: [
           {},
-          ...this.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, value: (_u, v) => (v == null ? '–' : fmt(v)) })),
+          ...this.labels.map((label, i) => ({
+            label,
+            stroke: colours[i % colours.length],
+            width: 2,
+            value: (_u, v) => (v == null ? '–' : fmt(v)),
+          })),
         ],
         axes: [
           { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, ticks) => ticks.map(clock) },
