@@ -113,9 +113,16 @@ describe('dashboard', { skip: SKIP_BROWSER }, () => {
   it('tails only the subjects its filter matches, and shows a payload as JSON, text or hex', { timeout: TEST_MS }, async () => {
     const page = w.page;
     await page.goto(`${base}/#tail`);
+    await streamOpen(page, { view: 'overview', tail: '>' });
+    // A filter the hub would refuse is refused in the page, and the tail stays as it was.
+    await page.fill('#tail-filter', 'orders..>');
+    await page.click('#tail-form button[type="submit"]');
+    await page.locator('#tail-error', { hasText: 'Not a subject filter: orders..>' }).waitFor();
+    assert.equal(await page.getAttribute('body', 'data-stream'), 'view=overview&tail=%3E');
     await page.fill('#tail-filter', 'filtered.*');
     await page.click('#tail-form button[type="submit"]');
     await streamOpen(page, { view: 'overview', tail: 'filtered.*' });
+    assert.equal(await page.locator('#tail-error').isVisible(), false);
     const h = natsHeaders();
     h.set('X-Trace', 'abc<script>');
     nc.publish('other.subject', 'not-matching-event');
@@ -132,6 +139,23 @@ describe('dashboard', { skip: SKIP_BROWSER }, () => {
     await page.selectOption('#tail-format', 'hex');
     await row.locator('pre.payload.hex').waitFor();
     assert.match((await pre.textContent()) ?? '', /^000000 {2}7b 22 6b 69/);
+  });
+
+  it('keeps at most MAX_ROWS (500) rows in the tail, dropping the oldest', { timeout: TEST_MS }, async () => {
+    const page = w.page;
+    await page.goto(`${base}/#tail`);
+    // The page's own Tail, fed directly: how many rows the hub lets through depends on its rate limit, not on the page.
+    const [max, rows, newest, oldest] = await page.evaluate<[number, number, string, string]>(`(async () => {
+      const { Tail, MAX_ROWS } = await import('./assets/tail.js');
+      const list = document.createElement('div');
+      const tail = new Tail(list, document.createElement('span'));
+      for (let i = 0; i < MAX_ROWS + 100; i++) {
+        tail.add({ subject: 'bulk.' + i, reply: null, headers: null, size: 1, payload: btoa('x'), truncated: false, time: Date.now() });
+      }
+      const subject = (row) => row.querySelector('.subject').textContent;
+      return [MAX_ROWS, list.childElementCount, subject(list.firstElementChild), subject(list.lastElementChild)];
+    })()`);
+    assert.deepEqual([max, rows, newest, oldest], [500, 500, 'bulk.599', 'bulk.100']);
   });
 
   it('publishes from its form to a subscriber of the official client, with headers', { timeout: TEST_MS }, async () => {

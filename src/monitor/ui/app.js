@@ -222,9 +222,27 @@ function setPaused(paused) {
   openStream();
 }
 
+/**
+ * Whether a tail filter is a subject with wildcards as NATS spells them: the
+ * hub refuses anything else with a 400, which an EventSource cannot tell from
+ * a hub that is down, so the page checks first.
+ */
+function validFilter(f) {
+  const tokens = f.split('.');
+  return tokens.every((t, i) => {
+    if (t === '' || /\s/.test(t)) return false;
+    if (t === '*' || (t === '>' && i === tokens.length - 1)) return true;
+    return !t.includes('*') && !t.includes('>');
+  });
+}
+
 $('#tail-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const filter = $('#tail-filter').value.trim() || '>';
+  const err = $('#tail-error');
+  err.hidden = validFilter(filter);
+  err.textContent = err.hidden ? '' : `Not a subject filter: ${filter} (tokens separated by dots; * for one token, > for the rest)`;
+  if (!err.hidden) return;
   if (filter !== state.tailFilter) tail.clear();
   state.tailFilter = filter;
   openStream();
