@@ -4,7 +4,7 @@
 // goes away the page says "reconnecting" and opens a stream again once the hub
 // answers (after asking api/whoami, which may want a login again).
 import { $, fill, fmtBytes, h } from './dom.js';
-import { LiveChart, rateFmt } from './charts.js';
+import { BYTE_INCRS, LiveChart, rateFmt } from './charts.js';
 import { showReply, Tail } from './tail.js';
 import { renderConnections, renderStats, renderStreams, renderSubjects } from './views.js';
 
@@ -108,7 +108,7 @@ function onStats(s) {
   renderStats(s);
   charts ??= {
     msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt),
-    bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`),
+    bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`, BYTE_INCRS),
   };
   charts.msgs.push(s.now, [s.in_msgs_rate, s.out_msgs_rate]);
   charts.bytes.push(s.now, [s.in_bytes_rate, s.out_bytes_rate]);

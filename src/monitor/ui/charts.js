@@ -27,8 +27,13 @@ function cssVar(name) {
 }
 
 export class LiveChart {
-  /** `labels`: the series (e.g. ['in', 'out']); `fmt`: how a value reads on the axis and in the legend. */
-  constructor(el, labels, fmt) {
+  /**
+   * `labels`: the series (e.g. ['in', 'out']); `fmt`: how a value reads on the
+   * axis and in the legend; `incrs`: the y axis's tick steps (uPlot's decimal
+   * ones by default).
+   */
+  constructor(el, labels, fmt, incrs) {
+    this.incrs = incrs;
     this.el = el;
     this.labels = labels;
     this.fmt = fmt;
@@ -62,7 +67,7 @@ export class LiveChart {
         ],
         axes: [
           { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, ticks) => ticks.map(clock) },
-          { ...axis, size: fitLabels, values: (_u, ticks) => ticks.map(fmt) },
+          { ...axis, size: fitLabels, ...(this.incrs ? { incrs: this.incrs } : {}), values: (_u, ticks) => ticks.map(fmt) },
         ],
       },
       this.data,
@@ -88,3 +93,6 @@ export class LiveChart {
 }
 
 export const rateFmt = (v) => `${fmtNum(v)}/s`;
+
+/** Byte tick steps that read as round numbers in KiB and MiB (1, 2, 5, 10… of each unit). */
+export const BYTE_INCRS = [1, 1024, 1024 ** 2, 1024 ** 3].flatMap((unit) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map((m) => m * unit));
