@@ -27,6 +27,7 @@ import { fromWire } from '../protocol/bytes.js';
 import { connz, parseConnzQuery } from './connz.js';
 import { CpuMeter, healthz, jsz, subsz, varz } from './documents.js';
 import { time } from './format.js';
+import { DEFAULT_LIMIT } from './query.js';
 import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 import type { MonitorSource } from './types.js';
 
@@ -270,11 +271,20 @@ export class SysResponder<R> {
   private subsz(src: MonitorSource, o: Options, viewer: MonitorViewer): object {
     const full = subsz(src, params({ subs: true, test: o.test, offset: o.offset, limit: o.limit }), viewer) as Record<string, unknown>;
     const offset = typeof o.offset === 'number' && o.offset > 0 ? o.offset : 0;
-    const limit = full.limit;
-    const list = o.subscriptions === true ? (full.subscriptions_list as object[]) : [];
-    const { subscriptions_list: _list, total: _total, offset: _offset, limit: _limit, ...rest } = full;
+    const limit = typeof o.limit === 'number' && o.limit > 0 ? o.limit : DEFAULT_LIMIT;
+    // The HTTP form drops to the counts alone when nothing is listed: no list, no server_id.
+    const list = o.subscriptions === true && Array.isArray(full.subscriptions_list) ? (full.subscriptions_list as object[]) : [];
+    const { subscriptions_list: _list, total: _total, offset: _offset, limit: _limit, server_id: _id, now, ...counts } = full;
     // nats-server's total counts the page it sends.
-    return { ...rest, total: list.length, offset, limit, ...(list.length > 0 ? { subscriptions_list: list } : {}) };
+    return {
+      server_id: src.serverId,
+      now: now ?? time(Date.now()),
+      ...counts,
+      total: list.length,
+      offset,
+      limit,
+      ...(list.length > 0 ? { subscriptions_list: list } : {}),
+    };
   }
 
   /**

@@ -229,6 +229,7 @@ export class Hub extends EventEmitter<HubEvents> {
       closedConnections: () => this.closedRing?.list() ?? [],
       httpReqStats: () => this.monitor?.reqStats ?? {},
       counters: () => this.stats(),
+      sublistStats: () => this.router.sublist.stats(),
       bus: (this.bus ??= this.monitorBus()),
     };
   }
