@@ -56,6 +56,8 @@ export class StatsMeter {
     const p = this.last;
     const ms = now - this.lastAt;
     const mem = process.memoryUsage();
+    // The first sample only starts the CPU meter: the time before it is not the page's to see.
+    const cpu = this.cpu.percent();
     this.current = {
       now,
       uptime_ms: now - src.startTime,
@@ -73,7 +75,7 @@ export class StatsMeter {
       slow_consumers: c.slowConsumers,
       mem_rss: mem.rss,
       heap_used: mem.heapUsed,
-      cpu: this.cpu.percent(),
+      cpu: p === null ? 0 : cpu,
       jetstream: src.jetstream !== null,
     };
     this.last = { ...c };
