@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The one build every path uses (`npm run build`, the bench scripts, `prepare`):
-// tsc, then the run bit on each file of package.json's "bin". tsc writes its
-// output 0644, so without this a linked or globally installed `netemitter`
-// fails with "Permission denied" after any rebuild.
+// tsc, a copy of the dashboard's static files (src/monitor/ui), then the run bit
+// on each file of package.json's "bin". tsc writes its output 0644, so without
+// this a linked or globally installed `netemitter` fails with "Permission
+// denied" after any rebuild.
 // Usage: node scripts/build.mjs (from the package root; it does not clean dist:
 // `npm run build` does that in its prebuild).
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,10 @@ if (result.error) {
   process.exit(1);
 }
 if (result.status !== 0) process.exit(result.status ?? 1);
+
+// The dashboard's page is plain JS, CSS and HTML that tsc does not see: copy it
+// next to the compiled src/monitor/dashboard.js, which serves it from there.
+cpSync(new URL('../src/monitor/ui', import.meta.url), new URL('../dist/src/monitor/ui', import.meta.url), { recursive: true });
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const bins = typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : (pkg.bin ?? {});

@@ -218,6 +218,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('httpPort', PORT, 'port of the monitoring endpoints (/varz, /connz, …); 0 picks a free port', { defaultText: 'off' }),
   row('httpHost', TEXT, 'address of the monitoring endpoints', { arg: '<host>', defaultText: 'the hub host' }),
   row('maxClosedClients', COUNT, 'closed connections /connz remembers'),
+  row('maxMonitorSessions', COUNT, 'dashboard login sessions kept at once; past it the oldest ends'),
+  row('monitorSessionTtl', DURATION, 'how long a dashboard login session lasts'),
   row('monitorTailRate', COUNT, "messages per second the dashboard's live tail sends each page; the rest are counted as skipped"),
   row('monitorTailMaxPayload', SIZE, "payload bytes of a tailed message sent to the page; longer ones are cut"),
   row('maxMonitorLiveClients', COUNT, 'dashboard live streams (GET /api/live) open at once'),

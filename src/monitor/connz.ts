@@ -6,6 +6,7 @@ import type { Subscription } from '../server/types.js';
 import { MonitorQueryError, boolParam, paging, uintParam, DEFAULT_LIMIT } from './query.js';
 import { time, uptime, goDuration } from './format.js';
 import type { ClosedRecord, ConnRecord, LiveConnection, MonitorSource, SubRecord } from './types.js';
+import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 
 export const ConnState = {
   OPEN: 'open',
@@ -33,7 +34,7 @@ const SORTS: Record<string, Compare> = {
   uptime: (a, b, now) => (b.stop ?? now) - b.start - ((a.stop ?? now) - a.start),
   stop: (a, b) => (b.stop ?? 0) - (a.stop ?? 0),
   reason: (a, b) => ((a.reason ?? '') < (b.reason ?? '') ? -1 : (a.reason ?? '') > (b.reason ?? '') ? 1 : 0),
-  rtt: () => 0,
+  rtt: (a, b) => b.rtt - a.rtt,
 };
 
 export interface ConnzQuery {
@@ -86,6 +87,7 @@ export function connRecord(c: LiveConnection): ConnRecord {
     tlsCipher: tls?.cipher ?? undefined,
     start: c.startTime,
     lastActivity: c.lastActivity,
+    rtt: c.rtt,
     inMsgs: c.inMsgs,
     inBytes: c.inBytes,
     outMsgs: c.outMsgs,
@@ -106,8 +108,12 @@ export function subDetail(s: SubRecord, account?: string): object {
   return d;
 }
 
-/** One connection in nats-server's ConnInfo shape, fields in its order; empty optional ones left out as it does. */
-function connInfo(r: Row, q: ConnzQuery, now: number): object {
+/**
+ * One connection in nats-server's ConnInfo shape, fields in its order; empty
+ * optional ones left out as it does. Its subscription list holds only the
+ * subjects the viewer may subscribe to; `subscriptions` stays the count.
+ */
+function connInfo(r: Row, q: ConnzQuery, viewer: MonitorViewer, now: number): object {
   const end = r.stop ?? now;
   const o: Record<string, unknown> = {
     cid: r.id,
@@ -122,8 +128,7 @@ function connInfo(r: Row, q: ConnzQuery, now: number): object {
     o.stop = time(r.stop);
     o.reason = r.reason;
   }
-  // No round-trip measurement yet: Go's zero duration.
-  o.rtt = goDuration(0);
+  o.rtt = goDuration(r.rtt);
   o.uptime = uptime(end - r.start);
   o.idle = uptime(end - r.lastActivity);
   o.pending_bytes = r.pending;
@@ -141,15 +146,16 @@ function connInfo(r: Row, q: ConnzQuery, now: number): object {
     o.authorized_user = r.user;
     o.account = '$G';
   }
-  if (q.subs && r.subs.length > 0) {
-    if (q.detail) o.subscriptions_list_detail = r.subs.map((s) => subDetail(s));
-    else o.subscriptions_list = r.subs.map((s) => s.subject);
+  const subs = q.subs && viewer !== OPEN_VIEWER ? r.subs.filter((s) => viewer.maySubscribe(s.subject)) : r.subs;
+  if (q.subs && subs.length > 0) {
+    if (q.detail) o.subscriptions_list_detail = subs.map((s) => subDetail(s));
+    else o.subscriptions_list = subs.map((s) => s.subject);
   }
   return o;
 }
 
-/** The /connz document. */
-export function connz(src: MonitorSource, q: ConnzQuery, now = Date.now()): object {
+/** The /connz document, as `viewer` may see it. */
+export function connz(src: MonitorSource, q: ConnzQuery, viewer: MonitorViewer = OPEN_VIEWER, now = Date.now()): object {
   let rows: Row[] = [];
   if (q.state !== ConnState.CLOSED) for (const c of src.connections()) rows.push(connRecord(c));
   if (q.state !== ConnState.OPEN) rows.push(...(src.closedConnections() as ClosedRecord[]));
@@ -158,16 +164,16 @@ export function connz(src: MonitorSource, q: ConnzQuery, now = Date.now()): obje
   if (q.cid > 0) {
     // One connection by id: nats-server reports total 1 and limit 1 whether or not it is found.
     rows = rows.filter((r) => r.id === q.cid).slice(0, 1);
-    return page(src, now, rows, 1, 0, 1, q);
+    return page(src, now, rows, 1, 0, 1, q, viewer);
   }
   const total = rows.length;
   const cmp = SORTS[q.sort]!;
   rows.sort((a, b) => cmp(a, b, now) || byCid(a, b, now));
   if (offset > total) offset = total;
-  return page(src, now, rows.slice(offset, offset + limit), total, offset, limit, q);
+  return page(src, now, rows.slice(offset, offset + limit), total, offset, limit, q, viewer);
 }
 
-function page(src: MonitorSource, now: number, rows: Row[], total: number, offset: number, limit: number, q: ConnzQuery): object {
+function page(src: MonitorSource, now: number, rows: Row[], total: number, offset: number, limit: number, q: ConnzQuery, viewer: MonitorViewer): object {
   return {
     server_id: src.serverId,
     now: time(now),
@@ -175,6 +181,6 @@ function page(src: MonitorSource, now: number, rows: Row[], total: number, offse
     total,
     offset,
     limit,
-    connections: rows.map((r) => connInfo(r, q, now)),
+    connections: rows.map((r) => connInfo(r, q, viewer, now)),
   };
 }

@@ -14,6 +14,8 @@ import { consumerInfo } from '../server/jetstream/api/consumers.js';
 import { MonitorQueryError, boolParam, paging, DEFAULT_LIMIT } from './query.js';
 import { nanos, time, uptime } from './format.js';
 import { subDetail } from './connz.js';
+import { consumerFilters } from '../server/jetstream/config.js';
+import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 import type { MonitorSource, SubRecord } from './types.js';
 
 /** nats-server's account names: we have one account (the global one) and no system account of our own. */
@@ -54,7 +56,7 @@ export function varz(src: MonitorSource, extra: { cpu: number; httpReqStats: Rec
     http_host: src.httpHost,
     http_port: src.httpPort,
     http_base_path: '',
-    https_port: 0,
+    https_port: src.httpsPort,
   };
   if (src.authRequired) doc.auth_required = true;
   Object.assign(doc, {
@@ -114,9 +116,11 @@ function sublistStats(src: MonitorSource): Record<string, number> {
 /**
  * /subsz: the counts; with subs=1 the subscriptions too, those that a
  * message on `test` would reach when it is given (nats-server answers the
- * full form only with subs).
+ * full form only with subs). The list holds only subscriptions on subjects
+ * the viewer may subscribe to, and `total` counts that list; the counts
+ * (num_subscriptions, …) stay the hub's.
  */
-export function subsz(src: MonitorSource, q: URLSearchParams, now = Date.now()): object {
+export function subsz(src: MonitorSource, q: URLSearchParams, viewer: MonitorViewer = OPEN_VIEWER, now = Date.now()): object {
   const subs = boolParam(q, 'subs');
   const test = q.get('test') ?? '';
   if (test !== '' && !isValidLiteralSubject(test)) throw new MonitorQueryError(`invalid test subject, must be valid publish subject: ${test}`);
@@ -127,6 +131,7 @@ export function subsz(src: MonitorSource, q: URLSearchParams, now = Date.now()):
   for (const c of src.connections()) {
     for (const s of c.subs.values()) {
       if (test !== '' && !subjectMatches(s.subject, test)) continue;
+      if (viewer !== OPEN_VIEWER && !viewer.maySubscribe(s.subject)) continue;
       list.push({ subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.delivered, cid: c.id });
     }
   }
@@ -184,8 +189,28 @@ function apiStats(src: MonitorSource): object {
   return { total: c?.total ?? 0, errors: c?.errors ?? 0 };
 }
 
-/** /jsz, with `accounts`, `streams`, `consumers` and `config` (each implies the ones before it, as in nats-server). */
-export function jsz(src: MonitorSource, q: URLSearchParams, now = Date.now()): object {
+/**
+ * Whether the viewer sees a stream: when it may subscribe to one of the
+ * stream's subjects (a stream without subjects, a mirror or one fed by
+ * sources, when it may subscribe to everything).
+ */
+function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
+  if (viewer === OPEN_VIEWER) return true;
+  if (subjects === undefined || subjects.length === 0) return viewer.maySubscribe('>');
+  return subjects.some((s) => viewer.maySubscribe(s));
+}
+
+/** A consumer of a visible stream: shown without a filter, else when the viewer may subscribe to one of its filters. */
+function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
+  return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(s));
+}
+
+/**
+ * /jsz, with `accounts`, `streams`, `consumers` and `config` (each implies
+ * the ones before it, as in nats-server). The details list only the streams
+ * and consumers the viewer may see; the totals stay the hub's.
+ */
+export function jsz(src: MonitorSource, q: URLSearchParams, viewer: MonitorViewer = OPEN_VIEWER, now = Date.now()): object {
   const accounts = boolParam(q, 'accounts');
   const streams = boolParam(q, 'streams');
   const consumers = boolParam(q, 'consumers');
@@ -241,12 +266,14 @@ export function jsz(src: MonitorSource, q: URLSearchParams, now = Date.now()): o
     if (streams || consumers || config) {
       const detail: object[] = [];
       for (const s of js.streams.values()) {
+        if (!streamVisible(viewer, s.config.subjects)) continue;
         const info = streamInfo(s);
         const d: Record<string, unknown> = { name: s.name, created: info.created, cluster: { leader: src.serverName } };
         if (config) d.config = info.config;
         d.state = info.state;
-        if (consumers && s.consumers.size > 0) {
-          d.consumer_detail = [...s.consumers.values()].map((c) => {
+        const shown = [...s.consumers.values()].filter((c) => consumerVisible(viewer, consumerFilters(c.config)));
+        if (consumers && shown.length > 0) {
+          d.consumer_detail = shown.map((c) => {
             const ci = consumerInfo(c) as unknown as Record<string, unknown>;
             if (config) return ci;
             const { config: _omitted, ...rest } = ci;

@@ -23,9 +23,9 @@ export function documentRoutes(reqStats: Record<string, number>): RouteTable {
   const cpu = new CpuMeter();
   return {
     [MonitorPath.VARZ]: (ctx: RouteContext) => sendJson(ctx, varz(ctx.src, { cpu: cpu.percent(), httpReqStats: reqStats })),
-    [MonitorPath.CONNZ]: (ctx: RouteContext) => sendJson(ctx, connz(ctx.src, parseConnzQuery(ctx.url.searchParams))),
-    [MonitorPath.SUBSZ]: (ctx: RouteContext) => sendJson(ctx, subsz(ctx.src, ctx.url.searchParams)),
-    [MonitorPath.JSZ]: (ctx: RouteContext) => sendJson(ctx, jsz(ctx.src, ctx.url.searchParams)),
+    [MonitorPath.CONNZ]: (ctx: RouteContext) => sendJson(ctx, connz(ctx.src, parseConnzQuery(ctx.url.searchParams), ctx.viewer)),
+    [MonitorPath.SUBSZ]: (ctx: RouteContext) => sendJson(ctx, subsz(ctx.src, ctx.url.searchParams, ctx.viewer)),
+    [MonitorPath.JSZ]: (ctx: RouteContext) => sendJson(ctx, jsz(ctx.src, ctx.url.searchParams, ctx.viewer)),
     [MonitorPath.HEALTHZ]: (ctx: RouteContext) => {
       const h = healthz(ctx.src, ctx.url.searchParams);
       sendJson(ctx, h.body, h.status);

@@ -3,12 +3,15 @@
  * path, asks `authenticate` who the viewer is, and hands the request to the
  * route registered for the path (route.ts). Routes: the nats-server
  * documents (endpoints.ts), and whatever else the hub registers. A bad query
- * is answered 400 with nats-server's text.
+ * is answered 400 with nats-server's text. With the hub's TLS settings it
+ * serves HTTPS (tls.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { documentRoutes, MonitorPath, PATH_ALIASES } from './endpoints.js';
 import { MonitorQueryError } from './query.js';
-import { OPEN_VIEWER, routeMethods, sendText, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
+import type { ResolvedTls } from '../server/security/tls-config.js';
+import { secureListener } from './tls.js';
+import { OPEN_VIEWER, routeMethods, type MonitorViewer, type Route, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorSource } from './types.js';
 
 export { MonitorPath };
@@ -26,29 +29,25 @@ export interface MonitorListenOptions {
   /** More routes (metrics, the dashboard); they may not replace a document's path. */
   routes?: RouteTable;
   authenticate?: Authenticate;
+  /** Serve HTTPS with the hub's TLS settings; ask for a client certificate only with requireClientCert. */
+  tls?: { readonly tls: ResolvedTls; readonly requireClientCert: boolean } | undefined;
 }
 
 export interface MonitorServer {
+  /** The HTTP server; with TLS it does not listen itself, it serves the sockets the TLS listener hands it. */
   readonly server: Server;
   readonly host: string;
   readonly port: number;
+  /** HTTPS. */
+  readonly secure: boolean;
   close(): Promise<void>;
 }
-
-const INDEX = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>netemitter monitor</title></head>
-<body><h1>netemitter</h1><ul>
-${Object.values(MonitorPath)
-  .map((p) => `<li><a href=".${p}">${p}</a></li>`)
-  .join('\n')}
-</ul></body></html>
-`;
 
 /** Opens the monitoring listener on host:port. */
 export async function openMonitor(src: () => MonitorSource, opts: MonitorListenOptions): Promise<MonitorServer> {
   const reqStats: Record<string, number> = {};
   const docs = documentRoutes(reqStats);
-  const routes: RouteTable = { '/': (ctx) => sendText(ctx, 200, INDEX, 'text/html; charset=utf-8'), ...opts.routes, ...docs };
+  const routes: RouteTable = { ...opts.routes, ...docs };
   const prefixes = Object.keys(routes)
     .filter((k) => k.endsWith('/*'))
     .map((k) => [k.slice(0, -1), routes[k]!] as const);
@@ -87,23 +86,27 @@ export async function openMonitor(src: () => MonitorSource, opts: MonitorListenO
 
   // A monitoring client that keeps a socket open must not hold up the hub's close.
   server.keepAliveTimeout = 5_000;
+  const secure = opts.tls === undefined ? null : secureListener(server, opts.tls.tls, opts.tls.requireClientCert);
+  const listener = secure?.server ?? server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port, opts.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const a = server.address();
+  const a = listener.address();
   if (a === null || typeof a === 'string') throw new Error('the monitoring listener has no address');
   return {
     server,
     host: a.address,
     port: a.port,
+    secure: secure !== null,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listener.close(() => resolve());
         server.closeAllConnections();
+        secure?.destroyAll();
       }),
   };
 }

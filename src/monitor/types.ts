@@ -34,6 +34,8 @@ export interface ConnRecord {
   /** Milliseconds since the epoch. */
   readonly start: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -60,6 +62,8 @@ export interface LiveConnection {
   readonly peer: { readonly tls: { readonly protocol: string | null; readonly cipher: string | null } | null };
   readonly startTime: number;
   readonly lastActivity: number;
+  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
@@ -77,6 +81,8 @@ export interface MonitorCounters {
   outMsgs: number;
   outBytes: number;
   slowConsumers: number;
+  /** Connections refused for bad or missing credentials. */
+  authFailures: number;
 }
 
 /** The hub, as the monitor sees it. */
@@ -90,7 +96,10 @@ export interface MonitorSource {
   readonly host: string;
   readonly port: number;
   readonly httpHost: string;
+  /** The monitoring port when it serves plain HTTP, else 0. */
   readonly httpPort: number;
+  /** The monitoring port when it serves HTTPS (the hub has TLS), else 0. */
+  readonly httpsPort: number;
   readonly authRequired: boolean;
   readonly authTimeout: number;
   readonly tlsTimeout: number;

@@ -82,6 +82,9 @@ export const Defaults = {
   lameDuckGracePeriod: 2_000,
   connectTimeout: 10_000,
   maxClosedClients: 10_000,
+  maxMonitorSessions: 1000,
+  /** 12 hours. */
+  monitorSessionTtl: 43_200_000,
   monitorTailRate: 50,
   monitorTailMaxPayload: 16 * 1024,
   maxMonitorLiveClients: 16,

@@ -20,6 +20,8 @@ import type { AuthResult } from './security/auth.js';
 import { Writer } from './writer.js';
 import { CloseReason, Subscription, type ClientInfo, type ClientOptions, type HubCore, type Message, type Subscriber } from './types.js';
 
+/** nats-server sends its first PING this long after CONNECT (or at pingInterval when that is shorter). */
+const FIRST_PING_MS = 2_000;
 const EMPTY = new Uint8Array(0);
 
 /** Where a connection is in its life: before an accepted CONNECT, authenticating (async), ready. */
@@ -66,6 +68,12 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   /** Whether any byte has arrived yet. */
   private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
+  /** The round trip of the last PING this hub sent, in milliseconds (0: none answered yet), for /connz. */
+  rtt = 0;
+  /** When the unanswered PING went out (performance.now()), or 0. */
+  private rttStart = 0;
+  /** The first PING after CONNECT, which measures the round trip early as nats-server does. */
+  private firstPingTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
   /** The connect timeout, or with authentication the authentication timeout. */
   private connectTimer: NodeJS.Timeout | null = null;
@@ -184,6 +192,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     this.out.clear();
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    if (this.firstPingTimer !== null) clearTimeout(this.firstPingTimer);
+    this.firstPingTimer = null;
     this.greeted();
     this.clearDeadline();
     if (this.producers !== null) this.releaseProducers();
@@ -323,7 +333,23 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     const first = this.phase !== Phase.READY;
     this.phase = Phase.READY;
     if (this.opts.verbose) this.send('+OK\r\n');
-    if (first) this.hub.connectionReady(this);
+    if (first) {
+      this.firstPingTimer = setTimeout(onFirstPing, Math.min(FIRST_PING_MS, this.hub.options.pingInterval), this);
+      this.hub.connectionReady(this);
+    }
+  }
+
+  /** The early PING: counted like a heartbeat's, so an unanswered one still ends a stale peer. */
+  firstPing(): void {
+    this.firstPingTimer = null;
+    if (this.closed || this.rttStart !== 0) return;
+    this.pingsOut++;
+    this.sendPing();
+  }
+
+  private sendPing(): void {
+    this.rttStart = performance.now();
+    this.send('PING\r\n');
   }
 
   /** A refused client's delay is over. */
@@ -421,6 +447,10 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
 
   pong(): void {
     this.pingsOut = 0;
+    if (this.rttStart !== 0) {
+      this.rtt = performance.now() - this.rttStart;
+      this.rttStart = 0;
+    }
   }
 
   error(err: ProtocolError): void {
@@ -442,13 +472,17 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       return;
     }
     this.pingsOut++;
-    this.send('PING\r\n');
+    this.sendPing();
   }
 
 }
 
 function onPingTimer(conn: Connection): void {
   conn.heartbeat();
+}
+
+function onFirstPing(conn: Connection): void {
+  conn.firstPing();
 }
 
 function onConnectTimeout(conn: Connection): void {

@@ -30,6 +30,10 @@ import { Authenticator, AuthDefaults } from './security/auth.js';
 import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { openMonitor, type MonitorServer } from '../monitor/http.js';
+import { metricsRoutes } from '../monitor/metrics.js';
+import { SysResponder } from '../monitor/sys.js';
+import { monitorAccess } from '../monitor/auth.js';
+import { dashboardRoutes } from '../monitor/dashboard.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
 import { connRecord } from '../monitor/connz.js';
 import { CoarseClock } from './clock.js';
@@ -143,7 +147,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
     const jetstream = this.jetstream;
-    if (jetstream !== null) this.router.tap = (m) => jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
+    // $SYS.REQ.SERVER.* (the monitoring documents over NATS) are answered with or without HTTP, as nats-server does.
+    const sys = new SysResponder(() => this.monitorSource(), this.jsHost().reply);
+    this.router.tap =
+      jetstream === null
+        ? (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload)
+        : (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload) || jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -156,7 +165,17 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const spec of this.options.listen) await this.openOne(spec);
       const o = this.options;
       if (o.httpPort !== undefined) {
-        this.monitor = await openMonitor(() => this.monitorSource(), { host: o.httpHost, port: o.httpPort, routes: { ...apiRoutes() } });
+        const access = monitorAccess(this.auth, this.tls, o, (peer) => {
+          this.counters.authFailures++;
+          this.options.logger.warn({ address: peer.address, port: peer.port, monitor: peer.listener.url }, 'monitoring authentication failed');
+        });
+        this.monitor = await openMonitor(() => this.monitorSource(), {
+          host: o.httpHost,
+          port: o.httpPort,
+          routes: { ...dashboardRoutes(), ...metricsRoutes(this.monitorSource()), ...apiRoutes(), ...access.routes },
+          authenticate: access.authenticate,
+          tls: access.tls,
+        });
         this.clock.start();
       }
     } catch (err) {
@@ -178,7 +197,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const m = this.monitor;
     if (m === null) return null;
     const host = m.host.includes(':') ? `[${m.host}]` : m.host;
-    return { url: `http://${host}:${m.port}`, host: m.host, port: m.port };
+    return { url: `${m.secure ? 'https' : 'http'}://${host}:${m.port}`, host: m.host, port: m.port };
   }
 
   /** The hub as the monitoring documents read it (src/monitor/types.ts). */
@@ -193,7 +212,9 @@ export class Hub extends EventEmitter<HubEvents> {
       host: tcp?.host ?? '',
       port: tcp?.port ?? 0,
       httpHost: this.monitor?.host ?? this.options.httpHost,
-      httpPort: this.monitor?.port ?? 0,
+      // nats-server reports an HTTPS monitor under https_port, with http_port 0.
+      httpPort: this.monitor?.secure === true ? 0 : (this.monitor?.port ?? 0),
+      httpsPort: this.monitor?.secure === true ? this.monitor.port : 0,
       authRequired: this.auth !== null,
       // nats-server reports its defaults when auth or TLS is off.
       authTimeout: this.auth?.timeout ?? AuthDefaults.timeout,

@@ -91,6 +91,13 @@ export interface HubOptions {
   /** Dashboard requests (POST /api/request) waiting for a reply at once; more are refused with 429. Default 16. */
   maxMonitorRequests?: number;
   /**
+   * Dashboard sessions (`POST /api/login`) kept at once when the hub has
+   * authorization; past it the oldest is ended. Default 1000.
+   */
+  maxMonitorSessions?: number;
+  /** Milliseconds a dashboard session lasts from its login. Default 12 h. */
+  monitorSessionTtl?: number;
+  /**
    * Durable streams and pull consumers, served as the JetStream API subset
    * (docs/durability.md). Absent or false: off, as nats-server without `-js`
    * (JetStream clients get "no responders"). `true`: on, in memory.
@@ -136,6 +143,8 @@ export interface ResolvedHubOptions {
   lameDuckGracePeriod: number;
   connectTimeout: number;
   maxClosedClients: number;
+  maxMonitorSessions: number;
+  monitorSessionTtl: number;
   monitorTailRate: number;
   monitorTailMaxPayload: number;
   maxMonitorLiveClients: number;
@@ -162,6 +171,8 @@ export const LIMITS = {
   lameDuckGracePeriod: 0,
   connectTimeout: 0,
   maxClosedClients: 0,
+  maxMonitorSessions: 1,
+  monitorSessionTtl: 1,
   monitorTailRate: 0,
   monitorTailMaxPayload: 0,
   maxMonitorLiveClients: 0,

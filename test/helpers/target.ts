@@ -40,7 +40,16 @@ export type ServerOptions = Pick<
   authorization?: AuthorizationOptions;
   /** The monitoring HTTP endpoints on a free port: the hub's httpPort 0, nats-server's `http: 127.0.0.1:-1`. See TestServer.monitorUrl. */
   monitor?: boolean;
+  /**
+   * `$SYS.REQ.SERVER.*` answered to the user `sys` (password `sys`): nats-server answers them only in its
+   * system account, so it gets one (SYS, with that user) and every client without credentials lands in an
+   * account of its own (APP, through `no_auth_user`). The hub has one account and answers everyone.
+   */
+  systemAccount?: boolean;
 };
+
+/** The user (and password) of the system account that `systemAccount: true` gives nats-server. */
+export const SYSTEM_USER = 'sys';
 
 export interface TestServer {
   readonly kind: TargetKind;
@@ -103,7 +112,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
 }
 
 async function startHub(opts: ServerOptions): Promise<TestServer> {
-  const { jetstream, monitor, ...limits } = opts;
+  const { jetstream, monitor, systemAccount: _sys, ...limits } = opts;
   const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
   let hub: Hub;
@@ -255,6 +264,15 @@ export function natsServerConfig(opts: ServerOptions, portsDir: string): string 
   if (opts.pingInterval !== undefined) lines.push(`ping_interval: ${duration(opts.pingInterval)}`);
   if (opts.maxPingsOut !== undefined) lines.push(`ping_max: ${opts.maxPingsOut}`);
   if (opts.jetstream === true) lines.push(`jetstream { store_dir: ${JSON.stringify(join(portsDir, 'js'))} }`);
+  if (opts.systemAccount === true) {
+    if (opts.authorization !== undefined) throw new Error('startServer: systemAccount and authorization cannot be combined');
+    const js = opts.jetstream === true ? 'jetstream: enabled, ' : '';
+    lines.push(
+      `accounts { SYS { users: [{ user: ${SYSTEM_USER}, password: ${SYSTEM_USER} }] }, APP { ${js}users: [{ user: app, password: app }] } }`,
+      'system_account: SYS',
+      'no_auth_user: app',
+    );
+  }
   if (opts.tls !== undefined) lines.push(natsServerTls(opts.tls));
   if (opts.authorization !== undefined) lines.push(natsServerAuthorization(opts.authorization));
   if (opts.monitor === true) lines.push(`http: "${HOST}:-1"`);

@@ -50,6 +50,12 @@ describe('/connz query', () => {
     assert.deepEqual([fallback.offset, fallback.limit], [0, 1024]);
   });
 
+  it('measures the round trip with a PING soon after CONNECT, as nats-server does', async () => {
+    // Both servers PING about 2 s after CONNECT; the client's PONG gives rtt.
+    const doc = await until(base, '/connz', (d) => (d as unknown as Connz).connections.every((c) => c.rtt !== '0s'), 8_000);
+    for (const c of (doc as unknown as Connz).connections) assert.match(c.rtt as string, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
+  });
+
   it('lists subscriptions with subs=1, and one connection with cid', async () => {
     const all = (await getJson(base, '/connz?subs=1')) as unknown as Connz;
     const c3 = all.connections.find((c) => c.name === 'c3')!;

@@ -27,10 +27,10 @@ import { pull } from './pull.js';
 import { answerFlowControl, InterestWaiters, JS_FC_PREFIX } from './push.js';
 import { Registry, type Stream } from './registry.js';
 import { nowNs } from './time.js';
-import { DEFAULT_MAX_COMMIT_BATCH, Turn } from './turn.js';
+import { DEFAULT_MAX_COMMIT_BATCH, Turn, type CommitObserver } from './turn.js';
 import type { AfterCommit, Fillable, JsContext, Op } from './types.js';
 
-export { DEFAULT_MAX_COMMIT_BATCH } from './turn.js';
+export { DEFAULT_MAX_COMMIT_BATCH, type CommitObserver } from './turn.js';
 export { DEAD_LETTER_METADATA, DEFAULT_DEAD_LETTER_PREFIX } from './outbox.js';
 
 const API_PREFIX = `${JS_API_PREFIX}.`;
@@ -95,6 +95,15 @@ export class JetStream implements ConsumerHost, JsContext {
 
   get streams(): ReadonlyMap<string, Stream> {
     return this.registry.streams;
+  }
+
+  /** Watches each group commit's duration (the monitor's commit latency histogram); null: no one does. */
+  set commitObserver(fn: CommitObserver | null) {
+    this.turn.observer = fn;
+  }
+
+  get commitObserver(): CommitObserver | null {
+    return this.turn.observer;
   }
 
   close(): void {

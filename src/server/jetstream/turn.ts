@@ -25,7 +25,15 @@ export interface TurnHost {
   flush(): void;
 }
 
+/** Told each commit's duration in nanoseconds (the store's commit latency, for /metrics). */
+export type CommitObserver = (ns: bigint) => void;
+
 export class Turn {
+  /**
+   * Set while something watches commit latency (the monitor). Without one the
+   * commit reads no clock.
+   */
+  observer: CommitObserver | null = null;
   /** The store whose transaction wraps the turn; ops on another store get their own. */
   private readonly store: Store;
   private readonly host: TurnHost;
@@ -98,6 +106,8 @@ export class Turn {
   private commit(ops: Op[]): void {
     let after: AfterCommit[] = [];
     this.beforeCommit();
+    const observer = this.observer;
+    const start = observer === null ? 0n : process.hrtime.bigint();
     try {
       this.store.transaction(() => {
         // Refusals (a failed expectation, a full stream) are answers, not throws. A throw is a store
@@ -113,6 +123,7 @@ export class Turn {
           for (const c of list) c.fill(after);
         }
       });
+      if (observer !== null) observer(process.hrtime.bigint() - start);
     } catch (err) {
       // Nothing of this turn is durable, so nothing is confirmed.
       this.host.logger.error({ err }, 'JetStream turn failed and was rolled back');
