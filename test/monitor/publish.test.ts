@@ -14,6 +14,7 @@ import type { MonitorViewer } from '../../src/monitor/route.js';
 import type { MonitorSource } from '../../src/monitor/types.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { collect } from '../helpers/client.js';
+import { SseClient } from './sse.js';
 
 const HUB_ONLY = { skip: skipUnlessHub('the live API is the hub\'s own') };
 const dec = new TextDecoder();
@@ -190,5 +191,57 @@ describe('publish and request: the viewer', HUB_ONLY, () => {
     // Messages from one publisher arrive in order: the first one is the allowed one.
     const [m] = await collect(sub, 1);
     assert.equal(m!.subject, 'ui.ok');
+  });
+});
+
+describe('the live API with the hub\'s authorization (Basic auth)', HUB_ONLY, () => {
+  let hub: Hub;
+  let base: string;
+  let nc: NatsConnection;
+  const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  before(async () => {
+    hub = createHub({
+      port: 0,
+      httpPort: 0,
+      lameDuckGracePeriod: 0,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'alice', password: 'alice-pw', permissions: { publish: ['orders.>'], subscribe: ['orders.>'] } },
+          { user: 'admin', password: 'admin-pw' },
+        ],
+      },
+    });
+    await hub.listen();
+    base = hub.monitorAddress!.url;
+    nc = await connect({ servers: hub.url, reconnect: false, user: 'admin', pass: 'admin-pw' });
+  });
+  after(async () => {
+    await nc.close();
+    await hub.close();
+  });
+
+  it('needs credentials', async () => {
+    assert.equal((await post(`${base}/api/publish`, { subject: 'orders.x' })).status, 401);
+    const s = await SseClient.open(`${base}/api/live`);
+    assert.equal(s.status, 401);
+    s.close();
+  });
+
+  it('publishes only where the user may, and tails only what the user may subscribe to', async () => {
+    const alice = { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') };
+    const s = await SseClient.open(`${base}/api/live?tail=%3E`, { authorization: basic('alice', 'alice-pw') });
+    assert.equal(s.status, 200);
+    assert.equal((await s.waitFor('hello')).data.user, 'alice');
+    await s.waitFor('stats');
+    const denied = await post(`${base}/api/publish`, { subject: 'secret.plans', payload: 'x' }, alice);
+    assert.equal(denied.status, 403);
+    nc.publish('secret.plans', 'by admin');
+    await nc.flush();
+    assert.equal((await post(`${base}/api/publish`, { subject: 'orders.new', payload: 'ok' }, alice)).status, 200);
+    await s.waitFor('msg', (d) => d.subject === 'orders.new');
+    assert.deepEqual(s.named('msg').map((e) => e.data.subject), ['orders.new']);
+    s.close();
   });
 });
