@@ -23,7 +23,8 @@ export const CHROMIUM_ARGS = [
 async function main(): Promise<void> {
   const url = process.argv[2];
   if (url === undefined) throw new Error('usage: node browser-page.js <dashboard URL>#tail');
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  // The signals are ours to handle: the page is read before the browser closes.
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, handleSIGTERM: false, handleSIGINT: false, handleSIGHUP: false });
   const page = await browser.newPage();
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -356,4 +356,41 @@ describe('the tail and the viewer', HUB_ONLY, () => {
       await hub.close();
     }
   });
+
+  it('the subjects and streams views leave out what the viewer may not subscribe to', async () => {
+    const hub = createHub({ port: 0, jetstream: true });
+    await hub.listen();
+    const src = (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
+    const viewer: MonitorViewer = { user: 'alice', maySubscribe: (s) => !s.startsWith('secret.'), mayPublish: () => true };
+    const mon = await openMonitor(() => src, { host: '127.0.0.1', port: 0, routes: apiRoutes(), authenticate: () => viewer });
+    const nc = await connect({ servers: hub.url, reconnect: false });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'SECRET', subjects: ['secret.kept.>'] });
+      await jsm.streams.add({ name: 'OPEN', subjects: ['orders.kept.>'] });
+      nc.subscribe('secret.a');
+      nc.subscribe('orders.a');
+      await nc.flush();
+      const subjects = await SseClient.open(`http://127.0.0.1:${mon.port}/api/live?view=subjects`);
+      await subjects.waitFor('view');
+      for (let i = 0; i < 50; i++) {
+        nc.publish('secret.a', text.encode('s'));
+        nc.publish('orders.a', text.encode('o'));
+      }
+      await nc.flush();
+      const v = await subjects.waitFor('view', (d) => d.subjects.some((r: { subject: string }) => r.subject === 'orders.a'));
+      assert.deepEqual(v.data.subjects.map((r: { subject: string }) => r.subject), ['orders.a']);
+      // The hub counts secret.a alike: the view leaves it out for this viewer.
+      assert.ok([...src.bus.subjects()].some(([subject]) => subject === 'secret.a'));
+      subjects.close();
+      const streams = await SseClient.open(`http://127.0.0.1:${mon.port}/api/live?view=streams`);
+      const sv = await streams.waitFor('view');
+      assert.deepEqual(sv.data.streams.map((st: { name: string }) => st.name), ['OPEN']);
+      streams.close();
+    } finally {
+      await nc.close();
+      await mon.close();
+      await hub.close();
+    }
+  });
 });
