@@ -62,7 +62,7 @@ export interface MonitorAuthOptions {
   sessionTtl: number;
   logger: Logger;
   /** Credentials were presented and refused: the hub counts it (authFailures). */
-  failed(peer: Peer): void;
+  failed(): void;
 }
 
 type Credentials = { readonly kind: 'token'; readonly token: string } | { readonly kind: 'basic'; readonly user: string; readonly password: string };
@@ -75,7 +75,7 @@ export class MonitorAuth {
   private readonly auth: Authenticator;
   private readonly secure: boolean;
   private readonly logger: Logger;
-  private readonly failed: (peer: Peer) => void;
+  private readonly failed: () => void;
   /** One viewer per configured account (their AuthResults are reused), so a viewer is not rebuilt per request. */
   private readonly viewers = new WeakMap<AuthResult, MonitorViewer>();
 
@@ -114,8 +114,8 @@ export class MonitorAuth {
   };
 
   /** POST /api/login's work: a session for valid credentials, or null (refused, counted, answered). */
-  async login(req: IncomingMessage, res: ServerResponse, creds: Credentials | typeof MALFORMED): Promise<{ id: string; viewer: MonitorViewer } | null> {
-    const result = creds === MALFORMED ? null : await this.check(creds, req);
+  async login(req: IncomingMessage, res: ServerResponse, creds: Credentials): Promise<{ id: string; viewer: MonitorViewer } | null> {
+    const result = await this.check(creds, req);
     if (result === null) {
       await this.refused(req, res, AuthPath.LOGIN, 'invalid credentials');
       return null;
@@ -151,7 +151,8 @@ export class MonitorAuth {
   /** Refused credentials: counted, then answered after the same growing delay a refused CONNECT waits. */
   private async refused(req: IncomingMessage, res: ServerResponse, path: string, why: string): Promise<void> {
     const peer = peerOf(req);
-    this.failed(peer);
+    this.failed();
+    this.logger.warn({ address: peer.address, port: peer.port, monitor: peer.listener.url, path }, 'monitoring authentication failed');
     const delay = this.auth.failures.fail(peer.address, Date.now());
     if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
     if (!res.destroyed) refuse(res, req, 401, path, why);
@@ -275,22 +276,52 @@ class BodyError extends Error {
   }
 }
 
-/** Reads a JSON body of at most `max` bytes. */
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new BodyError(413, `body larger than ${max} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new BodyError(413, `body larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BodyError(400, 'body is not JSON');
-  }
+/**
+ * Reads a JSON body of at most `max` bytes. Past it, the rest is discarded
+ * unkept and the caller answers 413 with `Connection: close`, so the socket
+ * goes once the answer is written.
+ */
+function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  // As the live API's POSTs: a cross-site form cannot send this type.
+  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return Promise.reject(new BodyError(400, 'Content-Type must be application/json'));
+  const tooLarge = new BodyError(413, `body larger than ${max} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.reject(tooLarge);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= max) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      // Drained, not kept: unread bytes at the close would make it a reset, which could cut off the 413.
+      req.resume();
+      reject(tooLarge);
+    };
+    const onEnd = (): void => {
+      done();
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new BodyError(400, 'body is not JSON'));
+      }
+    };
+    // The client went away before the end: nobody is left to answer.
+    const onClose = (): void => {
+      done();
+      reject(new BodyError(400, 'body incomplete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+  });
 }
 
 /** `{ user, password }` or `{ token }`, as strings. */
@@ -368,7 +399,7 @@ export function monitorAccess(
   auth: Authenticator | null,
   tls: ResolvedTls | null,
   o: { maxMonitorSessions: number; monitorSessionTtl: number; logger: Logger },
-  failed: (peer: Peer) => void,
+  failed: () => void,
 ): Required<Pick<MonitorListenOptions, 'routes'>> & Pick<MonitorListenOptions, 'authenticate' | 'tls'> {
   const access =
     auth === null

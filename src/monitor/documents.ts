@@ -15,6 +15,7 @@ import { MonitorQueryError, boolParam, paging, DEFAULT_LIMIT } from './query.js'
 import { nanos, time, uptime } from './format.js';
 import { subDetail } from './connz.js';
 import { consumerFilters } from '../server/jetstream/config.js';
+import { toWire } from '../protocol/bytes.js';
 import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 import type { MonitorSource, SubRecord } from './types.js';
 
@@ -190,19 +191,21 @@ function apiStats(src: MonitorSource): object {
 }
 
 /**
- * Whether the viewer sees a stream: when it may subscribe to one of the
- * stream's subjects (a stream without subjects, a mirror or one fed by
- * sources, when it may subscribe to everything).
+ * Whether the viewer sees a stream (in /jsz, /metrics): when it may subscribe
+ * to every one of the stream's subjects, since the stream's numbers and
+ * config speak of them all. A stream without subjects (a mirror, one fed by
+ * sources) is seen by viewers who may subscribe to everything.
  */
-function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
+export function streamVisible(viewer: MonitorViewer, subjects: readonly string[] | undefined): boolean {
   if (viewer === OPEN_VIEWER) return true;
   if (subjects === undefined || subjects.length === 0) return viewer.maySubscribe('>');
-  return subjects.some((s) => viewer.maySubscribe(s));
+  // Configs hold user strings; permissions are asked about wire subjects, as the hub's SUB check is.
+  return subjects.every((s) => viewer.maySubscribe(toWire(s)));
 }
 
 /** A consumer of a visible stream: shown without a filter, else when the viewer may subscribe to one of its filters. */
 function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
-  return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(s));
+  return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(toWire(s)));
 }
 
 /**

@@ -8,7 +8,7 @@
 import { toWire } from '../protocol/bytes.js';
 import { consumerInfo } from '../server/jetstream/api/consumers.js';
 import { DEAD_LETTER_METADATA } from '../server/jetstream/outbox.js';
-import { CpuMeter } from './documents.js';
+import { CpuMeter, streamVisible } from './documents.js';
 import type { MonitorViewer } from './route.js';
 import type { ClosedRecord, LiveConnection, MonitorCounters, MonitorSource } from './types.js';
 
@@ -296,7 +296,7 @@ function deadLetters(src: MonitorSource, stream: string, consumer: string, confi
   }
 }
 
-/** The streams a viewer may see: those with a subject it may subscribe to. */
+/** The streams a viewer may see: the rule of /jsz and /metrics (documents.ts streamVisible). */
 export function streamsFor(rows: StreamRow[], viewer: MonitorViewer): StreamRow[] {
-  return rows.filter((s) => s.subjects.some((subj) => viewer.maySubscribe(toWire(subj))));
+  return rows.filter((s) => streamVisible(viewer, s.subjects));
 }

@@ -17,6 +17,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { consumerInfo } from '../server/jetstream/api/consumers.js';
 import type { CommitObserver } from '../server/jetstream/index.js';
+import { streamVisible } from './documents.js';
 import { OPEN_VIEWER, send, type MonitorViewer, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorCounters, MonitorSource } from './types.js';
 
@@ -90,11 +91,6 @@ function sharedProcessMetrics(): Metric[] {
   return processMetrics;
 }
 
-/** Whether the viewer may see a stream: it may subscribe to every subject the stream captures. */
-function mayView(viewer: MonitorViewer, subjects: readonly string[]): boolean {
-  for (const s of subjects) if (!viewer.maySubscribe(s)) return false;
-  return true;
-}
 
 function snapshot(src: MonitorSource, viewer: MonitorViewer): Snapshot {
   const streams: StreamRow[] = [];
@@ -102,7 +98,7 @@ function snapshot(src: MonitorSource, viewer: MonitorViewer): Snapshot {
   const js = src.jetstream;
   if (js !== null) {
     for (const s of js.streams.values()) {
-      if (!mayView(viewer, s.config.subjects ?? [s.name])) continue;
+      if (!streamVisible(viewer, s.config.subjects)) continue;
       const st = s.store.streamState(s.name);
       streams.push({ stream: s.name, messages: st.messages, bytes: st.bytes, consumers: s.consumers.size });
       for (const c of s.consumers.values()) {

@@ -17,6 +17,11 @@ import { TLSSocket } from 'node:tls';
 import { serverHandshake } from '../server/security/handshake.js';
 import type { ResolvedTls } from '../server/security/tls-config.js';
 
+const PLAIN_HTTP_BODY = 'Client sent an HTTP request to an HTTPS server.\n';
+const PLAIN_HTTP_ANSWER =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n' +
+  `Content-Length: ${PLAIN_HTTP_BODY.length}\r\n\r\n${PLAIN_HTTP_BODY}`;
+
 export interface SecureListener {
   readonly server: TcpServer;
   /** Destroys every socket, in its handshake or served. */
@@ -41,9 +46,19 @@ export function secureListener(http: HttpServer, tls: ResolvedTls, requireClient
       clearTimeout(timer);
       http.emit('connection', secure);
     });
-    // Plain HTTP, a bad ClientHello: the socket is cut off (the HTTP server handles errors after the handshake).
-    secure.on('error', () => {
+    secure.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw.writable) {
+        // Plain HTTP to the HTTPS port: say so in plain HTTP, as nats-server (Go's net/http) does.
+        raw.end(PLAIN_HTTP_ANSWER);
+        const linger = setTimeout(destroySocket, tls.timeout, raw);
+        raw.once('close', () => {
+          clearTimeout(linger);
+          secure.destroy();
+        });
+        return;
+      }
+      // A bad ClientHello, a reset: cut off (after the handshake the HTTP server handles errors).
       secure.destroy();
     });
   });
@@ -55,6 +70,6 @@ export function secureListener(http: HttpServer, tls: ResolvedTls, requireClient
   };
 }
 
-function destroySocket(s: TLSSocket): void {
+function destroySocket(s: Socket): void {
   s.destroy();
 }

@@ -165,10 +165,7 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const spec of this.options.listen) await this.openOne(spec);
       const o = this.options;
       if (o.httpPort !== undefined) {
-        const access = monitorAccess(this.auth, this.tls, o, (peer) => {
-          this.counters.authFailures++;
-          this.options.logger.warn({ address: peer.address, port: peer.port, monitor: peer.listener.url }, 'monitoring authentication failed');
-        });
+        const access = monitorAccess(this.auth, this.tls, o, () => this.counters.authFailures++);
         this.monitor = await openMonitor(() => this.monitorSource(), {
           host: o.httpHost,
           port: o.httpPort,

@@ -9,6 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import bcrypt from 'bcryptjs';
 import { createUser } from '@nats-io/nkeys';
@@ -21,6 +22,7 @@ import { compilePermissions } from '../../src/server/security/permissions.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { closeAll } from '../helpers/client.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
+import { SseClient } from './sse.js';
 
 const SKIP = skipUnlessHub("nats-server's monitor has no authentication");
 const TIMEOUT_MS = 5_000;
@@ -55,6 +57,22 @@ function sessionCookie(a: Answer): string {
   const set = a.headers.get('set-cookie');
   assert.ok(set, 'the login sets a cookie');
   return set.split(';')[0]!;
+}
+
+/** A login whose body comes in chunks without a Content-Length, `size` bytes in all; resolves with the status. */
+function chunkedLogin(base: string, size: number): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    // Once the answer is in, a close that follows is no failure (the promise is settled).
+    req.on('error', (err) => reject(err));
+    const body = JSON.stringify({ user: 'alice', password: 'x'.repeat(size) });
+    for (let i = 0; i < body.length; i += 1000) req.write(body.slice(i, i + 1000));
+    req.end();
+  });
 }
 
 async function startHub(opts: HubOptions): Promise<{ hub: Hub; base: string }> {
@@ -106,6 +124,20 @@ describe('monitoring auth: a token', { skip: SKIP }, () => {
     assert.equal(hub.stats().authFailures, before + 2);
   });
 
+  it('refusals go through the hub’s brute-force tracker, shared with NATS logins; a success clears the address', async () => {
+    // The tracker is the hub's own (private): reached into here, since its delay is what a test must not time.
+    const failures = (hub as unknown as { auth: { failures: { size: number } } }).auth.failures;
+    await call(base, '/varz', { headers: bearer('nope') });
+    assert.equal(failures.size, 1);
+    const nc = await connect({ servers: hub.url, token: TOKEN, reconnect: false });
+    await nc.close();
+    assert.equal(failures.size, 0, 'a NATS login from the same address cleared it');
+    await call(base, '/varz', { headers: bearer('nope') });
+    assert.equal(failures.size, 1);
+    await call(base, '/varz', { headers: bearer(TOKEN) });
+    assert.equal(failures.size, 0);
+  });
+
   it('/healthz, / and the login route are open', async () => {
     const h = await call(base, '/healthz');
     assert.equal(h.status, 200);
@@ -137,7 +169,7 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
           { user: 'alice', password: ALICE_PW, permissions: { publish: ['orders.>'], subscribe: ['orders.>'] } },
           // bcrypt at the lowest cost: the test checks that a hash works, not how slow it is.
           { user: 'bob', password: bcrypt.hashSync(BOB_PW, 4) },
-          { user: 'carol', password: CAROL_PW, permissions: { subscribe: { deny: ['secret.>'] } } },
+          { user: 'carol', password: CAROL_PW, permissions: { subscribe: { deny: ['secret.>', 'mixed.secret'] } } },
           { user: 'dave', password: DAVE_PW, permissions: { subscribe: ['orders.eu.>'] } },
         ],
       },
@@ -153,6 +185,7 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     await jsm.consumers.add('ORDERS', { durable_name: 'us', ack_policy: AckPolicy.Explicit, filter_subject: 'orders.us.>' });
     await jsm.streams.add({ name: 'SECRET', subjects: ['secret.>'] });
     await jsm.consumers.add('SECRET', { durable_name: 'spy', ack_policy: AckPolicy.Explicit });
+    await jsm.streams.add({ name: 'MIXED', subjects: ['mixed.pub', 'mixed.secret'] });
     await admin.flush();
     await alice.flush();
   });
@@ -206,6 +239,10 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     assert.equal((await call(base, '/api/login', { method: 'POST', body: '{not json' })).status, 400);
     assert.equal((await login(base, { user: 'alice' })).status, 400);
     assert.equal((await login(base, { user: 'alice', password: 'x'.repeat(5000) })).status, 413);
+    assert.equal((await chunkedLogin(base, 5000)).status, 413, 'no Content-Length: counted as it comes');
+    const noType = await call(base, '/api/login', { method: 'POST', body: JSON.stringify({ user: 'alice', password: ALICE_PW }) });
+    assert.equal(noType.status, 400);
+    assert.equal(noType.json().error, 'Content-Type must be application/json');
     assert.equal(hub.stats().authFailures, before + 1);
   });
 
@@ -272,23 +309,61 @@ describe('monitoring auth: users, sessions and per-viewer documents', { skip: SK
     assert.equal(tested.total, 0, 'a test subject the viewer may not read shows nothing');
   });
 
-  it('/jsz shows the streams (and consumers) on subjects the viewer may subscribe to; totals stay', async () => {
+  it('/jsz shows the streams whose subjects the viewer may all subscribe to, and their consumers it may read; totals stay', async () => {
     const streams = async (auth: Record<string, string>): Promise<{ doc: Record<string, unknown>; shown: Record<string, string[]> }> => {
       const doc = (await call(base, '/jsz?consumers=1', { headers: auth })).json();
       const details = (doc.account_details as { stream_detail?: { name: string; consumer_detail?: { name: string }[] }[] }[])[0]!.stream_detail ?? [];
       return { doc, shown: Object.fromEntries(details.map((s) => [s.name, (s.consumer_detail ?? []).map((c) => c.name).sort()])) };
     };
     const bob = await streams(basic('bob', BOB_PW));
-    assert.deepEqual(bob.shown, { ORDERS: ['all', 'eu', 'us'], SECRET: ['spy'] });
+    assert.deepEqual(bob.shown, { ORDERS: ['all', 'eu', 'us'], SECRET: ['spy'], MIXED: [] });
     const alice = await streams(basic('alice', ALICE_PW));
     assert.deepEqual(alice.shown, { ORDERS: ['all', 'eu', 'us'] });
-    assert.equal(alice.doc.streams, 2, 'the totals are the hub’s');
+    assert.equal(alice.doc.streams, 3, 'the totals are the hub’s');
     assert.equal(alice.doc.consumers, 4);
+    // carol may not read mixed.secret: MIXED's numbers count it, so MIXED is hidden.
     const carol = await streams(basic('carol', CAROL_PW));
     assert.deepEqual(carol.shown, { ORDERS: ['all', 'eu', 'us'] });
     // dave may read orders.eu.> only: not the stream as a whole (orders.>), so not the stream.
     const dave = await streams(basic('dave', DAVE_PW));
     assert.deepEqual(dave.shown, {});
+  });
+  it('the live API: 401 without credentials; a tail of > shows only what the user may read', async () => {
+    const refused = await SseClient.open(`${base}/api/live`);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['www-authenticate'], undefined, 'an API path: no browser dialog');
+    refused.close();
+
+    const cookie = sessionCookie(await login(base, { user: 'alice', password: ALICE_PW }));
+    const live = await SseClient.open(`${base}/api/live?tail=%3E`, { cookie });
+    try {
+      assert.equal(live.status, 200);
+      const hello = await live.waitFor('hello');
+      assert.deepEqual([hello.data.user, hello.data.auth_required], ['alice', true]);
+      await live.waitFor('stats');
+      admin.publish('secret.y', 'hidden');
+      admin.publish('orders.x', 'shown');
+      await admin.flush();
+      await live.waitFor('msg', (d) => d.subject === 'orders.x');
+      // secret.y went first on the same connection: had the tail let it through, it would be here already.
+      assert.deepEqual(live.named('msg').map((e) => e.data.subject), ['orders.x']);
+    } finally {
+      live.close();
+    }
+  });
+
+  it('the live streams view and publish follow the same permissions', async () => {
+    const view = await SseClient.open(`${base}/api/live?view=streams`, basic('carol', CAROL_PW));
+    try {
+      const v = await view.waitFor('view');
+      assert.deepEqual(v.data.streams.map((st: { name: string }) => st.name).sort(), ['ORDERS']);
+    } finally {
+      view.close();
+    }
+    const publish = (subject: string): Promise<Answer> =>
+      call(base, '/api/publish', { method: 'POST', headers: { 'content-type': 'application/json', ...basic('alice', ALICE_PW) }, body: JSON.stringify({ subject, payload: 'x' }) });
+    assert.equal((await publish('secret.z')).status, 403);
+    assert.equal((await publish('orders.p')).status, 200);
   });
 });
 
@@ -408,7 +483,7 @@ describe('monitoring over HTTPS', { skip: SKIP }, () => {
     certs = await makeCerts();
   });
 
-  it('serves HTTPS with the hub’s certificate; plain HTTP to it fails', async () => {
+  it('serves HTTPS with the hub’s certificate; plain HTTP to it gets a 400', async () => {
     const { hub, base } = await startHub({ tls: { cert: certs.server.cert.path, key: certs.server.key.path }, authorization: { token: TOKEN } });
     try {
       assert.match(base, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -418,12 +493,15 @@ describe('monitoring over HTTPS', { skip: SKIP }, () => {
       assert.deepEqual([varz.http_port, varz.https_port], [0, hub.monitorAddress!.port]);
       assert.equal((await httpsCall(`${base}/varz`, { ca: certs.ca.pem })).status, 401);
 
-      const l = await httpsCall(`${base}/api/login`, { ca: certs.ca.pem }, { method: 'POST', body: JSON.stringify({ token: TOKEN }) });
+      const l = await httpsCall(`${base}/api/login`, { ca: certs.ca.pem }, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
       assert.equal(l.status, 200);
       const set = String(l.headers['set-cookie']);
       assert.ok(set.split('; ').includes('Secure'), set);
 
-      await assert.rejects(fetch(`${base.replace('https:', 'http:')}/healthz`, { signal: AbortSignal.timeout(TIMEOUT_MS) }));
+      // As nats-server (Go's net/http) answers it.
+      const plain = await call(base.replace('https:', 'http:'), '/healthz');
+      assert.equal(plain.status, 400);
+      assert.equal(plain.text, 'Client sent an HTTP request to an HTTPS server.\n');
     } finally {
       await hub.close();
     }
