@@ -3,7 +3,7 @@
  * client for its protocol. A peer whose server or client is not installed is
  * skipped with one line saying what to install.
  */
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +12,20 @@ import { importOptional, type ClientKind } from './clients.js';
 import { natsServerSecurity, type ServerSecurity } from './security.js';
 import type { IdleProtocol } from './jobs.js';
 import type { Variant } from './options.js';
+import { treeStats } from './tree.js';
+
+/** Debian's Chromium, for the dashboard in a browser (browser-page.ts says the same). */
+const CHROMIUM = '/usr/bin/chromium';
 
 /** The repository root (this file is dist/bench/lib/peers.js). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DIST_BENCH = join(ROOT, 'dist', 'bench');
 
-/** hub-tail: the hub with monitoring on and a dashboard page's live feed open, tailing `>` (tail-page.ts). */
-export type ServerKind = 'hub' | 'hub-tail' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
+/**
+ * hub-tail: the hub with monitoring on and a dashboard page's live feed open, tailing `>` (tail-page.ts);
+ * hub-browser: the same with the dashboard itself open in headless Chromium (browser-page.ts).
+ */
+export type ServerKind = 'hub' | 'hub-tail' | 'hub-browser' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
 
 export interface RunningServer {
   readonly url: string;
@@ -107,18 +114,24 @@ function startHub(opts: StartOptions): Promise<RunningServer> {
 }
 
 /**
- * The hub with monitoring on (an HTTP port) and a reader of GET /api/live
- * tailing `>` in its own process, as an open dashboard page would; stopped
- * with the hub. What the reader received is printed when it stops.
+ * The hub with monitoring on (an HTTP port) and a dashboard tailing `>` in a
+ * process of its own: a reader of GET /api/live doing what the page's
+ * EventSource does (`sse`), or the page itself in headless Chromium
+ * (`browser`). Stopped with the hub; what the page got, and the CPU and
+ * memory of its process tree (browser included), are printed then.
  */
-async function startHubTailed(opts: StartOptions): Promise<RunningServer> {
-  noSecurity('hub-tail', opts);
+async function startHubTailed(opts: StartOptions, kind: 'sse' | 'browser'): Promise<RunningServer> {
+  noSecurity(kind === 'sse' ? 'hub-tail' : 'hub-browser', opts);
   const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
   const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', 'hub.js'), '--monitor']);
   const m = await waitForLine(proc, /LISTENING (\d+) MONITOR (\d+)/);
-  const page = start(process.execPath, [join(DIST_BENCH, 'lib', 'tail-page.js'), `http://127.0.0.1:${m[2]}/api/live?tail=%3E`]);
+  const web = `http://127.0.0.1:${m[2]}`;
+  const page =
+    kind === 'sse'
+      ? start(process.execPath, [join(DIST_BENCH, 'lib', 'tail-page.js'), `${web}/api/live?tail=%3E`])
+      : start(process.execPath, [join(DIST_BENCH, 'lib', 'browser-page.js'), `${web}/#tail`]);
   try {
-    await waitForLine(page, /TAILING/);
+    await waitForLine(page, /TAILING/, 60_000);
   } catch (err) {
     await page.stop();
     await proc.stop();
@@ -129,9 +142,10 @@ async function startHubTailed(opts: StartOptions): Promise<RunningServer> {
     pid: proc.pid,
     proc,
     stop: async () => {
-      await page.stop();
-      const line = /TAIL .*/.exec(page.output())?.[0];
-      if (line !== undefined) console.log(`    page: ${line}`);
+      const tree = treeStats(page.pid);
+      await page.stop(15_000);
+      const line = /TAIL .*/.exec(page.output())?.[0] ?? '(no report)';
+      console.log(`    page: ${line}; its processes (${tree.procs}): ${tree.cpu.toFixed(1)} s CPU since start, ${(tree.rss / 1048576).toFixed(0)} MiB RSS`);
       await proc.stop();
     },
   };
@@ -175,7 +189,15 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     protocol: 'nats',
     missing: async () => null,
     version: () => 'the hub, with the dashboard live feed tailing >',
-    start: startHubTailed,
+    start: (opts) => startHubTailed(opts, 'sse'),
+  },
+  'hub-browser': {
+    kind: 'hub-browser',
+    protocol: 'nats',
+    missing: async () =>
+      !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (apt-get install chromium)` : (await hasPackage('playwright-core')) ? null : 'the playwright-core package is not installed (npm install)',
+    version: () => `the hub, with the dashboard tailing > in ${firstLine(CHROMIUM, ['--version']) ?? 'chromium (not installed)'}`,
+    start: (opts) => startHubTailed(opts, 'browser'),
   },
   'nats-server': {
     kind: 'nats-server',

@@ -56,6 +56,8 @@ export class StatsMeter {
     const p = this.last;
     const ms = now - this.lastAt;
     const mem = process.memoryUsage();
+    // The first sample only starts the CPU meter: the time before it is not the page's to see.
+    const cpu = this.cpu.percent();
     this.current = {
       now,
       uptime_ms: now - src.startTime,
@@ -73,7 +75,7 @@ export class StatsMeter {
       slow_consumers: c.slowConsumers,
       mem_rss: mem.rss,
       heap_used: mem.heapUsed,
-      cpu: this.cpu.percent(),
+      cpu: p === null ? 0 : cpu,
       jetstream: src.jetstream !== null,
     };
     this.last = { ...c };
@@ -197,8 +199,8 @@ function openRow(c: LiveConnection, s: Seen | undefined, now: number, slowAt: nu
     idle_ms: Math.max(0, now - c.lastActivity),
     // Behind by this much, the client is not keeping up: the hub pauses its publishers past 3/4 of maxPending.
     slow: c.pending >= slowAt,
-    // No round-trip measurement yet (as /connz's rtt).
-    rtt: 0,
+    // The round trip of the hub's last PING, ms (as /connz's rtt); 0 before the first PONG.
+    rtt: c.rtt,
   };
 }
 

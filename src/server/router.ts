@@ -35,6 +35,9 @@ export interface RouteMemo {
    */
   msgs: number;
   bytes: number;
+  /** The observers of the subject as of observer generation `obsGen` (saves their index a look-up per message). */
+  obs: readonly Observer[] | null;
+  obsGen: number;
 }
 
 /**
@@ -78,6 +81,8 @@ export class Router {
   tap: PublishTap | null = null;
   /** Observers (see Observer), or null while there are none: the publish path then pays one test. */
   private observers: Sublist<Observer> | null = null;
+  /** Bumped when an observer comes or goes: a RouteMemo's `obs` of another generation is stale. */
+  private obsGen = 1;
   private readonly stallThreshold: number;
   private dirty: Flushable[] = [];
   private flushScheduled = false;
@@ -103,13 +108,14 @@ export class Router {
     const subject = msg.subject;
     const r = this.sublist.match(subject);
     let delivered = 0;
+    let memo: RouteMemo | undefined;
     if (r.plain.length !== 0 || r.queues.length !== 0) {
       // The line's parts, encoded: `MSG subject ` once per subject (kept with
       // the match result), the tail once per message (kept too while messages
       // on the subject have the same size and no reply, the usual stream).
-      let memo = r.memo as RouteMemo | undefined;
+      memo = r.memo as RouteMemo | undefined;
       if (memo === undefined) {
-        memo = { msg: Buffer.from('MSG ' + subject + ' ', 'latin1'), hmsg: null, size: -1, tail: EMPTY, msgs: 0, bytes: 0 };
+        memo = { msg: Buffer.from('MSG ' + subject + ' ', 'latin1'), hmsg: null, size: -1, tail: EMPTY, msgs: 0, bytes: 0, obs: null, obsGen: 0 };
         r.memo = memo;
       }
       const size = msg.payload.length;
@@ -136,22 +142,33 @@ export class Router {
       delivered = this.fanOut(from, r, head, tail, msg);
     }
     if (delivered === 0 && msg.reply !== undefined && from !== null && !answered) this.noResponders(from, msg.reply);
-    if (this.observers !== null) this.notify(this.observers, msg);
+    if (this.observers !== null) this.notify(this.observers, msg, memo);
   }
 
   /** Adds an observer (see Observer). Its subject must be a valid subject. */
   observe(o: Observer): void {
     (this.observers ??= new Sublist<Observer>({ cacheSize: 1024 })).insert(o);
+    this.obsGen++;
   }
 
   unobserve(o: Observer): void {
     const list = this.observers;
     if (list === null || !list.remove(o)) return;
+    this.obsGen++;
     if (list.size === 0) this.observers = null;
   }
 
-  private notify(list: Sublist<Observer>, msg: Message): void {
-    const plain = list.match(msg.subject).plain;
+  private notify(list: Sublist<Observer>, msg: Message, memo: RouteMemo | undefined): void {
+    let plain: readonly Observer[];
+    if (memo !== undefined && memo.obsGen === this.obsGen) {
+      plain = memo.obs!;
+    } else {
+      plain = list.match(msg.subject).plain;
+      if (memo !== undefined) {
+        memo.obs = plain;
+        memo.obsGen = this.obsGen;
+      }
+    }
     for (let i = 0; i < plain.length; i++) plain[i]!.observe(msg);
   }
 

@@ -5,6 +5,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createHub, type Hub } from '../../src/index.js';
@@ -14,6 +15,7 @@ import type { MonitorViewer } from '../../src/monitor/route.js';
 import type { MonitorSource } from '../../src/monitor/types.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { collect } from '../helpers/client.js';
+import { SseClient } from './sse.js';
 
 const HUB_ONLY = { skip: skipUnlessHub('the live API is the hub\'s own') };
 const dec = new TextDecoder();
@@ -25,7 +27,14 @@ interface Answer {
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const stream = body instanceof Readable;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: stream ? (Readable.toWeb(body) as ReadableStream) : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+    ...(stream ? { duplex: 'half' } : {}),
+  } as RequestInit);
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -139,7 +148,6 @@ describe('POST /api/publish and /api/request', HUB_ONLY, () => {
       ['/api/publish', { subject: 'a', payload: 'x'.repeat(5000) }, /maximum payload exceeded/],
       ['/api/publish', '{not json', /not JSON/],
       ['/api/publish', '[1]', /JSON object/],
-      ['/api/publish', JSON.stringify({ subject: 'a', payload: 'x'.repeat(200_000) }), /too large/],
       ['/api/request', { subject: 'a', timeout_ms: 0 }, /timeout_ms/],
       ['/api/request', { subject: 'a', timeout_ms: 30_001 }, /timeout_ms/],
     ];
@@ -148,6 +156,15 @@ describe('POST /api/publish and /api/request', HUB_ONLY, () => {
       assert.equal(a.status, 400, `${path} ${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(a.body)}`);
       assert.match(a.body.error, re);
     }
+    // Past maxPayload + 64 KiB the body is not read: 413, with a declared length and without one (chunked).
+    const big = JSON.stringify({ subject: 'a', payload: 'x'.repeat(200_000) });
+    const declared = await post(`${base}/api/publish`, big);
+    assert.equal(declared.status, 413);
+    assert.match(declared.body.error, /too large/);
+    const chunked = await post(`${base}/api/publish`, Readable.from([big.slice(0, 100_000), big.slice(100_000)]) as unknown as string, {
+      'content-type': 'application/json',
+    });
+    assert.equal(chunked.status, 413);
     const plain = await post(`${base}/api/publish`, { subject: 'a' }, { 'content-type': 'text/plain' });
     assert.equal(plain.status, 400);
     assert.match(plain.body.error, /Content-Type/);
@@ -190,5 +207,57 @@ describe('publish and request: the viewer', HUB_ONLY, () => {
     // Messages from one publisher arrive in order: the first one is the allowed one.
     const [m] = await collect(sub, 1);
     assert.equal(m!.subject, 'ui.ok');
+  });
+});
+
+describe('the live API with the hub\'s authorization (Basic auth)', HUB_ONLY, () => {
+  let hub: Hub;
+  let base: string;
+  let nc: NatsConnection;
+  const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  before(async () => {
+    hub = createHub({
+      port: 0,
+      httpPort: 0,
+      lameDuckGracePeriod: 0,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'alice', password: 'alice-pw', permissions: { publish: ['orders.>'], subscribe: ['orders.>'] } },
+          { user: 'admin', password: 'admin-pw' },
+        ],
+      },
+    });
+    await hub.listen();
+    base = hub.monitorAddress!.url;
+    nc = await connect({ servers: hub.url, reconnect: false, user: 'admin', pass: 'admin-pw' });
+  });
+  after(async () => {
+    await nc.close();
+    await hub.close();
+  });
+
+  it('needs credentials', async () => {
+    assert.equal((await post(`${base}/api/publish`, { subject: 'orders.x' })).status, 401);
+    const s = await SseClient.open(`${base}/api/live`);
+    assert.equal(s.status, 401);
+    s.close();
+  });
+
+  it('publishes only where the user may, and tails only what the user may subscribe to', async () => {
+    const alice = { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') };
+    const s = await SseClient.open(`${base}/api/live?tail=%3E`, { authorization: basic('alice', 'alice-pw') });
+    assert.equal(s.status, 200);
+    assert.equal((await s.waitFor('hello')).data.user, 'alice');
+    await s.waitFor('stats');
+    const denied = await post(`${base}/api/publish`, { subject: 'secret.plans', payload: 'x' }, alice);
+    assert.equal(denied.status, 403);
+    nc.publish('secret.plans', 'by admin');
+    await nc.flush();
+    assert.equal((await post(`${base}/api/publish`, { subject: 'orders.new', payload: 'ok' }, alice)).status, 200);
+    await s.waitFor('msg', (d) => d.subject === 'orders.new');
+    assert.deepEqual(s.named('msg').map((e) => e.data.subject), ['orders.new']);
+    s.close();
   });
 });
