@@ -25,21 +25,11 @@ import { toWire } from '../protocol/bytes.js';
 import { HubClosedError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import { JetStream, resolveJetStreamOptions } from './jetstream/index.js';
+import { HubMonitor, type HubMonitorHost } from './hub-monitor.js';
 import type { JsHost } from './jetstream/host.js';
-import { Authenticator, AuthDefaults } from './security/auth.js';
-import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config.js';
+import { Authenticator } from './security/auth.js';
+import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
-import { openMonitor, type MonitorServer } from '../monitor/http.js';
-import { metricsRoutes } from '../monitor/metrics.js';
-import { clientViewer, SysResponder } from '../monitor/sys.js';
-import { monitorAccess } from '../monitor/auth.js';
-import { dashboardRoutes } from '../monitor/dashboard.js';
-import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
-import { connRecord } from '../monitor/connz.js';
-import { CoarseClock } from './clock.js';
-import type { MonitorBus, MonitorSource } from '../monitor/types.js';
-import { apiRoutes } from '../monitor/api.js';
-import { InternalSubscriber } from './internal-subscriber.js';
 
 export interface SubscriptionEvent {
   readonly client: ClientInfo;
@@ -125,10 +115,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private closing: Promise<void> | null = null;
   private readonly counters = { totalConnections: 0, slowConsumers: 0, authFailures: 0 };
   private readonly startTime = Date.now();
-  /** Recently closed connections for /connz; kept only while monitoring is on. */
-  private readonly closedRing: ClosedRing | null;
-  private monitor: MonitorServer | null = null;
-  private readonly clock = new CoarseClock();
+  /** The monitoring side: HTTP endpoints, dashboard, closed connections, $SYS answers. */
+  private readonly monitor: HubMonitor;
   /** Where the SQLite store lives, for /jsz; '' in memory. */
   private readonly storeDir: string;
 
@@ -140,23 +128,14 @@ export class Hub extends EventEmitter<HubEvents> {
     this.tls = resolveTls(options.tls);
     this.auth = Authenticator.create(options.authorization, options.authenticate);
     this.router = new Router(this.options.maxPending);
-    this.closedRing = this.options.httpPort === undefined ? null : new ClosedRing(this.options.maxClosedClients);
+    this.monitor = new HubMonitor(this.monitorHost());
     this.core = this.makeCore();
     const js = resolveJetStreamOptions(options.jetstream);
     const spec = js?.store;
     this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
     const jetstream = this.jetstream;
-    // $SYS.REQ.SERVER.* (the monitoring documents over NATS) are answered with or without HTTP, as nats-server does.
-    const sys = new SysResponder(() => this.monitorSource(), this.jsHost().reply, (from: Subscriber | null) =>
-      // A client sees what its subscribe permissions allow. A publish from inside the process (hub.publish, the
-      // dashboard's publish and request, which check the user's publish permission) has no client: it sees all.
-      clientViewer(from instanceof Connection ? from : null),
-    );
-    this.router.tap =
-      jetstream === null
-        ? (m, from) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload, from)
-        : (m, from) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload, from) || jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
+    this.router.tap = this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload));
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -167,18 +146,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
-      const o = this.options;
-      if (o.httpPort !== undefined) {
-        const access = monitorAccess(this.auth, this.tls, o, () => this.counters.authFailures++);
-        this.monitor = await openMonitor(() => this.monitorSource(), {
-          host: o.httpHost,
-          port: o.httpPort,
-          routes: { ...dashboardRoutes(), ...metricsRoutes(this.monitorSource()), ...apiRoutes(), ...access.routes },
-          authenticate: access.authenticate,
-          tls: access.tls,
-        });
-        this.clock.start();
-      }
+      await this.monitor.open();
     } catch (err) {
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
@@ -188,64 +156,40 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     const addresses = this.addresses();
     for (const a of addresses) this.options.logger.info({ address: a }, `listening on ${a.url}${this.tlsOn(a) ? ' (TLS)' : ''}`);
-    if (this.monitor !== null) this.options.logger.info({ monitor: this.monitorAddress }, `monitoring on ${this.monitorAddress!.url}`);
+    const monitor = this.monitor.address;
+    if (monitor !== null) this.options.logger.info({ monitor }, `monitoring on ${monitor.url}`);
     this.emit('listening', addresses);
     return addresses;
   }
 
   /** Where the monitoring endpoints listen (the real port when httpPort 0 was asked), or null when off. */
   get monitorAddress(): { url: string; host: string; port: number } | null {
-    const m = this.monitor;
-    if (m === null) return null;
-    const host = m.host.includes(':') ? `[${m.host}]` : m.host;
-    return { url: `${m.secure ? 'https' : 'http'}://${host}:${m.port}`, host: m.host, port: m.port };
+    return this.monitor.address;
   }
 
-  /** The hub as the monitoring documents read it (src/monitor/types.ts). */
-  private monitorSource(): MonitorSource {
-    const tcp = this.servers.find((s) => s.address.port !== undefined)?.address;
+  /** The hub as its monitoring side reads it. */
+  private monitorHost(): HubMonitorHost {
     const hub = this;
     return {
+      options: this.options,
       serverId: this.serverId,
       serverName: this.serverName,
-      options: this.options,
       startTime: this.startTime,
-      host: tcp?.host ?? '',
-      port: tcp?.port ?? 0,
-      httpHost: this.monitor?.host ?? this.options.httpHost,
-      // nats-server reports an HTTPS monitor under https_port, with http_port 0.
-      httpPort: this.monitor?.secure === true ? 0 : (this.monitor?.port ?? 0),
-      httpsPort: this.monitor?.secure === true ? this.monitor.port : 0,
-      authRequired: this.auth !== null,
-      // nats-server reports its defaults when auth or TLS is off.
-      authTimeout: this.auth?.timeout ?? AuthDefaults.timeout,
-      tlsTimeout: this.tls?.timeout ?? TlsDefaults.timeout,
-      jetstream: this.jetstream,
-      storeDir: this.storeDir,
-      get healthy() {
-        return hub.state === 'listening';
+      auth: this.auth,
+      tls: this.tls,
+      get jetstream() {
+        return hub.jetstream;
       },
+      get storeDir() {
+        return hub.storeDir;
+      },
+      router: this.router,
+      core: () => this.core,
+      addresses: () => this.addresses(),
       connections: () => this.connections,
-      closedConnections: () => this.closedRing?.list() ?? [],
-      httpReqStats: () => this.monitor?.reqStats ?? {},
+      healthy: () => this.state === 'listening',
       counters: () => this.stats(),
-      sublistStats: () => this.router.sublist.stats(),
-      bus: (this.bus ??= this.monitorBus()),
-    };
-  }
-
-  private bus: MonitorBus | null = null;
-
-  /** The message paths the dashboard's live API uses: the connections' own (see MonitorBus). */
-  private monitorBus(): MonitorBus {
-    const router = this.router;
-    const core = this.core;
-    return {
-      publish: (msg) => router.publish(null, msg),
-      subscriber: (handler, name) => new InternalSubscriber(core, handler, { name }),
-      observe: (o) => router.observe(o),
-      unobserve: (o) => router.unobserve(o),
-      subjects: () => router.subjects(),
+      authFailed: () => this.counters.authFailures++,
     };
   }
 
@@ -309,8 +253,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const wasListening = this.state === 'listening';
     this.state = 'closing';
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
-    if (this.monitor !== null) serversClosed.push(this.monitor.close());
-    this.clock.stop();
+    const monitorClosed = this.monitor.close();
+    if (monitorClosed !== null) serversClosed.push(monitorClosed);
     for (const s of this.handshaking) s.destroy();
     if (wasListening && grace > 0 && this.connections.size > 0) {
       this.emit('lame_duck');
@@ -441,7 +385,7 @@ export class Hub extends EventEmitter<HubEvents> {
     return {
       options: this.options,
       auth: this.auth,
-      clock: this.clock,
+      clock: this.monitor.clock,
       publish: (from, msg) => router.publish(from, msg),
       addSubscription: (sub) => {
         router.sublist.insert(sub);
@@ -462,11 +406,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.counters.authFailures++;
         this.options.logger.warn({ client: conn.id, address: peer.address, port: peer.port }, 'authentication failed');
       },
-      closing: (conn, reason) => {
-        if (this.closedRing === null) return;
-        const c = conn as Connection;
-        this.closedRing.add({ ...connRecord(c), stop: Date.now(), reason: CLOSED_REASON_TEXT[reason] });
-      },
+      closing: (conn, reason) => this.monitor.recordClose(conn as Connection, reason),
       connectionClosed: (conn, reason, err) => this.connectionClosed(conn, reason, err),
     };
   }

@@ -217,12 +217,12 @@ describe('GET /api/live', HUB_ONLY, () => {
 
   it('queues nothing for a page that does not read: the response backlog stays bounded', async () => {
     const { hub: h2, base: b2, nc } = await startHub({ monitorTailRate: 1_000_000 });
-    const server = (h2 as unknown as { monitor: { server: import('node:http').Server } }).monitor.server;
     let res: ServerResponse | null = null;
-    server.on('request', (req, r: ServerResponse) => {
-      if (req.url?.startsWith('/api/live')) res = r;
-    });
     try {
+      const server = (h2 as unknown as { monitor: { server: { server: import('node:http').Server } } }).monitor.server.server;
+      server.on('request', (req, r: ServerResponse) => {
+        if (req.url?.startsWith('/api/live')) res = r;
+      });
       const s = await SseClient.open(`${b2}/api/live?tail=flood.>`);
       await s.waitFor('stats');
       s.pause();
@@ -341,7 +341,7 @@ describe('the tail and the viewer', HUB_ONLY, () => {
   it('never shows a subject the viewer may not subscribe to', async () => {
     const hub = createHub({ port: 0 });
     await hub.listen();
-    const src = (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
+    const src = (hub as unknown as { monitor: { source(): MonitorSource } }).monitor.source();
     const viewer: MonitorViewer = { user: 'alice', maySubscribe: (s) => !s.startsWith('secret.'), mayPublish: () => true };
     const mon = await openMonitor(() => src, { host: '127.0.0.1', port: 0, routes: apiRoutes(), authenticate: () => viewer });
     try {
@@ -368,7 +368,7 @@ describe('the tail and the viewer', HUB_ONLY, () => {
   it('the subjects and streams views leave out what the viewer may not subscribe to', async () => {
     const hub = createHub({ port: 0, jetstream: true });
     await hub.listen();
-    const src = (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
+    const src = (hub as unknown as { monitor: { source(): MonitorSource } }).monitor.source();
     const viewer: MonitorViewer = { user: 'alice', maySubscribe: (s) => !s.startsWith('secret.'), mayPublish: () => true };
     const mon = await openMonitor(() => src, { host: '127.0.0.1', port: 0, routes: apiRoutes(), authenticate: () => viewer });
     const nc = await connect({ servers: hub.url, reconnect: false });

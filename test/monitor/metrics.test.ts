@@ -215,7 +215,7 @@ describe('/metrics', { skip: skipUnlessHub('nats-server has no Prometheus endpoi
 
 /** The hub's MonitorSource, as its monitor reads it (a private method, reached for a unit-level check). */
 function monitorSource(hub: Hub): MonitorSource {
-  return (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
+  return (hub as unknown as { monitor: { source(): MonitorSource } }).monitor.source();
 }
 
 describe('/metrics with authorization', { skip: skipUnlessHub('nats-server has no Prometheus endpoint') }, () => {

@@ -183,7 +183,7 @@ describe('publish and request: the viewer', HUB_ONLY, () => {
   before(async () => {
     hub = createHub({ port: 0 });
     await hub.listen();
-    const src = (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
+    const src = (hub as unknown as { monitor: { source(): MonitorSource } }).monitor.source();
     // A viewer as the monitor's authentication gives one: may publish to ui.> only.
     const viewer: MonitorViewer = { user: 'bob', maySubscribe: () => true, mayPublish: (s) => s.startsWith('ui.') };
     mon = await openMonitor(() => src, { host: '127.0.0.1', port: 0, routes: apiRoutes(), authenticate: () => viewer });
