@@ -101,24 +101,25 @@ export function varz(src: MonitorSource, extra: { cpu: number; httpReqStats: Rec
 // ── /subsz ─────────────────────────────────────────────────────────────────
 
 function sublistStats(src: MonitorSource): Record<string, number> {
-  // The hub's subject cache keeps no hit counts: those fields are zero.
+  const s = src.sublistStats();
   return {
     num_subscriptions: src.counters().subscriptions,
-    num_cache: 0,
-    num_inserts: 0,
-    num_removes: 0,
-    num_matches: 0,
-    cache_hit_rate: 0,
-    max_fanout: 0,
-    avg_fanout: 0,
+    num_cache: s.cached,
+    num_inserts: s.inserts,
+    num_removes: s.removes,
+    num_matches: s.matches,
+    cache_hit_rate: s.hitRate,
+    max_fanout: s.maxFanout,
+    avg_fanout: s.avgFanout,
   };
 }
 
 /**
  * /subsz: the counts; with subs=1 the subscriptions too, those that a
  * message on `test` would reach when it is given (nats-server answers the
- * full form only with subs). The list holds only subscriptions on subjects
- * the viewer may subscribe to, and `total` counts that list; the counts
+ * full form only with subs, and only when something is listed). The list
+ * holds only subscriptions on subjects the viewer may subscribe to; `total`
+ * is the length of the page sent, as nats-server reports it, and the counts
  * (num_subscriptions, …) stay the hub's.
  */
 export function subsz(src: MonitorSource, q: URLSearchParams, viewer: MonitorViewer = OPEN_VIEWER, now = Date.now()): object {
@@ -136,15 +137,17 @@ export function subsz(src: MonitorSource, q: URLSearchParams, viewer: MonitorVie
       list.push({ subject: s.subject, queue: s.queue, sid: s.sid, msgs: s.delivered, cid: c.id });
     }
   }
+  if (list.length === 0) return stats;
   const from = Math.min(offset, list.length);
+  const page = list.slice(from, from + limit);
   return {
     server_id: src.serverId,
     now: time(now),
     ...stats,
-    total: list.length,
+    total: page.length,
     offset: from,
     limit,
-    subscriptions_list: list.slice(from, from + limit).map((s) => subDetail(s, GLOBAL_ACCOUNT)),
+    subscriptions_list: page.map((s) => subDetail(s, GLOBAL_ACCOUNT)),
   };
 }
 
@@ -204,7 +207,7 @@ export function streamVisible(viewer: MonitorViewer, subjects: readonly string[]
 }
 
 /** A consumer of a visible stream: shown without a filter, else when the viewer may subscribe to one of its filters. */
-function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
+export function consumerVisible(viewer: MonitorViewer, filters: readonly string[]): boolean {
   return viewer === OPEN_VIEWER || filters.length === 0 || filters.some((s) => viewer.maySubscribe(toWire(s)));
 }
 

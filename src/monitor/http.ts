@@ -40,6 +40,8 @@ export interface MonitorServer {
   readonly port: number;
   /** HTTPS. */
   readonly secure: boolean;
+  /** Requests per document path, /varz's http_req_stats (also sent over NATS by `$SYS.REQ.SERVER.*.VARZ`). */
+  readonly reqStats: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function openMonitor(src: () => MonitorSource, opts: MonitorListenO
     host: a.address,
     port: a.port,
     secure: secure !== null,
+    reqStats,
     close: () =>
       new Promise<void>((resolve) => {
         listener.close(() => resolve());

@@ -16,8 +16,9 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { consumerInfo } from '../server/jetstream/api/consumers.js';
+import { consumerFilters } from '../server/jetstream/config.js';
 import type { CommitObserver } from '../server/jetstream/index.js';
-import { streamVisible } from './documents.js';
+import { consumerVisible, streamVisible } from './documents.js';
 import { OPEN_VIEWER, send, type MonitorViewer, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorCounters, MonitorSource } from './types.js';
 
@@ -91,17 +92,18 @@ function sharedProcessMetrics(): Metric[] {
   return processMetrics;
 }
 
-
 function snapshot(src: MonitorSource, viewer: MonitorViewer): Snapshot {
   const streams: StreamRow[] = [];
   const consumers: ConsumerRow[] = [];
   const js = src.jetstream;
   if (js !== null) {
     for (const s of js.streams.values()) {
+      // The rule /jsz follows, so the two never disagree on what a user sees.
       if (!streamVisible(viewer, s.config.subjects)) continue;
       const st = s.store.streamState(s.name);
       streams.push({ stream: s.name, messages: st.messages, bytes: st.bytes, consumers: s.consumers.size });
       for (const c of s.consumers.values()) {
+        if (!consumerVisible(viewer, consumerFilters(c.config))) continue;
         let info;
         try {
           info = consumerInfo(c);

@@ -3,7 +3,7 @@
  * `$SYS.REQ.SERVER.<server id>.<NAME>` for VARZ, CONNZ, SUBSZ, JSZ and
  * HEALTHZ, answered on the request's reply subject in nats-server's envelope
  *
- *   { "server": { name, host, id, ver, seq, jetstream, time },
+ *   { "server": { name, host, id, ver, jetstream, flags, seq, time },
  *     "data": <the document>,                       (absent on a bad body)
  *     "error": { "code": 400 | 500, "description" } (only on failure) }
  *
@@ -19,13 +19,16 @@
  *
  * nats-server answers these only to its system account; the hub has one
  * account, so whoever may publish the subject may ask (the publish
- * permission check runs before the hub sees the request).
+ * permission check runs before the hub sees the request), and sees what its
+ * subscribe permissions let it see, as a viewer of the HTTP documents does.
  */
 import { ADVERTISED_VERSION } from '../protocol/constants.js';
 import { fromWire } from '../protocol/bytes.js';
 import { connz, parseConnzQuery } from './connz.js';
 import { CpuMeter, healthz, jsz, subsz, varz } from './documents.js';
 import { time } from './format.js';
+import { DEFAULT_LIMIT } from './query.js';
+import { OPEN_VIEWER, type MonitorViewer } from './route.js';
 import type { MonitorSource } from './types.js';
 
 export const SYS_SERVER_PREFIX = '$SYS.REQ.SERVER.';
@@ -48,7 +51,7 @@ type Fields = Readonly<Record<string, GoType>>;
 /** EventFilterOptions, part of every request's options. */
 const FILTER_FIELDS: Fields = { server_name: 'string', cluster: 'string', host: 'string', tags: '[]string', domain: 'string' };
 
-/** nats-server 2.9's option structs (server/monitor.go, server/events.go): JSON key → Go type. */
+/** nats-server's option structs (server/monitor.go, server/events.go; 2.9's fields): JSON key → Go type. */
 const OPTIONS: Readonly<Record<SysRequest, { struct: string; fields: Fields }>> = {
   VARZ: { struct: 'VarzEventOptions', fields: {} },
   CONNZ: {
@@ -63,8 +66,12 @@ const OPTIONS: Readonly<Record<SysRequest, { struct: string; fields: Fields }>> 
     struct: 'JszEventOptions',
     fields: { account: 'string', accounts: 'bool', streams: 'bool', consumer: 'bool', config: 'bool', leader_only: 'bool', offset: 'int', limit: 'int' },
   },
-  HEALTHZ: { struct: 'HealthzEventOptions', fields: { 'js-enabled-only': 'bool', 'js-server-only': 'bool' } },
+  // 2.10 also takes js-enabled, the older name of js-enabled-only.
+  HEALTHZ: { struct: 'HealthzEventOptions', fields: { 'js-enabled-only': 'bool', 'js-server-only': 'bool', 'js-enabled': 'bool' } },
 };
+
+/** nats-server 2.10's ServerCapability bit for a server with JetStream. */
+const JETSTREAM_ENABLED = 1;
 
 /** ConnzOptions.state is Go's ConnState, an integer. */
 const CONN_STATES = ['open', 'closed', 'all'] as const;
@@ -122,7 +129,8 @@ export function decodeOptions(kind: SysRequest, body: Buffer): Options {
   const out: Options = {};
   for (const [key, v] of Object.entries(raw as Options)) {
     const name = key.toLowerCase();
-    const t = fields[name] ?? FILTER_FIELDS[name];
+    // Own keys only: a body's "constructor" or "__proto__" is an unknown key like any other.
+    const t = Object.hasOwn(fields, name) ? fields[name] : Object.hasOwn(FILTER_FIELDS, name) ? FILTER_FIELDS[name] : undefined;
     if (t === undefined || v === null) continue;
     if (!fits(v, t)) {
       const numeric = t === 'int' || t === 'uint64' || t === 'server.ConnState';
@@ -150,30 +158,53 @@ function params(entries: Record<string, unknown>): URLSearchParams {
   return q;
 }
 
-/** What answers the `$SYS.REQ.SERVER.*` requests of one hub. */
-export class SysResponder {
+/** The subject permissions of a client, as far as a viewer needs them. */
+export interface ClientPermissions {
+  canSubscribe(subject: string, queue: string | undefined): boolean;
+  canPublish(subject: string): boolean;
+}
+
+/**
+ * A client as a viewer of the documents: what its permissions let it
+ * subscribe to. No permissions, or no client (a publish from inside the
+ * process): everything.
+ */
+export function clientViewer(client: { readonly user: string | undefined; readonly permissions: ClientPermissions | null } | null): MonitorViewer {
+  const perms = client?.permissions ?? null;
+  if (perms === null) return OPEN_VIEWER;
+  return { user: client!.user, maySubscribe: (s) => perms.canSubscribe(s, undefined), mayPublish: (s) => perms.canPublish(s) };
+}
+
+/**
+ * What answers the `$SYS.REQ.SERVER.*` requests of one hub. `R` is whoever
+ * published the request (the hub's connection), turned into a viewer by
+ * `viewerOf` only when a request comes.
+ */
+export class SysResponder<R> {
   private readonly src: () => MonitorSource;
   private readonly send: (subject: string, payload: Buffer) => void;
+  private readonly viewerOf: (requester: R) => MonitorViewer;
   private readonly cpu = new CpuMeter();
   /** nats-server numbers the messages it sends itself; the hub numbers its answers. */
   private seq = 0;
 
   /** `send` delivers an answer to a reply subject (wire string). */
-  constructor(src: () => MonitorSource, send: (subject: string, payload: Buffer) => void) {
+  constructor(src: () => MonitorSource, send: (subject: string, payload: Buffer) => void, viewerOf: (requester: R) => MonitorViewer) {
     this.src = src;
     this.send = send;
+    this.viewerOf = viewerOf;
   }
 
   /**
    * A publish, seen before the subscribers (the hub's tap). Returns true when
    * it was a request this answered, so the hub sends no "no responders".
    */
-  onPublish(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean {
+  onPublish(subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array, requester: R): boolean {
     if (subject.charCodeAt(0) !== 36 /* $ */ || !subject.startsWith(SYS_SERVER_PREFIX)) return false;
     const kind = this.requestKind(subject);
     if (kind === null || reply === undefined) return false;
     const body = Buffer.from(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength);
-    const answer = this.answer(kind, body);
+    const answer = this.answer(kind, body, this.viewerOf(requester));
     // Filtered out: silence, as from nats-server (whose subscription still took the request: no "no responders").
     if (answer !== null) this.send(reply, Buffer.from(JSON.stringify(answer)));
     return true;
@@ -190,8 +221,8 @@ export class SysResponder {
     return Object.hasOwn(SysRequest, name) ? (name as SysRequest) : null;
   }
 
-  /** The envelope for one request, or null when its filter leaves this server out. */
-  answer(kind: SysRequest, body: Buffer): object | null {
+  /** The envelope for one request, as `viewer` may see it, or null when its filter leaves this server out. */
+  answer(kind: SysRequest, body: Buffer, viewer: MonitorViewer = OPEN_VIEWER): object | null {
     const src = this.src();
     let opts: Options = {};
     if (body.length > 0) {
@@ -205,7 +236,7 @@ export class SysResponder {
     }
     let data: object;
     try {
-      data = this.document(src, kind, opts);
+      data = this.document(src, kind, opts, viewer);
     } catch (err) {
       // A document's own refusal: nats-server sends it as a 500, the data null.
       const text = (err as Error).message;
@@ -214,21 +245,21 @@ export class SysResponder {
     return { server: this.serverInfo(src), data };
   }
 
-  private document(src: MonitorSource, kind: SysRequest, o: Options): object {
+  private document(src: MonitorSource, kind: SysRequest, o: Options, viewer: MonitorViewer): object {
     switch (kind) {
       case SysRequest.VARZ:
-        return varz(src, { cpu: this.cpu.percent(), httpReqStats: {} });
+        return varz(src, { cpu: this.cpu.percent(), httpReqStats: { ...src.httpReqStats() } });
       case SysRequest.CONNZ: {
         const state = typeof o.state === 'number' ? (CONN_STATES[o.state] ?? 'open') : undefined;
         const subs = o.subscriptions_detail === true ? 'detail' : o.subscriptions === true ? 'true' : undefined;
-        return connz(src, parseConnzQuery(params({ sort: o.sort, auth: o.auth, subs, offset: o.offset, limit: o.limit, cid: o.cid, state })));
+        return connz(src, parseConnzQuery(params({ sort: o.sort, auth: o.auth, subs, offset: o.offset, limit: o.limit, cid: o.cid, state })), viewer);
       }
       case SysRequest.SUBSZ:
-        return this.subsz(src, o);
+        return this.subsz(src, o, viewer);
       case SysRequest.JSZ:
-        return jsz(src, params({ accounts: o.accounts, streams: o.streams, consumers: o.consumer, config: o.config }));
+        return jsz(src, params({ accounts: o.accounts, streams: o.streams, consumers: o.consumer, config: o.config }), viewer);
       case SysRequest.HEALTHZ:
-        return healthz(src, params({ 'js-enabled-only': o['js-enabled-only'], 'js-server-only': o['js-server-only'] })).body;
+        return healthz(src, params({ 'js-enabled-only': o['js-enabled-only'] === true || o['js-enabled'] === true, 'js-server-only': o['js-server-only'] })).body;
     }
   }
 
@@ -237,25 +268,40 @@ export class SysResponder {
    * drops to the counts alone): the list only with `subscriptions`, and only
    * when it has entries.
    */
-  private subsz(src: MonitorSource, o: Options): object {
-    const full = subsz(src, params({ subs: true, test: o.test, offset: o.offset, limit: o.limit })) as Record<string, unknown>;
+  private subsz(src: MonitorSource, o: Options, viewer: MonitorViewer): object {
+    const full = subsz(src, params({ subs: true, test: o.test, offset: o.offset, limit: o.limit }), viewer) as Record<string, unknown>;
     const offset = typeof o.offset === 'number' && o.offset > 0 ? o.offset : 0;
-    const limit = full.limit;
-    const list = o.subscriptions === true ? (full.subscriptions_list as object[]) : [];
-    const { subscriptions_list: _list, total: _total, offset: _offset, limit: _limit, ...rest } = full;
+    const limit = typeof o.limit === 'number' && o.limit > 0 ? o.limit : DEFAULT_LIMIT;
+    // The HTTP form drops to the counts alone when nothing is listed: no list, no server_id.
+    const list = o.subscriptions === true && Array.isArray(full.subscriptions_list) ? (full.subscriptions_list as object[]) : [];
+    const { subscriptions_list: _list, total: _total, offset: _offset, limit: _limit, server_id: _id, now, ...counts } = full;
     // nats-server's total counts the page it sends.
-    return { ...rest, total: list.length, offset, limit, ...(list.length > 0 ? { subscriptions_list: list } : {}) };
+    return {
+      server_id: src.serverId,
+      now: now ?? time(Date.now()),
+      ...counts,
+      total: list.length,
+      offset,
+      limit,
+      ...(list.length > 0 ? { subscriptions_list: list } : {}),
+    };
   }
 
-  /** The envelope's `server` block, in nats-server 2.9's field order (its empty cluster, domain and tags left out). */
+  /**
+   * The envelope's `server` block, in nats-server 2.10's shape and order (its
+   * empty cluster, domain and tags left out): 2.10 added `flags`, capability
+   * bits of which the hub has one, JetStream.
+   */
   private serverInfo(src: MonitorSource): object {
+    const jetstream = src.jetstream !== null;
     return {
       name: src.serverName,
       host: src.host,
       id: src.serverId,
       ver: ADVERTISED_VERSION,
+      jetstream,
+      flags: jetstream ? JETSTREAM_ENABLED : 0,
       seq: ++this.seq,
-      jetstream: src.jetstream !== null,
       time: time(Date.now()),
     };
   }

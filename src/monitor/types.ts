@@ -9,7 +9,7 @@ import type { JetStream } from '../server/jetstream/index.js';
 import type { Message, Subscription } from '../server/types.js';
 import type { InternalHandler, InternalSubscriber } from '../server/internal-subscriber.js';
 import type { Observer } from '../server/router.js';
-import type { MatchResult } from '../server/sublist.js';
+import type { MatchResult, SublistStats } from '../server/sublist.js';
 
 /** One subscription as /connz and /subsz list it. */
 export interface SubRecord {
@@ -110,7 +110,11 @@ export interface MonitorSource {
   readonly healthy: boolean;
   connections(): Iterable<LiveConnection>;
   closedConnections(): readonly ClosedRecord[];
+  /** The HTTP listener's requests per document path ({} without one): /varz's http_req_stats. */
+  httpReqStats(): Readonly<Record<string, number>>;
   counters(): MonitorCounters;
+  /** The subject index's statistics (/subsz). */
+  sublistStats(): SublistStats;
   /** The hub's message paths, for the dashboard's live API (live.ts, publish.ts). */
   readonly bus: MonitorBus;
 }

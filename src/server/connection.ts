@@ -78,6 +78,11 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   /** The connect timeout, or with authentication the authentication timeout. */
   private connectTimer: NodeJS.Timeout | null = null;
 
+  /** The permissions CONNECT gave this client; null: it may do anything. */
+  get permissions(): CompiledPermissions | null {
+    return this.perms;
+  }
+
   constructor(hub: HubCore, stream: Duplex, id: number, peer: Peer, nonce: string | undefined) {
     super(hub, stream, id);
     this.peer = peer;

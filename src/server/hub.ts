@@ -31,7 +31,7 @@ import { resolveTls, TlsDefaults, type ResolvedTls } from './security/tls-config
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { openMonitor, type MonitorServer } from '../monitor/http.js';
 import { metricsRoutes } from '../monitor/metrics.js';
-import { SysResponder } from '../monitor/sys.js';
+import { clientViewer, SysResponder } from '../monitor/sys.js';
 import { monitorAccess } from '../monitor/auth.js';
 import { dashboardRoutes } from '../monitor/dashboard.js';
 import { ClosedRing, CLOSED_REASON_TEXT } from '../monitor/closed.js';
@@ -148,11 +148,15 @@ export class Hub extends EventEmitter<HubEvents> {
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
     const jetstream = this.jetstream;
     // $SYS.REQ.SERVER.* (the monitoring documents over NATS) are answered with or without HTTP, as nats-server does.
-    const sys = new SysResponder(() => this.monitorSource(), this.jsHost().reply);
+    const sys = new SysResponder(() => this.monitorSource(), this.jsHost().reply, (from: Subscriber | null) =>
+      // A client sees what its subscribe permissions allow. A publish from inside the process (hub.publish, the
+      // dashboard's publish and request, which check the user's publish permission) has no client: it sees all.
+      clientViewer(from instanceof Connection ? from : null),
+    );
     this.router.tap =
       jetstream === null
-        ? (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload)
-        : (m) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload) || jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
+        ? (m, from) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload, from)
+        : (m, from) => sys.onPublish(m.subject, m.reply, m.headerLength, m.payload, from) || jetstream.onPublish(m.subject, m.reply, m.headerLength, m.payload);
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -223,7 +227,9 @@ export class Hub extends EventEmitter<HubEvents> {
       },
       connections: () => this.connections,
       closedConnections: () => this.closedRing?.list() ?? [],
+      httpReqStats: () => this.monitor?.reqStats ?? {},
       counters: () => this.stats(),
+      sublistStats: () => this.router.sublist.stats(),
       bus: (this.bus ??= this.monitorBus()),
     };
   }

@@ -73,7 +73,7 @@ export interface Flushable {
  * What sees a publish before the subscribers: the JetStream layer (API calls,
  * acks, stream capture). Returns whether it answered the request itself.
  */
-export type PublishTap = (msg: Message) => boolean;
+export type PublishTap = (msg: Message, from: Subscriber | null) => boolean;
 
 export class Router {
   readonly sublist = new Sublist<Subscription>();
@@ -104,7 +104,7 @@ export class Router {
     const c = this.counters;
     c.inMsgs++;
     c.inBytes += msg.payload.length;
-    const answered = capture && this.tap !== null && this.tap(msg);
+    const answered = capture && this.tap !== null && this.tap(msg, from);
     const subject = msg.subject;
     const r = this.sublist.match(subject);
     let delivered = 0;

@@ -64,6 +64,18 @@ function levelEmpty<S>(l: Level<S>): boolean {
   return l.nodes.size === 0 && l.pwc === null && l.fwc === null;
 }
 
+export interface SublistStats {
+  subscriptions: number;
+  cached: number;
+  inserts: number;
+  removes: number;
+  matches: number;
+  /** Of the matches, the share the cache answered (0 to 1). */
+  hitRate: number;
+  maxFanout: number;
+  avgFanout: number;
+}
+
 const EMPTY: MatchResult<never> = Object.freeze({ plain: Object.freeze([]), queues: Object.freeze([]) });
 
 export class Sublist<S extends Subscribable> {
@@ -73,6 +85,11 @@ export class Sublist<S extends Subscribable> {
   /** Subjects missed once since it was last emptied (see admit); at most cacheSize. */
   private readonly seen = new Set<string>();
   private count = 0;
+  /** Counters for /subsz (nats-server's sublist statistics): plain increments, read only by the monitor. */
+  private inserts = 0;
+  private removes = 0;
+  private matches = 0;
+  private hits = 0;
 
   constructor(opts: { cacheSize?: number } = {}) {
     this.cacheSize = opts.cacheSize ?? 4096;
@@ -115,6 +132,7 @@ export class Sublist<S extends Subscribable> {
       group.add(sub);
     }
     this.count++;
+    this.inserts++;
     this.invalidate(sub.subject);
   }
 
@@ -142,6 +160,7 @@ export class Sublist<S extends Subscribable> {
     }
     if (!removed) return false;
     this.count--;
+    this.removes++;
     // Prune nodes left empty, deepest first, so churn (inboxes) leaves no garbage.
     for (let i = path.length - 1; i >= 0; i--) {
       const { level: l, token, node } = path[i]!;
@@ -157,14 +176,40 @@ export class Sublist<S extends Subscribable> {
 
   /** Everything a published subject reaches. The result is shared: do not mutate it. */
   match(subject: string): MatchResult<S> {
+    this.matches++;
     const hit = this.cache.get(subject);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
     const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
     if (this.admit(subject)) {
       if (this.cache.size >= this.cacheSize) this.evict();
       this.cache.set(subject, result);
     }
     return result;
+  }
+
+  /** nats-server's sublist statistics, for /subsz: fan-out over the cached subjects (queue groups count once each). */
+  stats(): SublistStats {
+    let max = 0;
+    let sum = 0;
+    for (const r of this.cache.values()) {
+      const fanout = r.plain.length + r.queues.length;
+      sum += fanout;
+      if (fanout > max) max = fanout;
+    }
+    const cached = this.cache.size;
+    return {
+      subscriptions: this.count,
+      cached,
+      inserts: this.inserts,
+      removes: this.removes,
+      matches: this.matches,
+      hitRate: this.matches === 0 ? 0 : this.hits / this.matches,
+      maxFanout: max,
+      avgFanout: cached === 0 ? 0 : sum / cached,
+    };
   }
 
   /** The cached subjects and their results (the oldest first). Do not mutate them. */

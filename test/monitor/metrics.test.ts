@@ -13,8 +13,8 @@ import { HubMetrics } from '../../src/monitor/metrics.js';
 import { OPEN_VIEWER, type MonitorViewer } from '../../src/monitor/route.js';
 import type { MonitorSource } from '../../src/monitor/types.js';
 import { subjectMatches } from '../../src/protocol/subject.js';
-import { closeAll, connectTo } from '../helpers/client.js';
-import type { TestServer } from '../helpers/target.js';
+import { closeAll, connectTo, rejection } from '../helpers/client.js';
+import { skipUnlessHub, type TestServer } from '../helpers/target.js';
 import { get } from './http.js';
 
 interface Sample {
@@ -61,7 +61,7 @@ function target(hub: Hub): TestServer {
   return { kind: 'hub', url: a.url, host: a.host!, port: a.port!, monitorUrl: hub.monitorAddress!.url, hub, stop: () => hub.close({ grace: 0 }) };
 }
 
-describe('/metrics', () => {
+describe('/metrics', { skip: skipUnlessHub('nats-server has no Prometheus endpoint') }, () => {
   let hub: Hub;
   let base: string;
   let server: TestServer;
@@ -167,22 +167,24 @@ describe('/metrics', () => {
     assert.ok(value(f, 'netemitter_process_resident_memory_bytes') > 0);
   });
 
-  it('a viewer sees only the streams (and their consumers) whose subjects it may subscribe to', async () => {
+  it('a viewer sees only the streams it may subscribe to every subject of, and their consumers', async () => {
     const nc = await connectTo(server, { name: 'metrics-viewer' });
     conns.push(nc);
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'HIDDEN', subjects: ['hidden.>'] });
     await jsm.consumers.add('HIDDEN', { durable_name: 'H', ack_policy: AckPolicy.Explicit });
-    await jsm.streams.add({ name: 'HALF', subjects: ['met2.x', 'hidden2.x'] });
-    const viewer: MonitorViewer = { user: 'u', maySubscribe: (s) => subjectMatches('met.>', s), mayPublish: () => false };
+    // Only one of its subjects is the viewer's: hidden, as /jsz hides it (the stream's numbers speak of both).
+    await jsm.streams.add({ name: 'HALF', subjects: ['half.mine', 'half.other'] });
+    await jsm.streams.add({ name: 'NONE', subjects: ['none.x', 'none.y'] });
+    const viewer: MonitorViewer = { user: 'u', maySubscribe: (s) => subjectMatches('met.>', s) || s === 'half.mine', mayPublish: () => false };
     // A second HubMetrics takes the commit observer over: the route's gets it back after.
     const routeObserver = hub.jetstream!.commitObserver;
     const metrics = new HubMetrics(monitorSource(hub));
     const seen = new Map(parse(await metrics.render(monitorSource(hub), viewer)).map((f) => [f.name, f]));
-    assert.deepEqual(labelSets(seen, 'netemitter_stream_messages'), [{ stream: 'MET' }]);
+    assert.deepEqual(labelSets(seen, 'netemitter_stream_messages').map((l) => l.stream).sort(), ['MET']);
     assert.deepEqual(labelSets(seen, 'netemitter_consumer_num_pending'), [{ stream: 'MET', consumer: 'C' }]);
     const all = new Map(parse(await metrics.render(monitorSource(hub), OPEN_VIEWER)).map((f) => [f.name, f]));
-    assert.deepEqual(labelSets(all, 'netemitter_stream_messages').map((l) => l.stream).sort(), ['HALF', 'HIDDEN', 'MET']);
+    assert.deepEqual(labelSets(all, 'netemitter_stream_messages').map((l) => l.stream).sort(), ['HALF', 'HIDDEN', 'MET', 'NONE']);
     metrics.close();
     hub.jetstream!.commitObserver = routeObserver;
   });
@@ -215,3 +217,64 @@ describe('/metrics', () => {
 function monitorSource(hub: Hub): MonitorSource {
   return (hub as unknown as { monitorSource(): MonitorSource }).monitorSource();
 }
+
+describe('/metrics with authorization', { skip: skipUnlessHub('nats-server has no Prometheus endpoint') }, () => {
+  let hub: Hub;
+  let base: string;
+  const conns: NatsConnection[] = [];
+  const basic = (user: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}` });
+  before(async () => {
+    hub = createHub({
+      host: '127.0.0.1',
+      port: 0,
+      httpPort: 0,
+      jetstream: true,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'ops', password: 'ops-pw' },
+          { user: 'orders', password: 'orders-pw', permissions: { subscribe: { allow: ['orders.>'] } } },
+        ],
+      },
+    });
+    await hub.listen();
+    base = hub.monitorAddress!.url;
+    const nc = await connectTo(target(hub), { user: 'ops', pass: 'ops-pw' });
+    conns.push(nc);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+    await jsm.streams.add({ name: 'PAYROLL', subjects: ['payroll.>'] });
+    await jsm.consumers.add('PAYROLL', { durable_name: 'P', ack_policy: AckPolicy.Explicit });
+  });
+  after(async () => {
+    await closeAll(...conns);
+    await hub?.close({ grace: 0 });
+  });
+
+  async function streamsSeenBy(user: string): Promise<{ streams: string[]; consumers: string[] }> {
+    const res = await fetch(`${base}/metrics`, { headers: basic(user), signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 200);
+    const f = new Map(parse(await res.text()).map((fam) => [fam.name, fam]));
+    return {
+      streams: labelSets(f, 'netemitter_stream_messages').map((l) => l.stream!).sort(),
+      consumers: labelSets(f, 'netemitter_consumer_num_pending').map((l) => `${l.stream}/${l.consumer}`),
+    };
+  }
+
+  it('asks for credentials, and each user sees the streams it may subscribe to', async () => {
+    const anon = await get(base, '/metrics');
+    assert.equal(anon.status, 401);
+    assert.deepEqual(await streamsSeenBy('ops'), { streams: ['ORDERS', 'PAYROLL'], consumers: ['PAYROLL/P'] });
+    assert.deepEqual(await streamsSeenBy('orders'), { streams: ['ORDERS'], consumers: [] });
+  });
+
+  it('a refused CONNECT moves netemitter_auth_failures_total', async () => {
+    const failures = async (): Promise<number> => {
+      const res = await fetch(`${base}/metrics`, { headers: basic('ops'), signal: AbortSignal.timeout(5_000) });
+      return value(new Map(parse(await res.text()).map((fam) => [fam.name, fam])), 'netemitter_auth_failures_total');
+    };
+    const before = await failures();
+    await rejection(connectTo(target(hub), { user: 'ops', pass: 'wrong' }));
+    assert.equal(await failures(), before + 1);
+  });
+});

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createHub } from '../../src/index.js';
-import { skipUnlessHub, startServer, SYSTEM_USER, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, SYSTEM_USER, type TestServer } from '../helpers/target.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { getJson, shape, type Doc } from './http.js';
 
@@ -18,13 +18,22 @@ const PING = '$SYS.REQ.SERVER.PING';
 const S = 'string';
 const N = 'number';
 
-/** The envelope's server block, as nats-server 2.9 sends it for a server outside a cluster. */
-const SERVER_INFO = { host: S, id: S, jetstream: 'boolean', name: S, seq: N, time: S, ver: S };
+/** The envelope's server block for a server outside a cluster: 2.9's, and 2.10's (which added `flags`). */
+const SERVER_INFO_29: Record<string, string> = { host: S, id: S, jetstream: 'boolean', name: S, seq: N, time: S, ver: S };
+const SERVER_INFO = differs<Record<string, string>>({
+  natsServer: SERVER_INFO_29,
+  hub: { flags: N, ...SERVER_INFO_29 },
+  why: 'the hub sends nats-server 2.10\'s block, with flags; the reference server is 2.9.10',
+});
 
 interface Envelope {
   server: Doc;
   data?: Doc | null;
   error?: { code: number; description: string };
+}
+
+function sortedKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
 }
 
 function envelope(m: Msg): Envelope {
@@ -53,16 +62,19 @@ describe('$SYS.REQ.SERVER requests', () => {
     for (const name of ['VARZ', 'CONNZ', 'SUBSZ', 'JSZ', 'HEALTHZ']) {
       const e = await ask(`${PING}.${name}`);
       assert.deepEqual(Object.keys(e), ['server', 'data'], name);
-      assert.deepEqual(shape(e.server), SERVER_INFO, name);
+      assert.deepEqual(shape(e.server), sortedKeys(SERVER_INFO), name);
       assert.equal(e.server.id, varz.server_id);
       assert.equal(e.server.name, varz.server_name);
       assert.equal(e.server.jetstream, true);
+      if ('flags' in e.server) assert.equal(e.server.flags, 1, 'the JetStream capability bit');
       assert.ok((e.server.seq as number) > seq, `${name}: seq grows`);
       seq = e.server.seq as number;
       if (name !== 'HEALTHZ') assert.equal(e.data!.server_id, varz.server_id, name);
     }
     const e = await ask(`${PING}.VARZ`);
     assert.deepEqual(Object.keys(shape(e.data)), Object.keys(shape(varz)));
+    // The HTTP side's request counts: the /varz read above is among them.
+    assert.ok(((e.data!.http_req_stats as Record<string, number>)['/varz'] ?? 0) >= 1, JSON.stringify(e.data!.http_req_stats));
     assert.deepEqual(await ask(`${PING}.HEALTHZ`).then((h) => h.data), { status: 'ok' });
   });
 
@@ -144,8 +156,8 @@ describe('$SYS.REQ.SERVER requests', () => {
     }
     // Not JSON at all: a 400 (nats-server's text is Go's parser's, ours JSON.parse's).
     assert.equal((await ask(`${PING}.VARZ`, 'not json')).error?.code, 400);
-    // Unknown keys are ignored, as encoding/json does.
-    assert.deepEqual((await ask(`${PING}.HEALTHZ`, '{"nothing":true}')).data, { status: 'ok' });
+    // Unknown keys are ignored, as encoding/json does (also those JavaScript objects inherit).
+    assert.deepEqual((await ask(`${PING}.HEALTHZ`, '{"nothing":true,"constructor":1,"__proto__":{"x":1},"toString":"x"}')).data, { status: 'ok' });
   });
 
   it('a request whose filter leaves this server out gets no answer at all, and the next one does', async () => {
@@ -173,7 +185,7 @@ describe('$SYS.REQ.SERVER requests', () => {
       const nc = await connectTo({ url: hub.url } as TestServer);
       conns.push(nc);
       const e = envelope(await nc.request(`${PING}.VARZ`, '', { timeout: 5_000 }));
-      assert.deepEqual([e.server.id, e.server.jetstream, e.data!.http_port, e.data!.connections], [hub.serverId, false, 0, 1]);
+      assert.deepEqual([e.server.id, e.server.jetstream, e.server.flags, e.data!.http_port, e.data!.connections], [hub.serverId, false, 0, 0, 1]);
       const j = envelope(await nc.request(`${PING}.JSZ`, '', { timeout: 5_000 }));
       assert.equal(j.data!.disabled, true);
       await nc.close();
@@ -202,6 +214,49 @@ describe('$SYS.REQ.SERVER requests', () => {
       assert.deepEqual(envelope(await ops.request(`${PING}.HEALTHZ`, '', { timeout: 5_000 })).data, { status: 'ok' });
       const err = await rejection(app.request(`${PING}.HEALTHZ`, '', { timeout: 5_000 }));
       assert.match(err.message, /Permissions Violation for Publish to "\$SYS\.REQ\.SERVER\.PING\.HEALTHZ"/);
+    } finally {
+      await closeAll(...conns.splice(-2));
+      await hub.close({ grace: 0 });
+    }
+  });
+
+  it('a client sees in the documents only the subjects and streams its subscribe permissions allow', { skip: skipUnlessHub('nats-server answers only its system account, which sees everything') }, async () => {
+    const hub = createHub({
+      host: '127.0.0.1',
+      port: 0,
+      jetstream: true,
+      authorization: {
+        maxFailureDelay: 0,
+        users: [
+          { user: 'ops', password: 'ops' },
+          { user: 'orders', password: 'orders', permissions: { subscribe: { allow: ['_INBOX.>', 'orders.>'] } } },
+        ],
+      },
+    });
+    await hub.listen();
+    const url = { url: hub.url } as TestServer;
+    try {
+      const ops = await connectTo(url, { user: 'ops', pass: 'ops', name: 'ops' });
+      const orders = await connectTo(url, { user: 'orders', pass: 'orders', name: 'orders' });
+      conns.push(ops, orders);
+      ops.subscribe('orders.new');
+      ops.subscribe('payroll.run');
+      await ops.flush();
+      const jsm = await jetstreamManager(ops);
+      await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+      await jsm.streams.add({ name: 'PAYROLL', subjects: ['payroll.>'] });
+      const ask = async (nc: NatsConnection, name: string, body: object): Promise<Doc> =>
+        envelope(await nc.request(`${PING}.${name}`, JSON.stringify(body), { timeout: 5_000 })).data!;
+      const subjects = (d: Doc): string[] => (d.subscriptions_list as Doc[]).map((s) => s.subject as string).filter((s) => !s.startsWith('_INBOX.')).sort();
+      assert.deepEqual(subjects(await ask(ops, 'SUBSZ', { subscriptions: true })), ['orders.new', 'payroll.run']);
+      assert.deepEqual(subjects(await ask(orders, 'SUBSZ', { subscriptions: true })), ['orders.new']);
+      const opsConn = (d: Doc): Doc => (d.connections as Doc[]).find((c) => c.name === 'ops')!;
+      const listed = opsConn(await ask(orders, 'CONNZ', { subscriptions: true })).subscriptions_list as string[];
+      assert.deepEqual(listed.filter((s) => !s.startsWith('_INBOX.')), ['orders.new']);
+      const streams = async (nc: NatsConnection): Promise<string[]> =>
+        (((await ask(nc, 'JSZ', { streams: true })).account_details as Doc[])[0]!.stream_detail as Doc[]).map((s) => s.name as string).sort();
+      assert.deepEqual(await streams(ops), ['ORDERS', 'PAYROLL']);
+      assert.deepEqual(await streams(orders), ['ORDERS']);
     } finally {
       await closeAll(...conns.splice(-2));
       await hub.close({ grace: 0 });

@@ -4,13 +4,20 @@
 // goes away the page says "reconnecting" and opens a stream again once the hub
 // answers (after asking api/whoami, which may want a login again).
 import { $, fill, fmtBytes, h } from './dom.js';
-import { LiveChart, rateFmt } from './charts.js';
+import { BYTE_INCRS, LiveChart, rateFmt } from './charts.js';
 import { showReply, Tail } from './tail.js';
 import { renderConnections, renderStats, renderStreams, renderSubjects } from './views.js';
 
 const VIEWS = ['overview', 'connections', 'subjects', 'streams', 'tail', 'publish'];
 /** The live API's `view` parameter for each page view. */
-const STREAM_VIEW = { overview: 'overview', connections: 'connections', subjects: 'subjects', streams: 'streams', tail: 'overview', publish: 'overview' };
+const STREAM_VIEW = {
+  overview: 'overview',
+  connections: 'connections',
+  subjects: 'subjects',
+  streams: 'streams',
+  tail: 'overview',
+  publish: 'overview',
+};
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
 
@@ -99,9 +106,14 @@ function scheduleRetry() {
 function onStats(s) {
   state.jetstream = s.jetstream;
   renderStats(s);
-  charts ??= { msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt), bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`) };
+  charts ??= {
+    msgs: new LiveChart($('#chart-msgs'), ['in', 'out'], rateFmt),
+    bytes: new LiveChart($('#chart-bytes'), ['in', 'out'], (v) => `${fmtBytes(v)}/s`, BYTE_INCRS),
+  };
   charts.msgs.push(s.now, [s.in_msgs_rate, s.out_msgs_rate]);
   charts.bytes.push(s.now, [s.in_bytes_rate, s.out_bytes_rate]);
+  // How many samples the charts hold (the screenshot run waits for a few).
+  document.body.dataset.samples = String(charts.msgs.data[0].length);
 }
 
 function showView(view) {
@@ -133,6 +145,7 @@ function showLogin(message) {
   closeStream();
   setStatus('login', 'sign in');
   $('#login').hidden = false;
+  $('#tabs').hidden = true;
   for (const v of VIEWS) $(`#view-${v}`).hidden = true;
   $('#who').hidden = true;
   $('#logout').hidden = true;
@@ -166,6 +179,7 @@ async function start(reconnecting = false) {
   }
   state.authRequired = who.data?.auth_required === true;
   $('#login').hidden = true;
+  $('#tabs').hidden = false;
   showUser(who.data?.user);
   showView(state.view);
 }
@@ -208,9 +222,27 @@ function setPaused(paused) {
   openStream();
 }
 
+/**
+ * Whether a tail filter is a subject with wildcards as NATS spells them: the
+ * hub refuses anything else with a 400, which an EventSource cannot tell from
+ * a hub that is down, so the page checks first.
+ */
+function validFilter(f) {
+  const tokens = f.split('.');
+  return tokens.every((t, i) => {
+    if (t === '' || /\s/.test(t)) return false;
+    if (t === '*' || (t === '>' && i === tokens.length - 1)) return true;
+    return !t.includes('*') && !t.includes('>');
+  });
+}
+
 $('#tail-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const filter = $('#tail-filter').value.trim() || '>';
+  const err = $('#tail-error');
+  err.hidden = validFilter(filter);
+  err.textContent = err.hidden ? '' : `Not a subject filter: ${filter} (tokens separated by dots; * for one token, > for the rest)`;
+  if (!err.hidden) return;
   if (filter !== state.tailFilter) tail.clear();
   state.tailFilter = filter;
   openStream();
@@ -255,7 +287,7 @@ $('#pub-form').addEventListener('submit', async (e) => {
   }
   if (res.status === 401) return showLogin('Your session ended: sign in again.');
   if (res.status !== 200) fill(out, h('p', { className: 'error' }, res.data?.error ?? `HTTP ${res.status}`));
-  else if (request) showReply(out, res.data, $('#tail-format').value);
+  else if (request) showReply(out, res.data, 'auto');
   else fill(out, h('p', { className: 'ok' }, `published to ${body.subject}`));
 });
 

@@ -4,14 +4,36 @@
 import { fmtNum } from './dom.js';
 
 const POINTS = 300;
+/** Tick steps of the time axis, in seconds: whole seconds at least (samples come once a second). */
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
+
+/** The y axis as wide as its longest label (uPlot's fixed default clips "4.9 KiB/s"). */
+function fitLabels(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (longest !== '') {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size) + 4;
+}
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
 export class LiveChart {
-  /** `labels`: the series (e.g. ['in', 'out']); `fmt`: how a value reads on the axis and in the legend. */
-  constructor(el, labels, fmt) {
+  /**
+   * `labels`: the series (e.g. ['in', 'out']); `fmt`: how a value reads on the
+   * axis and in the legend; `incrs`: the y axis's tick steps (uPlot's decimal
+   * ones by default).
+   */
+  constructor(el, labels, fmt, incrs) {
+    this.incrs = incrs;
     this.el = el;
     this.labels = labels;
     this.fmt = fmt;
@@ -36,9 +58,17 @@ export class LiveChart {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         series: [
           {},
-          ...this.labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, value: (_u, v) => (v == null ? '–' : fmt(v)) })),
+          ...this.labels.map((label, i) => ({
+            label,
+            stroke: colours[i % colours.length],
+            width: 2,
+            value: (_u, v) => (v == null ? '–' : fmt(v)),
+          })),
         ],
-        axes: [axis, { ...axis, size: 64, values: (_u, ticks) => ticks.map(fmt) }],
+        axes: [
+          { ...axis, space: 70, incrs: TIME_INCRS, values: (_u, ticks) => ticks.map(clock) },
+          { ...axis, size: fitLabels, ...(this.incrs ? { incrs: this.incrs } : {}), values: (_u, ticks) => ticks.map(fmt) },
+        ],
       },
       this.data,
       this.el,
@@ -63,3 +93,6 @@ export class LiveChart {
 }
 
 export const rateFmt = (v) => `${fmtNum(v)}/s`;
+
+/** Byte tick steps that read as round numbers in KiB and MiB (1, 2, 5, 10… of each unit). */
+export const BYTE_INCRS = [1, 1024, 1024 ** 2, 1024 ** 3].flatMap((unit) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map((m) => m * unit));

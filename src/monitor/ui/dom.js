@@ -90,11 +90,13 @@ export function rows(tbody, list, toCells, rowClass) {
       h(
         'tr',
         { className: rowClass ? rowClass(item) : '' },
-        toCells(item).map((c) => (c !== null && typeof c === 'object' && !(c instanceof Node) ? h('td', { className: c.cls ?? '', title: c.title }, c.v) : h('td', null, c))),
+        toCells(item).map((c) => (isCell(c) ? h('td', { className: c.cls ?? '', title: c.title }, c.v) : h('td', null, c))),
       ),
     ),
   );
 }
+
+const isCell = (c) => c !== null && typeof c === 'object' && !(c instanceof Node);
 
 /** A placeholder row spanning the table, for an empty list. */
 export function emptyRow(tbody, cols, text) {

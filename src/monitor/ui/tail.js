@@ -125,13 +125,25 @@ export class Tail {
     const shown = renderPayload(m.bytes, this.format);
     fill(
       body,
-      h('dl', { className: 'meta' }, h('dt', null, 'subject'), h('dd', null, m.subject), m.reply ? [h('dt', null, 'reply'), h('dd', null, m.reply)] : null, h('dt', null, 'size'), h('dd', null, `${m.size} bytes${m.truncated ? ` (${m.bytes.length} shown)` : ''}`)),
-      m.headers && m.headers.length > 0
-        ? h('table', { className: 'headers' }, h('tbody', null, m.headers.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))))
-        : null,
+      h(
+        'dl',
+        { className: 'meta' },
+        h('dt', null, 'subject'),
+        h('dd', null, m.subject),
+        m.reply ? [h('dt', null, 'reply'), h('dd', null, m.reply)] : null,
+        h('dt', null, 'size'),
+        h('dd', null, `${m.size} bytes${m.truncated ? ` (${m.bytes.length} shown)` : ''}`),
+      ),
+      headerTable(m.headers),
       h('pre', { className: `payload ${shown.kind}` }, shown.text),
     );
   }
+}
+
+/** A message's headers ([[name, value], …] or null) as a table, or null. */
+function headerTable(headers) {
+  if (!headers || headers.length === 0) return null;
+  return h('table', { className: 'headers' }, h('tbody', null, headers.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))));
 }
 
 /** Shows a request's reply (from POST /api/request) in `el`. */
@@ -140,10 +152,8 @@ export function showReply(el, reply, format) {
   const shown = renderPayload(bytes, format);
   fill(
     el,
-    h('p', { className: 'ok' }, `reply on ${reply.subject}, ${reply.size} bytes in ${reply.elapsed_ms} ms`),
-    reply.headers && reply.headers.length > 0
-      ? h('table', { className: 'headers' }, h('tbody', null, reply.headers.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))))
-      : null,
+    h('p', { className: 'ok' }, `reply: ${reply.size} bytes in ${reply.elapsed_ms} ms`),
+    headerTable(reply.headers),
     h('pre', { className: `payload ${shown.kind}` }, shown.text),
   );
 }

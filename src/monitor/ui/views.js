@@ -23,7 +23,13 @@ export function renderStats(s) {
   fill(
     $('#figures'),
     figures.map(([label, value, note]) =>
-      h('div', { className: `figure${label === 'Slow consumers' && s.slow_consumers > 0 ? ' warn' : ''}` }, h('span', { className: 'label' }, label), h('span', { className: 'value' }, value), h('span', { className: 'note' }, note)),
+      h(
+        'div',
+        { className: `figure${label === 'Slow consumers' && s.slow_consumers > 0 ? ' warn' : ''}` },
+        h('span', { className: 'label' }, label),
+        h('span', { className: 'value' }, value),
+        h('span', { className: 'note' }, note),
+      ),
     ),
   );
 }
@@ -42,7 +48,7 @@ export function renderConnections(doc) {
   const open = doc.open ?? [];
   const closed = doc.closed ?? [];
   $('#conn-count').textContent = `${open.length} open`;
-  if (open.length === 0) emptyRow($('#conn-open'), 11, 'No connections.');
+  if (open.length === 0) emptyRow($('#conn-open'), 12, 'No connections.');
   else
     rows(
       $('#conn-open'),
@@ -58,6 +64,7 @@ export function renderConnections(doc) {
         { v: fmtRate(c.in_msgs_rate), cls: 'num' },
         { v: fmtRate(c.out_msgs_rate), cls: 'num' },
         { v: `${fmtNum(c.in_msgs)} / ${fmtNum(c.out_msgs)}`, cls: 'num' },
+        { v: c.rtt > 0 ? `${fmtNum(c.rtt)} ms` : '–', cls: 'num', title: 'round trip of the hub\'s last PING' },
         { v: fmtDuration(c.uptime_ms), cls: 'num', title: `idle ${fmtDuration(c.idle_ms)}` },
       ],
       (c) => (c.slow ? 'slow' : ''),
@@ -138,5 +145,6 @@ function consumerTable(consumers) {
     (c) => (c.dead_letters > 0 ? 'warn' : ''),
   );
   const cols = ['consumer', 'pending', 'ack pending', 'redelivered', 'waiting', 'delivered', 'ack floor', 'dead letters'];
-  return h('div', { className: 'table-wrap' }, h('table', null, h('thead', null, h('tr', null, cols.map((c, i) => h('th', { className: i ? 'num' : '' }, c)))), tbody));
+  const head = h('thead', null, h('tr', null, cols.map((c, i) => h('th', { className: i ? 'num' : '' }, c))));
+  return h('div', { className: 'table-wrap' }, h('table', null, head, tbody));
 }
