@@ -337,6 +337,9 @@ describe('durable listeners', () => {
     await b.ready();
     await admin.publish(`${s}.job`, 'before');
     await until(() => r.got.length === 1, 'the event before the drop');
+    // Its ack must reach the server before the drop: an ack lost with the connection is redelivered only after
+    // ack_wait (30 s), and this test is about the pull after the reconnect.
+    await settled('D_RECONNECT', 'rc');
     const reconnected = next(b.status, 'reconnect');
     proxy.drop();
     await reconnected;
