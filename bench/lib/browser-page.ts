@@ -6,19 +6,8 @@
  * `TAIL rows=… skipped=…` as the page shows them, then closes the browser.
  */
 import { chromium, type Browser } from 'playwright-core';
-
-export const CHROMIUM = '/usr/bin/chromium';
-/** As the machine's notes say: no sandbox as root, and no background traffic to hosts the network refuses. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+// The same browser and flags as the dashboard's tests.
+import { CHROMIUM, CHROMIUM_ARGS } from '../../test/browser/browser.js';
 
 async function main(): Promise<void> {
   const url = process.argv[2];

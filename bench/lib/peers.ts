@@ -15,7 +15,7 @@ import type { Variant } from './options.js';
 import { treeStats } from './tree.js';
 
 /** Debian's Chromium, for the dashboard in a browser (browser-page.ts says the same). */
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM } from '../../test/browser/browser.js';
 
 /** The repository root (this file is dist/bench/lib/peers.js). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
