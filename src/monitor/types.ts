@@ -6,7 +6,7 @@
  */
 import type { ResolvedHubOptions } from '../server/options.js';
 import type { JetStream } from '../server/jetstream/index.js';
-import type { Message, Subscription } from '../server/types.js';
+import type { HubStats, Message, Subscription } from '../server/types.js';
 import type { InternalHandler, InternalSubscriber } from '../server/internal-subscriber.js';
 import type { Observer } from '../server/router.js';
 import type { MatchResult, SublistStats } from '../server/sublist.js';
@@ -20,8 +20,8 @@ export interface SubRecord {
   readonly cid: number;
 }
 
-/** What /connz shows of a connection, open or closed. */
-export interface ConnRecord {
+/** What /connz shows of any connection, open or closed: who it is and its numbers. */
+interface ConnFields {
   readonly id: number;
   readonly address: string;
   readonly port: number | undefined;
@@ -29,10 +29,7 @@ export interface ConnRecord {
   readonly lang: string | undefined;
   readonly version: string | undefined;
   readonly user: string | undefined;
-  readonly tlsVersion: string | undefined;
-  readonly tlsCipher: string | undefined;
   /** Milliseconds since the epoch. */
-  readonly start: number;
   readonly lastActivity: number;
   /** The last measured round trip in milliseconds; 0 before the first PONG. */
   readonly rtt: number;
@@ -41,6 +38,14 @@ export interface ConnRecord {
   readonly outMsgs: number;
   readonly outBytes: number;
   readonly pending: number;
+}
+
+/** What /connz shows of a connection, open or closed (a copy: the closed ring keeps it). */
+export interface ConnRecord extends ConnFields {
+  readonly tlsVersion: string | undefined;
+  readonly tlsCipher: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly start: number;
   readonly subs: readonly SubRecord[];
 }
 
@@ -51,39 +56,14 @@ export interface ClosedRecord extends ConnRecord {
 }
 
 /** A live connection, read when a document is built. */
-export interface LiveConnection {
-  readonly id: number;
-  readonly address: string;
-  readonly port: number | undefined;
-  readonly name: string | undefined;
-  readonly lang: string | undefined;
-  readonly version: string | undefined;
-  readonly user: string | undefined;
+export interface LiveConnection extends ConnFields {
   readonly peer: { readonly tls: { readonly protocol: string | null; readonly cipher: string | null } | null };
   readonly startTime: number;
-  readonly lastActivity: number;
-  /** The last measured round trip in milliseconds; 0 before the first PONG. */
-  readonly rtt: number;
-  readonly inMsgs: number;
-  readonly inBytes: number;
-  readonly outMsgs: number;
-  readonly outBytes: number;
-  readonly pending: number;
   readonly subs: ReadonlyMap<string, Subscription>;
 }
 
-export interface MonitorCounters {
-  connections: number;
-  totalConnections: number;
-  subscriptions: number;
-  inMsgs: number;
-  inBytes: number;
-  outMsgs: number;
-  outBytes: number;
-  slowConsumers: number;
-  /** Connections refused for bad or missing credentials. */
-  authFailures: number;
-}
+/** The hub's counters (`hub.stats()`). */
+export type MonitorCounters = HubStats;
 
 /** The hub, as the monitor sees it. */
 export interface MonitorSource {

@@ -15,7 +15,9 @@ import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Connection } from './connection.js';
-import { CloseReason, type ClientInfo, type HubCore, type Message, type Subscriber, type Subscription } from './types.js';
+import { CloseReason, type ClientInfo, type HubCore, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
+
+export type { HubStats };
 import { Router } from './router.js';
 import { infoLine, infoPrefix } from './info.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
@@ -52,19 +54,6 @@ export interface HubEvents {
   lame_duck: [];
   error: [err: Error];
   close: [];
-}
-
-export interface HubStats {
-  connections: number;
-  totalConnections: number;
-  subscriptions: number;
-  inMsgs: number;
-  inBytes: number;
-  outMsgs: number;
-  outBytes: number;
-  slowConsumers: number;
-  /** Connections refused for bad or missing credentials. */
-  authFailures: number;
 }
 
 export interface CloseOptions {

@@ -9,6 +9,20 @@ import type { ResolvedHubOptions } from './options.js';
 import type { CompiledPermissions } from './security/permissions.js';
 import type { Authenticator } from './security/auth.js';
 
+/** The hub's counters: `hub.stats()`, and what the monitoring documents count. */
+export interface HubStats {
+  connections: number;
+  totalConnections: number;
+  subscriptions: number;
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+  /** Connections refused for bad or missing credentials. */
+  authFailures: number;
+}
+
 /** Why a connection ended; reported with the hub's `disconnect` event. */
 export const CloseReason = {
   CLIENT: 'client closed',
