@@ -20,6 +20,34 @@ function rate(delta: number, ms: number): number {
   return ms <= 0 || delta <= 0 ? 0 : Math.round((delta * 10_000) / ms) / 10;
 }
 
+/** Message and byte counters, of the hub or of one connection. */
+interface Traffic {
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+interface TrafficRates {
+  in_msgs_rate: number;
+  out_msgs_rate: number;
+  in_bytes_rate: number;
+  out_bytes_rate: number;
+}
+
+const NO_RATES: TrafficRates = { in_msgs_rate: 0, out_msgs_rate: 0, in_bytes_rate: 0, out_bytes_rate: 0 };
+
+/** Per-second rates of each counter from `p` to `c` over `ms`; zeros without an earlier sample. */
+function trafficRates(c: Traffic, p: Traffic | null | undefined, ms: number): TrafficRates {
+  if (p == null) return NO_RATES;
+  return {
+    in_msgs_rate: rate(c.inMsgs - p.inMsgs, ms),
+    out_msgs_rate: rate(c.outMsgs - p.outMsgs, ms),
+    in_bytes_rate: rate(c.inBytes - p.inBytes, ms),
+    out_bytes_rate: rate(c.outBytes - p.outBytes, ms),
+  };
+}
+
 // ── stats ─────────────────────────────────────────────────────────────────
 
 export interface StatsDoc {
@@ -68,10 +96,7 @@ export class StatsMeter {
       out_msgs: c.outMsgs,
       in_bytes: c.inBytes,
       out_bytes: c.outBytes,
-      in_msgs_rate: p === null ? 0 : rate(c.inMsgs - p.inMsgs, ms),
-      out_msgs_rate: p === null ? 0 : rate(c.outMsgs - p.outMsgs, ms),
-      in_bytes_rate: p === null ? 0 : rate(c.inBytes - p.inBytes, ms),
-      out_bytes_rate: p === null ? 0 : rate(c.outBytes - p.outBytes, ms),
+      ...trafficRates(c, p, ms),
       slow_consumers: c.slowConsumers,
       mem_rss: mem.rss,
       heap_used: mem.heapUsed,
@@ -92,18 +117,12 @@ export class StatsMeter {
 
 // ── connections ───────────────────────────────────────────────────────────
 
-interface Seen {
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  inMsgsRate: number;
-  outMsgsRate: number;
-  inBytesRate: number;
-  outBytesRate: number;
+/** A connection's counters at the last sample, and its rates over the interval before it. */
+interface Seen extends Traffic {
+  rates: TrafficRates;
 }
 
-const ZERO: Seen = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, inMsgsRate: 0, outMsgsRate: 0, inBytesRate: 0, outBytesRate: 0 };
+const ZERO: Traffic = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0 };
 
 export interface OpenRow {
   cid: number;
@@ -159,10 +178,7 @@ export class ConnectionRates {
           outMsgs: c.outMsgs,
           inBytes: c.inBytes,
           outBytes: c.outBytes,
-          inMsgsRate: p === undefined ? 0 : rate(c.inMsgs - p.inMsgs, ms),
-          outMsgsRate: p === undefined ? 0 : rate(c.outMsgs - p.outMsgs, ms),
-          inBytesRate: p === undefined ? 0 : rate(c.inBytes - p.inBytes, ms),
-          outBytesRate: p === undefined ? 0 : rate(c.outBytes - p.outBytes, ms),
+          rates: trafficRates(c, p, ms),
         };
         next.set(c.id, s);
       }
@@ -177,6 +193,7 @@ export class ConnectionRates {
 }
 
 function openRow(c: LiveConnection, s: Seen | undefined, now: number, slowAt: number): OpenRow {
+  const r = s?.rates ?? NO_RATES;
   return {
     cid: c.id,
     name: c.name ?? '',
@@ -189,12 +206,12 @@ function openRow(c: LiveConnection, s: Seen | undefined, now: number, slowAt: nu
     pending_bytes: c.pending,
     in_msgs: c.inMsgs,
     out_msgs: c.outMsgs,
-    in_msgs_rate: s?.inMsgsRate ?? 0,
-    out_msgs_rate: s?.outMsgsRate ?? 0,
+    in_msgs_rate: r.in_msgs_rate,
+    out_msgs_rate: r.out_msgs_rate,
     in_bytes: c.inBytes,
     out_bytes: c.outBytes,
-    in_bytes_rate: s?.inBytesRate ?? 0,
-    out_bytes_rate: s?.outBytesRate ?? 0,
+    in_bytes_rate: r.in_bytes_rate,
+    out_bytes_rate: r.out_bytes_rate,
     uptime_ms: Math.max(0, now - c.startTime),
     idle_ms: Math.max(0, now - c.lastActivity),
     // Behind by this much, the client is not keeping up: the hub pauses its publishers past 3/4 of maxPending.

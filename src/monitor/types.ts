@@ -6,7 +6,7 @@
  */
 import type { ResolvedHubOptions } from '../server/options.js';
 import type { JetStream } from '../server/jetstream/index.js';
-import type { HubStats, Message, Subscription } from '../server/types.js';
+import type { ClientInfo, HubStats, Message, Subscription } from '../server/types.js';
 import type { InternalHandler, InternalSubscriber } from '../server/internal-subscriber.js';
 import type { Observer } from '../server/router.js';
 import type { MatchResult, SublistStats } from '../server/sublist.js';
@@ -21,14 +21,7 @@ export interface SubRecord {
 }
 
 /** What /connz shows of any connection, open or closed: who it is and its numbers. */
-interface ConnFields {
-  readonly id: number;
-  readonly address: string;
-  readonly port: number | undefined;
-  readonly name: string | undefined;
-  readonly lang: string | undefined;
-  readonly version: string | undefined;
-  readonly user: string | undefined;
+interface ConnFields extends Omit<ClientInfo, 'tls'> {
   /** Milliseconds since the epoch. */
   readonly lastActivity: number;
   /** The last measured round trip in milliseconds; 0 before the first PONG. */
