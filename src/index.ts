@@ -28,7 +28,8 @@ export { NetEmitterError, ProtocolError, ConfigError, ListenError, HubClosedErro
 export { Defaults, ProtocolErrorText, ADVERTISED_VERSION } from './protocol/constants.js';
 
 // The client: the networked EventEmitter.
-export { connect, Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './client/bus.js';
+export { Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './client/bus.js';
+export { connect } from './client/node.js';
 export type { EventMeta } from './client/event-meta.js';
 export type {
   ListenOptions,
@@ -81,7 +82,7 @@ export type { ObjectSource } from './client/objects/store.js';
 export { ObjectDefaults } from './client/objects/types.js';
 export type { ObjectStoreOptions, PutObjectOptions, ObjectInfo } from './client/objects/types.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
-export type { TlsOptions as ClientTlsOptions, PemSource } from './client/tls.js';
+export type { TlsOptions as ClientTlsOptions, PemSource } from './client/platform.js';
 export type { Credentials, Authenticator } from './client/auth.js';
 export type { Dialer, DialTarget } from './transport.js';
 export type { StatusEvents, ServerInfo, StatusEmitter } from './client/types.js';

@@ -1,11 +1,12 @@
 /**
  * The transport seam: what the hub and the client need of a connection's
  * byte stream, whatever carries it. The hub serves any Duplex with a Peer
- * record (TCP, TLS, a Unix socket, a pipe; WebSocket and in-process pairs
- * later); the client dials through a Dialer chosen by the URL's scheme.
+ * record (TCP, TLS, a Unix socket, a pipe, a WebSocket; in-process pairs
+ * later); the client dials through a Dialer chosen by the URL's scheme and
+ * needs only a ByteStream of what it dialed, which a Node Duplex is and a
+ * browser's WebSocket is made into. This file has no runtime imports: the
+ * browser build includes it.
  */
-import type { Duplex } from 'node:stream';
-
 /** Whether a path names a Windows named pipe (`\\.\pipe\name`) rather than a Unix socket. */
 export function isWindowsPipe(path: string): boolean {
   return /^[\\/]{2}[.?][\\/]pipe[\\/]/i.test(path);
@@ -16,6 +17,8 @@ export const TransportKind = {
   TCP: 'tcp',
   UNIX: 'unix',
   PIPE: 'pipe',
+  /** A WebSocket (ws:// or wss://), its messages carrying the protocol's bytes. */
+  WEBSOCKET: 'websocket',
 } as const;
 export type TransportKind = (typeof TransportKind)[keyof typeof TransportKind];
 
@@ -45,11 +48,48 @@ export interface Peer {
 
 // ── the client side: dialers ──────────────────────────────────────────────
 
-/** What a dialer connects to: a host and port, or a Unix socket path / Windows pipe. */
+/** A WebSocket server's address beyond host and port. */
+export interface WebSocketTarget {
+  /** wss:// (TLS under the WebSocket) rather than ws://. */
+  readonly secure: boolean;
+  /** The request path, '/' when the URL had none. */
+  readonly path: string;
+}
+
+/** What a dialer connects to: a host and port, a Unix socket path / Windows pipe, or a WebSocket URL. */
 export interface DialTarget {
   readonly host?: string;
   readonly port?: number;
   readonly path?: string;
+  /** Set for ws:// and wss:// URLs (host and port are then the HTTP server's). */
+  readonly websocket?: WebSocketTarget;
+}
+
+/**
+ * What the client needs of a dialed byte stream: a subset of Node's Duplex,
+ * so a socket is one as it is, and a browser's WebSocket is one through a
+ * small adapter. Events: 'data' (Uint8Array chunks), 'drain', 'error',
+ * 'close' (once, after which nothing else is emitted).
+ */
+export interface ByteStream {
+  write(chunk: Uint8Array | string): boolean;
+  /** Flushes what is written, then closes. */
+  end(): void;
+  destroy(err?: Error): void;
+  /** Batch the writes between them into one (Node streams); absent, the client joins a batch into one chunk. */
+  cork?(): void;
+  uncork?(): void;
+  /** Bytes written but not yet handed to the network. */
+  readonly writableLength: number;
+  /** write() returned false and 'drain' has not fired since. */
+  readonly writableNeedDrain: boolean;
+  on(event: 'data', fn: (chunk: Buffer) => void): this;
+  on(event: 'drain' | 'close', fn: () => void): this;
+  on(event: 'error', fn: (err: Error) => void): this;
+  once(event: 'close', fn: () => void): this;
+  off(event: 'data', fn: (chunk: Buffer) => void): this;
+  off(event: 'drain' | 'close', fn: () => void): this;
+  off(event: 'error', fn: (err: Error) => void): this;
 }
 
 /**
@@ -59,4 +99,4 @@ export interface DialTarget {
  * destroy what was opened and reject. The client needs nothing else of a
  * transport: a WebSocket dialer plugs in the same way.
  */
-export type Dialer = (target: DialTarget, signal: AbortSignal) => Promise<Duplex>;
+export type Dialer = (target: DialTarget, signal: AbortSignal) => Promise<ByteStream>;

@@ -14,6 +14,7 @@
 import { ClientConnection } from './connection.js';
 import type { ConnectionHandler, StatusEmitter, ServerInfo } from './types.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions } from './options.js';
+import type { ClientPlatform } from './platform.js';
 import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
 import { randomToken } from './token.js';
@@ -484,12 +485,12 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 }
 
 /**
- * Connects to a hub or NATS server and returns the bus once connected.
- * `connect<Events>()` types on/emit/request/handle by the event map.
+ * Connects through `platform`'s dialers and returns the bus once connected:
+ * what `connect()` of 'netemitter' (node.ts) and of 'netemitter/browser' do.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function connect<E extends EventMap = Record<string, any>>(opts?: string | string[] | ConnectOptions): Promise<Bus<E>> {
-  const bus = new Bus<E>(resolveConnectOptions(opts));
+export async function connectWith<E extends EventMap = Record<string, any>>(platform: ClientPlatform, opts?: string | string[] | ConnectOptions): Promise<Bus<E>> {
+  const bus = new Bus<E>(resolveConnectOptions(opts, platform));
   await bus.open();
   return bus;
 }

@@ -21,7 +21,6 @@
  * the listener's metadata as `data`, and a listener given `{ raw: true }`
  * receives them as its payload.
  */
-import { TextDecoder } from 'node:util';
 import { InvalidPayloadError } from '../errors.js';
 
 const EMPTY = Buffer.alloc(0);

@@ -20,14 +20,12 @@
  * write-queue.ts (the outbound bytes, their bound, PING waiters),
  * handshake.ts (INFO and CONNECT), types.ts (shapes shared with the bus).
  */
-import type { Duplex } from 'node:stream';
+import type { ByteStream, Dialer } from '../transport.js';
 import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
 import { fromWire } from '../protocol/bytes.js';
 import type { ProtocolError } from '../errors.js';
 import { ClosedError, ConnectionError, DisconnectedError, UnsentError, AuthorizationError, PermissionError } from '../errors.js';
 import type { ResolvedConnectOptions, ServerAddress } from './options.js';
-import { plainDialer } from './dialer.js';
-import { upgradeTls } from './tls.js';
 import { credentialsFor } from './auth.js';
 import { serverErrorOf } from './server-errors.js';
 import { StatusEmitter, type ConnectionHandler, type ServerInfo } from './types.js';
@@ -44,7 +42,7 @@ export class ClientConnection implements ClientParserHandler {
   private readonly handler: ConnectionHandler;
   private servers: ServerAddress[];
   private current: ServerAddress | null = null;
-  private socket: Duplex | null = null;
+  private socket: ByteStream | null = null;
   private parser: ClientParser | null = null;
   private readonly out: WriteQueue;
   private flushScheduled = false;
@@ -142,7 +140,7 @@ export class ClientConnection implements ClientParserHandler {
       this.parser = new ClientParser(this, { maxControlLine: 64 * 1024 });
       const abort = new AbortController();
       this.dialing = abort;
-      let socket: Duplex | null = null;
+      let socket: ByteStream | null = null;
       let settled = false;
       const timer = setTimeout(() => fail(`timed out after ${this.opts.timeout} ms`), this.opts.timeout);
       const fail = (why: string | Error): void => {
@@ -163,7 +161,7 @@ export class ClientConnection implements ClientParserHandler {
         this.dialing = null;
         resolve(null);
       };
-      const listen = (s: Duplex): (() => void) => {
+      const listen = (s: ByteStream): (() => void) => {
         const onData = (chunk: Buffer): void => {
           if (this.socket === s) this.parser?.parse(chunk);
         };
@@ -188,6 +186,8 @@ export class ClientConnection implements ClientParserHandler {
         this.socket = null;
         detach();
         raw.on('error', ignore);
+        const upgradeTls = this.opts.platform.upgradeTls;
+        if (upgradeTls === null) throw new ConnectionError(`the server asks for TLS inside the protocol, which a ${this.opts.platform.name} client cannot do (use a wss:// URL)`);
         const t = await upgradeTls(raw, tls, server, abort.signal);
         if (settled) {
           t.destroy();
@@ -199,7 +199,7 @@ export class ClientConnection implements ClientParserHandler {
         detach = listen(t);
       };
       let detach = (): void => {};
-      const dialer = this.opts.dialer ?? plainDialer(server);
+      const dialer = this.opts.dialer ?? (this.opts.platform.dialerFor(server, tls) as Dialer);
       dialer(server, abort.signal).then(
         (s) => {
           if (settled) {
@@ -247,7 +247,7 @@ export class ClientConnection implements ClientParserHandler {
   }
 
   /** The socket went away after the handshake. */
-  private lost(socket: Duplex, err: Error | undefined): void {
+  private lost(socket: ByteStream, err: Error | undefined): void {
     if (this.socket !== socket) return;
     this.socket = null;
     this.parser?.close();

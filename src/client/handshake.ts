@@ -26,6 +26,8 @@ export function parseInfo(json: string): ServerInfo | null {
  * wants TLS and the server does not offer it.
  */
 export function mustUpgrade(info: ServerInfo, opts: ResolvedConnectOptions, server: ServerAddress): boolean {
+  // Over WebSocket, TLS is wss://, below the protocol: never an upgrade inside it.
+  if (server.websocket !== undefined) return false;
   const wantTls = opts.tls !== null || server.tls === true;
   if (info.tls_required === true || (wantTls && info.tls_available === true)) return true;
   if (wantTls) throw new ConnectionError('the server does not offer TLS, and this client requires it (a tls:// URL or the tls option)');

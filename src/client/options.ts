@@ -7,12 +7,11 @@
  * nats://user:pass@host and nats://token@host carry credentials, which are
  * kept out of `url` (it appears in messages).
  */
-import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
-import { isWindowsPipe, type Dialer } from '../transport.js';
+import { isWindowsPipe, type Dialer, type WebSocketTarget } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
 import { JS_API_PREFIX } from '../protocol/jetstream.js';
-import { resolveTls, type ResolvedTls, type TlsOptions } from './tls.js';
+import type { ClientPlatform, ResolvedTls, TlsOptions } from './platform.js';
 import { resolveAuth, type Authenticator, type ResolvedAuth } from './auth.js';
 
 export interface ServerAddress {
@@ -26,6 +25,8 @@ export interface ServerAddress {
   readonly discovered: boolean;
   /** tls://: the connection must be TLS. */
   readonly tls?: boolean;
+  /** ws:// or wss://: the protocol inside WebSocket messages, to host:port and this path. */
+  readonly websocket?: WebSocketTarget;
   /** Credentials from the URL (percent-decoded): user and password, or a token. */
   readonly user?: string;
   readonly pass?: string;
@@ -141,6 +142,8 @@ export interface ResolvedConnectOptions {
   auth: ResolvedAuth;
   ignoreAuthErrorAbort: boolean;
   dialer: Dialer | undefined;
+  /** Node's or the browser's dialers and TLS. */
+  platform: ClientPlatform;
 }
 
 export const ClientDefaults = {
@@ -201,12 +204,33 @@ export function parseServer(input: string, discovered = false): ServerAddress {
     if (rest === '/') throw bad('a unix:// URL needs the path of a socket, e.g. unix:///tmp/hub.sock');
     return { url: `unix://${rest}`, path: rest, discovered };
   }
-  if (scheme === 'wss' || scheme === 'ws') throw bad(`${scheme}:// is not supported yet (WebSocket arrives in a later release)`);
+  if (scheme === 'wss' || scheme === 'ws') return webSocketServer(scheme, rest, discovered, bad);
   if (scheme !== 'nats' && scheme !== 'tcp' && scheme !== 'tls') throw bad(`unknown scheme ${scheme}://`);
   const { host, port, credentials } = hostPort(rest, bad);
   const shown = host.includes(':') ? `[${host}]` : host;
   const tls = scheme === 'tls';
   return { url: `${tls ? 'tls' : 'nats'}://${shown}:${port}`, host, port, discovered, ...(tls ? { tls } : {}), ...credentials };
+}
+
+/**
+ * `ws://host[:port][/path]` or `wss://…`: the port defaults to 80 or 443 as
+ * for any WebSocket URL (nats-server's websocket listener has no default
+ * port of its own), and the path is kept: a hub that shares its HTTP port
+ * takes WebSocket clients on one path.
+ */
+function webSocketServer(scheme: 'ws' | 'wss', rest: string, discovered: boolean, bad: (why: string) => ConfigError): ServerAddress {
+  if (rest.includes('#')) throw bad('a WebSocket URL has no fragment');
+  const slash = rest.search(/[/?]/);
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  let path = slash === -1 ? '/' : rest.slice(slash);
+  if (path.startsWith('?')) path = `/${path}`;
+  if (/\s/.test(path)) throw bad('it contains whitespace');
+  const secure = scheme === 'wss';
+  const hostPart = authority.slice(authority.lastIndexOf('@') + 1);
+  const hasPort = hostPart.startsWith('[') ? hostPart.includes(']:') : hostPart.includes(':');
+  const { host, port, credentials } = hostPort(hasPort || hostPart === '' ? authority : `${authority}:${secure ? 443 : 80}`, bad);
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { url: `${scheme}://${shown}:${port}${path}`, host, port, discovered, websocket: { secure, path }, ...credentials };
 }
 
 /** The URL with its user info masked, for messages. */
@@ -248,14 +272,14 @@ function hostPort(rest: string, bad: (why: string) => ConfigError): { host: stri
   if (authority.startsWith('[')) {
     const close = authority.indexOf(']');
     host = close === -1 ? '' : authority.slice(1, close);
-    if (isIP(host) !== 6) throw bad(`${close === -1 ? authority : authority.slice(0, close + 1)} is not an IPv6 address in brackets`);
+    if (!isIPv6(host)) throw bad(`${close === -1 ? authority : authority.slice(0, close + 1)} is not an IPv6 address in brackets`);
     const after = authority.slice(close + 1);
     if (after !== '' && !after.startsWith(':')) throw bad(`${JSON.stringify(after)} after the IPv6 address`);
     portText = after === '' ? undefined : after.slice(1);
   } else {
     const colon = authority.indexOf(':');
     if (colon !== authority.lastIndexOf(':')) {
-      throw bad(isIP(authority) === 6 ? `an IPv6 address goes in brackets, e.g. [${authority}]:4222` : 'more than one ":"');
+      throw bad(isIPv6(authority) ? `an IPv6 address goes in brackets, e.g. [${authority}]:4222` : 'more than one ":"');
     }
     host = colon === -1 ? authority : authority.slice(0, colon);
     portText = colon === -1 ? undefined : authority.slice(colon + 1);
@@ -264,6 +288,22 @@ function hostPort(rest: string, bad: (why: string) => ConfigError): { host: stri
     if (portText === undefined && /^\d+$/.test(host)) throw bad(`${host} is a port without a host, e.g. 127.0.0.1:${host}`);
   }
   return { host, port: portText === undefined ? Defaults.port : parsePort(portText, bad), credentials };
+}
+
+/**
+ * Whether `s` is an IPv6 address (with an optional `%zone`), by the WHATWG
+ * URL parser's rules: node:net's isIP is not in a browser.
+ */
+export function isIPv6(s: string): boolean {
+  const zone = s.indexOf('%');
+  const addr = zone === -1 ? s : s.slice(0, zone);
+  if (!addr.includes(':') || (zone !== -1 && !/^%[\w.-]+$/.test(s.slice(zone)))) return false;
+  try {
+    new URL(`http://[${addr}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parsePort(text: string, bad: (why: string) => ConfigError): number {
@@ -324,12 +364,19 @@ function checkDialer(d: unknown): Dialer | undefined {
   return d as Dialer | undefined;
 }
 
-export function resolveConnectOptions(input: string | string[] | ConnectOptions | undefined): ResolvedConnectOptions {
+export function resolveConnectOptions(input: string | string[] | ConnectOptions | undefined, platform: ClientPlatform): ResolvedConnectOptions {
   if (input !== undefined && input !== null && typeof input !== 'string' && typeof input !== 'object') {
     throw new ConfigError(`connect() takes a URL, an array of URLs or an options object, got ${describeValue(input)}`);
   }
   const opts: ConnectOptions = typeof input === 'string' || Array.isArray(input) ? { servers: input } : (input ?? {});
   const servers = parseServers(opts.servers);
+  const tls = platform.resolveTls(opts.tls);
+  if (opts.dialer === undefined) {
+    for (const server of servers) {
+      const why = platform.dialerFor(server, tls);
+      if (typeof why === 'string') throw new ConfigError(`cannot connect to ${redactUrl(server.url)}: ${why}`);
+    }
+  }
   let reconnect: Required<ReconnectOptions> | false = false;
   if (opts.reconnect !== false) {
     const r = { ...ClientDefaults.reconnect, ...(opts.reconnect ?? {}) };
@@ -365,9 +412,10 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     handlerQueue: opts.handlerQueue ?? ClientDefaults.handlerQueue,
     inboxPrefix,
     jetstream: { prefix, timeout: checkNumber('jetstream.timeout', js.timeout ?? ClientDefaults.jetstreamTimeout, 1) },
-    tls: resolveTls(opts.tls),
+    tls,
     auth: resolveAuth(opts),
     ignoreAuthErrorAbort: opts.ignoreAuthErrorAbort ?? false,
     dialer: checkDialer(opts.dialer),
+    platform,
   };
 }

@@ -9,7 +9,8 @@
  *
  * Certificates and keys are read once, when connect() resolves its options,
  * so a missing file is a ConfigError at once rather than a failure at each
- * reconnect.
+ * reconnect. The option's types live in platform.ts (the browser build reads
+ * them too); this file is Node's side.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -18,32 +19,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import type { DialTarget } from '../transport.js';
 import { whenReady } from './dialer.js';
-
-/** PEM text (a string holding `-----BEGIN`), PEM bytes, or a file path (any other string). */
-export type PemSource = string | Buffer;
-
-export interface TlsOptions {
-  /** CA certificate(s) that verify the server: PEM or a file path. Default: Node's trusted CAs. */
-  ca?: PemSource | PemSource[];
-  /** The client certificate for mutual TLS: PEM or a file path. */
-  cert?: PemSource;
-  /** The client certificate's private key: PEM or a file path. */
-  key?: PemSource;
-  /** File paths, as nats.js names them (`caFile` …); each excludes its PEM twin. */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  /** Verify the server's certificate. Default true. */
-  rejectUnauthorized?: boolean;
-  /** The TLS handshake before the server's INFO (a server configured for it). Default false. */
-  handshakeFirst?: boolean;
-}
-
-export interface ResolvedTls {
-  /** What node:tls gets (ca, cert, key, rejectUnauthorized). */
-  readonly secure: ConnectionOptions;
-  readonly handshakeFirst: boolean;
-}
+import type { PemSource, ResolvedTls, TlsOptions } from './platform.js';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----/;
 

@@ -11,7 +11,7 @@
  * `queuedPongs`: their PINGs leave after the reconnect, behind the data they
  * confirm, so a flush() made while disconnected resolves once it is true.
  */
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../transport.js';
 import { Outbound } from '../protocol/outbound.js';
 import { toWire } from '../protocol/bytes.js';
 import { BufferFullError, ClosedError, DisconnectedError, PayloadTooLargeError } from '../errors.js';
@@ -90,8 +90,12 @@ export class WriteQueue {
     return queued + total < bound / 2;
   }
 
-  /** Hands everything queued to the socket in one write (or one corked batch). */
-  writeTo(socket: Duplex): void {
+  /**
+   * Hands everything queued to the socket in one write (or one corked batch;
+   * a stream that cannot cork, a browser's WebSocket, gets one joined chunk,
+   * which is one WebSocket message).
+   */
+  writeTo(socket: ByteStream): void {
     const chunks = this.out.take();
     if (chunks === null) return;
     // Every PING queued so far is in these chunks.
@@ -101,6 +105,10 @@ export class WriteQueue {
     }
     if (chunks.length === 1) {
       socket.write(chunks[0]!);
+      return;
+    }
+    if (socket.cork === undefined || socket.uncork === undefined) {
+      socket.write(Buffer.concat(chunks));
       return;
     }
     socket.cork();

@@ -11,11 +11,11 @@
  *                                               Router ──► subscribers, JetStream
  */
 import { EventEmitter } from 'node:events';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Connection } from './connection.js';
-import { CloseReason, type ClientInfo, type HubCore, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
+import { CloseReason, type ClientInfo, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
 
 export type { HubStats };
 import { Router } from './router.js';
@@ -64,16 +64,6 @@ export interface CloseOptions {
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
 
-/** One open listener and what its clients are told in INFO. */
-interface Listener {
-  server: Server;
-  address: HubAddress;
-  kind: TransportKind;
-  /** TLS for this listener's clients: TCP listeners of a hub with TLS. */
-  tls: ResolvedTls | null;
-  infoPrefix: string;
-}
-
 /** A server id in nats-server's shape: 'N' and 55 base32 characters. */
 function newServerId(): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -98,7 +88,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly connections = new Set<Connection>();
   /** Sockets in their TLS handshake: counted against maxConnections, closed at shutdown. */
   private readonly handshaking = new Set<Socket>();
-  private readonly servers: Listener[] = [];
+  private readonly servers: HubListener[] = [];
   private nextId = 1;
   private state: State = 'new';
   private closing: Promise<void> | null = null;
@@ -187,7 +177,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private async openOne(spec: ListenSpec): Promise<void> {
-    const entry = {} as Listener;
+    const entry = {} as HubListener;
     const { server, address } = await openListener(
       spec,
       function acceptOn(this: Hub, socket: Socket) {
@@ -298,39 +288,27 @@ export class Hub extends EventEmitter<HubEvents> {
   // ── connections ─────────────────────────────────────────────────────────
 
   /** A listener accepted a socket. */
-  private accept(socket: Socket, listener: Listener): void {
+  private accept(socket: Socket, listener: HubListener): void {
     if (this.state !== 'listening') {
       socket.destroy();
       return;
     }
     const remote = socket.remoteAddress;
-    const tcp = listener.kind === TransportKind.TCP;
-    if (tcp) socket.setNoDelay(true);
+    if (listener.kind === TransportKind.TCP) socket.setNoDelay(true);
     const peer: Peer = {
       address: remote === undefined ? (listener.address.path ?? '') : remote.startsWith('::ffff:') ? remote.slice(7) : remote,
       port: socket.remotePort,
       listener: { kind: listener.kind, url: listener.address.url },
       tls: null,
     };
-    const id = this.nextId++;
-    const nonce = this.auth !== null && this.auth.nonce ? this.auth.newNonce() : undefined;
-    const info = infoLine(listener.infoPrefix, { id, ip: tcp ? peer.address : undefined, nonce });
-    if (this.connections.size + this.handshaking.size >= this.options.maxConnections) {
-      // As nats-server: INFO, then the error, in plaintext.
-      socket.on('error', ignore);
-      socket.end(`${info}-ERR '${ProtocolErrorText.MAX_CONNECTIONS}'\r\n`);
-      // Read (and drop) until the peer closes too; a peer that never does is cut off.
-      socket.resume();
-      const timer = setTimeout(destroySocket, this.options.writeDeadline, socket);
-      socket.once('close', () => clearTimeout(timer));
-      this.options.logger.warn({ client: id, maxConnections: this.options.maxConnections }, 'maximum connections exceeded');
-      return;
-    }
     const tls = listener.tls;
     if (tls === null) {
-      this.serve(socket, id, peer, nonce, listener, info);
+      this.admit(socket, peer, listener);
       return;
     }
+    const greeting = this.greet(socket, peer, listener);
+    if (greeting === null) return;
+    const { id, nonce, info } = greeting;
     // nats-server's default flow: INFO in plaintext, then the client's ClientHello.
     if (!tls.handshakeFirst) socket.write(info);
     this.handshaking.add(socket);
@@ -348,8 +326,42 @@ export class Hub extends EventEmitter<HubEvents> {
     });
   }
 
+  /**
+   * The transport seam's entry: serves a stream that is ready to carry the
+   * protocol (a plaintext socket, or a WebSocket made into a Duplex after its
+   * upgrade and any TLS below it). INFO goes first; over maxConnections the
+   * stream gets INFO and the error instead.
+   */
+  admit(stream: Duplex, peer: Peer, listener: HubListener): void {
+    if (this.state !== 'listening') {
+      stream.destroy();
+      return;
+    }
+    const greeting = this.greet(stream, peer, listener);
+    if (greeting !== null) this.serve(stream, greeting.id, peer, greeting.nonce, listener, greeting.info);
+  }
+
+  /** The connection's id, nonce and INFO; null (and the stream refused) over maxConnections. */
+  private greet(stream: Duplex, peer: Peer, listener: HubListener): { id: number; nonce: string | undefined; info: string } | null {
+    const id = this.nextId++;
+    const nonce = this.auth !== null && this.auth.nonce ? this.auth.newNonce() : undefined;
+    const info = infoLine(listener.infoPrefix, { id, ip: clientIp(listener, peer), nonce });
+    if (this.connections.size + this.handshaking.size >= this.options.maxConnections) {
+      // As nats-server: INFO, then the error, in plaintext.
+      stream.on('error', ignore);
+      stream.end(`${info}-ERR '${ProtocolErrorText.MAX_CONNECTIONS}'\r\n`);
+      // Read (and drop) until the peer closes too; a peer that never does is cut off.
+      stream.resume();
+      const timer = setTimeout(destroyStream, this.options.writeDeadline, stream);
+      stream.once('close', () => clearTimeout(timer));
+      this.options.logger.warn({ client: id, maxConnections: this.options.maxConnections }, 'maximum connections exceeded');
+      return null;
+    }
+    return { id, nonce, info };
+  }
+
   /** Serves a connected stream: INFO (unless already sent), the parser, the timers. */
-  private serve(stream: HubStream, id: number, peer: Peer, nonce: string | undefined, listener: Listener, info: string | null): void {
+  private serve(stream: HubStream, id: number, peer: Peer, nonce: string | undefined, listener: HubListener, info: string | null): void {
     const conn = new Connection(this.core, stream, id, peer, nonce);
     conn.infoPrefix = listener.infoPrefix;
     stream[kConn] = conn;
@@ -365,7 +377,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private infoClient(conn: Connection): { id: number; ip: string | undefined; nonce: string | undefined } {
-    return { id: conn.id, ip: conn.peer.listener.kind === TransportKind.TCP ? conn.address : undefined, nonce: conn.nonce };
+    return { id: conn.id, ip: clientIp(conn.peer.listener, conn.peer), nonce: conn.nonce };
   }
 
   /** The hub as its connections see it. */
@@ -464,8 +476,13 @@ function streamOnClose(this: HubStream): void {
 
 function ignore(): void {}
 
-function destroySocket(socket: Socket): void {
-  socket.destroy();
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
+}
+
+/** INFO's client_ip: the peer's address on network listeners (TCP, WebSocket), none on sockets and pipes. */
+function clientIp(listener: { kind: TransportKind }, peer: Peer): string | undefined {
+  return listener.kind === TransportKind.TCP || listener.kind === TransportKind.WEBSOCKET ? peer.address : undefined;
 }
 
 /** Creates a hub. Call `listen()` to start accepting connections. */

@@ -4,7 +4,10 @@
  * it (HubCore). Kept apart so that router.ts, connection.ts and hub.ts import
  * this file and never each other.
  */
-import type { Peer } from '../transport.js';
+import type { Server } from 'node:net';
+import type { Peer, TransportKind } from '../transport.js';
+import type { HubAddress } from './listeners.js';
+import type { ResolvedTls } from './security/tls-config.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { CompiledPermissions } from './security/permissions.js';
 import type { Authenticator } from './security/auth.js';
@@ -160,4 +163,15 @@ export interface HubCore {
   /** A connection is about to close, its subscriptions still in place. */
   closing(conn: Subscriber, reason: CloseReason): void;
   connectionClosed(conn: Subscriber, reason: CloseReason, err?: Error): void;
+}
+
+/** One open listener and what its clients are told in INFO. */
+export interface HubListener {
+  /** A net.Server, or the http(s).Server a WebSocket listener upgrades on. */
+  server: Server;
+  address: HubAddress;
+  kind: TransportKind;
+  /** TLS for this listener's clients, below the protocol: TCP listeners of a hub with TLS. */
+  tls: ResolvedTls | null;
+  infoPrefix: string;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createHub, ConnectionError, ErrorCode, type Bus } from '../../src/index.js';
 import { parseServer, resolveConnectOptions, ClientDefaults } from '../../src/client/options.js';
+import { nodePlatform } from '../../src/client/node.js';
 import { startServer, targetKind, TargetKind, type ServerHandle } from './helpers/server.js';
 import { barrier, inbox, rejection } from './helpers/wait.js';
 
@@ -240,10 +241,10 @@ describe('connect()', () => {
   });
 
   it('reads several servers from one string separated by commas; an array takes one per entry', async () => {
-    const list = (servers: unknown): string[] => resolveConnectOptions({ servers } as never).servers.map((s) => s.url);
+    const list = (servers: unknown): string[] => resolveConnectOptions({ servers } as never, nodePlatform).servers.map((s) => s.url);
     assert.deepEqual(list('nats://a:4222,nats://b:4223'), ['nats://a:4222', 'nats://b:4223']);
     assert.deepEqual(list(' a , b:4223 ,unix:///tmp/c.sock'), ['nats://a:4222', 'nats://b:4223', 'unix:///tmp/c.sock']);
-    assert.deepEqual(resolveConnectOptions('nats://a,nats://b').servers.map((s) => s.url), ['nats://a:4222', 'nats://b:4222']);
+    assert.deepEqual(resolveConnectOptions('nats://a,nats://b', nodePlatform).servers.map((s) => s.url), ['nats://a:4222', 'nats://b:4222']);
     assert.deepEqual(list(['nats://a', 'b:4223']), ['nats://a:4222', 'nats://b:4223']);
     assert.deepEqual(list(['/tmp/odd,name.sock']), ['unix:///tmp/odd,name.sock'], 'an array entry is one URL, commas and all');
     assert.throws(() => list('nats://a,'), { code: ErrorCode.CONFIG, message: 'invalid server list "nats://a,": entry 2 of 2 is empty' });
@@ -252,7 +253,7 @@ describe('connect()', () => {
     assert.throws(() => list(['nats://a,nats://b']), { code: ErrorCode.CONFIG, message: /in option servers: an array takes one URL per entry/ });
     assert.throws(() => list([4222]), { code: ErrorCode.CONFIG, message: 'option servers[0] must be a URL, got number 4222' });
     assert.throws(() => list(4222), { code: ErrorCode.CONFIG, message: 'option servers must be a URL or an array of URLs, got number 4222' });
-    assert.throws(() => resolveConnectOptions(4222 as never), { code: ErrorCode.CONFIG });
+    assert.throws(() => resolveConnectOptions(4222 as never, nodePlatform), { code: ErrorCode.CONFIG });
   });
 
   it('fails over along a comma-separated list, as along an array', async () => {
@@ -276,7 +277,7 @@ describe('connect()', () => {
   });
 
   it('reconnects forever by default, with backoff and jitter', () => {
-    const o = resolveConnectOptions('nats://127.0.0.1:4222');
+    const o = resolveConnectOptions('nats://127.0.0.1:4222', nodePlatform);
     assert.notEqual(o.reconnect, false);
     assert.deepEqual(o.reconnect, { ...ClientDefaults.reconnect });
     assert.equal(ClientDefaults.reconnect.maxAttempts, -1);

@@ -10,7 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { Option, type Command } from 'commander';
-import { connect, type Bus, type EventMeta } from '../../client/bus.js';
+import type { Bus } from '../../client/bus.js';
+import type { EventMeta } from '../../client/event-meta.js';
+import { connect } from '../../client/node.js';
 import { decodePayload } from '../../client/codec.js';
 import type { ConnectOptions } from '../../client/options.js';
 import { Defaults } from '../../protocol/constants.js';
