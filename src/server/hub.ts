@@ -32,6 +32,8 @@ import type { JsHost } from './jetstream/host.js';
 import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
+import { WebSocketListener, type WebSocketAddress, type WebSocketHost } from './websocket.js';
+import { ConfigError } from '../errors.js';
 
 export interface SubscriptionEvent {
   readonly client: ClientInfo;
@@ -86,8 +88,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly auth: Authenticator | null;
   private readonly tls: ResolvedTls | null;
   private readonly connections = new Set<Connection>();
-  /** Sockets in their TLS handshake: counted against maxConnections, closed at shutdown. */
-  private readonly handshaking = new Set<Socket>();
+  /** Sockets in their TLS handshake or WebSocket upgrade: counted against maxConnections, closed at shutdown. */
+  private readonly handshaking = new Set<{ destroy(): void }>();
+  /** The WebSocket listener, or null when off. */
+  private readonly ws: WebSocketListener | null;
   private readonly servers: HubListener[] = [];
   private nextId = 1;
   private state: State = 'new';
@@ -107,6 +111,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.tls = resolveTls(options.tls);
     this.auth = Authenticator.create(options.authorization, options.authenticate);
     this.router = new Router(this.options.maxPending);
+    const wsOpts = this.options.websocket;
+    if (wsOpts !== null && wsOpts.port === null && this.tls?.verify === true && this.auth !== null) {
+      // The monitor asks for no client certificate when credentials guard it (monitor/tls.ts): wss:// there could not verify one.
+      throw new ConfigError("option websocket.port 'http' cannot verify client certificates (tls.verify) when authorization is on: give the WebSocket listener a port of its own");
+    }
+    this.ws = wsOpts === null ? null : new WebSocketListener(this.wsHost(), wsOpts);
     this.monitor = new HubMonitor(this.monitorHost());
     this.core = this.makeCore();
     const js = resolveJetStreamOptions(options.jetstream);
@@ -125,8 +135,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
+      if (this.ws !== null && this.options.websocket!.port !== null) await this.ws.listen();
       await this.monitor.open();
+      this.openWebSocket();
     } catch (err) {
+      void this.ws?.close();
+      void this.monitor.close();
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
       this.state = 'closed';
@@ -137,6 +151,11 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const a of addresses) this.options.logger.info({ address: a }, `listening on ${a.url}${this.tlsOn(a) ? ' (TLS)' : ''}`);
     const monitor = this.monitor.address;
     if (monitor !== null) this.options.logger.info({ monitor }, `monitoring on ${monitor.url}`);
+    const ws = this.websocketAddress;
+    if (ws !== null) {
+      this.options.logger.info({ websocket: ws }, `websocket clients on ${ws.url}`);
+      if (!ws.secure) this.options.logger.warn({ websocket: ws }, 'websocket clients are served without TLS (plaintext ws://): set tls, or put a TLS proxy in front');
+    }
     this.emit('listening', addresses);
     return addresses;
   }
@@ -144,6 +163,46 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Where the monitoring endpoints listen (the real port when httpPort 0 was asked), or null when off. */
   get monitorAddress(): { url: string; host: string; port: number } | null {
     return this.monitor.address;
+  }
+
+  /** Where WebSocket clients connect (ws:// or wss://, the real port when 0 was asked), or null when off. */
+  get websocketAddress(): WebSocketAddress | null {
+    return this.ws?.address ?? null;
+  }
+
+  /** The WebSocket listener's record, once its address is known: INFO as nats-server sends it over WebSocket (its TCP INFO). */
+  private openWebSocket(): void {
+    const ws = this.ws;
+    if (ws === null) return;
+    if (ws.address === null) {
+      const m = this.monitor.address;
+      if (m === null || this.monitor.server === null) throw new ConfigError("option websocket.port 'http' needs the monitoring listener (httpPort)");
+      ws.share({ server: this.monitor.server, host: m.host, port: m.port, secure: m.url.startsWith('https:') });
+    }
+    const a = ws.address!;
+    const tcp = this.servers.find((s) => s.kind === TransportKind.TCP);
+    const prefix =
+      tcp?.infoPrefix ??
+      infoPrefix(
+        { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null },
+        { host: a.host, port: a.port, tls: a.secure, tlsVerify: a.secure && this.tls?.verify === true, auth: this.auth !== null },
+      );
+    this.wsEntry = { server: ws.server, address: { url: a.url, host: a.host, port: a.port }, kind: TransportKind.WEBSOCKET, tls: a.secure ? this.tls : null, infoPrefix: prefix };
+  }
+
+  private wsEntry: HubListener | null = null;
+
+  /** The hub as its WebSocket listener sees it. */
+  private wsHost(): WebSocketHost {
+    return {
+      options: this.options,
+      tls: this.tls,
+      handshaking: this.handshaking,
+      connectionCount: () => this.connections.size,
+      accepting: () => this.state === 'listening' && this.wsEntry !== null,
+      admit: (stream, peer) => this.admit(stream, peer, this.wsEntry!),
+      activity: (stream) => (stream as HubStream)[kConn]?.touch(),
+    };
   }
 
   /** The hub as its monitoring side reads it. */
@@ -165,6 +224,7 @@ export class Hub extends EventEmitter<HubEvents> {
       router: this.router,
       core: () => this.core,
       addresses: () => this.addresses(),
+      upgrade: this.ws === null || this.options.websocket!.port !== null ? null : this.ws.upgrade.bind(this.ws),
       connections: () => this.connections,
       healthy: () => this.state === 'listening',
       counters: () => this.stats(),
@@ -234,6 +294,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
     const monitorClosed = this.monitor.close();
     if (monitorClosed !== null) serversClosed.push(monitorClosed);
+    if (this.ws !== null) serversClosed.push(this.ws.close());
     for (const s of this.handshaking) s.destroy();
     if (wasListening && grace > 0 && this.connections.size > 0) {
       this.emit('lame_duck');
@@ -414,6 +475,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private connectionClosed(conn: Subscriber, reason: CloseReason, err?: Error): void {
     if (!this.connections.delete(conn as Connection)) return;
+    this.ws?.closing((conn as Connection).stream, reason, err);
     if (reason === CloseReason.SLOW_CONSUMER) {
       this.counters.slowConsumers++;
       if (this.listenerCount('slow_consumer') > 0) this.emit('slow_consumer', conn.info());
