@@ -15,11 +15,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Connection } from './connection.js';
-import { CloseReason, type ClientInfo, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
+import { CloseReason, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
 
 export type { HubStats };
+export type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
+import type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
 import { Router } from './router.js';
-import { infoLine, infoPrefix } from './info.js';
+import { infoLine, infoPrefix, type InfoServer } from './info.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
 import { openListener, type HubAddress } from './listeners.js';
 import { ProtocolErrorText } from '../protocol/constants.js';
@@ -33,35 +35,6 @@ import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { WebSocketListener, type WebSocketAddress, type WebSocketHost } from './websocket.js';
-import { ConfigError } from '../errors.js';
-
-export interface SubscriptionEvent {
-  readonly client: ClientInfo;
-  readonly subject: string;
-  readonly queue: string | undefined;
-  readonly sid: string;
-}
-
-/** The hub's events. `error` is emitted only when someone listens for it; otherwise errors are logged. */
-export interface HubEvents {
-  listening: [addresses: HubAddress[]];
-  /** A client connected (its INFO is sent; it has not sent CONNECT yet, so it has no name). */
-  connection: [client: ClientInfo];
-  /** A client's CONNECT was accepted (and authenticated): it has its name, user, lang and version. */
-  ready: [client: ClientInfo];
-  disconnect: [client: ClientInfo, reason: CloseReason];
-  subscribe: [event: SubscriptionEvent];
-  unsubscribe: [event: SubscriptionEvent];
-  slow_consumer: [client: ClientInfo];
-  lame_duck: [];
-  error: [err: Error];
-  close: [];
-}
-
-export interface CloseOptions {
-  /** Milliseconds between the lame-duck INFO and closing clients. Default: the hub's lameDuckGracePeriod. */
-  grace?: number;
-}
 
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
@@ -111,12 +84,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.tls = resolveTls(options.tls);
     this.auth = Authenticator.create(options.authorization, options.authenticate);
     this.router = new Router(this.options.maxPending);
-    const wsOpts = this.options.websocket;
-    if (wsOpts !== null && wsOpts.port === null && this.tls?.verify === true && this.auth !== null) {
-      // The monitor asks for no client certificate when credentials guard it (monitor/tls.ts): wss:// there could not verify one.
-      throw new ConfigError("option websocket.port 'http' cannot verify client certificates (tls.verify) when authorization is on: give the WebSocket listener a port of its own");
-    }
-    this.ws = wsOpts === null ? null : new WebSocketListener(this.wsHost(), wsOpts);
+    this.ws = this.options.websocket === null ? null : new WebSocketListener(this.wsHost(), this.options.websocket);
     this.monitor = new HubMonitor(this.monitorHost());
     this.core = this.makeCore();
     const js = resolveJetStreamOptions(options.jetstream);
@@ -135,9 +103,9 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
-      if (this.ws !== null && this.options.websocket!.port !== null) await this.ws.listen();
+      await this.ws?.listen();
       await this.monitor.open();
-      this.openWebSocket();
+      this.ws?.ready(this.monitor.server, this.monitor.address);
     } catch (err) {
       void this.ws?.close();
       void this.monitor.close();
@@ -151,11 +119,7 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const a of addresses) this.options.logger.info({ address: a }, `listening on ${a.url}${this.tlsOn(a) ? ' (TLS)' : ''}`);
     const monitor = this.monitor.address;
     if (monitor !== null) this.options.logger.info({ monitor }, `monitoring on ${monitor.url}`);
-    const ws = this.websocketAddress;
-    if (ws !== null) {
-      this.options.logger.info({ websocket: ws }, `websocket clients on ${ws.url}`);
-      if (!ws.secure) this.options.logger.warn({ websocket: ws }, 'websocket clients are served without TLS (plaintext ws://): set tls, or put a TLS proxy in front');
-    }
+    this.ws?.logListening();
     this.emit('listening', addresses);
     return addresses;
   }
@@ -170,37 +134,25 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.ws?.address ?? null;
   }
 
-  /** The WebSocket listener's record, once its address is known: INFO as nats-server sends it over WebSocket (its TCP INFO). */
-  private openWebSocket(): void {
-    const ws = this.ws;
-    if (ws === null) return;
-    if (ws.address === null) {
-      const m = this.monitor.address;
-      if (m === null || this.monitor.server === null) throw new ConfigError("option websocket.port 'http' needs the monitoring listener (httpPort)");
-      ws.share({ server: this.monitor.server, host: m.host, port: m.port, secure: m.url.startsWith('https:') });
-    }
-    const a = ws.address!;
-    const tcp = this.servers.find((s) => s.kind === TransportKind.TCP);
-    const prefix =
-      tcp?.infoPrefix ??
-      infoPrefix(
-        { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null },
-        { host: a.host, port: a.port, tls: a.secure, tlsVerify: a.secure && this.tls?.verify === true, auth: this.auth !== null },
-      );
-    this.wsEntry = { server: ws.server, address: { url: a.url, host: a.host, port: a.port }, kind: TransportKind.WEBSOCKET, tls: a.secure ? this.tls : null, infoPrefix: prefix };
+  private infoServer(): InfoServer {
+    return { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null };
   }
-
-  private wsEntry: HubListener | null = null;
 
   /** The hub as its WebSocket listener sees it. */
   private wsHost(): WebSocketHost {
+    const hub = this;
     return {
       options: this.options,
       tls: this.tls,
+      authRequired: this.auth !== null,
       handshaking: this.handshaking,
+      infoServer: () => this.infoServer(),
       connectionCount: () => this.connections.size,
-      accepting: () => this.state === 'listening' && this.wsEntry !== null,
-      admit: (stream, peer) => this.admit(stream, peer, this.wsEntry!),
+      accepting: () => this.state === 'listening',
+      get tcpInfoPrefix() {
+        return hub.servers.find((s) => s.kind === TransportKind.TCP)?.infoPrefix;
+      },
+      admit: (stream, peer, listener) => this.admit(stream, peer, listener),
       activity: (stream) => (stream as HubStream)[kConn]?.touch(),
     };
   }
@@ -224,7 +176,7 @@ export class Hub extends EventEmitter<HubEvents> {
       router: this.router,
       core: () => this.core,
       addresses: () => this.addresses(),
-      upgrade: this.ws === null || this.options.websocket!.port !== null ? null : this.ws.upgrade.bind(this.ws),
+      upgrade: this.ws?.upgradeHook ?? null,
       connections: () => this.connections,
       healthy: () => this.state === 'listening',
       counters: () => this.stats(),
@@ -249,10 +201,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const kind = address.path === undefined ? TransportKind.TCP : address.url.startsWith('unix://') ? TransportKind.UNIX : TransportKind.PIPE;
     // Unix sockets and pipes stay plaintext: filesystem permissions are their access control.
     const tls = kind === TransportKind.TCP ? this.tls : null;
-    const prefix = infoPrefix(
-      { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null },
-      { host: address.host, port: address.port, tls: tls !== null, tlsVerify: tls?.verify ?? false, auth: this.auth !== null },
-    );
+    const prefix = infoPrefix(this.infoServer(), { host: address.host, port: address.port, tls: tls !== null, tlsVerify: tls?.verify ?? false, auth: this.auth !== null });
     Object.assign(entry, { server, address, kind, tls, infoPrefix: prefix });
     this.servers.push(entry);
   }

@@ -25,12 +25,14 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { ListenError } from '../errors.js';
+import { ConfigError, ListenError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import type { ResolvedHubOptions, ResolvedWebSocketOptions } from './options.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import type { ResolvedTls } from './security/tls-config.js';
-import type { CloseReason } from './types.js';
+import type { CloseReason, HubListener } from './types.js';
+import type { UpgradeHook } from '../monitor/http.js';
+import { infoPrefix, type InfoServer } from './info.js';
 import { checkOrigin } from './websocket-origin.js';
 import { closeFrameFor, WebSocketStream } from './websocket-stream.js';
 
@@ -39,14 +41,20 @@ export interface WebSocketHost {
   readonly options: ResolvedHubOptions;
   /** The hub's TLS settings (the listener's own port uses them unless noTls). */
   readonly tls: ResolvedTls | null;
+  /** Clients must authenticate (the shared port then asks for no client certificate). */
+  readonly authRequired: boolean;
   /** Upgrades in progress: the hub counts them against maxConnections and destroys them at shutdown. */
   readonly handshaking: Set<{ destroy(): void }>;
   /** Connections the hub serves. */
   connectionCount(): number;
   /** Listening, not shutting down. */
   accepting(): boolean;
+  /** The server's part of INFO. */
+  infoServer(): InfoServer;
+  /** The TCP listener's INFO (up to the client's fields): nats-server sends it over WebSocket too. undefined: no TCP listener. */
+  readonly tcpInfoPrefix: string | undefined;
   /** Serves an upgraded WebSocket. */
-  admit(stream: Duplex, peer: Peer): void;
+  admit(stream: Duplex, peer: Peer, listener: HubListener): void;
   /** A frame without protocol bytes (ping, pong) arrived on a served stream: the peer is alive. */
   activity(stream: Duplex): void;
 }
@@ -58,14 +66,6 @@ export interface WebSocketAddress {
   readonly port: number;
   /** The only path that upgrades; undefined: any. */
   readonly path: string | undefined;
-  readonly secure: boolean;
-}
-
-/** The monitoring listener's address, for a listener that shares its port. */
-export interface SharedHttp {
-  readonly server: Server;
-  readonly host: string;
-  readonly port: number;
   readonly secure: boolean;
 }
 
@@ -84,13 +84,24 @@ export class WebSocketListener {
   private readonly wss: WebSocketServer;
   private tcp: Server | null = null;
   private http: HttpServer | null = null;
-  private shared: SharedHttp | null = null;
+  private shared: Server | null = null;
   private readonly raw = new Map<Socket, RawState>();
   private addr: WebSocketAddress | null = null;
+  /** What the hub's admit() is told about this listener; set once ready. */
+  private record: HubListener | null = null;
+  /** For the monitoring listener's 'upgrade' event when sharing its port; null on a port of its own. */
+  readonly upgradeHook: UpgradeHook | null;
 
   constructor(host: WebSocketHost, opts: ResolvedWebSocketOptions) {
+    if (opts.port === null && host.tls?.verify === true && host.authRequired) {
+      // The monitor asks for no client certificate when credentials guard it (monitor/tls.ts): it could not verify one.
+      throw new ConfigError(
+        "option websocket.port 'http' cannot verify client certificates (tls.verify) when authorization is on: give the WebSocket listener a port of its own",
+      );
+    }
     this.host = host;
     this.opts = opts;
+    this.upgradeHook = opts.port === null ? (req, socket, head) => this.upgrade(req, socket, head) : null;
     this.tls = opts.noTls ? null : host.tls;
     const wsOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
@@ -110,19 +121,10 @@ export class WebSocketListener {
     return this.addr;
   }
 
-  /** The server to report in the hub's listener record. */
-  get server(): Server {
-    return this.tcp ?? this.shared!.server;
-  }
-
-  /** Whether the upgraded connections are TLS (wss://). */
-  get secure(): boolean {
-    return this.addr?.secure ?? false;
-  }
-
-  /** Opens the listener's own port. */
-  async listen(): Promise<WebSocketAddress> {
+  /** Opens the listener's own port (nothing to do when it shares the monitoring port). */
+  async listen(): Promise<void> {
     const o = this.opts;
+    if (o.port === null) return;
     const http = createHttpServer(onPlainRequest);
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     const tcp = createTcpServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -141,14 +143,43 @@ export class WebSocketListener {
     this.tcp = tcp;
     this.http = http;
     this.addr = makeAddress(a.address, a.port, o.path, this.tls !== null);
-    return this.addr;
   }
 
-  /** Takes upgrades from the monitoring listener (port 'http'): hand `upgrade` to its 'upgrade' event. */
-  share(http: SharedHttp): WebSocketAddress {
-    this.shared = http;
-    this.addr = makeAddress(http.host, http.port, this.opts.path, http.secure);
-    return this.addr;
+  /**
+   * Starts serving, once the hub's listeners are open: on the monitoring port (port 'http'), whose HTTP
+   * server hands upgrades to upgradeHook, the address is the monitor's.
+   */
+  ready(monitor: Server | null, monitorAddress: { url: string; host: string; port: number } | null): void {
+    if (this.addr === null) {
+      if (monitor === null || monitorAddress === null) throw new ListenError("websocket.port 'http': the monitoring listener is not open");
+      this.shared = monitor;
+      this.addr = makeAddress(monitorAddress.host, monitorAddress.port, this.opts.path, monitorAddress.url.startsWith('https:'));
+    }
+    const a = this.addr;
+    const tls = a.secure ? this.host.tls : null;
+    this.record = {
+      server: this.tcp ?? this.shared!,
+      address: { url: a.url, host: a.host, port: a.port },
+      kind: TransportKind.WEBSOCKET,
+      tls,
+      infoPrefix:
+        this.host.tcpInfoPrefix ??
+        infoPrefix(this.host.infoServer(), { host: a.host, port: a.port, tls: tls !== null, tlsVerify: tls?.verify === true, auth: this.host.authRequired }),
+    };
+  }
+
+  /** Whether upgrades are taken: the hub listens and this listener is ready. */
+  private accepting(): boolean {
+    return this.record !== null && this.host.accepting();
+  }
+
+  /** The `listening` log lines, and a warning when the listener is plaintext. */
+  logListening(): void {
+    const a = this.addr;
+    if (a === null) return;
+    const log = this.host.options.logger;
+    log.info({ websocket: a }, `websocket clients on ${a.url}`);
+    if (!a.secure) log.warn({ websocket: a }, 'websocket clients are served without TLS (plaintext ws://): set tls, or put a TLS proxy in front');
   }
 
   /** The close frame for the hub's reason, sent once the stream's queued bytes are out. */
@@ -171,7 +202,7 @@ export class WebSocketListener {
 
   private accept(socket: Socket): void {
     const h = this.host;
-    if (!h.accepting()) {
+    if (!this.accepting()) {
       socket.destroy();
       return;
     }
@@ -228,10 +259,10 @@ export class WebSocketListener {
   // ── the upgrade (both ports) ────────────────────────────────────────────
 
   /** An HTTP upgrade request: on the listener's own port, or handed over by the monitoring listener. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const o = this.opts;
     socket.on('error', ignore);
-    if (!this.host.accepting()) {
+    if (!this.accepting()) {
       socket.destroy();
       return;
     }
@@ -261,7 +292,7 @@ export class WebSocketListener {
   private upgraded(ws: WebSocket, socket: Duplex): void {
     const raw = (socket as Tagged)[kRaw] ?? (socket as Socket);
     this.settled(raw);
-    if (!this.host.accepting()) {
+    if (!this.accepting()) {
       ws.terminate();
       return;
     }
@@ -276,7 +307,7 @@ export class WebSocketListener {
     const stream = new WebSocketStream(ws);
     const host = this.host;
     stream.onActivity = () => host.activity(stream);
-    host.admit(stream, peer);
+    host.admit(stream, peer, this.record!);
   }
 }
 
