@@ -39,7 +39,6 @@ describe('a user in a page is refused as in Node', { skip: SKIP_BROWSER }, () =>
   let browser: Browser;
   let w: ClientPage;
   let node: Bus;
-  const nodeErrors: Error[] = [];
   let wsUrl: string;
 
   before(async () => {
@@ -60,7 +59,6 @@ describe('a user in a page is refused as in Node', { skip: SKIP_BROWSER }, () =>
     wsUrl = new URL(server.wsUrl!).href;
     pages = await servePages();
     node = await connect({ servers: server.url, user: 'agent', pass: 'agent-pass', name: 'node agent' });
-    node.status.on('error', (err) => nodeErrors.push(err));
     browser = await launch();
     w = await openClientPage(browser, pages, PageClient.NETEMITTER);
     await w.page.evaluate(async (ws) => {
