@@ -70,8 +70,9 @@ export async function checkPage(world: World, b: Block): Promise<string[]> {
       };
       wake();
     }).catch((err: Error) => fail(`${err.message}; it logged:\n${logged.join('\n')}\n${w.errors.join('\n')}`));
-    if (w.errors.length > 0) fail(`the page reported errors:\n${w.errors.join('\n')}\nit logged:\n${logged.join('\n')}`);
+    // First: a request that left the machine usually fails, and its error would hide why.
     if (offsite.length > 0) fail(`the page reached beyond 127.0.0.1: ${offsite.join(', ')}`);
+    if (w.errors.length > 0) fail(`the page reported errors:\n${w.errors.join('\n')}\nit logged:\n${logged.join('\n')}`);
     return [`ran in Chromium against the hub's WebSocket listener; logged ${expects.map((e) => JSON.stringify(e)).join(', ')}`];
   } finally {
     await w.page.context().close();
