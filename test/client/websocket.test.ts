@@ -5,8 +5,10 @@
  * subjects, large payloads and a 20 MB burst go through whole and in order
  * (WebSocket messages of at most 1 MiB, backpressure honoured), the client
  * reconnects when the server comes back on the same port, wss:// verifies
- * with the tls option's CA, and bad URLs and unreachable servers fail with
- * errors that say why. Runs against NETEMITTER_TARGET.
+ * with the tls option's CA, bad URLs and unreachable servers fail with
+ * errors that say why, and the WebSocket addresses a nats-server cluster
+ * advertises are dialed as ws:// ones. Runs against NETEMITTER_TARGET (the
+ * cluster is nats-server's whatever the target).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +18,7 @@ import { WebSocketStreamDefaults } from '../../src/client/websocket-stream.js';
 import { startServer, type TestServer } from '../helpers/target.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
 import { startServer as startRestartable, type ServerHandle } from './helpers/server.js';
+import { Cluster, natsServerBin } from './helpers/cluster.js';
 import { barrier, inbox, next, rejection, within } from './helpers/wait.js';
 
 const FAST: ConnectOptions['reconnect'] = { initialDelay: 20, maxDelay: 200, jitter: 0.3 };
@@ -304,5 +307,37 @@ describe('client over wss://', () => {
     const lax = await connect({ servers: server.wsUrl!, tls: { rejectUnauthorized: false } });
     buses.push(lax);
     assert.equal(lax.isConnected, true);
+  });
+});
+
+const bin = natsServerBin();
+
+describe('client over ws:// to a nats-server cluster', { skip: bin === null ? 'nats-server is not installed' : false }, () => {
+  let cluster: Cluster;
+  let b: Bus | undefined;
+
+  before(async () => {
+    cluster = await Cluster.start(bin!, 10_000, { websocket: true });
+  });
+
+  after(async () => {
+    if (b !== undefined && !b.isClosed) await b.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it('learns the other nodes as ws:// addresses from INFO (nats-server sends host:port) and fails over to one', async () => {
+    const first = cluster.node('n1');
+    b = await connect({ servers: first.wsUrl!, reconnect: FAST });
+    const others = cluster.nodes.filter((n) => n !== first).map((n) => `${n.wsUrl!}/`);
+    const advertised = b.info!.connect_urls ?? [];
+    assert.ok(advertised.every((u) => !u.includes('://')), `nats-server advertises bare host:port: ${advertised.join(', ')}`);
+    const reconnected = next<[string]>(b.status, 'reconnect', 10_000);
+    await first.child.kill();
+    const [url] = await reconnected;
+    assert.ok(others.includes(url), `reconnected to ${url}, one of ${others.join(', ')}`);
+    const box = inbox<number>(b, 'wscl.x');
+    await b.flush();
+    b.emit('wscl.x', 1);
+    await box.atLeast(1);
   });
 });
