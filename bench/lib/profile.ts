@@ -43,7 +43,10 @@ export async function runProfile(o: BenchOptions): Promise<void> {
   // Without --workloads, W1 and W2.
   const chosen = workloads.length === 3 && o.workloads.length === 5 ? ['w1', 'w2'] : workloads;
   const root = join(ROOT, 'bench', 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
-  const plain: PeerDef = { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
+  // --websocket: the hub's ws:// listener, loaded by nats.ws (or our client over ws://).
+  const plain: PeerDef = o.websocket
+    ? { id: `hub+ws/${o.client === 'nats' ? 'nats.ws' : 'ours'}`, server: 'hub-ws', client: o.client === 'nats' ? 'nats-ws' : 'ours' }
+    : { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
   // --tls, --auth: the profiled hub with that security set-up.
   const peer = o.variant === null ? plain : withVariant(plain, o.variant);
   for (const w of chosen) {
