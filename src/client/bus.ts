@@ -18,7 +18,7 @@ import type { ClientPlatform } from './platform.js';
 import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
 import { randomToken } from './token.js';
-import { ClosedError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
+import { ClosedError, ConfigError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
 import { JetStreamClient, type JsHost, type PublishOptions, type RawDeliver, type RawReply } from './jetstream/api.js';
 import { Consumers, Streams } from './jetstream/manage.js';
 import type { DurableOptions } from './jetstream/durable.js';
@@ -33,7 +33,7 @@ import { Responder, ERROR_HEADER, ERROR_CODE_HEADER } from './responder.js';
 import { Durables } from './durables.js';
 import { KvBucket, type KvDeps } from './kv/bucket.js';
 import type { KvOptions } from './kv/types.js';
-import { ObjectStore } from './objects/store.js';
+import type { ObjectStore } from './objects/store.js';
 import type { ObjectStoreOptions } from './objects/types.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
@@ -378,7 +378,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
 
   /** An object store for large payloads (NATS object store layout): created unless it exists. */
   objects(bucket: string, opts?: ObjectStoreOptions): Promise<ObjectStore> {
-    return ObjectStore.open(this.kvDeps, bucket, opts);
+    // Through the platform: the object store needs Node (node:crypto, node:stream), so the browser build has none.
+    const open = this.opts.platform.openObjectStore;
+    if (typeof open === 'string') return Promise.reject(new ConfigError(open));
+    return open(this.kvDeps, bucket, opts);
   }
 
   private get kvDeps(): KvDeps {

@@ -46,6 +46,12 @@ export type ServerOptions = Pick<
    * account of its own (APP, through `no_auth_user`). The hub has one account and answers everyone.
    */
   systemAccount?: boolean;
+  /**
+   * A WebSocket listener on a free port (see TestServer.wsUrl): the hub's `websocket: { port: 0, host }`,
+   * nats-server's `websocket { port: -1, no_tls: true }`. With `tls` as well it serves wss:// with the
+   * same certificate (nats-server gets the same `tls { }` block inside `websocket { }`).
+   */
+  websocket?: boolean;
 };
 
 /** The user (and password) of the system account that `systemAccount: true` gives nats-server. */
@@ -59,6 +65,8 @@ export interface TestServer {
   readonly port: number;
   /** http://127.0.0.1:PORT of the monitoring endpoints when started with `monitor: true`, else undefined. */
   readonly monitorUrl: string | undefined;
+  /** ws://127.0.0.1:PORT (wss:// with `tls`) of the WebSocket listener when started with `websocket: true`, else undefined. */
+  readonly wsUrl?: string | undefined;
   /** The hub itself when kind is 'hub', for hub-only tests. */
   readonly hub: Hub | undefined;
   /** Stops the server and releases everything it holds. Safe to call twice. */
@@ -112,7 +120,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
 }
 
 async function startHub(opts: ServerOptions): Promise<TestServer> {
-  const { jetstream, monitor, systemAccount: _sys, ...limits } = opts;
+  const { jetstream, monitor, systemAccount: _sys, websocket, ...limits } = opts;
   const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
   let hub: Hub;
@@ -126,6 +134,7 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
       host: HOST,
       port: 0,
       ...(monitor === true ? { httpPort: 0 } : {}),
+      ...hubWebsocket(websocket),
       jetstream: storeDir === undefined ? false : { store: { dir: storeDir } },
     });
   } catch (err) {
@@ -148,9 +157,21 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     host: HOST,
     port: addr.port,
     monitorUrl: hub.monitorAddress?.url,
+    wsUrl: websocket === true ? hubWsUrl(hub) : undefined,
     hub,
     stop: () => (stopping ??= hub.close({ grace: 0 }).then(removeStore)),
   };
+}
+
+/** The hub's websocket option for `websocket: true`: its own port on the test host (TLS follows the hub's `tls`). */
+function hubWebsocket(websocket: boolean | undefined): Partial<HubOptions> {
+  if (websocket === true) throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
+  return {};
+}
+
+/** The WebSocket listener's URL, without a path (the hub's listener upgrades on any path of its own port). */
+function hubWsUrl(_hub: Hub): string {
+  throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
 }
 
 // ── nats-server ─────────────────────────────────────────────────────────────
@@ -237,6 +258,12 @@ function userEntry(u: UserEntry): string {
   return `{ ${parts.join(', ')} }`;
 }
 
+/** The `websocket { }` block: its own port; wss:// with the same certificate when the server has TLS, else plain ws://. */
+export function natsServerWebsocket(tls: TlsOptions | undefined): string {
+  const inner = tls === undefined ? 'no_tls: true' : natsServerTls(tls).replace(/\n/g, '\n  ');
+  return `websocket {\n  host: ${HOST}\n  port: -1\n  ${inner}\n}`;
+}
+
 /** The `authorization { }` block. */
 export function natsServerAuthorization(a: AuthorizationOptions): string {
   const fields: string[] = [];
@@ -274,6 +301,7 @@ export function natsServerConfig(opts: ServerOptions, portsDir: string): string 
     );
   }
   if (opts.tls !== undefined) lines.push(natsServerTls(opts.tls));
+  if (opts.websocket === true) lines.push(natsServerWebsocket(opts.tls));
   if (opts.authorization !== undefined) lines.push(natsServerAuthorization(opts.authorization));
   if (opts.monitor === true) lines.push(`http: "${HOST}:-1"`);
   return lines.join('\n') + '\n';
@@ -354,8 +382,9 @@ async function startNatsServer(opts: ServerOptions): Promise<TestServer> {
     })());
 
   try {
-    const { port, monitorUrl } = await waitForPort(child, join(dir, `nats-server_${child.pid}.ports`), opts.monitor === true, () => spawnError, () => log);
-    return { kind: TargetKind.NATS_SERVER, url: `nats://${HOST}:${port}`, host: HOST, port, monitorUrl, hub: undefined, stop };
+    const wanted = { monitor: opts.monitor === true, websocket: opts.websocket === true };
+    const { port, monitorUrl, wsUrl } = await waitForPort(child, join(dir, `nats-server_${child.pid}.ports`), wanted, () => spawnError, () => log);
+    return { kind: TargetKind.NATS_SERVER, url: `nats://${HOST}:${port}`, host: HOST, port, monitorUrl, wsUrl, hub: undefined, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -366,10 +395,10 @@ async function startNatsServer(opts: ServerOptions): Promise<TestServer> {
 async function waitForPort(
   child: ChildProcess,
   portsFile: string,
-  monitor: boolean,
+  wanted: PortsWanted,
   spawnError: () => Error | null,
   log: () => string,
-): Promise<{ port: number; monitorUrl: string | undefined }> {
+): Promise<Ports> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const err = spawnError();
@@ -384,7 +413,7 @@ async function waitForPort(
       // Not written yet.
     }
     if (text !== null) {
-      const ports = portsFrom(text, monitor);
+      const ports = portsFrom(text, wanted);
       if (ports !== null) return ports;
       // Empty or half-written: read it again.
     }
@@ -393,22 +422,37 @@ async function waitForPort(
   throw new Error(`nats-server did not report its port within ${START_TIMEOUT_MS} ms:\n${log()}`);
 }
 
+interface PortsWanted {
+  readonly monitor: boolean;
+  readonly websocket: boolean;
+}
+
+interface Ports {
+  readonly port: number;
+  readonly monitorUrl: string | undefined;
+  readonly wsUrl?: string | undefined;
+}
+
 /**
- * The client port (and monitoring URL, when asked for) in a ports file
- * (`{"nats":["nats://127.0.0.1:PORT"],"monitoring":["http://127.0.0.1:PORT"]}`), or null if incomplete.
+ * The client port (and the monitoring and WebSocket URLs, when asked for) in a ports file
+ * (`{"nats":["nats://127.0.0.1:PORT"],"monitoring":["http://127.0.0.1:PORT"],"websocket":["ws://127.0.0.1:PORT"]}`),
+ * or null if incomplete.
  */
-function portsFrom(text: string, monitor: boolean): { port: number; monitorUrl: string | undefined } | null {
-  let ports: { nats?: unknown; monitoring?: unknown };
+function portsFrom(text: string, wanted: PortsWanted): Ports | null {
+  let ports: { nats?: unknown; monitoring?: unknown; websocket?: unknown };
   try {
-    ports = JSON.parse(text) as { nats?: unknown; monitoring?: unknown };
+    ports = JSON.parse(text) as { nats?: unknown; monitoring?: unknown; websocket?: unknown };
   } catch {
     return null;
   }
-  const url = Array.isArray(ports.nats) ? ports.nats[0] : undefined;
-  if (typeof url !== 'string') return null;
+  const first = (v: unknown): string | undefined => (Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
+  const url = first(ports.nats);
+  if (url === undefined) return null;
   const port = Number(new URL(url).port);
   if (!Number.isInteger(port) || port <= 0) return null;
-  if (!monitor) return { port, monitorUrl: undefined };
-  const m = Array.isArray(ports.monitoring) ? ports.monitoring[0] : undefined;
-  return typeof m === 'string' ? { port, monitorUrl: m } : null;
+  const monitorUrl = first(ports.monitoring);
+  const wsUrl = first(ports.websocket);
+  if (wanted.monitor && monitorUrl === undefined) return null;
+  if (wanted.websocket && wsUrl === undefined) return null;
+  return { port, monitorUrl: wanted.monitor ? monitorUrl : undefined, wsUrl: wanted.websocket ? wsUrl : undefined };
 }
