@@ -5,7 +5,8 @@
  *
  *   w1   W1 with nats.ws (the browser client, in Node through the ws
  *        package), with our client over ws:// on both ends, and with nats.js
- *        over TCP: the baseline the WebSocket cost is read against
+ *        and our client over TCP: the baselines the WebSocket cost is read
+ *        against
  *   w3   W3 (latency at a fixed rate) with nats.ws, and with nats.js over TCP
  *
  * Every peer's server and clients are processes of their own, as in the peer
@@ -32,6 +33,10 @@ const WS_OURS: readonly PeerDef[] = [
   { id: 'hub+ws/ours', server: 'hub-ws', client: 'ours' },
   { id: 'nats-server+ws/ours', server: 'nats-server-ws', client: 'ours' },
 ];
+const TCP_OURS: readonly PeerDef[] = [
+  { id: 'hub/ours', server: 'hub', client: 'ours' },
+  { id: 'nats-server/ours', server: 'nats-server', client: 'ours' },
+];
 
 const RATIOS: readonly RatioDef[] = [
   { caseId: 'w1', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws', target: '≥ 1.0', goal: 1.0 },
@@ -45,6 +50,9 @@ const RATIOS: readonly RatioDef[] = [
   { caseId: 'w1', metric: 'server µs/msg', a: 'hub+ws/nats.ws', b: 'hub/nats.js' },
   { caseId: 'w1', a: 'nats-server+ws/nats.ws', b: 'nats-server/nats.js' },
   { caseId: 'w1', metric: 'server µs/msg', a: 'nats-server+ws/nats.ws', b: 'nats-server/nats.js' },
+  { caseId: 'w1', a: 'hub+ws/ours', b: 'hub/ours' },
+  { caseId: 'w1', metric: 'server µs/msg', a: 'hub+ws/ours', b: 'hub/ours' },
+  { caseId: 'w1', a: 'nats-server+ws/ours', b: 'nats-server/ours' },
   { caseId: 'w3', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws', target: '≤ 1.0 (p99)', goal: 1.0 },
   { caseId: 'w3', metric: 'p50 µs', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws' },
   { caseId: 'w3', metric: 'server µs/msg', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws' },
@@ -66,11 +74,11 @@ export async function runWebSocket(o: BenchOptions): Promise<void> {
   if (o.workloads.includes('w1')) {
     cases.push({
       id: 'w1',
-      title: `W1 (WebSocket): 1 publisher → 1 subscriber, ${si(o.messages)} × ${o.size} B; nats.ws and our client over ws://, nats.js over TCP`,
+      title: `W1 (WebSocket): 1 publisher → 1 subscriber, ${si(o.messages)} × ${o.size} B; nats.ws and our client over ws://, nats.js and ours over TCP`,
       metric: 'msgs/s',
       higherIsBetter: true,
       columns: PUBSUB_COLUMNS,
-      peers: await select([...WS_NATS, ...WS_OURS, ...TCP]),
+      peers: await select([...WS_NATS, ...WS_OURS, ...TCP, ...TCP_OURS]),
       run: (p) => pubsub(p, o, 1, o.messages),
     });
   }
