@@ -7,6 +7,7 @@
  * serves HTTPS (tls.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { documentRoutes, MonitorPath, PATH_ALIASES } from './endpoints.js';
 import { MonitorQueryError } from './query.js';
 import type { ResolvedTls } from '../server/security/tls-config.js';
@@ -29,9 +30,14 @@ export interface MonitorListenOptions {
   /** More routes (metrics, the dashboard); they may not replace a document's path. */
   routes?: RouteTable;
   authenticate?: Authenticate;
+  /** HTTP upgrade requests (the WebSocket listener on this port); absent: Node's default, the socket closed. */
+  upgrade?: UpgradeHook | undefined;
   /** Serve HTTPS with the hub's TLS settings; ask for a client certificate only with requireClientCert. */
   tls?: { readonly tls: ResolvedTls; readonly requireClientCert: boolean } | undefined;
 }
+
+/** Node's 'upgrade' event: the request, its socket (a TLSSocket under HTTPS) and the bytes read past the headers. */
+export type UpgradeHook = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface MonitorServer {
   /** The HTTP server; with TLS it does not listen itself, it serves the sockets the TLS listener hands it. */
@@ -86,6 +92,7 @@ export async function openMonitor(src: () => MonitorSource, opts: MonitorListenO
     await route(ctx);
   }
 
+  if (opts.upgrade !== undefined) server.on('upgrade', opts.upgrade);
   // A monitoring client that keeps a socket open must not hold up the hub's close.
   server.keepAliveTimeout = 5_000;
   const secure = opts.tls === undefined ? null : secureListener(server, opts.tls.tls, opts.tls.requireClientCert);

@@ -175,6 +175,12 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     this.parser.parse(chunk);
   }
 
+  /** Traffic without protocol bytes (a WebSocket ping or pong): the peer is alive, as when bytes arrive. */
+  touch(): void {
+    this.activity = true;
+    this.lastActivity = this.hub.clock.now;
+  }
+
   /** A request reached this client: with allowResponses, it may publish to the reply subject. */
   grantResponse(reply: string): void {
     // Only a reply its publish permissions would refuse needs a right: the table stays small.

@@ -5,7 +5,8 @@
  * monitoring is on, the `$SYS.REQ.SERVER.*` responder, and the MonitorSource
  * the documents read. hub.ts gives it a HubMonitorHost and asks nothing else.
  */
-import { openMonitor, type MonitorServer } from '../monitor/http.js';
+import { openMonitor, type MonitorServer, type UpgradeHook } from '../monitor/http.js';
+import type { Server } from 'node:http';
 import { metricsRoutes } from '../monitor/metrics.js';
 import { clientViewer, SysResponder } from '../monitor/sys.js';
 import { monitorAccess } from '../monitor/auth.js';
@@ -40,6 +41,8 @@ export interface HubMonitorHost {
   /** The hub as its connections see it (for the dashboard's internal subscribers); read when first needed. */
   core(): HubCore;
   addresses(): readonly HubAddress[];
+  /** WebSocket upgrades on the monitoring port (websocket.port 'http'), or null. */
+  readonly upgrade: UpgradeHook | null;
   connections(): Iterable<Connection>;
   /** Listening and not shutting down. */
   healthy(): boolean;
@@ -53,7 +56,7 @@ export class HubMonitor {
   readonly clock = new CoarseClock();
   /** Recently closed connections for /connz; kept only while the HTTP side is configured. */
   private readonly closed: ClosedRing | null;
-  private server: MonitorServer | null = null;
+  private server_: MonitorServer | null = null;
   private bus: MonitorBus | null = null;
   private readonly sys: SysResponder<Subscriber | null>;
 
@@ -85,24 +88,30 @@ export class HubMonitor {
     const o = h.options;
     if (o.httpPort === undefined) return;
     const access = monitorAccess(h.auth, h.tls, o, () => h.authFailed());
-    this.server = await openMonitor(() => this.source(), {
+    this.server_ = await openMonitor(() => this.source(), {
       host: o.httpHost,
       port: o.httpPort,
       routes: { ...dashboardRoutes(), ...metricsRoutes(this.source()), ...apiRoutes(), ...access.routes },
       authenticate: access.authenticate,
       tls: access.tls,
+      upgrade: h.upgrade ?? undefined,
     });
     this.clock.start();
   }
 
   close(): Promise<void> | null {
     this.clock.stop();
-    return this.server?.close() ?? null;
+    return this.server_?.close() ?? null;
+  }
+
+  /** The HTTP server (behind the TLS listener with HTTPS), or null when off. */
+  get server(): Server | null {
+    return this.server_?.server ?? null;
   }
 
   /** Where the HTTP side listens (the real port when 0 was asked), or null when off. */
   get address(): { url: string; host: string; port: number } | null {
-    const m = this.server;
+    const m = this.server_;
     if (m === null) return null;
     const host = m.host.includes(':') ? `[${m.host}]` : m.host;
     return { url: `${m.secure ? 'https' : 'http'}://${host}:${m.port}`, host: m.host, port: m.port };
@@ -116,7 +125,7 @@ export class HubMonitor {
   /** The hub as the monitoring documents read it (src/monitor/types.ts). */
   source(): MonitorSource {
     const h = this.host;
-    const m = this.server;
+    const m = this.server_;
     const tcp = h.addresses().find((a) => a.port !== undefined);
     const router = h.router;
     return {

@@ -15,11 +15,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Connection } from './connection.js';
-import { CloseReason, type ClientInfo, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
+import { CloseReason, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
 
 export type { HubStats };
+export type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
+import type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
 import { Router } from './router.js';
-import { infoLine, infoPrefix } from './info.js';
+import { infoLine, infoPrefix, type InfoServer } from './info.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
 import { openListener, type HubAddress } from './listeners.js';
 import { ProtocolErrorText } from '../protocol/constants.js';
@@ -32,34 +34,7 @@ import type { JsHost } from './jetstream/host.js';
 import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
-
-export interface SubscriptionEvent {
-  readonly client: ClientInfo;
-  readonly subject: string;
-  readonly queue: string | undefined;
-  readonly sid: string;
-}
-
-/** The hub's events. `error` is emitted only when someone listens for it; otherwise errors are logged. */
-export interface HubEvents {
-  listening: [addresses: HubAddress[]];
-  /** A client connected (its INFO is sent; it has not sent CONNECT yet, so it has no name). */
-  connection: [client: ClientInfo];
-  /** A client's CONNECT was accepted (and authenticated): it has its name, user, lang and version. */
-  ready: [client: ClientInfo];
-  disconnect: [client: ClientInfo, reason: CloseReason];
-  subscribe: [event: SubscriptionEvent];
-  unsubscribe: [event: SubscriptionEvent];
-  slow_consumer: [client: ClientInfo];
-  lame_duck: [];
-  error: [err: Error];
-  close: [];
-}
-
-export interface CloseOptions {
-  /** Milliseconds between the lame-duck INFO and closing clients. Default: the hub's lameDuckGracePeriod. */
-  grace?: number;
-}
+import { WebSocketListener, type WebSocketAddress, type WebSocketHost } from './websocket.js';
 
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
@@ -86,8 +61,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly auth: Authenticator | null;
   private readonly tls: ResolvedTls | null;
   private readonly connections = new Set<Connection>();
-  /** Sockets in their TLS handshake: counted against maxConnections, closed at shutdown. */
-  private readonly handshaking = new Set<Socket>();
+  /** Sockets in their TLS handshake or WebSocket upgrade: counted against maxConnections, closed at shutdown. */
+  private readonly handshaking = new Set<{ destroy(): void }>();
+  /** The WebSocket listener, or null when off. */
+  private readonly ws: WebSocketListener | null;
   private readonly servers: HubListener[] = [];
   private nextId = 1;
   private state: State = 'new';
@@ -107,6 +84,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.tls = resolveTls(options.tls);
     this.auth = Authenticator.create(options.authorization, options.authenticate);
     this.router = new Router(this.options.maxPending);
+    this.ws = this.options.websocket === null ? null : new WebSocketListener(this.wsHost(), this.options.websocket);
     this.monitor = new HubMonitor(this.monitorHost());
     this.core = this.makeCore();
     const js = resolveJetStreamOptions(options.jetstream);
@@ -125,8 +103,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
+      await this.ws?.listen();
       await this.monitor.open();
+      this.ws?.ready(this.monitor.server, this.monitor.address);
     } catch (err) {
+      void this.ws?.close();
+      void this.monitor.close();
       for (const s of this.servers) s.server.close();
       this.servers.length = 0;
       this.state = 'closed';
@@ -137,6 +119,7 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const a of addresses) this.options.logger.info({ address: a }, `listening on ${a.url}${this.tlsOn(a) ? ' (TLS)' : ''}`);
     const monitor = this.monitor.address;
     if (monitor !== null) this.options.logger.info({ monitor }, `monitoring on ${monitor.url}`);
+    this.ws?.logListening();
     this.emit('listening', addresses);
     return addresses;
   }
@@ -144,6 +127,34 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Where the monitoring endpoints listen (the real port when httpPort 0 was asked), or null when off. */
   get monitorAddress(): { url: string; host: string; port: number } | null {
     return this.monitor.address;
+  }
+
+  /** Where WebSocket clients connect (ws:// or wss://, the real port when 0 was asked), or null when off. */
+  get websocketAddress(): WebSocketAddress | null {
+    return this.ws?.address ?? null;
+  }
+
+  private infoServer(): InfoServer {
+    return { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null };
+  }
+
+  /** The hub as its WebSocket listener sees it. */
+  private wsHost(): WebSocketHost {
+    const hub = this;
+    return {
+      options: this.options,
+      tls: this.tls,
+      authRequired: this.auth !== null,
+      handshaking: this.handshaking,
+      infoServer: () => this.infoServer(),
+      connectionCount: () => this.connections.size,
+      accepting: () => this.state === 'listening',
+      get tcpInfoPrefix() {
+        return hub.servers.find((s) => s.kind === TransportKind.TCP)?.infoPrefix;
+      },
+      admit: (stream, peer, listener) => this.admit(stream, peer, listener),
+      activity: (stream) => (stream as HubStream)[kConn]?.touch(),
+    };
   }
 
   /** The hub as its monitoring side reads it. */
@@ -165,6 +176,7 @@ export class Hub extends EventEmitter<HubEvents> {
       router: this.router,
       core: () => this.core,
       addresses: () => this.addresses(),
+      upgrade: this.ws?.upgradeHook ?? null,
       connections: () => this.connections,
       healthy: () => this.state === 'listening',
       counters: () => this.stats(),
@@ -189,10 +201,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const kind = address.path === undefined ? TransportKind.TCP : address.url.startsWith('unix://') ? TransportKind.UNIX : TransportKind.PIPE;
     // Unix sockets and pipes stay plaintext: filesystem permissions are their access control.
     const tls = kind === TransportKind.TCP ? this.tls : null;
-    const prefix = infoPrefix(
-      { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null },
-      { host: address.host, port: address.port, tls: tls !== null, tlsVerify: tls?.verify ?? false, auth: this.auth !== null },
-    );
+    const prefix = infoPrefix(this.infoServer(), { host: address.host, port: address.port, tls: tls !== null, tlsVerify: tls?.verify ?? false, auth: this.auth !== null });
     Object.assign(entry, { server, address, kind, tls, infoPrefix: prefix });
     this.servers.push(entry);
   }
@@ -234,6 +243,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
     const monitorClosed = this.monitor.close();
     if (monitorClosed !== null) serversClosed.push(monitorClosed);
+    if (this.ws !== null) serversClosed.push(this.ws.close());
     for (const s of this.handshaking) s.destroy();
     if (wasListening && grace > 0 && this.connections.size > 0) {
       this.emit('lame_duck');
@@ -414,6 +424,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private connectionClosed(conn: Subscriber, reason: CloseReason, err?: Error): void {
     if (!this.connections.delete(conn as Connection)) return;
+    this.ws?.closing((conn as Connection).stream, reason, err);
     if (reason === CloseReason.SLOW_CONSUMER) {
       this.counters.slowConsumers++;
       if (this.listenerCount('slow_consumer') > 0) this.emit('slow_consumer', conn.info());

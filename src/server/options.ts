@@ -113,7 +113,61 @@ export interface HubOptions {
    * them is handed to the hook). See AuthenticateHook.
    */
   authenticate?: AuthenticateHook;
+  /** A WebSocket listener for browsers (nats.ws, `netemitter/browser`): docs/operations.md, "WebSocket listener". Absent: off. */
+  websocket?: WebSocketOptions;
 }
+
+/** The WebSocket listener (ws:// or, with the hub's `tls`, wss://). */
+export interface WebSocketOptions {
+  /** A port of its own (0: a free one), or 'http': upgrades on the monitoring HTTP listener (httpPort must be set). */
+  port: number | 'http';
+  /** Address of its own port. Default: the hub's `host`. */
+  host?: string;
+  /** Only this request path upgrades (404 elsewhere). Default: any path on its own port, '/nats' on the HTTP port. */
+  path?: string;
+  /** Plain ws:// even when the hub has `tls`. Default false. */
+  noTls?: boolean;
+  /** Origins (scheme://host[:port]) a browser page may connect from; a request without Origin is not a browser's and passes. Default: any. */
+  allowedOrigins?: string[];
+  /** The Origin's host and port must be the request's Host. Default false. */
+  sameOrigin?: boolean;
+  /** permessage-deflate when the client offers it. Default false. */
+  compression?: boolean;
+  /** Milliseconds from TCP accept to a finished upgrade, TLS included. Default 2000 (nats-server's). */
+  handshakeTimeout?: number;
+  /** Bytes of one WebSocket message; a larger one closes its connection with 1009. Default 8 MiB (at least a full message and 64 KiB). */
+  maxMessageSize?: number;
+}
+
+export interface ResolvedWebSocketOptions {
+  /** A port of its own, or null: upgrades on the monitoring HTTP listener. */
+  port: number | null;
+  host: string;
+  /** undefined: any path. */
+  path: string | undefined;
+  noTls: boolean;
+  /** Normalised `scheme://host:port`, explicit port; empty: any origin. */
+  allowedOrigins: string[];
+  sameOrigin: boolean;
+  compression: boolean;
+  handshakeTimeout: number;
+  maxMessageSize: number;
+}
+
+export const WebSocketDefaults = {
+  /** nats-server's websocket handshake_timeout. */
+  handshakeTimeout: 2_000,
+  /**
+   * nats.ws sends its whole outbound buffer as one message, flushing at
+   * 32 KiB, so its messages stay under max_payload + 32 KiB; 8 MiB leaves
+   * room for clients that batch more (a burst of publishes in one turn).
+   */
+  maxMessageSize: 8 * 1024 * 1024,
+  /** The path a WebSocket upgrade takes on the shared HTTP port (nats.ws and nats-server have none: any path). */
+  httpPath: '/nats',
+} as const;
+
+const WEBSOCKET_KEYS = ['port', 'host', 'path', 'noTls', 'allowedOrigins', 'sameOrigin', 'compression', 'handshakeTimeout', 'maxMessageSize'];
 
 export interface HubJetStreamOptions {
   /** Where streams are kept: 'memory', `{ dir, sync }` for SQLite in dir/netemitter.db, or an open Store. Default 'memory'. */
@@ -152,6 +206,8 @@ export interface ResolvedHubOptions {
   /** undefined: monitoring off. */
   httpPort: number | undefined;
   httpHost: string;
+  /** null: no WebSocket listener. */
+  websocket: ResolvedWebSocketOptions | null;
   logger: Logger;
 }
 
@@ -241,6 +297,89 @@ export function resolveOptions(opts: HubOptions = {}): ResolvedHubOptions {
     ...limits,
     httpPort,
     httpHost: opts.httpHost ?? opts.host ?? Defaults.host,
+    websocket: opts.websocket === undefined ? null : resolveWebSocket(opts.websocket, opts.host ?? Defaults.host, httpPort, limits),
     logger: opts.logger ?? silentLogger,
+  };
+}
+
+function wsFlag(v: unknown, name: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new ConfigError(`option websocket.${name} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** `scheme://host:port` of an allowed origin, with the scheme's default port made explicit. */
+export function normaliseOrigin(origin: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return null;
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') return null;
+  if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '' || (u.pathname !== '/' && u.pathname !== '')) return null;
+  const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+  return `${u.protocol}//${u.hostname}:${port}`;
+}
+
+function resolveWebSocket(
+  ws: WebSocketOptions,
+  hubHost: string,
+  httpPort: number | undefined,
+  limits: { maxPayload: number; maxControlLine: number },
+): ResolvedWebSocketOptions {
+  if (ws === null || typeof ws !== 'object' || Array.isArray(ws)) throw new ConfigError('option websocket must be an object, e.g. { port: 8080 }');
+  for (const k of Object.keys(ws)) {
+    if (!WEBSOCKET_KEYS.includes(k) && (ws as unknown as Record<string, unknown>)[k] !== undefined) {
+      throw new ConfigError(`option websocket: unknown key ${JSON.stringify(k)} (expected ${WEBSOCKET_KEYS.join(', ')})`);
+    }
+  }
+  let port: number | null;
+  if (ws.port === 'http') {
+    if (httpPort === undefined) throw new ConfigError("option websocket.port 'http' shares the monitoring port: set httpPort too");
+    if (ws.noTls === true) throw new ConfigError("option websocket.noTls does not apply with port 'http': the monitoring listener decides between ws:// and wss://");
+    if (ws.host !== undefined) throw new ConfigError("option websocket.host does not apply with port 'http': the monitoring listener's httpHost does");
+    port = null;
+  } else {
+    if (ws.port === undefined) throw new ConfigError("option websocket.port is required: a port number (0 picks a free one) or 'http'");
+    port = checkInt('websocket.port', ws.port, 0);
+    if (port > 65535) throw new ConfigError(`option websocket.port must be at most 65535, got ${port}`);
+  }
+  if (ws.host !== undefined && (typeof ws.host !== 'string' || ws.host === '')) {
+    throw new ConfigError(`option websocket.host must be a non-empty string, got ${JSON.stringify(ws.host)}`);
+  }
+  let path = ws.path ?? (port === null ? WebSocketDefaults.httpPath : undefined);
+  if (path !== undefined) {
+    if (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path)) {
+      throw new ConfigError(`option websocket.path must be a URL path starting with '/', got ${JSON.stringify(path)}`);
+    }
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  }
+  const allowed = ws.allowedOrigins ?? [];
+  if (!Array.isArray(allowed)) throw new ConfigError('option websocket.allowedOrigins must be an array of origins, e.g. ["https://app.example.com"]');
+  const allowedOrigins = allowed.map((o) => {
+    const n = typeof o === 'string' ? normaliseOrigin(o) : null;
+    if (n === null) throw new ConfigError(`option websocket.allowedOrigins: ${JSON.stringify(o)} is not an origin (http[s]://host[:port], no path)`);
+    return n;
+  });
+  const handshakeTimeout = checkInt('websocket.handshakeTimeout', ws.handshakeTimeout ?? WebSocketDefaults.handshakeTimeout, 1);
+  // One whole message (control line, payload, CRLF) must fit in one WebSocket message.
+  const least = limits.maxPayload + limits.maxControlLine + 2;
+  const maxMessageSize = checkInt('websocket.maxMessageSize', ws.maxMessageSize ?? Math.max(WebSocketDefaults.maxMessageSize, least + 64 * 1024), 1);
+  if (maxMessageSize < least) {
+    throw new ConfigError(
+      `option websocket.maxMessageSize (${maxMessageSize}) must be at least maxPayload + maxControlLine + 2 (${least}): a whole message must fit in one WebSocket message`,
+    );
+  }
+  return {
+    port,
+    host: ws.host ?? hubHost,
+    path,
+    noTls: wsFlag(ws.noTls, 'noTls'),
+    allowedOrigins,
+    sameOrigin: wsFlag(ws.sameOrigin, 'sameOrigin'),
+    compression: wsFlag(ws.compression, 'compression'),
+    handshakeTimeout,
+    maxMessageSize,
   };
 }

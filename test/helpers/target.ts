@@ -164,14 +164,15 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
 }
 
 /** The hub's websocket option for `websocket: true`: its own port on the test host (TLS follows the hub's `tls`). */
-function hubWebsocket(websocket: boolean | undefined): Partial<HubOptions> {
-  if (websocket === true) throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
-  return {};
+function hubWebsocket(websocket: boolean | undefined): Pick<HubOptions, 'websocket'> {
+  return websocket === true ? { websocket: { port: 0, host: HOST } } : {};
 }
 
 /** The WebSocket listener's URL, without a path (the hub's listener upgrades on any path of its own port). */
-function hubWsUrl(_hub: Hub): string {
-  throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
+function hubWsUrl(hub: Hub): string {
+  const addr = hub.websocketAddress;
+  if (addr === null) throw new Error('startServer: the hub reported no WebSocket address');
+  return `${addr.secure ? 'wss' : 'ws'}://${addr.host}:${addr.port}`;
 }
 
 // ── nats-server ─────────────────────────────────────────────────────────────
