@@ -54,12 +54,17 @@ export function webSocketDialer(tls: ResolvedTls | null): Dialer {
 function describe(err: Error, secure: boolean): Error {
   const code = (err as NodeJS.ErrnoException).code;
   // A wss:// URL to a plaintext port: the server answers the TLS hello with HTTP.
-  if (secure && (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(err.message))) {
-    return new Error(`the TLS handshake failed (${err.message.trim()}): is this a ws:// port rather than wss://?`, { cause: err });
+  if (secure && (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER')) {
+    const reason = /routines:[^:]*:([^:]+)/.exec(err.message)?.[1] ?? err.message;
+    return new Error(`the TLS handshake failed (${reason}): is this a ws:// port rather than wss://?`, { cause: err });
+  }
+  // Something that is not an HTTP server, e.g. a NATS client port (it greets with INFO).
+  if (code !== undefined && code.startsWith('HPE_')) {
+    return new Error(`the server did not answer in HTTP (${err.message}): is this a nats:// port rather than a WebSocket one?`, { cause: err });
   }
   const status = /^Unexpected server response: (\d+)$/.exec(err.message);
   if (status !== null) {
-    return new Error(`the server refused the WebSocket upgrade with HTTP ${status[1]!} (is this its WebSocket port and path?)`, { cause: err });
+    return new Error(`the server answered the WebSocket upgrade with HTTP ${status[1]!} (is this its WebSocket port and path?)`, { cause: err });
   }
   return err;
 }
