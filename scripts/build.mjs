@@ -4,12 +4,15 @@
 // on each file of package.json's "bin". tsc writes its output 0644, so without
 // this a linked or globally installed `netemitter` fails with "Permission
 // denied" after any rebuild.
+// Then the browser bundle (browser-bundle.mjs): dist/browser/netemitter.js
+// and its lazy chunks, with its sizes printed.
 // Usage: node scripts/build.mjs (from the package root; it does not clean dist:
 // `npm run build` does that in its prebuild).
 import { chmodSync, cpSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { bundleBrowser, bundleSizes, CORE_BUDGET, kb } from './browser-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -46,3 +49,14 @@ for (const [name, file] of Object.entries(bins)) {
   // Execute wherever it can be read: 0644 becomes 0755.
   chmodSync(path, (mode & 0o7777) | ((mode & 0o444) >> 2));
 }
+
+try {
+  await bundleBrowser();
+} catch (err) {
+  console.error(`build: the browser bundle failed: ${err.message}`);
+  for (const e of err.errors ?? []) console.error(`  ${e.location?.file ?? ''}:${e.location?.line ?? ''} ${e.text}`);
+  process.exit(1);
+}
+const sizes = bundleSizes();
+const over = sizes.core.gzip > CORE_BUDGET ? ` (over the ${kb(CORE_BUDGET)} budget)` : '';
+console.log(`build: dist/browser/netemitter.js: core ${kb(sizes.core.gzip)} min+gzip${over}, total ${kb(sizes.total.gzip)} min+gzip in ${sizes.total.files.length} files`);

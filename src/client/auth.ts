@@ -7,7 +7,7 @@
  * signature is made at every connect. Nothing here is ever logged or put in
  * an error message.
  */
-import { fromSeed, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
 import { ConfigError } from '../errors.js';
 
 /** CONNECT's credential fields, as nats-server names them. */
@@ -29,7 +29,12 @@ export interface ResolvedAuth {
   readonly user: string | undefined;
   readonly pass: string | undefined;
   readonly token: string | undefined;
-  readonly nkey: KeyPair | undefined;
+  /**
+   * The key pair of the nkey option, decoded as nkeys loads (lazily: its
+   * ed25519 code is most of a browser bundle's weight, for the few who sign).
+   * connect() awaits it before dialing, so a bad seed fails connect() first.
+   */
+  readonly nkey: Promise<KeyPair> | undefined;
   readonly authenticator: Authenticator | undefined;
 }
 
@@ -62,18 +67,27 @@ export function resolveAuth(opts: AuthOptions): ResolvedAuth {
   if (pass !== undefined && user === undefined) throw new ConfigError('option pass needs option user');
   const token = checkString('token', opts.token);
   if (opts.authenticator !== undefined && typeof opts.authenticator !== 'function') throw new ConfigError('option authenticator must be a function');
-  let nkey: KeyPair | undefined;
+  let nkey: Promise<KeyPair> | undefined;
   if (opts.nkey !== undefined) {
     const seed = typeof opts.nkey === 'string' ? new TextEncoder().encode(opts.nkey.trim()) : opts.nkey;
     if (!(seed instanceof Uint8Array)) throw new ConfigError('option nkey must be a seed, as a string or a Uint8Array');
-    try {
-      nkey = fromSeed(seed);
-    } catch {
-      throw new ConfigError('option nkey is not a valid NKey seed (expected the text of a user seed, SU…)');
-    }
-    if (!nkey.getPublicKey().startsWith('U')) throw new ConfigError('option nkey must be a user seed (SU…)');
+    nkey = keyPairOf(seed);
+    // Awaited by connect(); until then a rejection is not unhandled.
+    nkey.catch(() => {});
   }
   return { user, pass, token, nkey, authenticator: opts.authenticator };
+}
+
+async function keyPairOf(seed: Uint8Array): Promise<KeyPair> {
+  const { fromSeed } = await import('@nats-io/nkeys');
+  let pair: KeyPair;
+  try {
+    pair = fromSeed(seed);
+  } catch {
+    throw new ConfigError('option nkey is not a valid NKey seed (expected the text of a user seed, SU…)');
+  }
+  if (!pair.getPublicKey().startsWith('U')) throw new ConfigError('option nkey must be a user seed (SU…)');
+  return pair;
 }
 
 /** CONNECT's credential fields for one server, given its INFO nonce. */
@@ -89,8 +103,10 @@ export async function credentialsFor(auth: ResolvedAuth, server: UrlCredentials,
   const token = auth.token ?? server.token;
   if (token !== undefined) c.auth_token = token;
   if (auth.nkey !== undefined) {
-    c.nkey = auth.nkey.getPublicKey();
-    c.sig = Buffer.from(auth.nkey.sign(new TextEncoder().encode(nonce ?? ''))).toString('base64url');
+    const pair = await auth.nkey;
+    c.nkey = pair.getPublicKey();
+    // base64url by hand: the browser bundle's Buffer (the buffer package) has no 'base64url'.
+    c.sig = Buffer.from(pair.sign(new TextEncoder().encode(nonce ?? ''))).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   }
   if (auth.authenticator !== undefined) Object.assign(c, await auth.authenticator(nonce));
   return c;

@@ -18,7 +18,7 @@ import type { ClientPlatform } from './platform.js';
 import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
 import { randomToken } from './token.js';
-import { ClosedError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
+import { ClosedError, ConfigError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
 import { JetStreamClient, type JsHost, type PublishOptions, type RawDeliver, type RawReply } from './jetstream/api.js';
 import { Consumers, Streams } from './jetstream/manage.js';
 import type { DurableOptions } from './jetstream/durable.js';
@@ -31,9 +31,9 @@ import { Registry } from './registry.js';
 import { Requests } from './requests.js';
 import { Responder, ERROR_HEADER, ERROR_CODE_HEADER } from './responder.js';
 import { Durables } from './durables.js';
-import { KvBucket, type KvDeps } from './kv/bucket.js';
+import type { KvBucket, KvDeps } from './kv/bucket.js';
 import type { KvOptions } from './kv/types.js';
-import { ObjectStore } from './objects/store.js';
+import type { ObjectStore } from './objects/store.js';
 import type { ObjectStoreOptions } from './objects/types.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
@@ -372,13 +372,18 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
    * A key-value bucket (NATS KV layout, shared with nats.js, nats.go and the
    * nats CLI): created unless it exists, or bound only with `create: false`.
    */
-  kv(bucket: string, opts?: KvOptions): Promise<KvBucket> {
+  async kv(bucket: string, opts?: KvOptions): Promise<KvBucket> {
+    // Loaded on first use: the browser bundle keeps KV out of what connect() loads.
+    const { KvBucket } = await import('./kv/bucket.js');
     return KvBucket.open(this.kvDeps, bucket, opts);
   }
 
   /** An object store for large payloads (NATS object store layout): created unless it exists. */
   objects(bucket: string, opts?: ObjectStoreOptions): Promise<ObjectStore> {
-    return ObjectStore.open(this.kvDeps, bucket, opts);
+    // Through the platform: the object store needs Node (node:crypto, node:stream), so the browser build has none.
+    const open = this.opts.platform.openObjectStore;
+    if (typeof open === 'string') return Promise.reject(new ConfigError(open));
+    return open(this.kvDeps, bucket, opts);
   }
 
   private get kvDeps(): KvDeps {
@@ -490,7 +495,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function connectWith<E extends EventMap = Record<string, any>>(platform: ClientPlatform, opts?: string | string[] | ConnectOptions): Promise<Bus<E>> {
-  const bus = new Bus<E>(resolveConnectOptions(opts, platform));
+  const resolved = resolveConnectOptions(opts, platform);
+  // A bad nkey seed fails connect() before any dial (the key is decoded as nkeys loads, lazily).
+  if (resolved.auth.nkey !== undefined) await resolved.auth.nkey;
+  const bus = new Bus<E>(resolved);
   await bus.open();
   return bus;
 }

@@ -288,7 +288,7 @@ export class ClientConnection implements ClientParserHandler {
       this.startSession(info).catch((err: Error) => this.onHandshake?.(err));
     }
     if (Array.isArray(info.connect_urls) && !this.opts.ignoreClusterUpdates) {
-      const added = mergeServers(this.servers, info.connect_urls);
+      const added = mergeServers(this.servers, info.connect_urls, this.current);
       if (added.length > 0) this.status.emit('update', added);
     }
     if (info.ldm === true) this.lameDuck();

@@ -2,14 +2,35 @@
  * The durable listeners of a bus (`on(subject, fn, { durable })`), kept apart
  * from the plain ones: each reads a stream through its own consumer, so the
  * bus only adds, finds, counts and stops them.
+ *
+ * The listener's code (jetstream/durable.ts) loads with the first durable
+ * listener (a dynamic import: the browser bundle keeps it out of what
+ * connect() loads). on() checks the options at once; the listener starts
+ * once the module is there, unless it was stopped meanwhile.
  */
-import { checkDurableOptions, DurableListener, type DurableOptions, type StopMode } from './jetstream/durable.js';
+import { checkDurableOptions, type DurableOptions, type StopMode } from './jetstream/durable-options.js';
+import type { DurableListener } from './jetstream/durable.js';
 import type { JetStreamClient, JsHost } from './jetstream/api.js';
 import type { Consumers } from './jetstream/manage.js';
 import type { AnyListener, ListenOptions } from './bus-types.js';
 
+type DurableModule = typeof import('./jetstream/durable.js');
+let durableModule: Promise<DurableModule> | null = null;
+
+/** One durable listener: what on() gave, and the listener once it has started. */
+interface Entry {
+  readonly subject: string;
+  readonly fn: AnyListener;
+  readonly opts: DurableOptions;
+  /** Settles as the listener's own `ready` does (bound, or its first failure to bind). */
+  readonly ready: Promise<void>;
+  listener: DurableListener | null;
+  /** Stopped before it started: it never will. */
+  stopped: boolean;
+}
+
 export class Durables {
-  private readonly list: DurableListener[] = [];
+  private readonly list: Entry[] = [];
 
   /** Adds a durable listener unless the same one is there already; throws on options a durable cannot take. */
   add(host: JsHost, js: () => JetStreamClient, consumers: () => Consumers, subject: string, fn: AnyListener, unsupported: boolean, opts: DurableOptions): void {
@@ -19,12 +40,26 @@ export class Durables {
     }
     checkDurableOptions(opts);
     // One consumer has one filter: a second subject would keep rewriting it.
-    const other = this.list.find((d) => d.durable === opts.durable && d.subject !== subject && (d.opts.stream ?? '') === (opts.stream ?? ''));
+    const other = this.list.find((d) => d.opts.durable === opts.durable && d.subject !== subject && (d.opts.stream ?? '') === (opts.stream ?? ''));
     if (other !== undefined) {
       throw new TypeError(`durable ${JSON.stringify(opts.durable)} already listens on ${JSON.stringify(other.subject)}: one durable consumer filters one subject`);
     }
-    if (this.list.some((d) => d.durable === opts.durable && d.fn === fn && d.subject === subject)) return;
-    this.list.push(new DurableListener(host, js(), consumers(), subject, fn, opts));
+    if (this.list.some((d) => d.opts.durable === opts.durable && d.fn === fn && d.subject === subject)) return;
+    durableModule ??= import('./jetstream/durable.js');
+    const entry: Entry = {
+      subject,
+      fn,
+      opts,
+      listener: null,
+      stopped: false,
+      ready: durableModule.then((m) => {
+        if (entry.stopped) return;
+        entry.listener = new m.DurableListener(host, js(), consumers(), subject, fn, opts);
+        return entry.listener.ready;
+      }),
+    };
+    entry.ready.catch(() => {}); // reported on bus.status; awaiting it (bus.ready()) is optional
+    this.list.push(entry);
   }
 
   /** Resolves once every durable listener added so far has bound its consumer. */
@@ -38,7 +73,7 @@ export class Durables {
       const d = this.list[i]!;
       if (d.subject === subject && d.fn === fn) {
         this.list.splice(i, 1);
-        d.stop('off');
+        stop(d, 'off');
         return true;
       }
     }
@@ -49,7 +84,7 @@ export class Durables {
     for (const d of [...this.list]) {
       if (subject === undefined || d.subject === subject) {
         this.list.splice(this.list.indexOf(d), 1);
-        d.stop('off');
+        stop(d, 'off');
       }
     }
   }
@@ -70,23 +105,28 @@ export class Durables {
 
   /** drain(): each stops asking for events; those delivered are still handled. */
   stopAll(mode: StopMode): void {
-    for (const d of this.list) d.stop(mode);
+    for (const d of this.list) stop(d, mode);
   }
 
   /** close(): stops and forgets them all. */
   closeAll(): void {
-    for (const d of this.list.splice(0)) d.stop('close');
+    for (const d of this.list.splice(0)) stop(d, 'close');
   }
 
   get busy(): boolean {
-    return this.list.some((d) => !d.isIdle);
+    return this.list.some((d) => d.listener !== null && !d.listener.isIdle);
   }
 
   async idle(): Promise<void> {
-    await Promise.all(this.list.map((d) => d.idle()));
+    await Promise.all(this.list.map((d) => d.listener?.idle()));
   }
 
   clear(): void {
     this.list.length = 0;
   }
+}
+
+function stop(d: Entry, mode: StopMode): void {
+  d.stopped = true;
+  d.listener?.stop(mode);
 }

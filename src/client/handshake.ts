@@ -52,13 +52,21 @@ export function connectFrame(opts: ResolvedConnectOptions, secure: boolean, cred
   return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n${subscriptionLines}PING\r\n`, 'utf8');
 }
 
-/** Adds INFO's connect_urls not yet in `servers` (in place); returns the URLs added. */
-export function mergeServers(servers: ServerAddress[], urls: string[]): string[] {
+/**
+ * Adds INFO's connect_urls not yet in `servers` (in place); returns the URLs
+ * added. nats-server advertises `host:port` without a scheme: to a client on
+ * its WebSocket listener, the WebSocket ports of the cluster (nats-server
+ * 2.9, checked), so over ws:// or wss:// a bare address is one of the same
+ * kind as `current`, on the same path; elsewhere it is nats://.
+ */
+export function mergeServers(servers: ServerAddress[], urls: string[], current?: ServerAddress | null): string[] {
   const added: string[] = [];
+  const ws = current?.websocket;
   for (const u of urls) {
     let s: ServerAddress;
     try {
-      s = parseServer(u, true);
+      const bare = typeof u === 'string' && !u.includes('://');
+      s = parseServer(bare && ws !== undefined ? `${ws.secure ? 'wss' : 'ws'}://${u}${ws.path}` : u, true);
     } catch {
       continue;
     }

@@ -9,18 +9,26 @@ import { connectWith, type Bus } from './bus.js';
 import type { EventMap } from './bus-types.js';
 import { dialPath, dialTcp } from './dialer.js';
 import type { ConnectOptions } from './options.js';
+import { ObjectStore } from './objects/store.js';
 import type { ClientPlatform, ResolvedTls } from './platform.js';
 import { resolveTls, upgradeTls } from './tls.js';
+import { webSocketDialer } from './websocket.js';
 
 export const nodePlatform: ClientPlatform = {
   name: 'node',
-  dialerFor(target: DialTarget, _tls: ResolvedTls | null) {
-    if (target.websocket !== undefined) return 'ws:// and wss:// are not supported yet';
+  dialerFor(target: DialTarget, tls: ResolvedTls | null) {
+    if (target.websocket !== undefined) {
+      // The tls option means "encrypted": over WebSocket that is wss://, never an upgrade inside ws://.
+      if (tls !== null && !target.websocket.secure) return 'the tls option needs a wss:// URL (ws:// is plaintext)';
+      if (tls?.handshakeFirst === true) return 'tls.handshakeFirst does not apply to WebSocket URLs (wss:// does TLS before the upgrade)';
+      return webSocketDialer(tls);
+    }
     return target.path !== undefined ? dialPath : dialTcp;
   },
   resolveTls,
   // Every stream Node's dialers make is a Duplex; a dialer option's must be one too for TLS.
   upgradeTls: (stream, tls, target, signal) => upgradeTls(stream as Duplex, tls, target, signal),
+  openObjectStore: (deps, bucket, opts) => ObjectStore.open(deps, bucket, opts),
 };
 
 /**

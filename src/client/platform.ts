@@ -13,6 +13,9 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { ByteStream, DialTarget, Dialer } from '../transport.js';
+import type { KvDeps } from './kv/bucket.js';
+import type { ObjectStore } from './objects/store.js';
+import type { ObjectStoreOptions } from './objects/types.js';
 
 /** PEM text (a string holding `-----BEGIN`), PEM bytes, or a file path (any other string). */
 export type PemSource = string | Buffer;
@@ -57,4 +60,9 @@ export interface ClientPlatform {
    * has none (a browser: there TLS is wss://, below the protocol).
    */
   readonly upgradeTls: ((stream: ByteStream, tls: ResolvedTls | null, target: DialTarget, signal: AbortSignal) => Promise<ByteStream>) | null;
+  /**
+   * Opens an object store (bus.objects()), or a message saying why this
+   * platform has none: it hashes with node:crypto and reads with node:stream.
+   */
+  readonly openObjectStore: ((deps: KvDeps, bucket: string, opts: ObjectStoreOptions | undefined) => Promise<ObjectStore>) | string;
 }

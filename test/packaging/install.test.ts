@@ -89,15 +89,18 @@ bus.emit('packaging.check', { n: 1 });
 const got = await received;
 await bus.close();
 await hub.close();
-console.log(JSON.stringify({ resolved: import.meta.resolve('netemitter'), got }));
+console.log(JSON.stringify({ resolved: import.meta.resolve('netemitter'), browser: import.meta.resolve('netemitter/browser'), got }));
 `;
 
 /** Runs USE_IT in `dir` and checks it used dir's node_modules/netemitter. */
 async function useIt(dir: string): Promise<void> {
   writeFileSync(join(dir, 'use-it.mjs'), USE_IT);
   const { stdout } = await run(process.execPath, ['use-it.mjs'], { cwd: dir, timeoutMs: NODE_MS });
-  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { resolved: string; got: unknown };
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { resolved: string; browser: string; got: unknown };
   assert.equal(fileURLToPath(out.resolved), join(dir, 'node_modules', 'netemitter', 'dist', 'src', 'index.js'));
+  const bundle = fileURLToPath(out.browser);
+  assert.equal(bundle, join(dir, 'node_modules', 'netemitter', 'dist', 'browser', 'netemitter.js'));
+  assert.ok(existsSync(bundle), 'netemitter/browser resolves to a file the package holds');
   assert.deepEqual(out.got, { payload: { n: 1 }, subject: 'packaging.check' });
 }
 
@@ -142,16 +145,16 @@ describe('the npm package', () => {
     assert.deepEqual(direct, [], 'these scripts run tsc themselves: the bin would lose its run bit; use node scripts/build.mjs');
   });
 
-  it('npm pack --dry-run lists dist/src, README.md, LICENSE and the bin, and no tests or sources', { timeout: PACK_MS + 10_000 }, async (t) => {
+  it('npm pack --dry-run lists dist/src, dist/browser, README.md, LICENSE and the bin, and no tests or sources', { timeout: PACK_MS + 10_000 }, async (t) => {
     const { stdout, ms } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--loglevel=error'], { cwd: ROOT, timeoutMs: PACK_MS });
     t.diagnostic(`npm pack --dry-run: ${ms} ms`);
     const [report] = JSON.parse(stdout) as [{ files: { path: string; mode: number }[] }];
     const files = new Set(report.files.map((f) => f.path));
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', BIN, 'dist/src/index.js', 'dist/src/index.d.ts']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', BIN, 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/browser/netemitter.js', 'dist/src/browser.d.ts']) {
       assert.ok(files.has(f), `${f} is not in the tarball`);
     }
-    const outside = [...files].filter((f) => !f.startsWith('dist/src/') && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(f));
-    assert.deepEqual(outside, [], 'files outside dist/src');
+    const outside = [...files].filter((f) => !f.startsWith('dist/src/') && !f.startsWith('dist/browser/') && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(f));
+    assert.deepEqual(outside, [], 'files outside dist/src and dist/browser');
     const tests = [...files].filter((f) => /(^|\/)(test|tests|bench|fixtures)\/|\.test\.|(?<!\.d)\.ts$/.test(f));
     assert.deepEqual(tests, [], 'tests, benchmarks or TypeScript sources in the tarball');
     const missing = [...files]

@@ -23,16 +23,21 @@ export interface ClusterNode {
   readonly port: number;
   /** http://127.0.0.1:PORT, the monitoring endpoint. */
   readonly monitor: string;
+  /** ws://127.0.0.1:PORT when the cluster was started with `websocket: true`. */
+  readonly wsUrl: string | undefined;
   readonly child: Child;
 }
 
 export class Cluster {
   readonly nodes: ClusterNode[] = [];
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly websocket: boolean,
+  ) {}
 
-  /** Starts n1, n2, n3 and waits (bounded) until the routes form a full mesh. */
-  static async start(bin: string, readyMs = 10_000): Promise<Cluster> {
-    const c = new Cluster(await mkdtemp(join(tmpdir(), 'netemitter-cluster-')));
+  /** Starts n1, n2, n3 and waits (bounded) until the routes form a full mesh. `websocket`: each node gets a ws:// listener too. */
+  static async start(bin: string, readyMs = 10_000, opts: { websocket?: boolean } = {}): Promise<Cluster> {
+    const c = new Cluster(await mkdtemp(join(tmpdir(), 'netemitter-cluster-')), opts.websocket === true);
     try {
       const seed = await c.startNode(bin, 'n1', null);
       await c.startNode(bin, 'n2', seed);
@@ -63,6 +68,7 @@ export class Cluster {
         `  listen: "${HOST}:-1"`,
         seed === null ? '' : `  routes: [ ${seed.replace(/^nats:/, 'nats-route:')} ]`,
         '}',
+        this.websocket ? `websocket { host: ${HOST}, port: -1, no_tls: true }` : '',
         '',
       ].join('\n'),
     );
@@ -72,7 +78,7 @@ export class Cluster {
       throw err;
     });
     const url = ports.nats[0]!;
-    this.nodes.push({ name, url, port: portOf(url), monitor: ports.monitoring![0]!, child });
+    this.nodes.push({ name, url, port: portOf(url), monitor: ports.monitoring![0]!, wsUrl: ports.websocket?.[0], child });
     return ports.cluster![0]!;
   }
 

@@ -85,6 +85,7 @@ export interface NatsPorts {
   nats: string[];
   monitoring?: string[];
   cluster?: string[];
+  websocket?: string[];
 }
 
 /**

@@ -30,12 +30,16 @@ export interface StartOptions {
   child?: boolean;
   /** Milliseconds a lame-duck server waits before closing its clients. Default 5000. */
   lameDuckMs?: number;
+  /** A WebSocket listener too (plain ws://), on a port of its own that restart() keeps. See ServerHandle.wsUrl. */
+  websocket?: boolean;
 }
 
 export interface ServerHandle {
   readonly kind: TargetKind;
   /** nats://127.0.0.1:PORT, the same across restarts. */
   readonly url: string;
+  /** ws://127.0.0.1:PORT with `websocket: true`, the same across restarts; else undefined. */
+  readonly wsUrl: string | undefined;
   readonly port: number;
   /** The in-process hub (hub target, not a child), replaced by restart(). */
   readonly hub: Hub | undefined;
@@ -96,7 +100,10 @@ class LocalHub implements ServerHandle {
     this.lameDuckMs = opts.lameDuckMs ?? 5_000;
   }
 
+  readonly wsUrl = undefined;
+
   static async start(opts: StartOptions): Promise<LocalHub> {
+    if (opts.websocket === true) throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
     const s = new LocalHub(opts);
     await s.open(0);
     return s;
@@ -154,6 +161,7 @@ interface ChildLine {
 class ChildHub implements ServerHandle {
   readonly kind = TargetKind.HUB;
   readonly hub = undefined;
+  readonly wsUrl = undefined;
   port = 0;
   private child: Child | null = null;
   private readonly table = new SubTable();
@@ -232,6 +240,8 @@ class NatsServer implements ServerHandle {
   readonly hub = undefined;
   port = 0;
   private monitor = '';
+  /** -1 until the first start picks one; then kept, so a restart listens where clients reconnect. */
+  private wsPort: number | undefined;
   private child: Child | null = null;
   private dir = '';
   private inLameDuck = false;
@@ -239,6 +249,11 @@ class NatsServer implements ServerHandle {
 
   private constructor(opts: StartOptions) {
     this.lameDuckMs = opts.lameDuckMs ?? 5_000;
+    if (opts.websocket === true) this.wsPort = -1;
+  }
+
+  get wsUrl(): string | undefined {
+    return this.wsPort === undefined ? undefined : `ws://${HOST}:${this.wsPort}`;
   }
 
   static async start(opts: StartOptions): Promise<NatsServer> {
@@ -272,6 +287,7 @@ class NatsServer implements ServerHandle {
         // grace period. 2.9.10 refuses a lame_duck_duration under 30 s.
         `lame_duck_grace_period: "${this.lameDuckMs}ms"`,
         'lame_duck_duration: "30s"',
+        ...(this.wsPort === undefined ? [] : [`websocket { host: ${HOST}, port: ${this.wsPort}, no_tls: true }`]),
         '',
       ].join('\n'),
     );
@@ -281,6 +297,7 @@ class NatsServer implements ServerHandle {
       const ports = await waitForPorts(child, join(this.dir, `nats-server_${child.pid}.ports`), START_MS);
       this.port = portOf(ports.nats[0]!);
       this.monitor = ports.monitoring![0]!;
+      if (this.wsPort !== undefined) this.wsPort = portOf(ports.websocket![0]!);
     } catch (err) {
       await child.kill();
       throw err;
