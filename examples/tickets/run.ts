@@ -16,7 +16,7 @@
  * exactly once. Every wait is bounded.
  *
  *   npm run example:tickets                    (builds first)
- *   node dist/examples/tickets/run.js [--tickets 9] [--workers 3] [--server URL] [--no-queue] [--web [PORT]]
+ *   node dist/examples/tickets/run.js [--tickets 9] [--workers 3] [--server URL] [--no-queue] [--web [PORT]] [--wait 10]
  *
  * --server uses a running hub or nats-server instead of the embedded hub;
  * --no-queue starts the workers without their queue group, to see the check fail.
@@ -24,6 +24,7 @@
  * http://127.0.0.1:PORT (default 8080, 0 for a free port) that shows the
  * tickets live and creates some: a browser tab as one more process on the
  * bus. The runner then keeps everything running after its check, until Ctrl-C.
+ * --wait bounds each step, in seconds (default 10; more on a slow or busy machine).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -36,8 +37,8 @@ import type { StaticServer } from './static.js';
 import { serveTicketsPage } from './web.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** The bound on each wait: roles ready, API done, tickets handled, roles stopped. */
-const WAIT_MS = 10_000;
+/** The bound on each wait (roles ready, API done, tickets handled, roles stopped), ms: option --wait, in seconds. */
+let waitMs = 10_000;
 const NAME_WIDTH = '[worker-10]'.length;
 /** The page's port when --web has none. */
 const WEB_PORT = 8080;
@@ -46,7 +47,7 @@ function print(name: string, line: string, stream: NodeJS.WriteStream = process.
   stream.write(`${`[${name}]`.padEnd(NAME_WIDTH)} ${line}\n`);
 }
 
-function within<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+function within<T>(p: Promise<T>, what: string, ms = waitMs): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms);
@@ -144,6 +145,7 @@ async function main(): Promise<number> {
       workers: { type: 'string', default: '3' },
       server: { type: 'string' },
       'no-queue': { type: 'boolean', default: false },
+      wait: { type: 'string', default: '10' },
     },
     strict: true,
   });
@@ -152,6 +154,9 @@ async function main(): Promise<number> {
   if (!Number.isInteger(tickets) || tickets < 1 || !Number.isInteger(workers) || workers < 1 || workers > 99) {
     throw new Error('--tickets and --workers must be positive integers (workers at most 99)');
   }
+  const wait = Number(values.wait);
+  if (!Number.isFinite(wait) || wait <= 0 || wait > 3600) throw new Error(`--wait takes seconds, more than 0 and at most 3600, got ${JSON.stringify(values.wait)}`);
+  waitMs = wait * 1000;
 
   if (web !== undefined && values.server !== undefined) throw new Error('--web serves the embedded hub: leave out --server');
 

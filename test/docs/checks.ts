@@ -390,6 +390,8 @@ class Commands {
       return ran;
     }
     const args = rest.map((a) => a.replace(/\b(?:127\.0\.0\.1|localhost):4222\b/g, `127.0.0.1:${this.world.port}`));
+    // The example bounds each step at 10 s; its five processes start beside everything else here: 30 s.
+    if (script === 'dist/examples/tickets/run.js' && !args.some((a) => a === '--wait' || a.startsWith('--wait='))) args.push('--wait', '30');
     if (script === 'dist/examples/tickets/run.js' && args.some((a) => a === '--web' || a.startsWith('--web='))) {
       // With its page it keeps running after the check: ready once it says so; the page on a free port.
       const web: string[] = [];
@@ -402,9 +404,9 @@ class Commands {
         }
       }
       const c = this.proc([abs, ...web], env, o, what);
-      return this.long(c, o, what, async () => `ready ("${(await c.waitForStdout(/^\[run\]\s+still running for the page at .*$/m, 60_000))[0]}")`);
+      return this.long(c, o, what, async () => `ready ("${(await c.waitForStdout(/^\[run\]\s+still running for the page at .*$/m, 120_000))[0]}")`);
     }
-    if (script === 'dist/examples/tickets/run.js') return this.quick(this.proc([abs, ...args], env, o, what), o, what, 60_000);
+    if (script === 'dist/examples/tickets/run.js') return this.quick(this.proc([abs, ...args], env, o, what), o, what, 120_000);
     if (/^dist\/examples\/tickets\/(worker|notifier|sla)\.js$/.test(script)) {
       const c = this.proc([abs, ...args], env, o, what);
       return this.long(c, o, what, async () => `ready ("${(await c.waitForStdout(/^ready: .*$/m))[0]}")`);
