@@ -38,6 +38,8 @@ export async function bundleBrowser() {
     inject: ['dist/src/client/browser-globals.js'],
     alias: { 'node:events': 'events' },
     legalComments: 'none',
+    // Error classes keep their names (err.name, err.constructor.name) through minification.
+    keepNames: true,
     metafile: true,
     logLevel: 'silent',
   });
