@@ -33,13 +33,13 @@ export async function bundleBrowser() {
     platform: 'browser',
     target: 'es2022',
     minify: true,
+    // Error classes take their name from new.target.name: keep it, so err.name is 'PermissionError' in a page too.
+    keepNames: true,
     sourcemap: true,
     chunkNames: '[name]-[hash]',
     inject: ['dist/src/client/browser-globals.js'],
     alias: { 'node:events': 'events' },
     legalComments: 'none',
-    // Error classes keep their names (err.name, err.constructor.name) through minification.
-    keepNames: true,
     metafile: true,
     logLevel: 'silent',
   });

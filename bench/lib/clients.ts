@@ -3,6 +3,8 @@
  * workload drives every peer the same way.
  *
  *   nats   @nats-io/transport-node (nats.js): callback subscriptions, flush()
+ *   nats-ws  nats.ws (nats.js 2 over WebSocket) through the `ws` package's
+ *          WebSocket as globalThis.WebSocket (Node 20 has none): the same calls
  *   ours   netemitter's Bus: on(…, { raw: true }), emit(), flush()
  *   mqtt   mqtt.js, QoS 0; round trip = a QoS 1 publish awaiting its PUBACK
  *   redis  ioredis (enableAutoPipelining: its own write coalescing, as the
@@ -26,7 +28,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { connect as busConnect } from '../../src/index.js';
 import type { Login } from './security.js';
 
-export const CLIENT_KINDS = ['nats', 'ours', 'mqtt', 'redis', 'raw'] as const;
+export const CLIENT_KINDS = ['nats', 'nats-ws', 'ours', 'mqtt', 'redis', 'raw'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 export interface BenchClient {
@@ -55,6 +57,8 @@ export async function openClient(kind: ClientKind, url: string, login?: Login): 
   switch (kind) {
     case 'nats':
       return openNats(url, login);
+    case 'nats-ws':
+      return openNatsWs(url);
     case 'ours':
       return openOurs(url, login);
     case 'mqtt':
@@ -83,9 +87,39 @@ function loginOptions(login: Login | undefined): Record<string, unknown> {
   return o;
 }
 
+/** What the adapter uses of a nats.js connection: the same in nats.js 3 and nats.ws (nats.js 2). */
+interface NatsMsgLike {
+  readonly data: Uint8Array;
+  respond(data: Uint8Array): boolean;
+}
+interface NatsLike {
+  subscribe(subject: string, opts: { callback: (err: unknown, m: NatsMsgLike) => void }): unknown;
+  publish(subject: string, data: Uint8Array): void;
+  flush(): Promise<void>;
+  request(subject: string, data: Uint8Array, opts: { timeout: number }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 async function openNats(url: string, login?: Login): Promise<BenchClient> {
   const { host, port } = hostPort(url);
-  const nc = await natsConnect({ servers: `${host}:${port}`, reconnect: false, name: 'bench', ...loginOptions(login) });
+  return natsAdapter(await natsConnect({ servers: `${host}:${port}`, reconnect: false, name: 'bench', ...loginOptions(login) }));
+}
+
+interface NatsWsModule {
+  connect(opts: { servers: string; reconnect: boolean; name: string }): Promise<NatsLike>;
+}
+
+/** nats.ws, the NATS client for browsers, over a ws:// URL. */
+async function openNatsWs(url: string): Promise<BenchClient> {
+  if (!url.startsWith('ws://') && !url.startsWith('wss://')) throw new Error(`nats.ws needs a ws:// or wss:// URL, got ${url}`);
+  const g = globalThis as { WebSocket?: unknown };
+  // nats.ws calls `new WebSocket(url)`: in Node 20 that global is ws's class (ws is a dependency of the package).
+  g.WebSocket ??= (await import('ws')).WebSocket;
+  const { connect } = await importOptional<NatsWsModule>('nats.ws');
+  return natsAdapter(await connect({ servers: url, reconnect: false, name: 'bench' }));
+}
+
+function natsAdapter(nc: NatsLike): BenchClient {
   return {
     async subscribe(subject, onMsg) {
       nc.subscribe(subject, {

@@ -85,7 +85,9 @@ function locate(cf: CallFrame, root: string): { location: string; area: string }
       return { location: `${orig}:${e.originalLine + 1}`, area };
     }
   }
-  return { location: `${rel}:${cf.lineNumber + 1}`, area };
+  // A dependency by its package path (node_modules may be a link into another tree: ../main/node_modules/ws/… reads as node_modules/ws/…).
+  const shown = area === 'dependencies' ? rel.slice(rel.lastIndexOf('node_modules/')) : rel;
+  return { location: `${shown}:${cf.lineNumber + 1}`, area };
 }
 
 export function summarizeProfile(file: string, root: string): ProfileSummary {

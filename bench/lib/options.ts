@@ -13,6 +13,8 @@ export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
  */
 export const SECURITY_WORKLOADS = ['w1', 'w2', 'setup', 'stall'] as const;
 export type Workload = (typeof WORKLOADS)[number] | 'setup' | 'stall';
+/** The WebSocket suite's workloads (`--websocket`): W1 (nats.ws, our client, nats.js over TCP) and W3 (nats.ws, nats.js over TCP). */
+export const WEBSOCKET_WORKLOADS = ['w1', 'w3'] as const;
 
 /**
  * A server's security set-up for a run (bench/lib/security.ts). Applied to
@@ -60,6 +62,8 @@ export interface BenchOptions {
   security: boolean;
   /** The monitoring suite: W1 with the dashboard's live feed tailing `>` against monitoring off. */
   monitor: boolean;
+  /** The WebSocket suite: W1 and W3 over ws:// against the hub and nats-server; with --profile, the hub under W1 over ws://. */
+  websocket: boolean;
   /** Peers mode and --profile: run the NATS peers with this security set-up (--tls, --auth). */
   variant: Variant | null;
   /** Connection set-up: connections opened one after another per run without bcrypt… */
@@ -76,6 +80,8 @@ const HELP = `usage: npm run bench:peers -- [options]
        npm run bench -- --profile [--workloads w1,w2] [--client nats|ours] [--tls] [--auth perms|bcrypt]
        npm run bench -- --security [--workloads w1,w2,setup,stall] [--peers hub,nats-server]
        npm run bench -- --monitor [--runs 3] [--messages N]
+       npm run bench -- --websocket [--runs 3] [--workloads w1,w3]
+       npm run bench -- --profile --websocket [--client nats|ours]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -96,7 +102,7 @@ const HELP = `usage: npm run bench:peers -- [options]
   --conns N             W5 idle connections (default 10,000; quick 5,000)
   --profile             profile the hub (node --cpu-prof) under W1 and W2 (and W4 if asked), print the top 20 functions
   --profile-clients     with --profile: profile the publisher/subscriber (requester/responder) processes too
-  --client nats|ours    client that loads the hub while profiling (default nats)
+  --client nats|ours    client that loads the hub while profiling (default nats; nats.ws with --websocket)
   --out FILE            JSON results file (default bench/results/<kind>-<time>.json)
 
 Security (the hub and nats-server, same certificates and users, nats.js):
@@ -113,6 +119,11 @@ Security (the hub and nats-server, same certificates and users, nats.js):
 Monitoring (the hub alone, nats.js):
   --monitor             W1 with monitoring off against W1 with the dashboard's live feed open and
                         tailing '>' (a reader process in the place of the page), runs interleaved
+
+WebSocket (the hub and nats-server, each with a ws:// listener):
+  --websocket           W1 with nats.ws and with our client over ws://, and with nats.js over TCP as the
+                        baseline; W3 with nats.ws and with nats.js over TCP; workloads w1 w3.
+                        With --profile: the hub's profile under W1 over ws:// (nats.ws, or --client ours)
 `;
 
 /** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
@@ -148,6 +159,7 @@ function readOptions(argv: string[]): BenchOptions | null {
       out: { type: 'string' },
       security: { type: 'boolean', default: false },
       monitor: { type: 'boolean', default: false },
+      websocket: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
       auth: { type: 'string' },
       'setup-conns': { type: 'string' },
@@ -160,13 +172,14 @@ function readOptions(argv: string[]): BenchOptions | null {
   });
   if (values.help) return null;
   const q = values.quick;
-  const known: readonly string[] = values.security ? SECURITY_WORKLOADS : WORKLOADS;
+  const known: readonly string[] = values.security ? SECURITY_WORKLOADS : values.websocket ? WEBSOCKET_WORKLOADS : WORKLOADS;
   const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? (values.monitor ? ['w1'] : [...known])) as Workload[];
   for (const w of workloads) if (!known.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${known.join(',')}`);
   const variant = readVariant(values.tls, values.auth);
   if (values.security && variant !== null) throw new Error('--tls and --auth do not combine with --security, which runs every set-up itself');
   if (values.security && values.profile) throw new Error('--profile does not run the security suite: profile a set-up with --profile --tls or --profile --auth perms|bcrypt');
   if (values.monitor && (values.security || values.profile || variant !== null)) throw new Error('--monitor runs on its own: not with --security, --profile, --tls or --auth');
+  if (values.websocket && (values.security || values.monitor || variant !== null)) throw new Error('--websocket runs on its own (or with --profile): not with --security, --monitor, --tls or --auth');
   const client = values.client ?? 'nats';
   if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
   const size = int(values.size, 'size', 128);
@@ -196,6 +209,7 @@ function readOptions(argv: string[]): BenchOptions | null {
     out: values.out ?? null,
     security: values.security,
     monitor: values.monitor,
+    websocket: values.websocket,
     variant,
     setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
     setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),

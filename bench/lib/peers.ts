@@ -23,9 +23,10 @@ export const DIST_BENCH = join(ROOT, 'dist', 'bench');
 
 /**
  * hub-tail: the hub with monitoring on and a dashboard page's live feed open, tailing `>` (tail-page.ts);
- * hub-browser: the same with the dashboard itself open in headless Chromium (browser-page.ts).
+ * hub-browser: the same with the dashboard itself open in headless Chromium (browser-page.ts);
+ * hub-ws, nats-server-ws: the server with a plain ws:// WebSocket listener, whose URL the clients get.
  */
-export type ServerKind = 'hub' | 'hub-tail' | 'hub-browser' | 'nats-server' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
+export type ServerKind = 'hub' | 'hub-tail' | 'hub-browser' | 'hub-ws' | 'nats-server' | 'nats-server-ws' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
 
 export interface RunningServer {
   readonly url: string;
@@ -92,14 +93,43 @@ function noSecurity(kind: ServerKind, opts: StartOptions): void {
   if (opts.security !== undefined) throw new Error(`the bench has no TLS or users set-up for ${kind}`);
 }
 
-async function nodeServer(script: string, scheme: string, opts: StartOptions = {}, args: readonly string[] = []): Promise<RunningServer> {
+/** Node flags of a Node server: the profiler when asked for, and NETEMITTER_BENCH_SERVER_FLAGS. */
+function serverFlags(opts: StartOptions): string[] {
   const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
   // For experiments on the Node servers alone (e.g. GC flags), not on the clients: NETEMITTER_BENCH_SERVER_FLAGS='--trace-gc'.
   const extra = process.env.NETEMITTER_BENCH_SERVER_FLAGS;
   if (extra !== undefined && extra.trim() !== '') flags.push(...extra.trim().split(/\s+/));
-  const proc = start(process.execPath, [...flags, join(DIST_BENCH, 'servers', script), ...args]);
+  return flags;
+}
+
+async function nodeServer(script: string, scheme: string, opts: StartOptions = {}, args: readonly string[] = []): Promise<RunningServer> {
+  const proc = start(process.execPath, [...serverFlags(opts), join(DIST_BENCH, 'servers', script), ...args]);
   const m = await waitForLine(proc, /LISTENING (\d+)/);
   return { url: `${scheme}://127.0.0.1:${m[1]}`, pid: proc.pid, proc, stop: () => proc.stop() };
+}
+
+/** The hub with a WebSocket listener on a port of its own (bench/servers/hub.ts --websocket); its url is the ws:// one. */
+async function startHubWs(opts: StartOptions): Promise<RunningServer> {
+  noSecurity('hub-ws', opts);
+  const proc = start(process.execPath, [...serverFlags(opts), join(DIST_BENCH, 'servers', 'hub.js'), '--websocket']);
+  const m = await waitForLine(proc, /LISTENING \d+ WEBSOCKET (ws:\/\/\S+)/);
+  return { url: m[1]!, pid: proc.pid, proc, stop: () => proc.stop() };
+}
+
+/** nats-server with `websocket { no_tls: true }` on a port of its own besides its NATS port; its url is the ws:// one. */
+function startNatsServerWs(opts: StartOptions): Promise<RunningServer> {
+  noSecurity('nats-server-ws', opts);
+  return withTempDir(async (dir) => {
+    const port = await freePort();
+    let wsPort = await freePort();
+    while (wsPort === port) wsPort = await freePort();
+    const conf = join(dir, 'nats-server.conf');
+    writeFileSync(conf, `websocket {\n  host: 127.0.0.1\n  port: ${wsPort}\n  no_tls: true\n}\n`);
+    const proc = start('nats-server', ['-c', conf, '-a', '127.0.0.1', '-p', String(port)]);
+    await waitForPort(port, proc);
+    await waitForPort(wsPort, proc);
+    return { url: `ws://127.0.0.1:${wsPort}`, pid: proc.pid, proc, stop: () => proc.stop() };
+  });
 }
 
 /** The hub; with a security set-up, its options go in a file (passwords stay out of the process list). */
@@ -199,6 +229,20 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     version: () => `the hub, with the dashboard tailing > in ${firstLine(CHROMIUM, ['--version']) ?? 'chromium (not installed)'}`,
     start: (opts) => startHubTailed(opts, 'browser'),
   },
+  'hub-ws': {
+    kind: 'hub-ws',
+    protocol: 'nats',
+    missing: async () => null,
+    version: () => 'the hub, with a ws:// WebSocket listener (websocket: { port: 0 })',
+    start: startHubWs,
+  },
+  'nats-server-ws': {
+    kind: 'nats-server-ws',
+    protocol: 'nats',
+    missing: async () => (firstLine('nats-server', ['--version']) === null ? 'nats-server is not installed (apt-get install nats-server)' : null),
+    version: () => `${firstLine('nats-server', ['--version']) ?? 'nats-server (not installed)'}, with websocket { no_tls: true }`,
+    start: startNatsServerWs,
+  },
   'nats-server': {
     kind: 'nats-server',
     protocol: 'nats',
@@ -290,7 +334,7 @@ export const PEERS: readonly PeerDef[] = [
   { id: 'raw', server: 'relay', client: 'raw' },
 ];
 
-const CLIENT_PACKAGE: Record<ClientKind, string | null> = { nats: '@nats-io/transport-node', ours: null, mqtt: 'mqtt', redis: 'ioredis', raw: null };
+const CLIENT_PACKAGE: Record<ClientKind, string | null> = { nats: '@nats-io/transport-node', 'nats-ws': 'nats.ws', ours: null, mqtt: 'mqtt', redis: 'ioredis', raw: null };
 
 /** The servers and clients that speak TLS and log in: the ones a security set-up applies to. */
 export function securable(p: PeerDef): boolean {
@@ -325,6 +369,7 @@ export function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.version };
   for (const k of Object.keys(SERVERS) as ServerKind[]) v[k] = SERVERS[k].version();
   v['nats.js'] = `@nats-io/transport-node ${pkgVersion('@nats-io/transport-node')}`;
+  v['nats.ws'] = `nats.ws ${pkgVersion('nats.ws')} on ws ${pkgVersion('ws')}`;
   v['mqtt.js'] = `mqtt ${pkgVersion('mqtt')}`;
   v.ioredis = `ioredis ${pkgVersion('ioredis')}`;
   return v;

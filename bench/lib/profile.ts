@@ -4,8 +4,9 @@
  * where the hub spent its CPU: the top 20 functions by self time, and the
  * split between our code, Node's internals (net, streams) and V8/native work
  * (syscalls, GC). With --profile-clients the client processes are profiled
- * too (top 10 each). Open a .cpuprofile in Chrome DevTools (Performance →
- * Load profile) for the whole call tree.
+ * too (top 10 each). With --websocket the hub serves its clients over ws://
+ * (nats.ws, or our client with --client ours): W1 only. Open a .cpuprofile
+ * in Chrome DevTools (Performance → Load profile) for the whole call tree.
  */
 import { mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,16 @@ export function printProfile(dir: string, label: string, top: number): void {
   s.functions.slice(0, top).forEach((f, i) => rows.push([String(i + 1), fixed(f.self / 1000, 1), share(f.self), share(f.total), f.name, f.location]));
   console.log(`  top ${top} by self time (% of busy time; total = with callees):`);
   console.log(table(rows).replace(/^/gm, '  '));
+  // By file: which module the time is in (ws's receiver or sender, a stream adapter, the parser), whichever of its functions spent it.
+  const byFile = new Map<string, number>();
+  for (const f of s.functions) {
+    const file = f.location.replace(/:\d+$/, '');
+    byFile.set(file, (byFile.get(file) ?? 0) + f.self);
+  }
+  const files = [['self ms', 'self %', 'file']];
+  for (const [file, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 10)) files.push([fixed(us / 1000, 1), share(us), file]);
+  console.log('  top 10 files by self time:');
+  console.log(table(files).replace(/^/gm, '  '));
 }
 
 export async function runProfile(o: BenchOptions): Promise<void> {
@@ -43,7 +54,10 @@ export async function runProfile(o: BenchOptions): Promise<void> {
   // Without --workloads, W1 and W2.
   const chosen = workloads.length === 3 && o.workloads.length === 5 ? ['w1', 'w2'] : workloads;
   const root = join(ROOT, 'bench', 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
-  const plain: PeerDef = { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
+  // --websocket: the hub's ws:// listener, loaded by nats.ws (or our client over ws://).
+  const plain: PeerDef = o.websocket
+    ? { id: `hub+ws/${o.client === 'nats' ? 'nats.ws' : 'ours'}`, server: 'hub-ws', client: o.client === 'nats' ? 'nats-ws' : 'ours' }
+    : { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
   // --tls, --auth: the profiled hub with that security set-up.
   const peer = o.variant === null ? plain : withVariant(plain, o.variant);
   for (const w of chosen) {

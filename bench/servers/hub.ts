@@ -10,6 +10,8 @@
  *                                            file (bench/lib/security.ts writes it)
  *   node hub.js --monitor                    monitoring on, HTTP port 0; prints
  *                                            `LISTENING <port> MONITOR <http port>`
+ *   node hub.js --websocket                  a WebSocket listener on 127.0.0.1, port 0,
+ *                                            plain ws://; prints `LISTENING <port> WEBSOCKET <url>`
  *
  * NETEMITTER_BENCH_HUB_MODULE=/other/tree/dist/src/index.js runs another
  * build's hub under this bench (e.g. a commit from before a fix, built in a
@@ -22,7 +24,7 @@ import * as thisBuild from '../../src/index.js';
 import type { ServerSecurity } from '../lib/security.js';
 
 const { values } = parseArgs({
-  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' }, monitor: { type: 'boolean' } },
+  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' }, monitor: { type: 'boolean' }, websocket: { type: 'boolean' } },
 });
 const security = values.security === undefined ? {} : (JSON.parse(readFileSync(values.security, 'utf8')) as ServerSecurity);
 const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
@@ -35,6 +37,8 @@ const hub = createHub({
   port: 0,
   ...security,
   ...(values.monitor === true ? { httpPort: 0 } : {}),
+  // From a record: this compiles (and fails below, with a clear line) in a build whose hub has no WebSocket listener.
+  ...(values.websocket === true ? ({ websocket: { port: 0, host: '127.0.0.1' } } as Record<string, unknown>) : {}),
   ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
 
@@ -51,4 +55,14 @@ process.on('SIGINT', () => void stop());
 
 const [address] = await hub.listen();
 const monitor = hub.monitorAddress === null ? '' : ` MONITOR ${hub.monitorAddress.port}`;
-process.stdout.write(`LISTENING ${address!.port}${monitor}\n`);
+let websocket = '';
+if (values.websocket === true) {
+  const ws = (hub as { websocketAddress?: { url: string } | null }).websocketAddress;
+  if (ws === undefined || ws === null) {
+    process.stderr.write('hub.js --websocket: this build\'s hub has no WebSocket listener (hub.websocketAddress is not set)\n');
+    await hub.close({ grace: 0 });
+    process.exit(1);
+  }
+  websocket = ` WEBSOCKET ${ws.url}`;
+}
+process.stdout.write(`LISTENING ${address!.port}${monitor}${websocket}\n`);

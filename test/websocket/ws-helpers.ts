@@ -178,12 +178,30 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** An HTTP request's status line and the rest, sent raw to the WebSocket port; resolves when the server closes. */
+/** Whether `text` holds a whole HTTP response (headers, and the body its Content-Length announces). */
+function wholeResponse(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const m = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+  return m === null || Buffer.byteLength(text.slice(end + 4), 'latin1') >= Number(m[1]);
+}
+
+/**
+ * An HTTP request sent raw to the WebSocket port, and the server's answer: resolves once a whole response
+ * arrived (nats-server keeps the connection open after it, as Go's net/http does) or the server closed.
+ */
 export async function rawHttp(port: number, request: string, ms = WAIT_MS): Promise<{ status: number; response: string }> {
   const c = await rawTcp(port);
   try {
     c.socket.write(request);
-    await within(c.ended, ms, `the server's answer to ${JSON.stringify(request.split('\r\n')[0])}`);
+    const answered = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (wholeResponse(c.text())) resolve();
+      };
+      c.socket.on('data', check);
+      check();
+    });
+    await within(Promise.race([answered, c.ended]), ms, `the server's answer to ${JSON.stringify(request.split('\r\n')[0])}`);
     const response = c.text();
     const m = /^HTTP\/1\.1 (\d{3})/.exec(response);
     return { status: m === null ? 0 : Number(m[1]), response };
