@@ -19,9 +19,9 @@ import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
 import { randomToken } from './token.js';
 import { ClosedError, ConfigError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
-import type { JetStreamClient, JsHost, PublishOptions, RawDeliver, RawReply } from './jetstream/api.js';
+import type { JsHost, PublishOptions, RawDeliver, RawReply } from './jetstream/api.js';
 import type { Consumers, Streams } from './jetstream/manage.js';
-import { deferred } from './deferred.js';
+import { deferred, loadJsApis, type JsApis } from './js-apis.js';
 import type { DurableOptions } from './jetstream/durable.js';
 import type { PubAck } from './jetstream/types.js';
 import { Meta, type EventMeta } from './event-meta.js';
@@ -38,13 +38,6 @@ import type { ObjectStore } from './objects/store.js';
 import type { ObjectStoreOptions } from './objects/types.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
-
-/** The JetStream API of a bus: the client that calls it, and stream and consumer management over it. */
-export interface JsApis {
-  client: JetStreamClient;
-  streams: Streams;
-  consumers: Consumers;
-}
 export type { EventMeta };
 
 /** A listener that threw or rejected; reported on bus.status 'error'. */
@@ -400,15 +393,9 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     return { host: this, js: client, streams, consumers };
   }
 
-  /**
-   * The JetStream API, loaded on first use (a dynamic import: the browser
-   * bundle keeps it out of what connect() loads).
-   */
+  /** The JetStream API, loaded on first use (js-apis.ts). */
   private jetstream(): Promise<JsApis> {
-    return (this.jsApis ??= Promise.all([import('./jetstream/api.js'), import('./jetstream/manage.js')]).then(([api, manage]) => {
-      const client = new api.JetStreamClient(this, this.opts.jetstream);
-      return { client, streams: new manage.Streams(client), consumers: new manage.Consumers(client) };
-    }));
+    return (this.jsApis ??= loadJsApis(this, this.opts.jetstream));
   }
 
   /** @internal JsHost */
