@@ -3,7 +3,7 @@
  * the bus works as over TCP (events, request/reply, queue groups, durable
  * listeners and KV), a TCP client and a WebSocket client share the same
  * subjects, large payloads and a 20 MB burst go through whole and in order
- * (WebSocket messages of at most 1 MiB, backpressure honoured), the client
+ * (WebSocket messages of at most 64 KiB, backpressure honoured), the client
  * reconnects when the server comes back on the same port, wss:// verifies
  * with the tls option's CA, bad URLs and unreachable servers fail with
  * errors that say why, and the WebSocket addresses a nats-server cluster
