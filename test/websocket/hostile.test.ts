@@ -202,6 +202,59 @@ describe('websocket: message size and handshake defence (hub)', { skip: skipUnle
   });
 });
 
+/**
+ * A barrier: the listener accepts in order, so once a plain GET opened after them is answered (or refused
+ * at its accept), every connection opened before it to that port has been accepted.
+ */
+async function accepted(port: number): Promise<void> {
+  const r = await rawHttp(port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  // 503 when the probe itself is over maxConnections: answered at its accept.
+  assert.ok(r.status === 400 || r.status === 503, r.response);
+}
+
+describe('websocket: upgrades in progress (hub)', { skip: skipUnlessHub('the hub\'s connection accounting') }, () => {
+  it('count against maxConnections: a TCP client is refused while one upgrade is under way', async () => {
+    const hub = createHub({ host: '127.0.0.1', port: 0, maxConnections: 1, websocket: { port: 0, handshakeTimeout: 60_000 } });
+    try {
+      await hub.listen();
+      const half = await rawTcp(hub.websocketAddress!.port);
+      try {
+        // Half a request: the upgrade is under way, and stays so for the minute of its timeout.
+        half.socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        await accepted(hub.websocketAddress!.port);
+        const tcp = await rawTcp(Number(new URL(hub.url).port));
+        try {
+          await within(tcp.ended, WAIT_MS, 'the refusal of a client over maxConnections');
+          assert.match(tcp.text(), /^INFO .*\r\n-ERR 'maximum connections exceeded'\r\n$/);
+        } finally {
+          tcp.socket.destroy();
+        }
+      } finally {
+        half.socket.destroy();
+      }
+    } finally {
+      await hub.close({ grace: 0 });
+    }
+  });
+
+  it('are cut at shutdown, not left to their timeout', async () => {
+    const hub = createHub({ host: '127.0.0.1', port: 0, websocket: { port: 0, handshakeTimeout: 60_000 } });
+    let half: Awaited<ReturnType<typeof rawTcp>> | undefined;
+    try {
+      await hub.listen();
+      half = await rawTcp(hub.websocketAddress!.port);
+      half.socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      await accepted(hub.websocketAddress!.port);
+      await within(hub.close({ grace: 0 }), WAIT_MS, 'the hub closing with an upgrade under way');
+      await within(half.ended, WAIT_MS, 'the cut of the upgrade under way');
+      assert.equal(half.text(), '');
+    } finally {
+      half?.socket.destroy();
+      await hub.close({ grace: 0 });
+    }
+  });
+});
+
 describe('websocket: a thousand silent connections (hub)', { skip: skipUnlessHub('the hub\'s memory and timeouts') }, () => {
   const N = 1000;
   /** Long enough that most are still open when the last one upgrades, even on a busy machine. */

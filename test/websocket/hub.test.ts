@@ -8,6 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { createHub, type Hub, type HubOptions } from '../../src/index.js';
 import type { ClientInfo } from '../../src/server/types.js';
 import { skipUnlessHub } from '../helpers/target.js';
@@ -393,6 +394,20 @@ describe('websocket: options', { skip }, () => {
       name: 'ConfigError',
       message: /cannot verify client certificates/,
     });
+  });
+
+  it('fails listen() with a ListenError when its port is taken, and releases the others', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, HOST, () => resolve()));
+    const port = (taken.address() as { port: number }).port;
+    const hub = createHub({ host: HOST, port: 0, websocket: { port } });
+    try {
+      await assert.rejects(hub.listen(), { name: 'ListenError', message: `cannot listen for WebSocket clients on 127.0.0.1:${port}: address already in use` });
+      assert.equal(hub.closed, true);
+    } finally {
+      await hub.close({ grace: 0 });
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it('logs where it listens, and warns that ws:// is plaintext', async () => {
