@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { connect, createHub, type Bus, type Hub } from '../../src/index.js';
+import { skipUnlessHub } from '../helpers/target.js';
 import { launch, SKIP_BROWSER, WAIT_MS } from './browser.js';
 import { closePage, openClientPage, PageClient, seenInPage, servePages, type ClientPage, type PageServer, type PageWindow } from './pages.js';
 
@@ -28,7 +29,7 @@ function statusInPage(w: ClientPage): Promise<string[]> {
   return w.page.evaluate(() => [...(window.vars.status as string[])]);
 }
 
-describe("a page's bus across a hub restart", { skip: SKIP_BROWSER }, () => {
+describe("a page's bus across a hub restart", { skip: SKIP_BROWSER || skipUnlessHub('restarts the hub on the same WebSocket port') }, () => {
   const hubs: Hub[] = [];
   const buses: Bus[] = [];
   let pages: PageServer | undefined;

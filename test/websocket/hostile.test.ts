@@ -204,12 +204,17 @@ describe('websocket: message size and handshake defence (hub)', { skip: skipUnle
 
 describe('websocket: a thousand silent connections (hub)', { skip: skipUnlessHub('the hub\'s memory and timeouts') }, () => {
   const N = 1000;
+  /** Long enough that most are still open when the last one upgrades, even on a busy machine. */
+  const AUTH_TIMEOUT_MS = 5_000;
 
   it('holds them with bounded memory, serves others meanwhile, cuts them all at the auth timeout and closes cleanly', async (t) => {
-    const hub = createHub({ host: '127.0.0.1', port: 0, authorization: { token: 't', timeout: 3_000, maxFailureDelay: 0 }, websocket: { port: 0 } });
+    const hub = createHub({ host: '127.0.0.1', port: 0, authorization: { token: 't', timeout: AUTH_TIMEOUT_MS, maxFailureDelay: 0 }, websocket: { port: 0 } });
     const sockets: Array<{ socket: Socket; ended: Promise<void> }> = [];
+    let cut = 0;
     try {
       await hub.listen();
+      // Counted where the hub closes them: a client may not have seen its close yet.
+      hub.on('disconnect', () => cut++);
       const port = hub.websocketAddress!.port;
       global.gc?.();
       const before = process.memoryUsage();
@@ -225,7 +230,9 @@ describe('websocket: a thousand silent connections (hub)', { skip: skipUnlessHub
         `${N} silent WebSocket connections: rss +${((during.rss - before.rss) / 1048576).toFixed(1)} MiB ` +
           `(${(perConn / 1024).toFixed(1)} KiB each, both ends in this process), heap +${((during.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB`,
       );
-      assert.equal(open, N);
+      // Each was upgraded (handUpgrade saw its 101); on a slow machine the first may already be cut by the auth timeout.
+      assert.equal(open + cut, N, `${open} open and ${cut} cut of ${N}`);
+      assert.ok(open > N / 2, `only ${open} of ${N} open at once`);
       // Both ends of each connection live in this process; a hub that buffered per connection would show here.
       assert.ok(perConn < 256 * 1024, `rss grew ${perConn} bytes per connection`);
 
@@ -238,7 +245,7 @@ describe('websocket: a thousand silent connections (hub)', { skip: skipUnlessHub
         await nc.close();
       }
 
-      await within(Promise.all(sockets.map((s) => s.ended)), 15_000, `the auth timeout closing ${N} silent connections`);
+      await within(Promise.all(sockets.map((s) => s.ended)), AUTH_TIMEOUT_MS + 15_000, `the auth timeout closing ${N} silent connections`);
       assert.equal(hub.stats().connections, 0);
     } finally {
       for (const s of sockets) s.socket.destroy();
