@@ -33,6 +33,8 @@ export async function bundleBrowser() {
     platform: 'browser',
     target: 'es2022',
     minify: true,
+    // Error classes take their name from new.target.name: keep it, so err.name is 'PermissionError' in a page too.
+    keepNames: true,
     sourcemap: true,
     chunkNames: '[name]-[hash]',
     inject: ['dist/src/client/browser-globals.js'],

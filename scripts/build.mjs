@@ -35,6 +35,10 @@ if (result.status !== 0) process.exit(result.status ?? 1);
 // next to the compiled src/monitor/dashboard.js, which serves it from there.
 cpSync(new URL('../src/monitor/ui', import.meta.url), new URL('../dist/src/monitor/ui', import.meta.url), { recursive: true });
 
+// The tickets example's web page (examples/tickets/web: HTML, CSS, plain JS
+// modules) next to the compiled run.js, which serves it with --web.
+cpSync(new URL('../examples/tickets/web', import.meta.url), new URL('../dist/examples/tickets/web', import.meta.url), { recursive: true });
+
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const bins = typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : (pkg.bin ?? {});
 for (const [name, file] of Object.entries(bins)) {

@@ -2,7 +2,8 @@
 // Runs the built test files (dist/test/**/*.test.js) with node's test runner.
 // Listing the files explicitly keeps helpers and fixtures out of the run,
 // which node 20's directory matching would otherwise pick up.
-// Usage: node scripts/test.mjs [dir-under-dist/test ...] [-- extra node --test flags]
+// Usage: node scripts/test.mjs [dir-or-file-under-dist/test ...] [-- extra node --test flags]
+// (a file is named as built: browser/bus.test.js)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ const dirs = (sep === -1 ? argv : argv.slice(0, sep)).map((d) => join('dist/test
 const extra = sep === -1 ? [] : argv.slice(sep + 1);
 
 function walk(dir, out) {
+  if (dir.endsWith('.test.js') && statSync(dir).isFile()) return [...out, dir];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);

@@ -32,13 +32,15 @@ export interface Handled {
   worker: string;
 }
 
-/** What the SLA service answers on `ticket.get`. */
+/** What the SLA service answers on `ticket.get` (and `ticket.list`, one per ticket). */
 export interface TicketView {
   ticket: Ticket;
   notes: number;
   /** Minutes left to the first response, at the time of the answer; negative once breached. */
   respondWithinMinutes: number;
   firstResponseAt: string | null;
+  /** The workers that reported `ticket.handled` for it (one, with the queue group). */
+  handledBy: string[];
 }
 
 export interface TicketEvents {
@@ -50,6 +52,8 @@ export interface TicketEvents {
   'ticket.>': Ticket | TicketUpdate | Handled | { id: string };
   /** Request/reply: a function type. */
   'ticket.get': (request: { id: string }) => TicketView;
+  /** Every ticket the SLA service follows, oldest first: what a page that opens late shows first. */
+  'ticket.list': (request: Record<string, never>) => TicketView[];
 }
 
 /** The workers' queue group: each ticket goes to one of them. */

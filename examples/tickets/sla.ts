@@ -1,6 +1,7 @@
 /**
- * The SLA service: follows every ticket (created, updated, notes) and
- * answers `ticket.get` with the ticket and its first-response deadline.
+ * The SLA service: follows every ticket (created, updated, notes, handled)
+ * and answers `ticket.get` with the ticket and its first-response deadline,
+ * and `ticket.list` with every ticket (the web page's first view).
  * Answering is `handle()`: the returned value is the reply, a thrown error
  * (with a `status`) reaches the requester as a RemoteError.
  *
@@ -20,6 +21,7 @@ interface Tracked {
   ticket: Ticket;
   notes: number;
   firstResponseAt: string | null;
+  handledBy: string[];
 }
 
 function minutesLeft(t: Tracked, now = Date.now()): number {
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const tickets = new Map<string, Tracked>();
 
   bus.on('ticket.created', (ticket) => {
-    tickets.set(ticket.id, { ticket, notes: 0, firstResponseAt: null });
+    tickets.set(ticket.id, { ticket, notes: 0, firstResponseAt: null, handledBy: [] });
     say(`tracking ${ticket.id}: first response due in ${minutes(RESPONSE_TARGET[ticket.priority])}`);
   });
   bus.on('ticket.updated', ({ id, changes }) => {
@@ -52,11 +54,22 @@ async function main(): Promise<void> {
       say(`${ticketId} got its first response from ${author}, within target`);
     }
   });
-  bus.handle('ticket.get', ({ id }): TicketView => {
+  bus.on('ticket.handled', ({ id, worker }) => {
+    tickets.get(id)?.handledBy.push(worker);
+  });
+  const view = (t: Tracked): TicketView => ({
+    ticket: t.ticket,
+    notes: t.notes,
+    respondWithinMinutes: minutesLeft(t),
+    firstResponseAt: t.firstResponseAt,
+    handledBy: t.handledBy,
+  });
+  bus.handle('ticket.get', ({ id }) => {
     const t = tickets.get(id);
     if (t === undefined) throw new UnknownTicket(id);
-    return { ticket: t.ticket, notes: t.notes, respondWithinMinutes: minutesLeft(t), firstResponseAt: t.firstResponseAt };
+    return view(t);
   });
+  bus.handle('ticket.list', () => [...tickets.values()].map(view));
 
   stopOnSignal(bus);
   await ready(bus, 'following tickets, answering ticket.get');

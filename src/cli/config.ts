@@ -26,10 +26,11 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { Defaults } from '../protocol/constants.js';
-import { LIMITS, type HubOptions } from '../server/options.js';
+import { LIMITS, WebSocketDefaults, type HubOptions, type WebSocketOptions } from '../server/options.js';
 import { DEFAULT_MAX_COMMIT_BATCH } from '../server/jetstream/index.js';
 import type { AuthorizationOptions, TlsOptions } from '../server/security/types.js';
 import { parseAuthorizationSection, parseTlsSection } from './security-config.js';
+import { parseOriginList, parseWebSocketPort, parseWebSocketSection } from './websocket-config.js';
 import {
   parseAt,
   parseBoolean,
@@ -70,16 +71,24 @@ export const STORE_MEMORY = 'memory';
 export type ServeKey = keyof ServeConfig;
 
 /** The config file's sections, which several flags fill in key by key. */
-export type Section = 'tls' | 'authorization';
+export type Section = 'tls' | 'authorization' | 'websocket';
 
 /** The flags that set one key of a section: section + field. */
-export type SectionFlagKey = 'authToken' | 'authUser' | 'authPassword' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsVerify';
+export type SectionFlagKey =
+  | 'authToken'
+  | 'authUser'
+  | 'authPassword'
+  | 'tlsCert'
+  | 'tlsKey'
+  | 'tlsCa'
+  | 'tlsVerify'
+  | `websocket${'Port' | 'Host' | 'Path' | 'NoTls' | 'AllowedOrigins' | 'SameOrigin' | 'Compression' | 'HandshakeTimeout' | 'MaxMessageSize'}`;
 
 /** What a row of SERVE_OPTIONS is keyed by: a top-level config key, or a section flag. */
 export type OptionKey = Exclude<ServeKey, Section> | SectionFlagKey;
 
 /** The settings of one source. A layer may hold part of the TLS settings (a flag gives only the key); merged, they must be whole. */
-export type Layer = Omit<ServeConfig, 'tls'> & { tls?: Partial<TlsOptions> };
+export type Layer = Omit<ServeConfig, 'tls' | 'websocket'> & { tls?: Partial<TlsOptions>; websocket?: Partial<WebSocketOptions> };
 
 /** What kind of value an option takes: how it is parsed, shown in --help and its default printed. */
 export const ValueKind = {
@@ -92,6 +101,10 @@ export const ValueKind = {
   LOG_LEVEL: 'logLevel',
   SYNC: 'sync',
   BOOLEAN: 'boolean',
+  /** A port, or `http` (the monitoring port). */
+  WEBSOCKET_PORT: 'websocketPort',
+  /** Comma-separated in a flag or variable, a JSON array in a file. */
+  LIST: 'list',
 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
@@ -105,6 +118,8 @@ const PARSERS: Record<ValueKind, (raw: RawValue, min: number) => unknown> = {
   logLevel: parseLogLevel,
   sync: parseSyncMode,
   boolean: parseBoolean,
+  websocketPort: parseWebSocketPort,
+  list: parseOriginList,
 };
 
 export interface OptionSpec {
@@ -176,7 +191,7 @@ function row(key: OptionKey, kind: ValueKind, description: string, o: RowOptions
     key,
     kind,
     flag: o.flag ?? `--${kebab(key)}`,
-    arg: o.arg ?? (kind === ValueKind.BOOLEAN ? '' : `<${kind === ValueKind.COUNT ? 'n' : kind}>`),
+    arg: o.arg ?? (kind === ValueKind.BOOLEAN ? '' : `<${kind === ValueKind.COUNT ? 'n' : kind === ValueKind.WEBSOCKET_PORT ? 'port|http' : kind}>`),
     configKey: o.section === undefined ? key : `${o.section.name}.${o.section.field}`,
     ...(o.section !== undefined ? { section: o.section } : {}),
     secret: o.secret ?? false,
@@ -187,10 +202,11 @@ function row(key: OptionKey, kind: ValueKind, description: string, o: RowOptions
   };
 }
 
-const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC, BOOLEAN } = ValueKind;
+const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC, BOOLEAN, WEBSOCKET_PORT, LIST } = ValueKind;
 
 const TLS = (field: string): { name: Section; field: string } => ({ name: 'tls', field });
 const AUTH = (field: string): { name: Section; field: string } => ({ name: 'authorization', field });
+const WS = (field: string): { name: Section; field: string } => ({ name: 'websocket', field });
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('host', TEXT, 'TCP address to listen on', { arg: '<host>' }),
@@ -238,6 +254,34 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('tlsKey', TEXT, 'private key (PEM file) of --tls-cert', { arg: '<file>', section: TLS('key') }),
   row('tlsCa', TEXT, 'CA certificates (PEM file) that client certificates must chain to', { arg: '<file>', section: TLS('ca'), defaultText: "Node's roots" }),
   row('tlsVerify', BOOLEAN, 'require and verify a client certificate (mutual TLS)', { section: TLS('verify'), defaultText: 'off' }),
+  row('websocketPort', WEBSOCKET_PORT, 'WebSocket listener for browsers: a port (0 picks a free one), or "http" for the monitoring port', {
+    section: WS('port'),
+    defaultText: 'off',
+  }),
+  row('websocketHost', TEXT, 'address of the WebSocket port', { arg: '<host>', section: WS('host'), defaultText: 'the hub host' }),
+  row('websocketPath', TEXT, 'the only request path that upgrades (404 elsewhere)', {
+    arg: '<path>',
+    section: WS('path'),
+    defaultText: `any; ${WebSocketDefaults.httpPath} on the monitoring port`,
+  }),
+  row('websocketNoTls', BOOLEAN, 'plain ws:// even when TLS is configured', { section: WS('noTls'), defaultText: 'off' }),
+  row('websocketAllowedOrigins', LIST, 'origins (scheme://host[:port]) a browser page may connect from', {
+    arg: '<origins>',
+    section: WS('allowedOrigins'),
+    defaultText: 'any',
+  }),
+  row('websocketSameOrigin', BOOLEAN, "a browser's Origin must be the request's Host", { section: WS('sameOrigin'), defaultText: 'off' }),
+  row('websocketCompression', BOOLEAN, 'permessage-deflate when the client offers it', { section: WS('compression'), defaultText: 'off' }),
+  row('websocketHandshakeTimeout', DURATION, 'time from TCP accept to a finished upgrade (TLS included)', {
+    section: WS('handshakeTimeout'),
+    defaultText: showDefault(DURATION, WebSocketDefaults.handshakeTimeout),
+    min: 1,
+  }),
+  row('websocketMaxMessageSize', SIZE, 'largest WebSocket message; a larger one closes its connection (1009)', {
+    section: WS('maxMessageSize'),
+    defaultText: showDefault(SIZE, WebSocketDefaults.maxMessageSize),
+    min: 1,
+  }),
 ];
 
 /** The options a config file sets at its top level (the section flags are set inside `tls` and `authorization`). */
@@ -313,6 +357,7 @@ export function layerFromConfig(json: unknown, file: string): Layer {
 const SECTION_PARSERS: Record<Section, (raw: unknown, file: string) => object> = {
   tls: (raw, file) => parseTlsSection(raw, { file }),
   authorization: (raw, file) => parseAuthorizationSection(raw, { file }),
+  websocket: (raw, file) => parseWebSocketSection(raw, { file }),
 };
 
 /** Text of a config file, parsed as JSON. */
@@ -380,6 +425,11 @@ function checkPartners(layer: Layer): ServeConfig {
   if (auth !== undefined && (auth.user === undefined) !== (auth.password === undefined)) {
     const [has, lacks] = auth.user === undefined ? ['password', 'user'] : ['user', 'password'];
     throw new ConfigError(`${named('authorization', has)} needs ${named('authorization', lacks)}`);
+  }
+  const ws = layer.websocket;
+  if (ws !== undefined && ws.port === undefined) {
+    const given = Object.keys(ws).map((f) => named('websocket', f)).join(', ');
+    throw new ConfigError(`${given} needs ${named('websocket', 'port')}`);
   }
   const tls = layer.tls;
   if (tls === undefined) return layer as ServeConfig;

@@ -37,7 +37,8 @@ export const dialBrowserWebSocket: Dialer = (target: DialTarget, signal: AbortSi
     const fail = (err: Error): void => {
       cleanup();
       ws.addEventListener('error', ignore);
-      ws.close();
+      // With a status: nats-server 2.9 answers a close frame without one with status 1005, which is invalid on the wire.
+      ws.close(1000);
       reject(err);
     };
     const onOpen = (): void => {

@@ -19,8 +19,9 @@ import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
 import { randomToken } from './token.js';
 import { ClosedError, ConfigError, NetEmitterError, TimeoutError, type PermissionError } from '../errors.js';
-import { JetStreamClient, type JsHost, type PublishOptions, type RawDeliver, type RawReply } from './jetstream/api.js';
-import { Consumers, Streams } from './jetstream/manage.js';
+import type { JsHost, PublishOptions, RawDeliver, RawReply } from './jetstream/api.js';
+import type { Consumers, Streams } from './jetstream/manage.js';
+import { deferred, loadJsApis, type JsApis } from './js-apis.js';
 import type { DurableOptions } from './jetstream/durable.js';
 import type { PubAck } from './jetstream/types.js';
 import { Meta, type EventMeta } from './event-meta.js';
@@ -60,7 +61,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private readonly responder: Responder;
   private drained: Promise<void> | null = null;
   private readonly durables = new Durables();
-  private jsClient: JetStreamClient | null = null;
+  private jsApis: Promise<JsApis> | null = null;
   private streamsApi: Streams | null = null;
   private consumersApi: Consumers | null = null;
 
@@ -133,7 +134,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     checkListenSubject(subject);
     if (this.drained !== null || this.conn.isClosed) throw new ClosedError();
     if ('durable' in opts && opts.durable !== undefined) {
-      this.durables.add(this, () => this.jetstream, () => this.consumers, subject, fn, once || prepend, opts);
+      this.durables.add(this, () => this.jetstream(), subject, fn, once || prepend, opts);
       return this;
     }
     this.registry.addListener(subject, fn, once, prepend, opts as ListenOptions);
@@ -355,17 +356,18 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
    */
   async publish<K extends EventName<E>>(subject: K, payload?: E[K], opts?: PublishOptions): Promise<PubAck> {
     checkEmitSubject(subject);
-    return this.jetstream.publish(subject, encodePayload(payload, subject), opts);
+    const data = encodePayload(payload, subject);
+    return (await this.jetstream()).client.publish(subject, data, opts);
   }
 
   /** Stream management: add, update, info, delete, purge, list, names, getMessage, deleteMessage. */
   get streams(): Streams {
-    return (this.streamsApi ??= new Streams(this.jetstream));
+    return (this.streamsApi ??= deferred(async () => (await this.jetstream()).streams));
   }
 
   /** Consumer management: add, update, info, delete, list, names. */
   get consumers(): Consumers {
-    return (this.consumersApi ??= new Consumers(this.jetstream));
+    return (this.consumersApi ??= deferred(async () => (await this.jetstream()).consumers));
   }
 
   /**
@@ -375,7 +377,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   async kv(bucket: string, opts?: KvOptions): Promise<KvBucket> {
     // Loaded on first use: the browser bundle keeps KV out of what connect() loads.
     const { KvBucket } = await import('./kv/bucket.js');
-    return KvBucket.open(this.kvDeps, bucket, opts);
+    return KvBucket.open(await this.kvDeps(), bucket, opts);
   }
 
   /** An object store for large payloads (NATS object store layout): created unless it exists. */
@@ -383,15 +385,17 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     // Through the platform: the object store needs Node (node:crypto, node:stream), so the browser build has none.
     const open = this.opts.platform.openObjectStore;
     if (typeof open === 'string') return Promise.reject(new ConfigError(open));
-    return open(this.kvDeps, bucket, opts);
+    return this.kvDeps().then((deps) => open(deps, bucket, opts));
   }
 
-  private get kvDeps(): KvDeps {
-    return { host: this, js: this.jetstream, streams: this.streams, consumers: this.consumers };
+  private async kvDeps(): Promise<KvDeps> {
+    const { client, streams, consumers } = await this.jetstream();
+    return { host: this, js: client, streams, consumers };
   }
 
-  private get jetstream(): JetStreamClient {
-    return (this.jsClient ??= new JetStreamClient(this, this.opts.jetstream));
+  /** The JetStream API, loaded on first use (js-apis.ts). */
+  private jetstream(): Promise<JsApis> {
+    return (this.jsApis ??= loadJsApis(this, this.opts.jetstream));
   }
 
   /** @internal JsHost */

@@ -46,7 +46,8 @@ export function encodePayload(value: unknown, subject: string, reply = false): B
   }
   // Only a `{}` in the text can be a Map, a Set… sent as nothing: look closer then.
   if (typeof value === 'object' && json.includes('{}')) {
-    if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return Buffer.from(value);
+    // A page that is not cross-origin isolated has no SharedArrayBuffer at all.
+    if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) return Buffer.from(value);
     const problem = findProblem(value);
     if (problem !== null) throw new InvalidPayloadError(subject, problem, { reply });
   }

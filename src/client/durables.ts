@@ -12,6 +12,9 @@ import { checkDurableOptions, type DurableOptions, type StopMode } from './jetst
 import type { DurableListener } from './jetstream/durable.js';
 import type { JetStreamClient, JsHost } from './jetstream/api.js';
 import type { Consumers } from './jetstream/manage.js';
+
+/** What a durable listener calls the server through (the bus loads it on first use). */
+export type DurableApis = () => Promise<{ client: JetStreamClient; consumers: Consumers }>;
 import type { AnyListener, ListenOptions } from './bus-types.js';
 
 type DurableModule = typeof import('./jetstream/durable.js');
@@ -33,7 +36,7 @@ export class Durables {
   private readonly list: Entry[] = [];
 
   /** Adds a durable listener unless the same one is there already; throws on options a durable cannot take. */
-  add(host: JsHost, js: () => JetStreamClient, consumers: () => Consumers, subject: string, fn: AnyListener, unsupported: boolean, opts: DurableOptions): void {
+  add(host: JsHost, apis: DurableApis, subject: string, fn: AnyListener, unsupported: boolean, opts: DurableOptions): void {
     if (unsupported) throw new TypeError('a durable listener cannot be once() or prepended: use on()');
     if ('queue' in opts && (opts as ListenOptions).queue !== undefined) {
       throw new TypeError('a durable listener takes no queue group: listeners sharing the durable name already share its events');
@@ -52,9 +55,9 @@ export class Durables {
       opts,
       listener: null,
       stopped: false,
-      ready: durableModule.then((m) => {
+      ready: Promise.all([durableModule, apis()]).then(([m, { client, consumers }]) => {
         if (entry.stopped) return;
-        entry.listener = new m.DurableListener(host, js(), consumers(), subject, fn, opts);
+        entry.listener = new m.DurableListener(host, client, consumers, subject, fn, opts);
         return entry.listener.ready;
       }),
     };

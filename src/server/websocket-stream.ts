@@ -2,11 +2,12 @@
  * One accepted WebSocket as the Duplex the hub serves: the protocol's bytes
  * arrive in WebSocket messages (text or binary, as nats-server takes both)
  * and leave in binary ones. The hub's writer corks a flush of several chunks;
- * `_writev` then sends the whole batch as ONE message, where ws's own
- * createWebSocketStream sends one message per chunk (a frame header each, and
- * a browser's onmessage each).
+ * `_writev` then sends the whole batch as ONE message (a frame per large
+ * chunk, uncopied, and per run of small ones, joined; in one socket write),
+ * where ws's own createWebSocketStream sends one message per chunk (a
+ * browser's onmessage each).
  *
- *   hub writer ──cork, write×n, uncork──► _writev ──one binary message──► ws
+ *   hub writer ──cork, write×n, uncork──► _writev ──one binary message (≤ n frames)──► ws
  *   ws 'message' (text|binary) ──push──► 'data' ──► Connection.receive
  *   ws 'ping' / 'pong' ──────────────────────────► onActivity (liveness)
  *
@@ -21,6 +22,7 @@
  * answers the close). A close frame from the client ends the stream, which
  * the hub sees as 'close' (CloseReason.CLIENT), as a FIN on TCP.
  */
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { ProtocolErrorText } from '../protocol/constants.js';
@@ -72,6 +74,22 @@ export function closeFrameFor(reason: CloseReason, err?: Error & { text?: string
 }
 
 const kStream = Symbol('netemitter.websocketStream');
+/** ws.send options: a frame that ends its message, and one that a continuation frame follows. */
+const FINAL = { binary: true, fin: true } as const;
+const FRAGMENT = { binary: true, fin: false } as const;
+/** Chunks this large go out as frames of their own, uncopied; smaller ones are joined with their neighbours. */
+const UNCOPIED = 8 * 1024;
+
+function join(chunks: Array<{ chunk: Buffer }>, from: number, to: number, bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const c = chunks[i]!.chunk;
+    c.copy(out, at);
+    at += c.length;
+  }
+  return out;
+}
 type StreamWs = WebSocket & { [kStream]: WebSocketStream };
 
 export class WebSocketStream extends Duplex {
@@ -106,19 +124,41 @@ export class WebSocketStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.ws.send(chunk, { binary: true }, cb);
+    this.ws.send(chunk, FINAL, cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    let size = 0;
-    for (const c of chunks) size += c.chunk.length;
-    const batch = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const c of chunks) {
-      c.chunk.copy(batch, at);
-      at += c.chunk.length;
+    // One message, in a frame per large chunk (sent as it is) and per run of small ones (joined): copying
+    // every byte into one buffer cost the hub as much as all the rest of the write; a frame per small chunk
+    // cost more than the copy. The socket is corked so the frames leave in one write.
+    const ws = this.ws;
+    const socket = (ws as WebSocket & { _socket?: Socket })._socket;
+    socket?.cork();
+    let run = 0;
+    let runBytes = 0;
+    let pending: Buffer | null = null;
+    const n = chunks.length;
+    for (let i = 0; i <= n; i++) {
+      const chunk = i < n ? chunks[i]!.chunk : null;
+      if (chunk !== null && chunk.length < UNCOPIED) {
+        run++;
+        runBytes += chunk.length;
+        continue;
+      }
+      if (run > 0) {
+        // The run of small chunks before this one, joined (or the one chunk as it is).
+        if (pending !== null) ws.send(pending, FRAGMENT);
+        pending = run === 1 ? chunks[i - 1]!.chunk : join(chunks, i - run, i, runBytes);
+        run = 0;
+        runBytes = 0;
+      }
+      if (chunk !== null) {
+        if (pending !== null) ws.send(pending, FRAGMENT);
+        pending = chunk;
+      }
     }
-    this.ws.send(batch, { binary: true }, cb);
+    ws.send(pending!, FINAL, cb);
+    socket?.uncork();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -42,8 +42,9 @@ export const WAIT_MS = 10_000;
 /** Where `NETEMITTER_SCREENSHOTS=<dir>` asks the run to save each view (docs/images), or undefined. */
 export const SCREENSHOTS: string | undefined = process.env.NETEMITTER_SCREENSHOTS || undefined;
 
-export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+/** `extraArgs`: more Chromium flags for this browser (e.g. a certificate to trust). */
+export function launch(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 30_000 });
 }
 
 export interface WatchedPage {

@@ -139,14 +139,19 @@ describe('connect()', () => {
     }
   });
 
-  it('refuses ws:// and wss:// with a clear ConfigError (WebSocket comes later)', async () => {
-    for (const url of ['wss://example.test:443', 'ws://127.0.0.1:80']) {
-      const err = await rejection(connect(url));
-      assert.equal((err as { code?: string }).code, ErrorCode.CONFIG, url);
-      assert.match(err.message, /not supported yet/);
+  it('dials ws:// and wss:// over WebSocket (a dead port is a ConnectionError), and refuses the tls option with ws://', async () => {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const port = (dead.address() as { port: number }).port;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    for (const url of [`ws://127.0.0.1:${port}`, `wss://127.0.0.1:${port}/nats`]) {
+      const err = await rejection(connect({ servers: url, reconnect: false, timeout: 2000 }));
+      assert.equal((err as { code?: string }).code, ErrorCode.CONNECTION, url);
+      assert.match(err.message, /ECONNREFUSED/);
     }
-    const list = await rejection(connect([server.url, 'ws://127.0.0.1:4443']));
-    assert.equal((list as { code?: string }).code, ErrorCode.CONFIG, 'one ws:// URL in a list is refused too');
+    const tls = await rejection(connect({ servers: [server.url, 'ws://127.0.0.1:4443'], tls: {} }));
+    assert.equal((tls as { code?: string }).code, ErrorCode.CONFIG, 'the tls option with a ws:// URL in the list');
+    assert.match(tls.message, /cannot connect to ws:\/\/127\.0\.0\.1:4443\/: the tls option needs a wss:\/\/ URL/);
   });
 
   it('reads tls:// URLs and URL credentials, percent-decoded, and keeps them out of url', () => {

@@ -74,6 +74,10 @@ describe('the browser bundle in Node, over ws://', () => {
     assert.equal(typeof mod.Bus, 'function');
     assert.equal(mod.ErrorCode.CONFIG, 'ERR_NETEMITTER_CONFIG');
     assert.ok(new mod.ConfigError('x') instanceof mod.NetEmitterError);
+    // Minified, the classes keep their names: err.name is what users match on.
+    assert.equal(new mod.ConfigError('x').name, 'ConfigError');
+    assert.equal(new mod.TimeoutError('x').name, 'TimeoutError');
+    assert.equal(mod.Bus.name, 'Bus');
     assert.equal(typeof mod.ERROR_HEADER, 'string');
   });
 
@@ -100,6 +104,36 @@ describe('the browser bundle in Node, over ws://', () => {
     assert.deepEqual(await a.request('bundle.echo', { s: 'héllo' }), { echoed: 'héllo', bytes: 6 });
     const noOne = await rejection(a.request('bundle.nobody', 1, { timeout: 2000 }));
     assert.equal((noOne as { code?: string }).code, mod.ErrorCode.NO_RESPONDERS);
+  });
+
+  it('sends a 20 MB burst whole and in order (backpressure by polling bufferedAmount, as in a browser)', async () => {
+    const a = await bus();
+    const b = await bus();
+    const size = 64 * 1024;
+    const count = (20 * 1024 * 1024) / size;
+    let received = 0;
+    let outOfOrder = -1;
+    const all = new Promise<void>((resolve) => {
+      b.on(
+        'bundle.burst',
+        (u: Uint8Array) => {
+          const n = new DataView(u.buffer, u.byteOffset, u.byteLength).getUint32(0);
+          if (n !== received && outOfOrder === -1) outOfOrder = received;
+          if (u.byteLength !== size && outOfOrder === -1) outOfOrder = received;
+          if (++received === count) resolve();
+        },
+        { raw: true },
+      );
+    });
+    await b.flush();
+    for (let i = 0; i < count; i++) {
+      const u = new Uint8Array(size).fill(0x62);
+      new DataView(u.buffer).setUint32(0, i);
+      a.emit('bundle.burst', u);
+    }
+    await a.flush();
+    await within(all, 30_000, `${count} events`);
+    assert.equal(outOfOrder, -1, `event ${outOfOrder} arrived out of order or cut`);
   });
 
   it('opens a KV bucket (a chunk loaded on first use)', async () => {

@@ -3,7 +3,7 @@
  * the bus works as over TCP (events, request/reply, queue groups, durable
  * listeners and KV), a TCP client and a WebSocket client share the same
  * subjects, large payloads and a 20 MB burst go through whole and in order
- * (WebSocket messages of at most 1 MiB, backpressure honoured), the client
+ * (WebSocket messages of at most 64 KiB, backpressure honoured), the client
  * reconnects when the server comes back on the same port, wss:// verifies
  * with the tls option's CA, bad URLs and unreachable servers fail with
  * errors that say why, and the WebSocket addresses a nats-server cluster
@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { connect, ConfigError, ErrorCode, type Bus, type ConnectOptions } from '../../src/index.js';
 import { WebSocketStreamDefaults } from '../../src/client/websocket-stream.js';
+import { mergeServers } from '../../src/client/handshake.js';
+import { parseServer } from '../../src/client/options.js';
 import { startServer, type TestServer } from '../helpers/target.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
 import { startServer as startRestartable, type ServerHandle } from './helpers/server.js';
@@ -307,6 +309,20 @@ describe('client over wss://', () => {
     const lax = await connect({ servers: server.wsUrl!, tls: { rejectUnauthorized: false } });
     buses.push(lax);
     assert.equal(lax.isConnected, true);
+  });
+});
+
+describe('connect_urls learned over WebSocket', () => {
+  it('reads a bare host:port as an address of the current kind and path; a URL with a scheme as it is', () => {
+    const current = parseServer('wss://10.0.0.1:8443/nats');
+    const servers = [current];
+    const added = mergeServers(servers, ['10.0.0.1:8443', '10.0.0.2:8443', '[::1]:9443', 'ws://10.0.0.3:80/x', 'nats://10.0.0.4:4222', 'not a url'], current);
+    assert.deepEqual(added, ['wss://10.0.0.2:8443/nats', 'wss://[::1]:9443/nats', 'ws://10.0.0.3:80/x', 'nats://10.0.0.4:4222']);
+    assert.deepEqual(servers[1]!.websocket, { secure: true, path: '/nats' });
+    assert.equal(servers[1]!.discovered, true);
+    // Over TCP a bare address stays nats://.
+    const tcp = parseServer('nats://10.0.0.1:4222');
+    assert.deepEqual(mergeServers([tcp], ['10.0.0.2:4222'], tcp), ['nats://10.0.0.2:4222']);
   });
 });
 

@@ -16,6 +16,7 @@ import { extractBlocks, label, type Block } from './blocks.js';
 import { firstGroup, planDoc, runGroup, typecheck, type Doc, type WireTargets } from './checks.js';
 import type { TypeError } from './typecheck.js';
 import { clashes, findStreams } from './streams.js';
+import { closePageBrowser } from './page.js';
 import { ROOT, World } from './world.js';
 
 const FILES = [
@@ -35,6 +36,7 @@ const wire: WireTargets = { hubPort: plainAddress!.port!, natsPort: nats === nul
 
 after(async () => {
   await killAll();
+  await closePageBrowser();
   await nats?.stop();
   await plain.close({ grace: 0 });
   await world.close();

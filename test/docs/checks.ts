@@ -14,6 +14,7 @@ import { natsServerBin } from '../cli/targets.js';
 import { attr, label, type Block } from './blocks.js';
 import { commandLines, shellWords, splitAssignments, type CommandLine } from './shell.js';
 import { typecheck, type TypeError } from './typecheck.js';
+import { checkPage, SKIP_PAGES } from './page.js';
 import { parseSession, playSession } from './wire.js';
 import { deferred, ROOT, WAIT_MS, type Deferred, type World } from './world.js';
 
@@ -88,11 +89,16 @@ interface Prepared {
 async function prepare(doc: Doc, b: Block, name: string, source: string): Promise<Prepared> {
   const { world } = doc;
   // A program that makes its own hub gets a free port for the documented 4222; a client, the shared hub's.
-  const port = /\bcreateHub\s*\(/.test(source) ? await world.freePort() : world.port;
+  const ownHub = /\bcreateHub\s*\(/.test(source);
+  const port = ownHub ? await world.freePort() : world.port;
+  // 8080, the documented WebSocket port: the shared hub's WebSocket listener, or a free port in a block with its own hub.
+  const wsPort = ownHub ? await world.freePort() : world.wsPort;
   const src = world
     .relocate(source)
     .replace(/\b(?:127\.0\.0\.1|localhost):4222\b/g, `127.0.0.1:${port}`)
-    .replace(/\bport: 4222\b/g, `port: ${port}`);
+    .replace(/\bport: 4222\b/g, `port: ${port}`)
+    .replace(/\b(?:127\.0\.0\.1|localhost):8080\b/g, `127.0.0.1:${wsPort}`)
+    .replace(/\bport: 8080\b/g, `port: ${wsPort}`);
   if (/\b4222\b/.test(src)) fail(b, 'uses port 4222 in a way the test cannot map to its own port (write nats://127.0.0.1:4222 or port: 4222)');
   for (const m of src.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)) {
     const spec = (m[1] ?? m[2] ?? m[3])!;
@@ -362,6 +368,8 @@ class Commands {
     if (!existsSync(abs)) fail(this.b, `node ${script}: no such file (built: ${script.startsWith('dist/') ? 'yes' : 'not under dist/'})`);
     const what = `node ${argv.join(' ')}`;
     if (script === 'dist/src/cli/main.js') return this.cli(rest, env, o);
+    // The browser bundle's sizes (npm run size): quick, it reads dist/browser.
+    if (script === 'scripts/size.mjs') return this.quick(this.proc([abs, ...rest], env, o, what), o, what);
     if (/^dist\/bench\/[\w-]+\.js$/.test(script)) return this.benchArgs(abs, script, rest);
     if (/^dist\/bench\/servers\/[\w-]+\.js$/.test(script)) {
       const c = this.proc([...flags, abs, ...rest], env, o, what);
@@ -382,6 +390,20 @@ class Commands {
       return ran;
     }
     const args = rest.map((a) => a.replace(/\b(?:127\.0\.0\.1|localhost):4222\b/g, `127.0.0.1:${this.world.port}`));
+    if (script === 'dist/examples/tickets/run.js' && args.some((a) => a === '--web' || a.startsWith('--web='))) {
+      // With its page it keeps running after the check: ready once it says so; the page on a free port.
+      const web: string[] = [];
+      for (let j = 0; j < args.length; j++) {
+        const a = args[j]!;
+        if (a !== '--web' && !a.startsWith('--web=')) web.push(a);
+        else {
+          web.push('--web', '0');
+          if (a === '--web' && /^\d+$/.test(args[j + 1] ?? '')) j++;
+        }
+      }
+      const c = this.proc([abs, ...web], env, o, what);
+      return this.long(c, o, what, async () => `ready ("${(await c.waitForStdout(/^\[run\]\s+still running for the page at .*$/m, 60_000))[0]}")`);
+    }
     if (script === 'dist/examples/tickets/run.js') return this.quick(this.proc([abs, ...args], env, o, what), o, what, 60_000);
     if (/^dist\/examples\/tickets\/(worker|notifier|sla)\.js$/.test(script)) {
       const c = this.proc([abs, ...args], env, o, what);
@@ -659,7 +681,7 @@ export interface Planned {
   result: Promise<Notes>;
 }
 
-const KINDS = ['js', 'cjs', 'ts', 'sh', 'console', 'json', 'text', 'wire', 'conf', 'ini'];
+const KINDS = ['js', 'cjs', 'ts', 'sh', 'console', 'json', 'text', 'wire', 'conf', 'ini', 'html'];
 
 /** Schedules every block of one doc; the promises settle as the lanes get to them. */
 export function planDoc(doc: Doc, blocks: Block[]): Planned[] {
@@ -746,6 +768,13 @@ export function planDoc(doc: Doc, blocks: Block[]): Planned[] {
         break;
       case 'ini':
         result = doc.world.lane(doc.file, () => checkUnit(doc, b));
+        break;
+      case 'html':
+        if (SKIP_PAGES !== false) {
+          planned.push({ block: b, skip: SKIP_PAGES, result: Promise.resolve([]) });
+          continue;
+        }
+        result = doc.world.serial(() => checkPage(doc.world, b));
         break;
       default:
         result = reject(`${b.lang === '' ? 'a block without a kind' : `unknown kind "${b.lang}"`}: give it one of ${KINDS.join(', ')} (test/docs/README.md)`);

@@ -9,6 +9,7 @@ import { createHub } from 'netemitter';
 import { killAll } from '../helpers/cli.js';
 import { extractBlocks } from './blocks.js';
 import { planDoc, type Doc } from './checks.js';
+import { closePageBrowser, SKIP_PAGES } from './page.js';
 import { clashes, findStreams } from './streams.js';
 import { typecheck } from './typecheck.js';
 import { World } from './world.js';
@@ -19,6 +20,7 @@ const [address] = await plain.listen();
 
 after(async () => {
   await killAll();
+  await closePageBrowser();
   await plain.close({ grace: 0 });
   await world.close();
 });
@@ -103,6 +105,20 @@ describe('the docs test refuses', () => {
 
   it('a unit file that gives the hub less time to stop than its grace period', async () => {
     await refused(fence('ini', '[Service]\nExecStart=/usr/bin/netemitter serve --lame-duck-grace-period 10s --max-connections 100\nTimeoutStopSec=5'), /TimeoutStopSec 5 s does not leave the hub its grace period/);
+  });
+
+  it('a page that does not log its // → line, or that logs an error, and one that reaches off this machine', { skip: SKIP_PAGES }, async () => {
+    const page = (body: string): string => `<!doctype html>\n<script type="module">\n${body}\n</script>`;
+    const [good, silent, broken, offsite] = await outcomes(
+      fence('html', page("import { connect } from '/netemitter.js';\nconst bus = await connect('ws://127.0.0.1:8080');\nconsole.log(bus.isConnected); // → true\nawait bus.close();")) +
+        fence('html', page("console.log('one'); // → two")) +
+        fence('html', page("import { nothing } from '/no-such-module.js';\nconsole.log('never'); // → never")) +
+        fence('html', page("await fetch('http://192.0.2.1/').catch(() => {});\nconsole.log('done'); // → done")),
+    );
+    assert.ok(Array.isArray(good), String(good));
+    assert.ok(silent instanceof Error && /the page did not log "two"/.test(silent.message), String(silent));
+    assert.ok(broken instanceof Error && /the page reported errors/.test(broken.message), String(broken));
+    assert.ok(offsite instanceof Error && /reached beyond 127\.0\.0\.1: http:\/\/192\.0\.2\.1\//.test(offsite.message), String(offsite));
   });
 
   it('a stream that captures a request subject, and streams that clash', () => {

@@ -33,7 +33,7 @@ export function findStreams(blocks: Block[]): { streams: StreamDef[]; requests: 
   const requests: Found[] = [];
   for (const b of blocks) {
     const where = label(b);
-    if (b.lang === 'js' || b.lang === 'ts') {
+    if (b.lang === 'js' || b.lang === 'ts' || b.lang === 'html') {
       for (const m of b.text.matchAll(/streams\.(?:add|update)\(\s*\{\s*name:\s*'([^']+)',\s*subjects:\s*\[([^\]]*)\]/g)) {
         streams.push({ name: m[1]!, subjects: strings(m[2]!), what: m[0], where });
       }

@@ -79,13 +79,23 @@ export class World {
     // Absolute paths under /tmp and /run in the docs are relocated here (see relocate()).
     mkdirSync(join(root, 'tmp'));
     mkdirSync(join(root, 'run', 'netemitter'), { recursive: true });
-    const hub = createHub({ host: '127.0.0.1', port: 0, jetstream: true });
+    // A WebSocket listener too, for the pages of docs/browser.md (```html blocks).
+    const hub = createHub({ host: '127.0.0.1', port: 0, jetstream: true, websocket: { port: 0 } });
     const [address] = await hub.listen();
     return new World(root, hub, address!.port!);
   }
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** The shared hub's WebSocket listener: what `ws://127.0.0.1:8080` in the docs becomes. */
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.wsPort}`;
+  }
+
+  get wsPort(): number {
+    return this.hub.websocketAddress!.port;
   }
 
   /** The working directory of one Markdown file's blocks. */

@@ -8,6 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { createHub, type Hub, type HubOptions } from '../../src/index.js';
 import type { ClientInfo } from '../../src/server/types.js';
 import { skipUnlessHub } from '../helpers/target.js';
@@ -213,6 +214,30 @@ describe('websocket: limits and close frames', { skip }, () => {
   });
 });
 
+describe('websocket: framing', { skip }, () => {
+  for (const compression of [false, true]) {
+    it(`sends a flush of several chunks (a line, a large payload, CRLF) as one message${compression ? ', compressed' : ''}`, async () => {
+      await withHub({ websocket: { port: 0, compression } }, async (_hub, url) => {
+        const c = await rawWs(url, { perMessageDeflate: compression });
+        try {
+          const payload = Buffer.alloc(200_000, 0x61);
+          c.send('CONNECT {"verbose":false}\r\nSUB big 1\r\nPING\r\n');
+          await c.received('PONG\r\n');
+          const before = c.messages.length;
+          c.send(Buffer.concat([Buffer.from(`PUB big ${payload.length}\r\n`), payload, Buffer.from('\r\nPING\r\n')]));
+          await c.until('the message and the PONG', () => c.text().split('PONG\r\n').length === 3);
+          const got = c.messages.slice(before).map((m) => m.data.toString('latin1'));
+          const msg = got.find((m) => m.startsWith('MSG big 1 200000\r\n'));
+          assert.ok(msg !== undefined, `no message starts with the MSG line: ${JSON.stringify(got.map((m) => m.slice(0, 30)))}`);
+          assert.ok(msg.startsWith(`MSG big 1 200000\r\n${payload.toString('latin1')}\r\n`), 'the line, the payload and its CRLF in one message');
+        } finally {
+          c.terminate();
+        }
+      });
+    });
+  }
+});
+
 describe('websocket: origins, path, compression', { skip }, () => {
   it('allowedOrigins: an allowed Origin and no Origin upgrade, another gets 403', async () => {
     await withHub({ websocket: { port: 0, allowedOrigins: ['https://app.example.com'] } }, async (_hub, url) => {
@@ -369,6 +394,20 @@ describe('websocket: options', { skip }, () => {
       name: 'ConfigError',
       message: /cannot verify client certificates/,
     });
+  });
+
+  it('fails listen() with a ListenError when its port is taken, and releases the others', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, HOST, () => resolve()));
+    const port = (taken.address() as { port: number }).port;
+    const hub = createHub({ host: HOST, port: 0, websocket: { port } });
+    try {
+      await assert.rejects(hub.listen(), { name: 'ListenError', message: `cannot listen for WebSocket clients on 127.0.0.1:${port}: address already in use` });
+      assert.equal(hub.closed, true);
+    } finally {
+      await hub.close({ grace: 0 });
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it('logs where it listens, and warns that ws:// is plaintext', async () => {

@@ -33,7 +33,7 @@ const HELP_AFTER = `
 Precedence: flags > NETEMITTER_* environment variables > --config file (${CONFIG_ENV}) > defaults.
 Sizes: bytes, or with a unit: 512KB, 64MiB (powers of 1024), 1M (powers of 1000).
 Durations: milliseconds, or with a unit: 500ms, 10s, 2m, 1h.
-TLS and authorization: the "tls" and "authorization" keys of the config file; the flags set one key each.
+TLS, authorization and WebSocket: the "tls", "authorization" and "websocket" keys of the config file; the flags set one key each.
 SIGHUP reloads the TLS certificate, key and CA files.
 See docs/operations.md for every option, docs/security.md for TLS, users and permissions.`;
 

@@ -3,7 +3,7 @@
  * `bus.on(subject, fn, { durable })` needs at the call site, kept apart from
  * the listener itself (durable.ts), which loads when the first one starts.
  */
-import { checkName } from './manage.js';
+import { checkName } from './names.js';
 import type { DeliverPolicy } from './types.js';
 
 export interface DurableOptions {

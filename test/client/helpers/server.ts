@@ -100,11 +100,12 @@ class LocalHub implements ServerHandle {
     this.lameDuckMs = opts.lameDuckMs ?? 5_000;
   }
 
-  readonly wsUrl = undefined;
+  /** The WebSocket listener's port: -1 until the first start picks one, then kept by restart(). */
+  private wsPort: number | undefined;
 
   static async start(opts: StartOptions): Promise<LocalHub> {
-    if (opts.websocket === true) throw new Error('startServer: websocket: not yet (the hub has no WebSocket listener)');
     const s = new LocalHub(opts);
+    if (opts.websocket === true) s.wsPort = -1;
     await s.open(0);
     return s;
   }
@@ -113,13 +114,19 @@ class LocalHub implements ServerHandle {
     return `nats://${HOST}:${this.port}`;
   }
 
+  get wsUrl(): string | undefined {
+    return this.wsPort === undefined ? undefined : `ws://${HOST}:${this.wsPort}`;
+  }
+
   private async open(port: number): Promise<void> {
-    const hub = createHub({ host: HOST, port });
+    const ws = this.wsPort === undefined ? {} : { websocket: { host: HOST, port: Math.max(0, this.wsPort) } };
+    const hub = createHub({ host: HOST, port, ...ws });
     this.table.clear();
     hub.on('subscribe', (e) => this.table.add(e));
     hub.on('unsubscribe', (e) => this.table.remove(e));
     const [addr] = await hub.listen();
     this.port = addr!.port!;
+    if (this.wsPort !== undefined) this.wsPort = hub.websocketAddress!.port;
     this.hub = hub;
     this.closing = null;
   }
@@ -174,6 +181,7 @@ class ChildHub implements ServerHandle {
   }
 
   static async start(opts: StartOptions): Promise<ChildHub> {
+    if (opts.websocket === true) throw new Error('startServer: websocket with child: true is not supported (no test needs it)');
     const s = new ChildHub(opts);
     await s.open(0);
     return s;
