@@ -53,6 +53,13 @@ const RATIOS: readonly RatioDef[] = [
   { caseId: 'w1', a: 'hub+ws/ours', b: 'hub/ours' },
   { caseId: 'w1', metric: 'server µs/msg', a: 'hub+ws/ours', b: 'hub/ours' },
   { caseId: 'w1', a: 'nats-server+ws/ours', b: 'nats-server/ours' },
+  // The clients' side of the transport: each client's CPU per message over ws:// against over TCP.
+  { caseId: 'w1', metric: 'pub µs/msg', a: 'hub+ws/ours', b: 'hub/ours' },
+  { caseId: 'w1', metric: 'sub µs/msg', a: 'hub+ws/ours', b: 'hub/ours' },
+  { caseId: 'w1', metric: 'pub µs/msg', a: 'hub+ws/nats.ws', b: 'hub/nats.js' },
+  { caseId: 'w1', metric: 'sub µs/msg', a: 'hub+ws/nats.ws', b: 'hub/nats.js' },
+  { caseId: 'w1', metric: 'pub µs/msg', a: 'hub+ws/ours', b: 'hub+ws/nats.ws' },
+  { caseId: 'w1', metric: 'sub µs/msg', a: 'hub+ws/ours', b: 'hub+ws/nats.ws' },
   { caseId: 'w3', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws', target: '≤ 1.0 (p99)', goal: 1.0 },
   { caseId: 'w3', metric: 'p50 µs', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws' },
   { caseId: 'w3', metric: 'server µs/msg', a: 'hub+ws/nats.ws', b: 'nats-server+ws/nats.ws' },
@@ -77,7 +84,7 @@ export async function runWebSocket(o: BenchOptions): Promise<void> {
       title: `W1 (WebSocket): 1 publisher → 1 subscriber, ${si(o.messages)} × ${o.size} B; nats.ws and our client over ws://, nats.js and ours over TCP`,
       metric: 'msgs/s',
       higherIsBetter: true,
-      columns: PUBSUB_COLUMNS,
+      columns: [...PUBSUB_COLUMNS, 'pub µs/msg', 'sub µs/msg'],
       peers: await select([...WS_NATS, ...WS_OURS, ...TCP, ...TCP_OURS]),
       run: (p) => pubsub(p, o, 1, o.messages),
     });

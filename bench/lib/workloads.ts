@@ -62,6 +62,11 @@ function profDir(opts: StartOptions, role: string): string | undefined {
   return opts.clientProfDir === undefined ? undefined : join(opts.clientProfDir, role);
 }
 
+/** CPU seconds so far of the publisher, and of the subscribers together. */
+function clientCpu(pub: WorkerHandle, subs: readonly WorkerHandle[]): { pub: number; subs: number } {
+  return { pub: procStats(pub.proc.pid).cpu, subs: subs.reduce((a, s) => a + procStats(s.proc.pid).cpu, 0) };
+}
+
 /** W1 and W2. */
 export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number, count: number, startOpts: StartOptions = {}): Promise<RunOutcome> {
   return withServer(peer, startOpts, async (server) => {
@@ -98,6 +103,7 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
         };
       }
       const before = procStats(server.pid);
+      const clientsBefore = clientCpu(pub, subs);
       pub.send({ type: 'go' });
       const all = Promise.all(subs.map((s) => s.done)) as Promise<SubResult[]>;
       let stalled = false;
@@ -121,6 +127,7 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
         );
       });
       const after = procStats(server.pid);
+      const clientsAfter = clientCpu(pub, subs);
       if (stalled) for (const s of subs) s.send({ type: 'stop' });
       const results = await within(all, 10_000, 'subscriber results');
       const pubResult = (await within(pub.done, stalled ? 2000 : 10_000, 'publisher result').catch(() => null)) as PubResult | null;
@@ -143,6 +150,9 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
         'server reads/1k': ((after.reads - before.reads) / delivered) * 1000,
         'server writes/1k': ((after.writes - before.writes) / delivered) * 1000,
         'server peak RSS': after.hwm,
+        // The clients' CPU (warm-up included): what a transport or a client library costs on the other end.
+        'pub µs/msg': ((clientsAfter.pub - clientsBefore.pub) / count) * 1e6,
+        'sub µs/msg': ((clientsAfter.subs - clientsBefore.subs) / delivered) * 1e6,
       };
       if (pubResult !== null) metrics['publish s'] = (pubResult.tEnd - pubResult.tStart) / 1e9;
       const ok = delivered === expected && Number.isFinite(rate);
