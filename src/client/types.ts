@@ -42,6 +42,21 @@ export interface StatusEvents {
 /** `bus.status`: lifecycle events. `error` is emitted only when listened for, so it never throws. */
 export class StatusEmitter extends EventEmitter<StatusEvents> {}
 
+/**
+ * The methods a listener uses, spelled out beside Node's: a browser
+ * TypeScript project without Node's types (docs/browser.md) cannot see
+ * EventEmitter's, and still gets these, typed by the event map.
+ */
+export interface StatusEmitter {
+  on<K extends keyof StatusEvents>(event: K, listener: (...args: StatusEvents[K]) => void): this;
+  once<K extends keyof StatusEvents>(event: K, listener: (...args: StatusEvents[K]) => void): this;
+  off<K extends keyof StatusEvents>(event: K, listener: (...args: StatusEvents[K]) => void): this;
+  addListener<K extends keyof StatusEvents>(event: K, listener: (...args: StatusEvents[K]) => void): this;
+  removeListener<K extends keyof StatusEvents>(event: K, listener: (...args: StatusEvents[K]) => void): this;
+  removeAllListeners(event?: keyof StatusEvents): this;
+  listenerCount(event: keyof StatusEvents): number;
+}
+
 export interface ConnectionHandler {
   /** Lines (SUB …) to send right after CONNECT, to restore subscriptions. */
   subscriptionLines(): string;

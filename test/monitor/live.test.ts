@@ -219,7 +219,7 @@ describe('GET /api/live', HUB_ONLY, () => {
     const { hub: h2, base: b2, nc } = await startHub({ monitorTailRate: 1_000_000 });
     let res: ServerResponse | null = null;
     try {
-      const server = (h2 as unknown as { monitor: { server: { server: import('node:http').Server } } }).monitor.server.server;
+      const server = (h2 as unknown as { monitor: { server: import('node:http').Server } }).monitor.server;
       server.on('request', (req, r: ServerResponse) => {
         if (req.url?.startsWith('/api/live')) res = r;
       });

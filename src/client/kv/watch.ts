@@ -47,6 +47,16 @@ type Policy = OrderedOptions['deliverPolicy'];
 
 const DATA_EVENTS = new Set<string | symbol>(['change', 'put', 'delete']);
 
+/**
+ * The listener methods spelled out beside Node's EventEmitter's, for a
+ * browser TypeScript project without Node's types (docs/browser.md).
+ */
+export interface KvWatch {
+  on<K extends keyof KvWatchEvents>(event: K, listener: (...args: KvWatchEvents[K]) => void): this;
+  once<K extends keyof KvWatchEvents>(event: K, listener: (...args: KvWatchEvents[K]) => void): this;
+  off<K extends keyof KvWatchEvents>(event: K, listener: (...args: KvWatchEvents[K]) => void): this;
+}
+
 export class KvWatch extends EventEmitter<KvWatchEvents> implements AsyncIterable<KvEntry> {
   /** Resolves once the initial values have been delivered (at once for updates only). */
   readonly ready: Promise<void>;
