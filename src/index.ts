@@ -27,43 +27,21 @@ export type { ClientInfo } from './server/types.js';
 export { NetEmitterError, ProtocolError, ConfigError, ListenError, HubClosedError, ErrorCode } from './errors.js';
 export { Defaults, ProtocolErrorText, ADVERTISED_VERSION } from './protocol/constants.js';
 
-// The client: the networked EventEmitter.
-export { Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './client/bus.js';
+// The client: the networked EventEmitter. What 'netemitter/browser' exports too is listed once, in client/public.ts;
+// here Node's connect and what only Node has (the object store, TLS files, the classes behind bus.streams & co).
+export * from './client/public.js';
 export { connect } from './client/node.js';
-export type { EventMeta } from './client/event-meta.js';
-export type {
-  ListenOptions,
-  EmitOptions,
-  RequestOptions,
-  HandleOptions,
-  EventMap,
-  EventName,
-  RequestName,
-  RequestOf,
-  ReplyOf,
-  Listener,
-  Handler,
-  DurableHandler,
-} from './client/bus-types.js';
 // Durable streams (the JetStream API subset).
 export { Streams, Consumers } from './client/jetstream/manage.js';
 export type { ConsumerAction } from './client/jetstream/manage.js';
-export type { PublishOptions } from './client/jetstream/api.js';
 export { DurableDefaults } from './client/jetstream/durable.js';
-export type { DurableOptions, DurableMeta, NakDelay } from './client/jetstream/durable.js';
-export { nanos, millis, JetStreamDefaults } from './client/jetstream/types.js';
+export { JetStreamDefaults } from './client/jetstream/types.js';
 export type {
-  StreamConfig,
-  StreamInfo,
   StreamState,
-  ConsumerConfig,
-  ConsumerInfo,
   SequenceInfo,
-  PubAck,
   PurgeOptions,
   PurgeResponse,
   MessageQuery,
-  StoredMessage,
   RetentionPolicy,
   StorageType,
   DiscardPolicy,
@@ -75,48 +53,13 @@ export type {
 export { KvBucket } from './client/kv/bucket.js';
 export { KvWatch } from './client/kv/watch.js';
 export type { KvWatchEvents } from './client/kv/watch.js';
-export { KvOperation, KvDefaults } from './client/kv/types.js';
-export type { KvOptions, KvEntry, KvStatus, WatchOptions } from './client/kv/types.js';
+export { KvDefaults } from './client/kv/types.js';
 export { ObjectStore } from './client/objects/store.js';
 export type { ObjectSource } from './client/objects/store.js';
 export { ObjectDefaults } from './client/objects/types.js';
 export type { ObjectStoreOptions, PutObjectOptions, ObjectInfo } from './client/objects/types.js';
-export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './client/options.js';
 export type { TlsOptions as ClientTlsOptions, PemSource } from './client/platform.js';
-export type { Credentials, Authenticator } from './client/auth.js';
-export type { Dialer, DialTarget } from './transport.js';
-export type { StatusEvents, ServerInfo, StatusEmitter } from './client/types.js';
-export { MsgHeaders } from './protocol/headers.js';
-export type { HeadersInit } from './protocol/headers.js';
-export {
-  ConnectionError,
-  DisconnectedError,
-  ClosedError,
-  TimeoutError,
-  NoRespondersError,
-  RemoteError,
-  BufferFullError,
-  UnsentError,
-  ServerError,
-  AuthorizationError,
-  PermissionError,
-  PermissionOperation,
-  PayloadTooLargeError,
-  InvalidSubjectError,
-  InvalidPayloadError,
-  JetStreamApiError,
-  JetStreamNotEnabledError,
-  NoStreamError,
-  DurableListenerError,
-  TerminateError,
-  InvalidKeyError,
-  BucketNotFoundError,
-  KeyExistsError,
-  WrongRevisionError,
-  WatchError,
-  ObjectStoreError,
-  DigestMismatchError,
-} from './errors.js';
+export { ObjectStoreError, DigestMismatchError } from './errors.js';
 
 // ── The seed programs ───────────────────────────────────────────────────────
 // The echo server and client of the lesson netemitter grew from, over plain
