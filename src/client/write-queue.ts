@@ -91,9 +91,11 @@ export class WriteQueue {
   }
 
   /**
-   * Hands everything queued to the socket in one write (or one corked batch;
-   * a stream that cannot cork, a browser's WebSocket, gets one joined chunk,
-   * which is one WebSocket message).
+   * Hands everything queued to the socket in one write, or one corked batch.
+   * A stream that cannot cork (a WebSocket) gets the chunks one by one, each
+   * a WebSocket message: they are the outbound slabs (up to 64 KiB of many
+   * messages) or large payloads, so a flush is a few messages, and joining
+   * them first would copy every byte once more before ws copies it to mask.
    */
   writeTo(socket: ByteStream): void {
     const chunks = this.out.take();
@@ -107,13 +109,9 @@ export class WriteQueue {
       socket.write(chunks[0]!);
       return;
     }
-    if (socket.cork === undefined || socket.uncork === undefined) {
-      socket.write(Buffer.concat(chunks));
-      return;
-    }
-    socket.cork();
+    socket.cork?.();
     for (const c of chunks) socket.write(c);
-    socket.uncork();
+    socket.uncork?.();
   }
 
   /** The socket answered its oldest PING. */
