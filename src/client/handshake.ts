@@ -48,6 +48,9 @@ export function connectFrame(opts: ResolvedConnectOptions, secure: boolean, cred
     lang: 'netemitter',
     version: VERSION,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
+    // netemitter's extensions (protocol/extensions.ts); nats-server ignores them.
+    ...(opts.will !== null ? { will: opts.will } : {}),
+    ...(opts.presence !== undefined ? { presence: opts.presence } : {}),
   };
   return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n${subscriptionLines}PING\r\n`, 'utf8');
 }

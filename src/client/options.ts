@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.js';
 import { isWindowsPipe, type Dialer, type WebSocketTarget } from '../transport.js';
 import { Defaults } from '../protocol/constants.js';
 import { JS_API_PREFIX } from '../protocol/jetstream.js';
+import { checkPresenceMeta, checkWill, type PresenceMeta, type Will } from '../protocol/extensions.js';
 import type { ClientPlatform, ResolvedTls, TlsOptions } from './platform.js';
 import { resolveAuth, type Authenticator, type ResolvedAuth } from './auth.js';
 
@@ -111,6 +112,14 @@ export interface ConnectOptions {
    * everything above it still apply to what it returns.
    */
   dialer?: Dialer;
+  /**
+   * A last will: the hub publishes it when this connection ends any way but
+   * close() or drain() (a killed process, a lost network, a stale
+   * connection). A netemitter hub only: nats-server ignores it.
+   */
+  will?: Will;
+  /** Presence metadata others see in `bus.presence` (a JSON object of at most 4 KB). */
+  presence?: PresenceMeta;
 }
 
 export interface JetStreamOptions {
@@ -142,6 +151,8 @@ export interface ResolvedConnectOptions {
   auth: ResolvedAuth;
   ignoreAuthErrorAbort: boolean;
   dialer: Dialer | undefined;
+  will: Will | null;
+  presence: PresenceMeta | undefined;
   /** Node's or the browser's dialers and TLS. */
   platform: ClientPlatform;
 }
@@ -416,6 +427,14 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     auth: resolveAuth(opts),
     ignoreAuthErrorAbort: opts.ignoreAuthErrorAbort ?? false,
     dialer: checkDialer(opts.dialer),
+    will: opts.will === undefined ? null : checked(checkWill(opts.will)),
+    presence: opts.presence === undefined ? undefined : checked(checkPresenceMeta(opts.presence)),
     platform,
   };
+}
+
+/** A checker's verdict: the value, or its complaint as a ConfigError. */
+function checked<T>(v: T | string): T {
+  if (typeof v === 'string') throw new ConfigError(`option ${v}`);
+  return v;
 }

@@ -24,6 +24,8 @@ export interface ServerInfo {
   auth_required?: boolean;
   /** What an NKey signs to prove itself. */
   nonce?: string;
+  /** A netemitter hub's extensions (protocol/extensions.ts Feature), e.g. ['will', 'presence']; nats-server sends none. */
+  netemitter?: string[];
   [key: string]: unknown;
 }
 

@@ -58,6 +58,14 @@ export const ProtocolErrorText = {
 } as const;
 export type ProtocolErrorText = (typeof ProtocolErrorText)[keyof typeof ProtocolErrorText];
 
+/**
+ * Subjects a connection publishes to tell the hub about itself (cancel its
+ * last will, update its presence metadata): handled by the hub for that
+ * connection alone, never routed (server/lifecycle.ts). Against nats-server
+ * they are ordinary subjects, and our client never sends them there.
+ */
+export const CONTROL_PREFIX = '$NE.CTL.';
+
 /** The header block's version line (ADR-4). */
 export const HEADER_VERSION = 'NATS/1.0';
 

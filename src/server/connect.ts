@@ -6,11 +6,13 @@
 import type { ConnectRequest } from './security/types.js';
 
 const BOOL_FIELDS = ['verbose', 'pedantic', 'tls_required', 'echo', 'no_responders', 'headers'] as const;
+const EXTENSION_FIELDS = ['will', 'presence'] as const;
 const STRING_FIELDS = ['auth_token', 'user', 'pass', 'name', 'lang', 'version', 'sig', 'jwt', 'nkey'] as const;
 
 /**
  * Reads CONNECT's JSON. null when it is not an object or a known field has
- * the wrong type (nats-server refuses both); unknown fields are dropped, and
+ * the wrong type (nats-server refuses both); unknown fields are dropped
+ * (netemitter's own, `will` and `presence`, are kept as they came), and
  * a string field sent as null counts as absent, as Go's decoder leaves it.
  */
 export function parseConnect(json: string): ConnectRequest | null {
@@ -35,6 +37,8 @@ export function parseConnect(json: string): ConnectRequest | null {
     if (typeof x !== 'string') return null;
     out[k] = x;
   }
+  // netemitter's extensions, kept raw: the hub services that own them check them (server/lifecycle.ts).
+  for (const k of EXTENSION_FIELDS) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
   if (o.protocol !== undefined) {
     if (typeof o.protocol !== 'number' || !Number.isInteger(o.protocol)) return null;
     out.protocol = o.protocol;

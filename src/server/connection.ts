@@ -10,13 +10,14 @@
  */
 import type { Duplex } from 'node:stream';
 import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
-import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { CONTROL_PREFIX, ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { isValidSubject, isValidLiteralSubject, isValidToken } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../transport.js';
 import { parseConnect } from './connect.js';
 import { ResponseRights, type CompiledPermissions } from './security/permissions.js';
 import type { AuthResult } from './security/auth.js';
+import type { ConnectRequest } from './security/types.js';
 import { Writer } from './writer.js';
 import { CloseReason, Subscription, type ClientInfo, type ClientOptions, type HubCore, type Message, type Subscriber } from './types.js';
 
@@ -48,6 +49,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   };
   /** The authenticated user; undefined without authentication. */
   user: string | undefined = undefined;
+  /** The last CONNECT read (its netemitter extensions, `will` and `presence`, raw), or null before one. */
+  request: ConnectRequest | null = null;
   /** The nonce sent in INFO for an NKey signature, when authentication asks for one. */
   readonly nonce: string | undefined;
   /** The INFO line of the listener this connection came through, up to client fields. */
@@ -260,6 +263,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.protocolError(ProtocolErrorText.UNKNOWN_OP, true);
       return;
     }
+    this.request = c;
     const o = this.opts;
     o.verbose = c.verbose ?? o.verbose;
     o.pedantic = c.pedantic ?? o.pedantic;
@@ -331,16 +335,21 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     const perms = r.permissions;
     this.perms = perms;
     if (perms !== null && perms.responses !== null) this.rights = new ResponseRights(perms.responses.max, perms.responses.expires);
-    this.accepted();
+    if (!this.accepted()) return;
     if (wasPaused) {
       this.resumeReading();
       this.parser.resume();
     }
   }
 
-  /** CONNECT accepted: the client is ready. */
-  private accepted(): void {
+  /** CONNECT accepted, unless a hub service refuses its extensions (then -ERR and the close; false). */
+  private accepted(): boolean {
     this.greeted();
+    const refusal = this.hub.vetConnect(this, this.request!);
+    if (refusal !== null) {
+      this.protocolError(refusal, true);
+      return false;
+    }
     const first = this.phase !== Phase.READY;
     this.phase = Phase.READY;
     if (this.opts.verbose) this.send('+OK\r\n');
@@ -348,6 +357,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.firstPingTimer = setTimeout(onFirstPing, Math.min(FIRST_PING_MS, this.hub.options.pingInterval), this);
       this.hub.connectionReady(this);
     }
+    return true;
   }
 
   /** The early PING: counted like a heartbeat's, so an unanswered one still ends a stale peer. */
@@ -377,6 +387,11 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     }
     if (this.phase !== Phase.READY && !this.admitted()) return;
     if (this.connectTimer !== null) this.greeted();
+    // A command about this connection itself (server/lifecycle.ts), before permissions: its service decides.
+    if (subject.charCodeAt(0) === 0x24 /* $ */ && subject.startsWith(CONTROL_PREFIX) && this.hub.control(this, subject, reply, headerLength, payload)) {
+      if (this.opts.verbose) this.send('+OK\r\n');
+      return;
+    }
     // Pedantic only warns: nats-server still delivers the message.
     if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);
     const perms = this.perms;

@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import { Connection } from './connection.js';
 import { CloseReason, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
 
@@ -21,7 +20,8 @@ export type { HubStats };
 export type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
 import type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
 import { Router } from './router.js';
-import { infoLine, infoPrefix, type InfoServer } from './info.js';
+import { clientIp, infoLine, infoPrefix, newServerId, type InfoServer } from './info.js';
+import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
 import { openListener, type HubAddress } from './listeners.js';
 import { ProtocolErrorText } from '../protocol/constants.js';
@@ -38,15 +38,6 @@ import { WebSocketListener, type WebSocketAddress, type WebSocketHost } from './
 
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
-
-/** A server id in nats-server's shape: 'N' and 55 base32 characters. */
-function newServerId(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bytes = randomBytes(55);
-  let id = 'N';
-  for (const b of bytes) id += alphabet[b & 31];
-  return id;
-}
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
@@ -75,6 +66,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly monitor: HubMonitor;
   /** Where the SQLite store lives, for /jsz; '' in memory. */
   private readonly storeDir: string;
+  /** Advisories, presence, last wills: what follows each client's life after CONNECT. */
+  private readonly lifecycle: Lifecycle;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -91,6 +84,16 @@ export class Hub extends EventEmitter<HubEvents> {
     const spec = js?.store;
     this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
     this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
+    this.lifecycle = createLifecycle({
+      options: this.options,
+      serverId: this.serverId,
+      serverName: this.serverName,
+      jetstream: this.jetstream !== null,
+      publish: (subject, reply, headers, payload) =>
+        this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
+      hasInterest: (subject) => this.router.hasInterest(subject),
+      connections: () => [...this.connections].filter((c) => c.ready),
+    });
     const jetstream = this.jetstream;
     this.router.tap = this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload));
   }
@@ -135,7 +138,13 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private infoServer(): InfoServer {
-    return { serverId: this.serverId, serverName: this.serverName, maxPayload: this.options.maxPayload, jetstream: this.jetstream !== null };
+    return {
+      serverId: this.serverId,
+      serverName: this.serverName,
+      maxPayload: this.options.maxPayload,
+      jetstream: this.jetstream !== null,
+      features: this.lifecycle.features,
+    };
   }
 
   /** The hub as its WebSocket listener sees it. */
@@ -409,10 +418,13 @@ export class Hub extends EventEmitter<HubEvents> {
       },
       reading: (size) => router.reading(size),
       markDirty: (conn) => router.markDirty(conn),
+      vetConnect: (conn, request) => this.lifecycle.vet(conn, request),
       connectionReady: (conn) => {
         this.options.logger.debug({ client: conn.id, name: conn.opts.name, user: (conn as Connection).user }, 'client ready');
+        this.lifecycle.ready(conn);
         if (this.listenerCount('ready') > 0) this.emit('ready', conn.info());
       },
+      control: (conn, subject, reply, headerLength, payload) => this.lifecycle.control(conn, subject, reply, headerLength, payload),
       authFailed: (conn, peer) => {
         this.counters.authFailures++;
         this.options.logger.warn({ client: conn.id, address: peer.address, port: peer.port }, 'authentication failed');
@@ -430,18 +442,14 @@ export class Hub extends EventEmitter<HubEvents> {
       if (this.listenerCount('slow_consumer') > 0) this.emit('slow_consumer', conn.info());
     }
     this.options.logger.debug({ client: conn.id, reason, err: err?.message }, 'client closed');
+    this.lifecycle.closed(conn, reason);
     if (this.listenerCount('disconnect') > 0) this.emit('disconnect', conn.info(), reason);
   }
 
   /** The hub as the JetStream layer sees it: one internal path in (publish), one out (deliverTo). */
   private jsHost(): JsHost {
     const router = this.router;
-    const message = (subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): Message => ({
-      subject,
-      reply,
-      headerLength: headers === null ? 0 : headers.length,
-      payload: headers === null ? payload : Buffer.concat([headers, payload]),
-    });
+    const message = internalMessage;
     return {
       logger: this.options.logger,
       publish: (subject, reply, headers, payload, capture = true) => router.publish(null, message(subject, reply, headers, payload), capture),
@@ -469,6 +477,11 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 }
 
+/** A message from inside the hub; subjects are wire strings, `headers` a whole header block or null. */
+function internalMessage(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): Message {
+  return { subject, reply, headerLength: headers === null ? 0 : headers.length, payload: headers === null ? payload : Buffer.concat([headers, payload]) };
+}
+
 function subEvent(sub: Subscription): SubscriptionEvent {
   return { client: sub.conn.info(), subject: sub.subject, queue: sub.queue, sid: sub.sid };
 }
@@ -489,11 +502,6 @@ function ignore(): void {}
 
 function destroyStream(stream: Duplex): void {
   stream.destroy();
-}
-
-/** INFO's client_ip: the peer's address on network listeners (TCP, WebSocket), none on sockets and pipes. */
-function clientIp(listener: { kind: TransportKind }, peer: Peer): string | undefined {
-  return listener.kind === TransportKind.TCP || listener.kind === TransportKind.WEBSOCKET ? peer.address : undefined;
 }
 
 /** Creates a hub. Call `listen()` to start accepting connections. */

@@ -3,13 +3,31 @@
  * (server identity, limits, what the listener requires), the client's part
  * (its id, address, the nonce to sign) per connection.
  */
+import { randomBytes } from 'node:crypto';
 import { ADVERTISED_VERSION, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { TransportKind, type Peer } from '../transport.js';
+
+/** A server id in nats-server's shape: 'N' and 55 base32 characters. */
+export function newServerId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = randomBytes(55);
+  let id = 'N';
+  for (const b of bytes) id += alphabet[b & 31];
+  return id;
+}
+
+/** INFO's client_ip: the peer's address on network listeners (TCP, WebSocket), none on sockets and pipes. */
+export function clientIp(listener: { kind: TransportKind }, peer: Peer): string | undefined {
+  return listener.kind === TransportKind.TCP || listener.kind === TransportKind.WEBSOCKET ? peer.address : undefined;
+}
 
 export interface InfoServer {
   serverId: string;
   serverName: string;
   maxPayload: number;
   jetstream: boolean;
+  /** netemitter's extensions this hub offers (server/lifecycle.ts), announced in INFO's `netemitter` list; none: no field. */
+  features: readonly string[];
 }
 
 export interface InfoListener {
@@ -41,6 +59,8 @@ export function infoPrefix(server: InfoServer, listener: InfoListener): string {
   if (listener.tlsVerify) fields.tls_verify = true;
   fields.max_payload = server.maxPayload;
   if (server.jetstream) fields.jetstream = true;
+  // Ours (nats-server has no such field, and clients ignore fields they do not know): what our client may use.
+  if (server.features.length > 0) fields.netemitter = server.features;
   const json = JSON.stringify(fields);
   return `INFO ${json.slice(0, -1)},`;
 }

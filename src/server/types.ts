@@ -11,6 +11,7 @@ import type { ResolvedTls } from './security/tls-config.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { CompiledPermissions } from './security/permissions.js';
 import type { Authenticator } from './security/auth.js';
+import type { ConnectRequest } from './security/types.js';
 
 /** The hub's counters: `hub.stats()`, and what the monitoring documents count. */
 export interface HubStats {
@@ -156,8 +157,22 @@ export interface HubCore {
   reading(size: number): void;
   /** Schedules a flush of this connection's outbound queue. */
   markDirty(conn: { flush(): void; dirty: boolean }): void;
+  /**
+   * A CONNECT is about to be accepted (authenticated, its permissions known;
+   * every CONNECT, a second one too): the hub's services check netemitter's
+   * extensions (a last will's subject, presence metadata). An `-ERR` text
+   * refuses the client (sent, then the connection closes); null lets it in.
+   */
+  vetConnect(conn: Subscriber, request: ConnectRequest): string | null;
   /** CONNECT was accepted (and authenticated): the client is ready. */
   connectionReady(conn: Subscriber): void;
+  /**
+   * A ready client published to a subject under CONTROL_PREFIX
+   * (protocol/constants.ts): true when a hub service took it as a command
+   * about the client itself (it is not routed, and no permission applies
+   * unless the service checks one); false routes it as any publish.
+   */
+  control(conn: Subscriber, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean;
   /** A client failed to authenticate. */
   authFailed(conn: Subscriber, peer: Peer): void;
   /** A connection is about to close, its subscriptions still in place. */

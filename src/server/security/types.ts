@@ -88,6 +88,9 @@ export interface ConnectRequest {
   nkey?: string;
   no_responders?: boolean;
   headers?: boolean;
+  /** netemitter's extensions (nats-server ignores both): raw JSON, checked by their hub services (server/lifecycle.ts). */
+  will?: unknown;
+  presence?: unknown;
 }
 
 /** Who a client is, once authenticated, and what it may do. */
