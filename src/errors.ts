@@ -34,6 +34,7 @@ export const ErrorCode = {
   WATCH: 'ERR_NETEMITTER_WATCH',
   OBJECT: 'ERR_NETEMITTER_OBJECT',
   DIGEST_MISMATCH: 'ERR_NETEMITTER_DIGEST_MISMATCH',
+  PRESENCE: 'ERR_NETEMITTER_PRESENCE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -375,5 +376,12 @@ export class DigestMismatchError extends NetEmitterError {
     super(ErrorCode.DIGEST_MISMATCH, `object ${JSON.stringify(name)} is corrupt: expected ${expected}, read ${actual}`);
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/** `bus.presence` cannot do what was asked: the server refused it, or offers no presence of that kind (nats-server: no update()). */
+export class PresenceError extends NetEmitterError {
+  constructor(message: string) {
+    super(ErrorCode.PRESENCE, message);
   }
 }

@@ -36,6 +36,7 @@ import type { KvBucket, KvDeps } from './kv/bucket.js';
 import type { KvOptions } from './kv/types.js';
 import type { ObjectStore } from './objects/store.js';
 import type { ObjectStoreOptions } from './objects/types.js';
+import { Presence } from './presence.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
 export type { EventMeta };
@@ -64,6 +65,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private jsApis: Promise<JsApis> | null = null;
   private streamsApi: Streams | null = null;
   private consumersApi: Consumers | null = null;
+  private presenceApi: Presence | null = null;
 
   constructor(opts: ResolvedConnectOptions) {
     this.opts = opts;
@@ -95,6 +97,11 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   /** The INFO of the server connected to last. */
   get info(): ServerInfo | null {
     return this.conn.serverInfo;
+  }
+
+  /** Who is connected: list(filter?), on('join' | 'leave' | 'update', fn), update(meta) (client/presence.ts). */
+  get presence(): Presence {
+    return (this.presenceApi ??= new Presence(this, this.opts));
   }
 
   // ── EventEmitter: listeners ─────────────────────────────────────────────

@@ -8,6 +8,9 @@
 export { Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './bus.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './options.js';
 export type { EventMeta } from './event-meta.js';
+export type { Presence } from './presence.js';
+export type { Member, PresenceChange, PresenceListener, PresenceListOptions } from './presence-types.js';
+export { PresenceEvent } from '../protocol/presence.js';
 export type {
   ListenOptions,
   EmitOptions,
@@ -63,4 +66,5 @@ export {
   KeyExistsError,
   WrongRevisionError,
   WatchError,
+  PresenceError,
 } from '../errors.js';

@@ -95,7 +95,7 @@ export class Hub extends EventEmitter<HubEvents> {
       connections: () => [...this.connections].filter((c) => c.ready),
     });
     const jetstream = this.jetstream;
-    this.router.tap = this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload));
+    this.router.tap = this.lifecycle.tap(this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload)));
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────

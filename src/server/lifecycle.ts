@@ -17,7 +17,9 @@ import type { Connection } from './connection.js';
 import type { CloseReason, Subscriber } from './types.js';
 import type { ConnectRequest } from './security/types.js';
 import type { ResolvedHubOptions } from './options.js';
+import type { PublishTap } from './router.js';
 import { CONTROL_PREFIX } from '../protocol/constants.js';
+import { Presence } from './presence.js';
 
 /** One service's view of client lives; every method is optional. */
 export interface ClientWatcher {
@@ -34,6 +36,14 @@ export interface ClientWatcher {
  * taken (the publish is not routed), false to route it as any publish.
  */
 export type ControlHandler = (conn: Connection, reply: string | undefined, headerLength: number, payload: Uint8Array) => boolean;
+
+/**
+ * A request a service answers on an ordinary subject (`$NE.PRESENCE.LIST`),
+ * seen by the router's tap after the publisher's permissions were checked,
+ * as the `$SYS.REQ.SERVER.*` requests are; `from` is null inside the hub.
+ * Subjects are wire strings. The publish is still routed to subscribers.
+ */
+export type RequestHandler = (from: Subscriber | null, reply: string | undefined, headerLength: number, payload: Uint8Array) => void;
 
 /** What the services may use of the hub. */
 export interface LifecycleHost {
@@ -52,14 +62,28 @@ export interface LifecycleHost {
 export class Lifecycle {
   private readonly watchers: ClientWatcher[] = [];
   private readonly controls = new Map<string, ControlHandler>();
+  private readonly requests = new Map<string, RequestHandler>();
   /** The features INFO announces in its `netemitter` list. */
   readonly features: string[] = [];
 
   /** Adds a service: its watcher, its control subjects (names after `$NE.CTL.`), its feature name for INFO. */
-  add(watcher: ClientWatcher, opts: { feature?: string; controls?: Record<string, ControlHandler> } = {}): void {
+  add(watcher: ClientWatcher, opts: { feature?: string; controls?: Record<string, ControlHandler>; requests?: Record<string, RequestHandler> } = {}): void {
     this.watchers.push(watcher);
     if (opts.feature !== undefined) this.features.push(opts.feature);
     for (const [name, handler] of Object.entries(opts.controls ?? {})) this.controls.set(CONTROL_PREFIX + name, handler);
+    for (const [subject, handler] of Object.entries(opts.requests ?? {})) this.requests.set(subject, handler);
+  }
+
+  /** The router's publish tap: the services' request subjects, then `next`. Answered requests get no 503. */
+  tap(next: PublishTap | null): PublishTap | null {
+    const requests = this.requests;
+    if (requests.size === 0) return next;
+    return (m, from) => {
+      const handler = m.subject.charCodeAt(0) === 0x24 /* $ */ ? requests.get(m.subject) : undefined;
+      if (handler === undefined) return next !== null && next(m, from);
+      handler(from, m.reply, m.headerLength, m.payload);
+      return true;
+    };
   }
 
   vet(conn: Subscriber, request: ConnectRequest): string | null {
@@ -89,6 +113,7 @@ export class Lifecycle {
 /** The hub's lifecycle services. Each service module adds itself here. */
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
-  void host;
+  const presence = new Presence(host);
+  lifecycle.add(presence, presence.hooks());
   return lifecycle;
 }
