@@ -24,11 +24,11 @@ import {
   type PresenceEventBody,
   type PresenceListBody,
 } from '../protocol/presence.js';
-import { ConfigError, PresenceError } from '../errors.js';
+import { ConfigError, PresenceError, TimeoutError } from '../errors.js';
 import { SysPresence, SYS_GATHER_MS } from './presence-sys.js';
 import { memberKey, type PresenceChange, type PresenceHost, type PresenceListener, type PresenceListOptions, type PresenceSource, type Snapshot, type SourceEvent } from './presence-types.js';
 
-type State = 'idle' | 'syncing' | 'live';
+type State = 'idle' | 'syncing' | 'live' | 'failed';
 
 export class Presence {
   private readonly listeners: Record<PresenceEvent, Map<PresenceListener, boolean>> = { join: new Map(), leave: new Map(), update: new Map() };
@@ -42,6 +42,7 @@ export class Presence {
   /** Bumped by every (re)sync and stop: a snapshot that comes back to an older one is dropped. */
   private generation = 0;
   private synced: Promise<void> | null = null;
+  private retry: ReturnType<typeof setTimeout> | null = null;
   private sys: SysPresence | null = null;
   private partsInbox: string | null = null;
   private nextPart = 1;
@@ -150,6 +151,8 @@ export class Presence {
     if (this.state === 'idle') return;
     this.state = 'idle';
     this.generation++;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
     this.unsubscribe();
     this.host.status.off('reconnect', this.onReconnect);
     this.view.clear();
@@ -169,6 +172,8 @@ export class Presence {
 
   /** Lists and brings the view to it; events arriving meanwhile wait in `buffered`. */
   private resync(): void {
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
     this.state = 'syncing';
     this.buffered = [];
     const generation = ++this.generation;
@@ -183,9 +188,16 @@ export class Presence {
       },
       (err: unknown) => {
         if (generation !== this.generation) return;
-        // The watch stays subscribed; the next reconnect (or a gap) lists again.
-        this.state = 'live';
         this.host.reportError(err instanceof Error ? err : new PresenceError(String(err)));
+        if (err instanceof TimeoutError) {
+          // A busy server: list again, once per timeout, until it answers (events wait meanwhile).
+          this.retry = setTimeout(() => this.state === 'syncing' && generation === this.generation && this.resync(), this.opts.timeout);
+        } else {
+          // Refused (no permission, no presence there): events without a list would be deltas of nothing.
+          // The watch waits for the next reconnect to try again.
+          this.state = 'failed';
+          this.buffered = [];
+        }
         throw err;
       },
     );

@@ -77,7 +77,8 @@ export class Presence {
     return {
       feature: Feature.PRESENCE,
       controls: { [PRESENCE_CONTROL]: (conn: Connection, reply: string | undefined, hl: number, payload: Uint8Array) => this.control(conn, reply, hl, payload) },
-      requests: { [PRESENCE_LIST]: (from: Subscriber | null, reply: string | undefined, hl: number, payload: Uint8Array) => this.list(from, reply, hl, payload) },
+      // Anyone who may publish the subject may list (the publish path checked it), whoever they are.
+      requests: { [PRESENCE_LIST]: (_from: Subscriber | null, reply: string | undefined, hl: number, payload: Uint8Array) => this.list(reply, hl, payload) },
     };
   }
 
@@ -108,11 +109,6 @@ export class Presence {
     if (entry === undefined) return;
     this.members.delete(conn);
     this.announce(PresenceEvent.LEAVE, conn, entry, CLOSED_REASON_TEXT[reason]);
-  }
-
-  /** How many clients are present (for tests and the hub's own use). */
-  get size(): number {
-    return this.members.size;
   }
 
   /**
@@ -170,8 +166,7 @@ export class Presence {
   }
 
   /** `$NE.PRESENCE.LIST`: the members whose name matches the filter, in parts when larger than maxPayload. */
-  private list(from: Subscriber | null, wireReply: string | undefined, headerLength: number, payload: Uint8Array): void {
-    void from;
+  private list(wireReply: string | undefined, headerLength: number, payload: Uint8Array): void {
     if (wireReply === undefined) return;
     const reply = fromWire(wireReply);
     const req = parseListRequest(Buffer.from(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength));

@@ -294,6 +294,9 @@ describe('presence', () => {
     const asSeen = (await all.presence.list('mute'))[0]!;
     assert.deepEqual([asSeen.user, asSeen.meta], ['mute', {}], 'a refused update changes nothing');
     assert.equal(seenByAll.events.some((e) => e.change.event === 'update'), false);
+    // A watch that cannot list reports it (ready() rejects, bus.status 'error') and applies no event without a list.
+    const seenByMute = watch(mute);
+    assert.equal(code(await rejection(mute.presence.ready())), ErrorCode.PERMISSION);
 
     // A user who may not subscribe to the events gets the snapshot and nothing after it.
     const deaf = await bus(s.url, { user: 'deaf', pass: 'p', name: 'deaf' });
@@ -306,7 +309,9 @@ describe('presence', () => {
     await until(() => seenByAll.view.size === 4, 'the join of other');
     // The hub queued the event to every subscriber at once: deaf's PONG comes after anything it was sent.
     await deaf.flush();
+    await mute.flush();
     assert.equal(seen.events.some((e) => !e.change.snapshot), false);
+    assert.deepEqual(seenByMute.events, []);
   });
 
   it('a list larger than max_payload comes in parts; asked without a parts subject it is refused', { skip: skipUnlessHub('the hub’s own list') }, async () => {
