@@ -47,6 +47,7 @@ const EXPECTED: Record<string, number> = {
   WatchError: ExitCode.FAILURE,
   ObjectStoreError: ExitCode.FAILURE,
   DigestMismatchError: ExitCode.FAILURE,
+  PresenceError: ExitCode.FAILURE,
   StreamNotFoundError: ExitCode.FAILURE,
   StreamExistsError: ExitCode.FAILURE,
   ConsumerNotFoundError: ExitCode.FAILURE,
