@@ -33,11 +33,16 @@ export class Cluster {
   private constructor(
     private readonly dir: string,
     private readonly websocket: boolean,
+    private readonly systemAccount: boolean,
   ) {}
 
-  /** Starts n1, n2, n3 and waits (bounded) until the routes form a full mesh. `websocket`: each node gets a ws:// listener too. */
-  static async start(bin: string, readyMs = 10_000, opts: { websocket?: boolean } = {}): Promise<Cluster> {
-    const c = new Cluster(await mkdtemp(join(tmpdir(), 'netemitter-cluster-')), opts.websocket === true);
+  /**
+   * Starts n1, n2, n3 and waits (bounded) until the routes form a full mesh. `websocket`: each node gets a ws://
+   * listener too. `systemAccount`: accounts as test/helpers/target.ts makes them (SYS with the user sys/sys as the
+   * system account, clients without credentials in APP), for `$SYS` requests and advisories across the cluster.
+   */
+  static async start(bin: string, readyMs = 10_000, opts: { websocket?: boolean; systemAccount?: boolean } = {}): Promise<Cluster> {
+    const c = new Cluster(await mkdtemp(join(tmpdir(), 'netemitter-cluster-')), opts.websocket === true, opts.systemAccount === true);
     try {
       const seed = await c.startNode(bin, 'n1', null);
       await c.startNode(bin, 'n2', seed);
@@ -69,6 +74,9 @@ export class Cluster {
         seed === null ? '' : `  routes: [ ${seed.replace(/^nats:/, 'nats-route:')} ]`,
         '}',
         this.websocket ? `websocket { host: ${HOST}, port: -1, no_tls: true }` : '',
+        this.systemAccount
+          ? 'accounts { SYS { users: [{ user: sys, password: sys }] }, APP { users: [{ user: app, password: app }] } }\nsystem_account: SYS\nno_auth_user: app'
+          : '',
         '',
       ].join('\n'),
     );
