@@ -20,8 +20,8 @@ import type { PresenceHost, PresenceListOptions, PresenceSource, Snapshot, Sourc
 
 /** How long a list waits for one more server's CONNZ reply after the last (ms): a cluster answers once per server. */
 export const SYS_GATHER_MS = 200;
-/** CONNZ's page size (nats-server's own largest). */
-const PAGE = 1024;
+/** CONNZ's page size by default (nats-server's own largest). */
+export const SYS_PAGE = 1024;
 
 const CONNZ_PING = '$SYS.REQ.SERVER.PING.CONNZ';
 const CONNECT_ADVISORY = '$SYS.ACCOUNT.*.CONNECT';
@@ -135,7 +135,7 @@ export class SysPresence implements PresenceSource {
       });
       timer = setTimeout(() => done(new TimeoutError(`no CONNZ reply within ${opts.timeout} ms (presence on nats-server needs a user of its system account)`)), opts.timeout);
       try {
-        host.rawPublish(subject, inbox, null, Buffer.from(JSON.stringify({ auth: true, limit: PAGE, offset })));
+        host.rawPublish(subject, inbox, null, Buffer.from(JSON.stringify({ auth: true, limit: opts.page, offset })));
       } catch (err) {
         done(err as Error);
       }

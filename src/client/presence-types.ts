@@ -28,6 +28,8 @@ export interface PresenceListOptions {
   timeout?: number;
   /** nats-server only: ms to wait for more servers' CONNZ replies after the last one came. Default 200. */
   window?: number;
+  /** nats-server only: connections per CONNZ page (a server with more is asked for the next pages). Default 1024, nats-server's largest. */
+  page?: number;
 }
 
 /** @internal What presence uses of the bus. */

@@ -25,7 +25,7 @@ import {
   type PresenceListBody,
 } from '../protocol/presence.js';
 import { ConfigError, PresenceError, TimeoutError } from '../errors.js';
-import { SysPresence, SYS_GATHER_MS } from './presence-sys.js';
+import { SysPresence, SYS_GATHER_MS, SYS_PAGE } from './presence-sys.js';
 import { memberKey, type PresenceChange, type PresenceHost, type PresenceListener, type PresenceListOptions, type PresenceSource, type Snapshot, type SourceEvent } from './presence-types.js';
 
 type State = 'idle' | 'syncing' | 'live' | 'failed';
@@ -120,7 +120,11 @@ export class Presence {
   }
 
   private listOptions(o: PresenceListOptions): Required<PresenceListOptions> {
-    return { timeout: o.timeout ?? this.opts.timeout, window: o.window ?? SYS_GATHER_MS };
+    for (const k of ['timeout', 'window', 'page'] as const) {
+      const v = o[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < (k === 'window' ? 0 : 1))) throw new ConfigError(`presence list option ${k} must be a ${k === 'window' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+    }
+    return { timeout: o.timeout ?? this.opts.timeout, window: o.window ?? SYS_GATHER_MS, page: o.page ?? SYS_PAGE };
   }
 
   private source(): PresenceSource {

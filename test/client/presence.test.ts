@@ -94,6 +94,9 @@ describe('presence', () => {
     assert.ok(Number.isFinite(Date.parse(one.since)), `since ${one.since}`);
 
     assert.deepEqual(names(await w.presence.list()), ['(none)', 'other', 'watcher', 'workers.1', 'workers.2']);
+    // nats-server: CONNZ in pages of 2, each asked of the server that has more (the hub answers in one reply).
+    assert.deepEqual(names(await w.presence.list(undefined, { page: 2 })), ['(none)', 'other', 'watcher', 'workers.1', 'workers.2']);
+    assert.equal(code(await rejection(w.presence.list(undefined, { page: 0 }))), ErrorCode.CONFIG);
     assert.deepEqual(names(await w.presence.list('workers.>')), ['workers.1', 'workers.2']);
     assert.deepEqual(names(await w.presence.list('nobody')), []);
   });
