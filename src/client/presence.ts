@@ -97,17 +97,22 @@ export class Presence {
   }
 
   off(event: PresenceEvent, fn: PresenceListener): this {
-    this.listeners[event]?.delete(fn);
+    this.listenersOf(event)?.delete(fn);
     if (this.listenerTotal() === 0) this.stop();
     return this;
   }
 
   listenerCount(event: PresenceEvent): number {
-    return this.listeners[event]?.size ?? 0;
+    return this.listenersOf(event)?.size ?? 0;
+  }
+
+  /** The listeners of an event name as a caller gave it (own keys only: not 'constructor' or '__proto__'). */
+  private listenersOf(event: string): Map<PresenceListener, boolean> | undefined {
+    return Object.hasOwn(this.listeners, event) ? this.listeners[event as PresenceEvent] : undefined;
   }
 
   private add(event: PresenceEvent, fn: PresenceListener, once: boolean): this {
-    const set = this.listeners[event];
+    const set = this.listenersOf(event);
     if (set === undefined) throw new ConfigError(`presence event must be 'join', 'leave' or 'update', got ${JSON.stringify(event)}`);
     if (typeof fn !== 'function') throw new ConfigError('a presence listener must be a function');
     set.set(fn, once);
@@ -185,10 +190,16 @@ export class Presence {
       (snap) => {
         if (generation !== this.generation) return;
         this.applySnapshot(snap);
+        // A listener may have stopped the watch (the last one removed) while it was told.
+        if (generation !== this.generation) return;
         this.state = 'live';
         const waiting = this.buffered;
         this.buffered = [];
-        for (const e of waiting) this.onSourceEvent(e);
+        for (const e of waiting) {
+          // Stopped, or a gap started a new list (which covers the rest).
+          if (this.state !== 'live' || generation !== this.generation) break;
+          this.onSourceEvent(e);
+        }
       },
       (err: unknown) => {
         if (generation !== this.generation) return;
@@ -210,15 +221,18 @@ export class Presence {
   }
 
   private applySnapshot(snap: Snapshot): void {
+    const generation = this.generation;
     const next = new Map<string, Member>();
     for (const m of snap.members) next.set(memberKey(m), m);
     for (const [key, m] of this.view) {
+      if (generation !== this.generation) return;
       if (!next.has(key)) {
         this.view.delete(key);
         this.fire(m, { event: PresenceEvent.LEAVE, snapshot: true });
       }
     }
     for (const [key, m] of next) {
+      if (generation !== this.generation) return;
       const had = this.view.get(key);
       this.view.set(key, m);
       if (had === undefined) this.fire(m, { event: PresenceEvent.JOIN, snapshot: true });

@@ -127,6 +127,28 @@ describe('presence', () => {
     assert.deepEqual(seen.faults, []);
   });
 
+  it('once() listens for one change; the watch stops with its last listener and starts again with the next', async () => {
+    const s = await server();
+    await bus(s.url, { name: 'a' });
+    await bus(s.url, { name: 'b' });
+    const w = await bus(s.url, { ...WATCHER, name: 'watcher' });
+    const got: string[] = [];
+    w.presence.once('join', (m) => void got.push(m.name ?? ''));
+    await w.presence.ready();
+    // The first snapshot join took the only listener: the watch stopped there and keeps no view.
+    assert.equal(got.length, 1);
+    assert.equal(w.presence.members.size, 0);
+    assert.equal(w.presence.listenerCount('join'), 0);
+    assert.throws(() => w.presence.on('constructor' as 'join', () => {}), { code: ErrorCode.CONFIG });
+
+    const seen = watch(w);
+    await w.presence.ready();
+    assert.deepEqual(names(seen.view.values()), ['a', 'b', 'watcher']);
+    await bus(s.url, { name: 'c' });
+    await until(() => seen.view.size === 4, 'the join of c');
+    assert.deepEqual(seen.faults, []);
+  });
+
   it('under churn (100 clients joining and leaving while a watcher starts and lists) the watch ends equal to the truth, no event twice or missed', async () => {
     const s = await server();
     const w = await bus(s.url, { ...WATCHER, name: 'watcher' });
