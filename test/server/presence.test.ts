@@ -91,6 +91,16 @@ describe('the hub’s presence service', () => {
     assert.deepEqual(body.members.map((m) => m.name), ['watcher']);
   });
 
+  it('takes a second CONNECT’s metadata as an update', async () => {
+    const watcher = await raw({ name: 'watcher2' });
+    await watcher.roundTrip('SUB $NE.PRESENCE.EVENT.update 1\r\n');
+    const b = await raw({ name: 'b', presence: { v: 1 } });
+    await b.roundTrip(connectLine({ name: 'b', presence: { v: 2 } }));
+    const text = await watcher.until('"event":"update"');
+    const [update] = messages(text).map((m) => JSON.parse(m.body) as { member: { name: string; meta: unknown } });
+    assert.deepEqual([update!.member.name, update!.member.meta], ['b', { v: 2 }]);
+  });
+
   it('refuses a CONNECT with bad metadata, and answers a bad list request with an error', async () => {
     const r = await RawClient.connect({ host: '127.0.0.1', port });
     raws.push(r);
