@@ -1,7 +1,7 @@
 /**
- * The shapes `bus.presence` (presence.ts) and its nats-server source
- * (presence-sys.ts) share, kept apart so neither imports the other's file
- * both ways.
+ * The shapes `bus.presence` (presence.ts, the facade), its watch
+ * (presence-watch.ts) and its nats-server source (presence-sys.ts) share,
+ * kept apart so no two of them import each other.
  */
 import type { PresenceMeta } from '../protocol/extensions.js';
 import type { Member, PresenceEvent } from '../protocol/presence.js';
@@ -22,6 +22,9 @@ export interface PresenceChange {
 }
 
 export type PresenceListener = (member: Member, change: PresenceChange) => void;
+
+/** @internal The listeners of each event, each with whether it is a once() listener. */
+export type PresenceListeners = Record<PresenceEvent, Map<PresenceListener, boolean>>;
 
 export interface PresenceListOptions {
   /** ms to wait for the list. Default: the bus's `timeout`. */
