@@ -18,6 +18,7 @@ import type { CloseReason, Subscriber } from './types.js';
 import type { ConnectRequest } from './security/types.js';
 import type { ResolvedHubOptions } from './options.js';
 import { CONTROL_PREFIX } from '../protocol/constants.js';
+import { willService } from './will.js';
 
 /** One service's view of client lives; every method is optional. */
 export interface ClientWatcher {
@@ -89,6 +90,6 @@ export class Lifecycle {
 /** The hub's lifecycle services. Each service module adds itself here. */
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
-  void host;
+  lifecycle.add(...willService(host));
   return lifecycle;
 }
