@@ -11,9 +11,9 @@
  *   published from inside the hub (subscribers and streams take it)
  *
  * Not published when the hub itself shuts down: its clients did not vanish,
- * the hub did (MQTT brokers differ on this; Mosquitto keeps quiet too). A
- * client that follows a lame-duck INFO to another server cancels its will
- * before leaving, for the same reason.
+ * the hub did (MQTT brokers differ on this). A client that follows a
+ * lame-duck INFO to another server cancels its will before leaving, for the
+ * same reason.
  *
  * The will is encoded once, at CONNECT: firing it costs no more than any
  * publish, and a will that cannot be published is refused while the client
