@@ -35,7 +35,7 @@ const EMPTY = Buffer.alloc(0);
  * structural, as the whole service is: lifecycle.ts imports this file).
  */
 export interface WillHost {
-  readonly options: Pick<ResolvedHubOptions, 'maxPayload'>;
+  readonly options: Pick<ResolvedHubOptions, 'maxPayload' | 'logger'>;
   publish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): void;
 }
 
@@ -76,7 +76,11 @@ export class Wills {
     if (size > max) return `Invalid Will: ${size} bytes of headers and payload, more than max_payload (${max})`;
     // The permission a PUB would need, in nats-server's words: the client learns at once that its will could never fire.
     const perms = conn.permissions;
-    if (perms !== null && !perms.canPublish(toWire(will.subject))) return `Permissions Violation for Publish to "${toWire(will.subject)}"`;
+    if (perms !== null && !perms.canPublish(toWire(will.subject))) {
+      const text = `Permissions Violation for Publish to "${toWire(will.subject)}"`;
+      this.host.options.logger.warn({ client: conn.id, user: conn.user, subject: will.subject }, `${text} (its last will)`);
+      return text;
+    }
     this.wills.set(conn, { subject: will.subject, headers, payload });
     return null;
   }

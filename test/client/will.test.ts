@@ -228,6 +228,22 @@ describe('last will', () => {
       assert.deepEqual(w.wills.payloads, []);
     }));
 
+  it('is not published on a close() whose flush the hub does not confirm in time: the cancel goes ahead of the FIN', { skip: HUB_ONLY }, () =>
+    scoped(async (s) => {
+      const server = await s.server();
+      const w = await watcher(s, server, 'unconfirmed.left');
+      const proxy = await TestProxy.start({ host: server.host, port: server.port });
+      s.add(() => proxy.close());
+      const b = await s.bus(`nats://127.0.0.1:${proxy.port}`, { name: 'unconfirmed', timeout: 300, will: { subject: 'unconfirmed.left', payload: 'x' } });
+      const closed = hubClosed(server.hub!, 'unconfirmed');
+      // The hub's PONG never reaches the bus: close() gives up waiting after `timeout` and closes anyway.
+      proxy.hold();
+      await b.close();
+      await closed;
+      await barrier(w.bus);
+      assert.deepEqual(w.wills.payloads, []);
+    }));
+
   it('is not published when the hub shuts down: its clients did not vanish, the hub did', { skip: HUB_ONLY }, () =>
     scoped(async (s) => {
       const server = await s.server();
