@@ -58,10 +58,21 @@ export class Wills {
 
   /**
    * Every CONNECT: one with a will replaces the current will; one without
-   * keeps it, as CONNECT's other fields are kept when a later one omits them.
+   * keeps it, as CONNECT's other fields are kept when a later one omits them
+   * (its permission checked again: the later CONNECT may be another user's).
    */
   vet(conn: Connection, request: ConnectRequest): string | null {
-    if (request.will === undefined) return null;
+    const refusal = this.take(conn, request);
+    // A refused CONNECT closes the connection as refused: whatever will it had is not published either.
+    if (refusal !== null) this.wills.delete(conn);
+    return refusal;
+  }
+
+  private take(conn: Connection, request: ConnectRequest): string | null {
+    if (request.will === undefined) {
+      const kept = this.wills.get(conn);
+      return kept === undefined ? null : this.mayPublish(conn, kept.subject);
+    }
     const will = checkWill(request.will);
     // Byte per char, as -ERR lines go out: a header name in the reason may be any UTF-8.
     if (typeof will === 'string') return toWire(`Invalid Will: ${will}`);
@@ -74,15 +85,20 @@ export class Wills {
     const size = (headers?.length ?? 0) + payload.length;
     const max = this.host.options.maxPayload;
     if (size > max) return `Invalid Will: ${size} bytes of headers and payload, more than max_payload (${max})`;
-    // The permission a PUB would need, in nats-server's words: the client learns at once that its will could never fire.
-    const perms = conn.permissions;
-    if (perms !== null && !perms.canPublish(toWire(will.subject))) {
-      const text = `Permissions Violation for Publish to "${toWire(will.subject)}"`;
-      this.host.options.logger.warn({ client: conn.id, user: conn.user, subject: will.subject }, `${text} (its last will)`);
-      return text;
-    }
+    const refusal = this.mayPublish(conn, will.subject);
+    if (refusal !== null) return refusal;
     this.wills.set(conn, { subject: will.subject, headers, payload });
     return null;
+  }
+
+  /** The permission a PUB would need, refused in nats-server's words: the client learns at once that its will could never fire. */
+  private mayPublish(conn: Connection, subject: string): string | null {
+    const perms = conn.permissions;
+    const wire = toWire(subject);
+    if (perms === null || perms.canPublish(wire)) return null;
+    const text = `Permissions Violation for Publish to "${wire}"`;
+    this.host.options.logger.warn({ client: conn.id, user: conn.user, subject }, `${text} (its last will)`);
+    return text;
   }
 
   closed(conn: Connection, reason: CloseReason): void {

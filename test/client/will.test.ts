@@ -401,6 +401,21 @@ describe('last will', () => {
         assert.ok(last instanceof PermissionError, `expected a PermissionError, got ${String(last)}`);
         assert.equal(last.subject, 'deaths.x');
       }));
+    it('a later CONNECT as a user who may not publish the will kept is refused, and the will is not published', { skip: HUB_ONLY }, () =>
+      scoped(async (s) => {
+        const server = await s.server({ authorization });
+        const watch = await s.bus(server, { name: 'watch', user: 'watcher', pass: 'pw' });
+        const wills = inbox(watch, 'deaths.>');
+        await watch.flush();
+        const c = await s.raw(server);
+        await c.roundTrip(connectLine({ name: 'raw-will', user: 'watcher', pass: 'pw', will: { subject: 'deaths.other', payload: 'x' } }));
+        const closed = hubClosed(server.hub!, 'raw-will');
+        c.send(connectLine({ name: 'raw-will', user: 'worker', pass: 'pw' }));
+        await c.until(`-ERR 'Permissions Violation for Publish to "deaths.other"'\r\n`);
+        assert.equal(await closed, 'protocol violation');
+        await barrier(watch);
+        assert.deepEqual(wills.payloads, []);
+      }));
   });
 
   describe('invalid wills', () => {
