@@ -10,10 +10,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connect, createHub, PermissionError, ConfigError, type Bus, type Hub, type ClientInfo } from '../../src/index.js';
+import { connect, createHub, PermissionError, ConfigError, type Bus, type Hub, type ClientInfo, type Will } from '../../src/index.js';
 import { startServer, skipUnlessHub, differs, type ServerOptions, type TestServer } from '../helpers/target.js';
 import { RawClient, connectLine } from '../helpers/raw.js';
-import { spawnChild } from './helpers/procs.js';
+import { spawnChild, type Child } from './helpers/procs.js';
 import { TestProxy } from './helpers/proxy.js';
 import { barrier, inbox, next, within, WAIT_MS, type Inbox } from './helpers/wait.js';
 
@@ -85,6 +85,17 @@ async function rawWithWill(s: Scope, server: TestServer, extra: Record<string, u
   return c;
 }
 
+/** A process connected to `url` with `will` (test/client/fixtures/will-child.ts), once it says it is connected. */
+async function willChild(s: Scope, url: string, will: Will): Promise<Child> {
+  const child = spawnChild(process.execPath, [CHILD, url, JSON.stringify(will)]);
+  s.add(() => child.kill());
+  const ready = new Promise<void>((resolve) => child.process.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  await within(ready, WAIT_MS, 'the child connecting').catch((err: Error) => {
+    throw new Error(`${err.message}: ${child.log()}`);
+  });
+  return child;
+}
+
 /** Runs a CPU burner process while `fn` runs: the scheduling a busy CI machine gives. */
 async function besideBurner(fn: () => Promise<void>): Promise<void> {
   const burner = spawn(process.execPath, ['-e', 'for(;;);'], { stdio: 'ignore' });
@@ -128,10 +139,7 @@ describe('last will', () => {
       const server = await s.server();
       const w = await watcher(s, server, 'workers.left');
       const will = { subject: 'workers.left', payload: 'worker 7 died', headers: { Worker: '7', Tag: ['a', 'b'] } };
-      const child = spawnChild(process.execPath, [CHILD, server.url, JSON.stringify(will)]);
-      s.add(() => child.kill());
-      const ready = new Promise<void>((resolve) => child.process.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-      await within(ready, WAIT_MS, `the child connecting (${child.log()})`);
+      const child = await willChild(s, server.url, will);
       assert.deepEqual(w.wills.payloads, []);
       const closed = hubClosed(server.hub!, 'will-child');
       await child.kill();
@@ -142,6 +150,23 @@ describe('last will', () => {
       assert.deepEqual(got!.meta.headers?.values('Tag'), ['a', 'b']);
       await barrier(w.bus);
       assert.equal(w.wills.length, 1);
+    }));
+
+  it('over WebSocket as over TCP: SIGKILL publishes it, close() does not', { skip: HUB_ONLY }, () =>
+    scoped(async (s) => {
+      const server = await s.server({ websocket: true });
+      const w = await watcher(s, server, 'ws.left');
+      const clean = await s.bus(server.wsUrl!, { name: 'ws-clean', will: { subject: 'ws.left', payload: 'clean' } });
+      const cleanGone = hubClosed(server.hub!, 'ws-clean');
+      await clean.close();
+      await cleanGone;
+      const child = await willChild(s, server.wsUrl!, { subject: 'ws.left', payload: 'killed' });
+      const killedGone = hubClosed(server.hub!, 'will-child');
+      await child.kill();
+      await killedGone;
+      await w.wills.atLeast(1, 'the will');
+      await barrier(w.bus);
+      assert.deepEqual(w.wills.payloads, ['killed']);
     }));
 
   it('is published when the socket is destroyed', { skip: HUB_ONLY }, () =>
