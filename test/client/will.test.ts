@@ -143,7 +143,8 @@ describe('last will', () => {
       assert.deepEqual(w.wills.payloads, []);
       const closed = hubClosed(server.hub!, 'will-child');
       await child.kill();
-      assert.equal(await closed, 'client closed');
+      // The kernel closes a killed process's sockets: a FIN, or a reset when bytes it had not read were waiting.
+      assert.match(await closed, /^(client closed|socket error)$/);
       const [got] = await w.wills.atLeast(1, 'the will');
       assert.equal(got!.payload, 'worker 7 died');
       assert.equal(got!.meta.headers?.get('worker'), '7');
