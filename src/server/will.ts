@@ -110,16 +110,15 @@ export class Wills {
   }
 
   /** `PUB $NE.CTL.WILL.CANCEL [reply] 0`: forget this connection's will; an empty message to `reply` says it is done. */
-  cancel(conn: Connection, reply: string | undefined): boolean {
+  cancel(conn: Connection, reply: string | undefined): void {
     this.wills.delete(conn);
     // The reply comes as the wire carried it; host.publish takes user strings.
     if (reply !== undefined) this.host.publish(fromWire(reply), undefined, null, EMPTY);
-    return true;
   }
 }
 
 /** The service as createLifecycle() adds it: the watcher, INFO's feature name, the cancel command. */
-export function willService(host: WillHost): [Wills, { feature: string; controls: Record<string, (conn: Connection, reply: string | undefined) => boolean> }] {
+export function willService(host: WillHost): [Wills, { feature: string; controls: Record<string, (conn: Connection, reply: string | undefined) => void> }] {
   const wills = new Wills(host);
   return [wills, { feature: Feature.WILL, controls: { [WILL_CANCEL]: (conn, reply) => wills.cancel(conn, reply) } }];
 }

@@ -316,9 +316,9 @@ describe('last will', () => {
       const w = await watcher(s, server, 'cancel.left');
       const c = await rawWithWill(s, server, { will: { subject: 'cancel.left', payload: 'x' }, verbose: true });
       const text = await c.roundTrip('SUB ack.cancel 1\r\nPUB $NE.CTL.WILL.CANCEL ack.cancel 0\r\n\r\n');
-      // SUB's +OK, the acknowledgement, then the control PUB's +OK: the connection sends that one once the hub has taken
-      // the command (server/connection.ts), where nats-server would send a PUB's +OK before routing it.
-      assert.match(text, /PONG\r\n\+OK\r\nMSG ack\.cancel 1 0\r\n\r\n\+OK\r\nPONG\r\n$/);
+      // SUB's +OK, the control PUB's +OK, then the acknowledgement: +OK before the command runs, as nats-server
+      // acknowledges a PUB before routing it (server/connection.ts).
+      assert.match(text, /PONG\r\n\+OK\r\n\+OK\r\nMSG ack\.cancel 1 0\r\n\r\nPONG\r\n$/);
       const closed = hubClosed(server.hub!, 'raw-will');
       await c.close();
       await closed;
