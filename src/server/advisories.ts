@@ -50,13 +50,15 @@ const ClientType = {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const PREFIX_LENGTH = 12;
+/** Base-62 digits of the counter: 10 hold any safe integer. */
 const SEQ_LENGTH = 10;
-const MAX_SEQ = 62 ** SEQ_LENGTH;
+/** The counter stays an exact integer: past this, a new prefix and a new start. */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /**
  * Event ids in the shape of nats-server's (a NUID: 22 base-62 characters):
- * a random prefix and a counter, so an id costs no randomness. The prefix
- * changes when the counter wraps.
+ * a random prefix and a counter from a random start, so an id costs no
+ * randomness.
  */
 export class EventIds {
   private prefix = '';
@@ -65,7 +67,7 @@ export class EventIds {
   next(): string {
     if (++this.seq >= MAX_SEQ) {
       this.prefix = randomBase62(PREFIX_LENGTH);
-      this.seq = Math.floor(Math.random() * 62 ** 6);
+      this.seq = Math.floor(Math.random() * 2 ** 52);
     }
     let n = this.seq;
     let tail = '';

@@ -71,7 +71,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   /** Whether any byte has arrived yet. */
   private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
-  /** The round trip of the last PING this hub sent, in milliseconds (0: none answered yet), for /connz. */
+  /** The round trip of the last PING this hub sent, in milliseconds, for /connz; before its PONG, INFO to CONNECT; 0 before CONNECT. */
   rtt = 0;
   /** When the unanswered PING went out (performance.now()), or 0. */
   private rttStart = 0;

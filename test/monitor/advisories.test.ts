@@ -12,6 +12,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createHub, type Hub } from '../../src/index.js';
 import { differs, skipUnlessHub, startServer, SYSTEM_USER, type TestServer } from '../helpers/target.js';
@@ -184,6 +185,20 @@ describe('connect and disconnect advisories', () => {
       assert.equal(b.reason, 'Client Closed');
     } finally {
       await Promise.all([c.close(), other.close()]);
+    }
+  });
+
+  it("before any PING, the disconnect's rtt is the time from INFO to CONNECT, as nats-server estimates it", async () => {
+    const c = await RawClient.connect(server);
+    try {
+      // A client that takes its time to answer INFO: the estimate is at least that long (a lower bound only).
+      await delay(100);
+      await c.roundTrip(connectLine({ name: 'adv-rtt' }));
+      await c.close();
+      const b = await watch.of(DISCONNECT_TYPE, idOf(c));
+      assert.ok((b.client.rtt as number) >= 100e6, `rtt ${String(b.client.rtt)} ns`);
+    } finally {
+      await c.close();
     }
   });
 
