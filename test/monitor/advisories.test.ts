@@ -229,6 +229,29 @@ describe('connect and disconnect advisories', () => {
     assert.deepEqual(watch.got.filter((b) => b.client.id === silent.info.client_id), []);
   });
 
+  it('Protocol Violation: an unknown operation after CONNECT', async () => {
+    const c = await rawReady(server, 'adv-protocol');
+    try {
+      c.send('BOGUS\r\n');
+      assert.equal(await c.waitClosed(WAIT_MS), true);
+      const b = await watch.of(DISCONNECT_TYPE, idOf(c));
+      assert.equal(b.reason, 'Protocol Violation');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('Read Error: a connection reset (TCP RST)', async () => {
+    const c = await rawReady(server, 'adv-reset');
+    try {
+      (c as unknown as { socket: { resetAndDestroy(): void } }).socket.resetAndDestroy();
+      const b = await watch.of(DISCONNECT_TYPE, idOf(c));
+      assert.equal(b.reason, 'Read Error');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('the server block is numbered by the sequence its $SYS.REQ.SERVER answers take', async () => {
     const seqOf = async (): Promise<number> => ((await watch.nc.request('$SYS.REQ.SERVER.PING.HEALTHZ', '', { timeout: WAIT_MS })).json<Body>()).server.seq as number;
     const before = await seqOf();
