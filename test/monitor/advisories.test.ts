@@ -66,9 +66,7 @@ class Watch {
       nc.subscribe(subject, {
         callback: (err, m) => {
           if (err !== null) return;
-          const body = m.json<Body>();
-          assert.equal(m.subject, `$SYS.ACCOUNT.${body.client.acc as string}.${body.type === CONNECT_TYPE ? 'CONNECT' : 'DISCONNECT'}`);
-          w.got.push(body);
+          w.got.push({ ...m.json<Body>(), subject: m.subject });
           for (const wake of w.wakers) wake();
         },
       });
@@ -85,7 +83,10 @@ class Watch {
         const b = find();
         if (b === undefined) return;
         done();
-        resolve(b);
+        const { subject, ...body } = b;
+        // Named by the client's account: $SYS.ACCOUNT.<acc>.CONNECT or .DISCONNECT.
+        if (subject !== `$SYS.ACCOUNT.${b.client.acc as string}.${type === CONNECT_TYPE ? 'CONNECT' : 'DISCONNECT'}`) reject(new Error(`${type} on ${String(subject)}`));
+        else resolve(body as Body);
       };
       const timer = setTimeout(() => {
         done();
