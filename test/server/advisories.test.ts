@@ -119,6 +119,25 @@ describe('the advisories watcher', () => {
       'Client Closed', 'Stale Connection', 'Slow Consumer (Pending Bytes)', 'Server Shutdown', 'Protocol Violation', 'Authentication Failure',
     ]);
   });
+  it('an advisory published while one is being delivered (a slow watcher cut off by it) waits its turn: a loop, not a recursion', () => {
+    const N = 100_000;
+    const order: number[] = [];
+    let adv: Advisories;
+    const host: AdvisoryHost = {
+      hasInterest: () => true,
+      sysServer: () => ({}),
+      publish(_subject, _reply, _headers, payload) {
+        const id = (JSON.parse(payload.toString()) as { client: { id: number } }).client.id;
+        order.push(id);
+        // Each delivery closes the next watcher, as a slow consumer's cut-off does, inside this publish.
+        if (id < N) adv.closed({ ...(fakeConn() as object), id: id + 1 } as unknown as Connection, CloseReason.SLOW_CONSUMER);
+      },
+    };
+    adv = new Advisories(host);
+    adv.closed({ ...(fakeConn() as object), id: 1 } as unknown as Connection, CloseReason.SLOW_CONSUMER);
+    assert.equal(order.length, N);
+    assert.ok(order.every((id, i) => id === i + 1), 'in order');
+  });
 });
 
 describe('event ids', () => {
