@@ -19,6 +19,7 @@ import type { ConnectRequest } from './security/types.js';
 import type { ResolvedHubOptions } from './options.js';
 import { CONTROL_PREFIX } from '../protocol/constants.js';
 import { Advisories } from './advisories.js';
+import { willService } from './will.js';
 
 /** One service's view of client lives; every method is optional. */
 export interface ClientWatcher {
@@ -93,5 +94,6 @@ export class Lifecycle {
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
   lifecycle.add(new Advisories(host));
+  lifecycle.add(...willService(host));
   return lifecycle;
 }
