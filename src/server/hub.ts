@@ -93,6 +93,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
       hasInterest: (subject) => this.router.hasInterest(subject),
       connections: () => [...this.connections].filter((c) => c.ready),
+      sysServer: () => this.monitor.sysServer(),
     });
     const jetstream = this.jetstream;
     this.router.tap = this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload));
