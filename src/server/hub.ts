@@ -93,6 +93,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
       hasInterest: (subject) => this.router.hasInterest(subject),
       connections: () => [...this.connections].filter((c) => c.ready),
+      sysServer: () => this.monitor.sysServer(),
     });
     const jetstream = this.jetstream;
     this.router.tap = this.lifecycle.tap(this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload)));
@@ -424,7 +425,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.lifecycle.ready(conn);
         if (this.listenerCount('ready') > 0) this.emit('ready', conn.info());
       },
-      control: (conn, subject, reply, headerLength, payload) => this.lifecycle.control(conn, subject, reply, headerLength, payload),
+      control: (conn, subject) => this.lifecycle.control(conn, subject),
       authFailed: (conn, peer) => {
         this.counters.authFailures++;
         this.options.logger.warn({ client: conn.id, address: peer.address, port: peer.port }, 'authentication failed');

@@ -20,7 +20,6 @@ import {
   PRESENCE_CONTROL,
   PRESENCE_EVENT_PREFIX,
   PRESENCE_LIST,
-  PRESENCE_UPDATE_SUBJECT,
   nameMatches,
   PresenceEvent,
   type Member,
@@ -76,7 +75,8 @@ export class Presence {
   hooks() {
     return {
       feature: Feature.PRESENCE,
-      controls: { [PRESENCE_CONTROL]: (conn: Connection, reply: string | undefined, hl: number, payload: Uint8Array) => this.control(conn, reply, hl, payload) },
+      // Publish permission on $NE.CTL.PRESENCE, checked by the lifecycle: a user who may publish nothing makes no watcher traffic.
+      controls: { [PRESENCE_CONTROL]: { handler: (conn: Connection, reply: string | undefined, hl: number, payload: Uint8Array) => this.control(conn, reply, hl, payload), permission: true as const } },
       // Anyone who may publish the subject may list (the publish path checked it), whoever they are.
       requests: { [PRESENCE_LIST]: (_from: Subscriber | null, reply: string | undefined, hl: number, payload: Uint8Array) => this.list(reply, hl, payload) },
     };
@@ -111,16 +111,10 @@ export class Presence {
     this.announce(PresenceEvent.LEAVE, conn, entry, CLOSED_REASON_TEXT[reason]);
   }
 
-  /**
-   * `$NE.CTL.PRESENCE`: new metadata for the sender. A sender without publish
-   * permission on the subject is handed back to the publish path (false),
-   * which refuses it with nats-server's Permissions Violation.
-   */
-  private control(conn: Connection, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean {
-    const perms = conn.permissions;
-    if (perms !== null && !perms.canPublish(PRESENCE_UPDATE_SUBJECT)) return false;
+  /** `$NE.CTL.PRESENCE`: new metadata for the sender (whose publish permission the lifecycle checked). */
+  private control(conn: Connection, reply: string | undefined, headerLength: number, payload: Uint8Array): void {
     const entry = this.members.get(conn);
-    if (entry === undefined) return true;
+    if (entry === undefined) return;
     let error: string | null = null;
     let meta: unknown;
     try {
@@ -134,7 +128,6 @@ export class Presence {
       else this.change(conn, entry, checked);
     }
     if (reply !== undefined) this.reply(reply, JSON.stringify(error === null ? { ok: true } : { error }));
-    return true;
   }
 
   private change(conn: Connection, entry: Entry, meta: PresenceMeta): void {
