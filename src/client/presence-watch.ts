@@ -112,7 +112,11 @@ export class PresenceWatch {
   private listOptions(o: PresenceListOptions): Required<PresenceListOptions> {
     for (const k of ['timeout', 'window', 'page'] as const) {
       const v = o[k];
-      if (v !== undefined && (!Number.isSafeInteger(v) || v < (k === 'window' ? 0 : 1))) throw new ConfigError(`presence list option ${k} must be a ${k === 'window' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+      // A window of 0 takes the first CONNZ reply alone; the others need at least 1.
+      const least = k === 'window' ? 0 : 1;
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < least)) {
+        throw new ConfigError(`presence list option ${k} must be an integer of at least ${least}, got ${String(v)}`);
+      }
     }
     return { timeout: o.timeout ?? this.opts.timeout, window: o.window ?? SYS_GATHER_MS, page: o.page ?? SYS_PAGE };
   }

@@ -73,12 +73,14 @@ export class Presence {
 
   /** How the hub's lifecycle adds the service: its INFO feature, its control and its request subject. */
   hooks() {
+    const control = (conn: Connection, reply: string | undefined, hl: number, payload: Uint8Array): void => this.control(conn, reply, hl, payload);
+    const list = (_from: Subscriber | null, reply: string | undefined, hl: number, payload: Uint8Array): void => this.list(reply, hl, payload);
     return {
       feature: Feature.PRESENCE,
       // Publish permission on $NE.CTL.PRESENCE, checked by the lifecycle: a user who may publish nothing makes no watcher traffic.
-      controls: { [PRESENCE_CONTROL]: { handler: (conn: Connection, reply: string | undefined, hl: number, payload: Uint8Array) => this.control(conn, reply, hl, payload), permission: true as const } },
+      controls: { [PRESENCE_CONTROL]: { handler: control, permission: true as const } },
       // Anyone who may publish the subject may list (the publish path checked it), whoever they are.
-      requests: { [PRESENCE_LIST]: (_from: Subscriber | null, reply: string | undefined, hl: number, payload: Uint8Array) => this.list(reply, hl, payload) },
+      requests: { [PRESENCE_LIST]: list },
     };
   }
 
