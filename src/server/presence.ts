@@ -129,7 +129,7 @@ export class Presence {
       if (typeof checked === 'string') error = checked;
       else this.change(conn, entry, checked);
     }
-    if (reply !== undefined) this.reply(reply, JSON.stringify(error === null ? { ok: true } : { error }));
+    if (reply !== undefined) this.reply(fromWire(reply), JSON.stringify(error === null ? { ok: true } : { error }));
   }
 
   private change(conn: Connection, entry: Entry, meta: PresenceMeta): void {
