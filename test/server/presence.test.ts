@@ -101,6 +101,15 @@ describe('the hub’s presence service', () => {
     assert.deepEqual([update!.member.name, update!.member.meta], ['b', { v: 2 }]);
   });
 
+  it('answers an update on a reply subject that is not ASCII, byte for byte', async () => {
+    // "_INBOX.ü" in UTF-8, written byte per char as the raw client sends latin1.
+    const inbox = Buffer.from('_INBOX.ü', 'utf8').toString('latin1');
+    const c = await raw({ name: 'utf8' });
+    const meta = '{"v":1}';
+    const text = await c.roundTrip(`SUB ${inbox} 1\r\nPUB $NE.CTL.PRESENCE ${inbox} ${meta.length}\r\n${meta}\r\n`);
+    assert.ok(text.includes(`MSG ${inbox} 1 11\r\n{"ok":true}\r\n`), JSON.stringify(text));
+  });
+
   it('refuses a CONNECT with bad metadata, and answers a bad list request with an error', async () => {
     const r = await RawClient.connect({ host: '127.0.0.1', port });
     raws.push(r);
