@@ -7,26 +7,39 @@
  *   end A ──write──► A.queue ──(next turn, unless B is paused)──► B 'data'
  *   end B ──write──► B.queue ──(next turn, unless A is paused)──► A 'data'
  *
- * - Delivery waits for the next turn of the event loop (setImmediate), as
- *   a socket's bytes do: a reader never runs inside the writer's call, and
- *   two in-process clients trading messages yield to timers and sockets in
- *   between, so they cannot starve the hub's other connections.
+ * - Delivery comes after the writer's call returns (process.nextTick), never
+ *   inside it, as a socket's bytes do. A turn of the event loop chains at
+ *   most TICK_BUDGET such deliveries; later ones wait for the next turn
+ *   (setImmediate), so two in-process clients trading messages still yield
+ *   to timers and sockets: they cannot starve the hub's other connections.
  * - A queue is the socket's send buffer: `writableLength` counts it, write()
  *   returns false past HIGH_WATER_MARK and 'drain' fires once it is taken.
  *   A paused reader (the hub's flow control) leaves the writer's queue full,
  *   so backpressure, maxPending and the write deadline work as over TCP.
- * - Chunks are passed by reference, except from an end made with `copy`:
- *   the client's, whose large payloads are the caller's own Buffers (a
- *   socket copies them to the kernel; here the subscriber would see a later
- *   change to them). The hub never rewrites what it wrote.
+ * - Chunks are passed by reference, except large ones from an end made with
+ *   `copy`: the client's, whose large payloads (COPY_LIMIT and up) are the
+ *   caller's own Buffers (a socket copies them to the kernel; here the
+ *   subscriber would see a later change to them). Smaller chunks are views
+ *   of the client's outbound slabs, and the hub's, which are never rewritten.
  * - end() closes both ends once its queue has been delivered (a socket
  *   without half-open); destroy() closes both at once, dropping both queues.
  *   'close' comes once per end, on a later tick, as from a socket.
  */
 import { EventEmitter } from 'node:events';
+import { COPY_LIMIT } from '../protocol/outbound.js';
 
 /** Bytes an end holds for its peer before write() returns false (a socket's send buffer, roughly). */
 export const HIGH_WATER_MARK = 256 * 1024;
+/** Deliveries one turn of the event loop chains before the rest wait for the next turn. */
+export const TICK_BUDGET = 32;
+
+let budget = TICK_BUDGET;
+let refilling = false;
+
+function refill(): void {
+  budget = TICK_BUDGET;
+  refilling = false;
+}
 
 export class PipeEnd extends EventEmitter {
   /** The other end; set once by pipePair(). */
@@ -61,7 +74,7 @@ export class PipeEnd extends EventEmitter {
     const b =
       typeof chunk === 'string'
         ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8')
-        : this.copy
+        : this.copy && chunk.length >= COPY_LIMIT
           ? Buffer.from(chunk)
           : Buffer.isBuffer(chunk)
             ? chunk
@@ -124,7 +137,16 @@ export class PipeEnd extends EventEmitter {
   schedule(): void {
     if (this.scheduled || this.destroyed) return;
     this.scheduled = true;
-    setImmediate(deliver, this);
+    if (budget > 0) {
+      budget--;
+      if (!refilling) {
+        refilling = true;
+        setImmediate(refill);
+      }
+      process.nextTick(deliver, this);
+    } else {
+      setImmediate(deliver, this);
+    }
   }
 
   /** Hands the queue to the peer's reader, as far as it reads. */

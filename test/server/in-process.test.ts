@@ -83,6 +83,22 @@ describe('hub.connect() and a hub without listeners', () => {
     assert.equal(await a.request('inproc.add', { x: 2, y: 40 }), 42);
   });
 
+  it('two buses trading requests in a loop yield to the event loop (timers and sockets are not starved)', async () => {
+    const hub = hubOf();
+    const [requester, responder] = [await busOf(hub), await busOf(hub)];
+    responder.handle('inproc.echo', (n: number) => n);
+    await responder.flush();
+    let completed = 0;
+    let atFirstTurn = -1;
+    // Without a yield the whole loop would run on process.nextTick and promise jobs before this callback.
+    setImmediate(() => (atFirstTurn = completed));
+    for (let i = 0; i < 300; i++) {
+      await requester.request('inproc.echo', i);
+      completed++;
+    }
+    assert.ok(atFirstTurn >= 0 && atFirstTurn < 300, `the next turn came after ${atFirstTurn} of 300 round trips`);
+  });
+
   it("a subscriber's large payload is its own: the publisher may reuse its buffer", async () => {
     const hub = hubOf();
     const [pub, sub] = [await busOf(hub), await busOf(hub)];
