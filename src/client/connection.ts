@@ -32,6 +32,7 @@ import { StatusEmitter, type ConnectionHandler, type ServerInfo } from './types.
 import { WriteQueue } from './write-queue.js';
 import { backoffDelay, gaveUpError, refusalOf, refusedTooOften, serverFailure, shouldGiveUp } from './reconnect.js';
 import { connectFrame, mergeServers, mustUpgrade, parseInfo } from './handshake.js';
+import { hasWill, isWillRefusal, WILL_CANCEL_LINE } from './will.js';
 
 type State = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 export class ClientConnection implements ClientParserHandler {
@@ -267,7 +268,7 @@ export class ClientConnection implements ClientParserHandler {
     void this.dialLoop();
   }
 
-  private fail(err: ConnectionError | AuthorizationError): void {
+  private fail(err: ConnectionError | AuthorizationError | PermissionError): void {
     if (this.firstConnect !== null) {
       this.firstConnect.reject(err);
       this.firstConnect = null;
@@ -314,6 +315,8 @@ export class ClientConnection implements ClientParserHandler {
     this.status.emit('ldm', url);
     if (this.servers.length > 1 && this.state === 'connected' && this.socket !== null) {
       this.flushNow();
+      // Moving, not dying: the next server gets the will in CONNECT. Written past the queue, which goes there.
+      if (hasWill(this.opts, this.serverInfo)) this.socket.write(WILL_CANCEL_LINE);
       this.socket.end();
     }
   }
@@ -332,6 +335,11 @@ export class ClientConnection implements ClientParserHandler {
   err(text: string): void {
     // Control lines arrive byte-per-char; a subject in the text is the user's UTF-8 again.
     const err = serverErrorOf(fromWire(text), this.current?.url);
+    // A will the user may not publish: the server refuses the CONNECT (and closes), as it would refuse bad credentials.
+    if (this.state !== 'connected' && isWillRefusal(err, this.opts)) {
+      this.onHandshake?.(err);
+      return;
+    }
     // A denied SUB restored during the handshake does not fail it: nats-server keeps the connection.
     if (err instanceof PermissionError) {
       this.handler.permissionDenied(err);
@@ -439,9 +447,15 @@ export class ClientConnection implements ClientParserHandler {
   private async shutdown(graceful: boolean): Promise<void> {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
+    // A clean close: the will must not fire (client/will.ts). Queued, it follows this connection to a new socket if
+    // the flush has to wait for a reconnect.
+    const cancelWill = graceful && wasConnected && hasWill(this.opts, this.serverInfo);
+    if (cancelWill) this.out.line(WILL_CANCEL_LINE);
+    let confirmed = false;
     if (graceful && wasConnected) {
       // Confirm what was queued before closing (bounded by the connect timeout).
-      await Promise.race([this.flush().catch(() => {}), new Promise((r) => setTimeout(r, this.opts.timeout).unref())]);
+      const flushed = this.flush().then(() => (confirmed = true), () => {});
+      await Promise.race([flushed, new Promise((r) => setTimeout(r, this.opts.timeout).unref())]);
     }
     this.state = 'closing';
     this.dialing?.abort();
@@ -452,6 +466,8 @@ export class ClientConnection implements ClientParserHandler {
     const socket = this.socket;
     this.socket = null;
     if (socket !== null) {
+      // Unconfirmed (the server is slow to answer): the cancel still goes ahead of the FIN, which the server reads after it.
+      if (cancelWill && !confirmed) socket.write(WILL_CANCEL_LINE);
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());
         socket.end();

@@ -105,8 +105,8 @@ export interface ConnectOptions {
    */
   authenticator?: Authenticator;
   /**
-   * Keep reconnecting after the server refused the credentials twice in a
-   * row. Default false: the bus closes then (as nats.js does).
+   * Keep reconnecting after the server refused the credentials (or the
+   * will) twice in a row. Default false: the bus closes then (as nats.js does).
    */
   ignoreAuthErrorAbort?: boolean;
   /**

@@ -7,6 +7,7 @@
  */
 export { Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './bus.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './options.js';
+export type { Will } from '../protocol/extensions.js';
 export type { EventMeta } from './event-meta.js';
 export type {
   ListenOptions,

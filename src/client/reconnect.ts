@@ -7,7 +7,7 @@
  * Each wait loses a random share (jitter) so that clients cut off together
  * do not come back in lockstep.
  */
-import { AuthorizationError, ConnectionError } from '../errors.js';
+import { AuthorizationError, ConnectionError, PermissionError } from '../errors.js';
 import type { ResolvedConnectOptions, ServerAddress } from './options.js';
 
 /** The waits between passes of a first connect (waitOnFirstConnect) when reconnecting is off. */
@@ -34,16 +34,21 @@ export function backoffDelay(reconnect: ResolvedConnectOptions['reconnect'], pas
   return base * (1 - r.jitter * Math.random());
 }
 
-/** The server's refusal behind a failed dial, if that is why it failed. */
-export function refusalOf(failure: ConnectionError): AuthorizationError | null {
-  return failure.cause instanceof AuthorizationError ? failure.cause : null;
+/**
+ * The server's refusal behind a failed dial, if that is why it failed: bad
+ * credentials, or a last will the user may not publish (the handshake fails
+ * with a PermissionError only for that: client/will.ts).
+ */
+export function refusalOf(failure: ConnectionError): AuthorizationError | PermissionError | null {
+  const cause = failure.cause;
+  return cause instanceof AuthorizationError || cause instanceof PermissionError ? cause : null;
 }
 
 /** Why the loop gave up, from the last failure of each server tried (in the order first tried). */
-export function gaveUpError(everConnected: boolean, failed: ConnectionError[], attempts: number): ConnectionError | AuthorizationError {
-  // A first connect that some server refused says so: the credentials are what to fix.
-  const auth = failed.find((f) => f.cause instanceof AuthorizationError)?.cause as AuthorizationError | undefined;
-  if (!everConnected && auth !== undefined) return auth;
+export function gaveUpError(everConnected: boolean, failed: ConnectionError[], attempts: number): ConnectionError | AuthorizationError | PermissionError {
+  // A first connect that some server refused says so: the credentials (or the will) are what to fix.
+  const refused = failed.map(refusalOf).find((r) => r !== null);
+  if (!everConnected && refused != null) return refused;
   return everConnected ? noServer('could not reconnect', failed, ` (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`) : noServer('could not connect', failed);
 }
 

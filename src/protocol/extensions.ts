@@ -19,6 +19,13 @@ export const Feature = {
 } as const;
 export type Feature = (typeof Feature)[keyof typeof Feature];
 
+/**
+ * The control subject (after `$NE.CTL.`, protocol/constants.ts) that forgets
+ * the sender's will: `PUB $NE.CTL.WILL.CANCEL [reply] 0`, sent by our
+ * client's close() and drain() to a hub whose INFO lists `will`.
+ */
+export const WILL_CANCEL = 'WILL.CANCEL';
+
 /** A last will as CONNECT carries it. */
 export interface Will {
   /** A literal subject (no wildcards). */

@@ -388,9 +388,14 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     if (this.phase !== Phase.READY && !this.admitted()) return;
     if (this.connectTimer !== null) this.greeted();
     // A command about this connection itself (server/lifecycle.ts), before permissions: its service decides.
-    if (subject.charCodeAt(0) === 0x24 /* $ */ && subject.startsWith(CONTROL_PREFIX) && this.hub.control(this, subject, reply, headerLength, payload)) {
-      if (this.opts.verbose) this.send('+OK\r\n');
-      return;
+    if (subject.charCodeAt(0) === 0x24 /* $ */ && subject.startsWith(CONTROL_PREFIX)) {
+      const command = this.hub.control(this, subject);
+      if (command !== null) {
+        // +OK first, as nats-server acknowledges a PUB before routing it: the command may answer at once.
+        if (this.opts.verbose) this.send('+OK\r\n');
+        command(reply, headerLength, payload);
+        return;
+      }
     }
     // Pedantic only warns: nats-server still delivers the message.
     if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ProtocolErrorText.INVALID_PUBLISH_SUBJECT);

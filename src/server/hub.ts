@@ -456,7 +456,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.lifecycle.ready(conn);
         if (this.listenerCount('ready') > 0) this.emit('ready', conn.info());
       },
-      control: (conn, subject, reply, headerLength, payload) => this.lifecycle.control(conn, subject, reply, headerLength, payload),
+      control: (conn, subject) => this.lifecycle.control(conn, subject),
       authFailed: (conn, peer) => {
         this.counters.authFailures++;
         this.options.logger.warn({ client: conn.id, address: peer.address, port: peer.port }, 'authentication failed');

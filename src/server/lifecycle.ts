@@ -14,10 +14,11 @@
  * offers it (nats-server sends no such field).
  */
 import type { Connection } from './connection.js';
-import type { CloseReason, Subscriber } from './types.js';
+import type { CloseReason, ControlCommand, Subscriber } from './types.js';
 import type { ConnectRequest } from './security/types.js';
 import type { ResolvedHubOptions } from './options.js';
 import { CONTROL_PREFIX } from '../protocol/constants.js';
+import { willService } from './will.js';
 
 /** One service's view of client lives; every method is optional. */
 export interface ClientWatcher {
@@ -29,11 +30,15 @@ export interface ClientWatcher {
   closed?(conn: Connection, reason: CloseReason): void;
 }
 
+/** A command a ready client sends about itself, on `$NE.CTL.<name>`; the publish is not routed. */
+export type ControlHandler = (conn: Connection, reply: string | undefined, headerLength: number, payload: Uint8Array) => void;
+
 /**
- * A command a ready client sends about itself, on `$NE.CTL.<name>`: true when
- * taken (the publish is not routed), false to route it as any publish.
+ * A control subject's handler; `permission`: the sender needs publish
+ * permission on the subject (else it is routed as any publish, and refused
+ * there with nats-server's Permissions Violation).
  */
-export type ControlHandler = (conn: Connection, reply: string | undefined, headerLength: number, payload: Uint8Array) => boolean;
+export type Control = ControlHandler | { handler: ControlHandler; permission: true };
 
 /** What the services may use of the hub. */
 export interface LifecycleHost {
@@ -51,15 +56,17 @@ export interface LifecycleHost {
 
 export class Lifecycle {
   private readonly watchers: ClientWatcher[] = [];
-  private readonly controls = new Map<string, ControlHandler>();
+  private readonly controls = new Map<string, { handler: ControlHandler; permission: boolean }>();
   /** The features INFO announces in its `netemitter` list. */
   readonly features: string[] = [];
 
   /** Adds a service: its watcher, its control subjects (names after `$NE.CTL.`), its feature name for INFO. */
-  add(watcher: ClientWatcher, opts: { feature?: string; controls?: Record<string, ControlHandler> } = {}): void {
+  add(watcher: ClientWatcher, opts: { feature?: string; controls?: Record<string, Control> } = {}): void {
     this.watchers.push(watcher);
     if (opts.feature !== undefined) this.features.push(opts.feature);
-    for (const [name, handler] of Object.entries(opts.controls ?? {})) this.controls.set(CONTROL_PREFIX + name, handler);
+    for (const [name, c] of Object.entries(opts.controls ?? {})) {
+      this.controls.set(CONTROL_PREFIX + name, typeof c === 'function' ? { handler: c, permission: false } : c);
+    }
   }
 
   vet(conn: Subscriber, request: ConnectRequest): string | null {
@@ -80,15 +87,19 @@ export class Lifecycle {
     for (const w of this.watchers) w.closed?.(conn as Connection, reason);
   }
 
-  control(conn: Subscriber, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean {
-    const handler = this.controls.get(subject);
-    return handler !== undefined && handler(conn as Connection, reply, headerLength, payload);
+  control(conn: Subscriber, subject: string): ControlCommand | null {
+    const c = this.controls.get(subject);
+    if (c === undefined) return null;
+    const client = conn as Connection;
+    if (c.permission && client.permissions !== null && !client.permissions.canPublish(subject)) return null;
+    const handler = c.handler;
+    return (reply, headerLength, payload) => handler(client, reply, headerLength, payload);
   }
 }
 
 /** The hub's lifecycle services. Each service module adds itself here. */
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
-  void host;
+  lifecycle.add(...willService(host));
   return lifecycle;
 }

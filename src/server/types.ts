@@ -139,6 +139,9 @@ export class Subscription {
   }
 }
 
+/** A control command bound to its connection: runs with the publish's reply, header length and payload. */
+export type ControlCommand = (reply: string | undefined, headerLength: number, payload: Uint8Array) => void;
+
 /** What a connection needs from the hub. */
 export interface HubCore {
   readonly options: ResolvedHubOptions;
@@ -167,12 +170,12 @@ export interface HubCore {
   /** CONNECT was accepted (and authenticated): the client is ready. */
   connectionReady(conn: Subscriber): void;
   /**
-   * A ready client published to a subject under CONTROL_PREFIX
-   * (protocol/constants.ts): true when a hub service took it as a command
-   * about the client itself (it is not routed, and no permission applies
-   * unless the service checks one); false routes it as any publish.
+   * A ready client publishes to a subject under CONTROL_PREFIX
+   * (protocol/constants.ts): the command a hub service runs for it, about
+   * the client itself (not routed), or null to route it as any publish (no
+   * such command, or one that needs a publish permission the client lacks).
    */
-  control(conn: Subscriber, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean;
+  control(conn: Subscriber, subject: string): ControlCommand | null;
   /** A client failed to authenticate. */
   authFailed(conn: Subscriber, peer: Peer): void;
   /** A connection is about to close, its subscriptions still in place. */
