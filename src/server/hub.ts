@@ -75,6 +75,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly lifecycle: Lifecycle;
   /** Clients of this process, with no socket: hub.connect() and the inprocess:// URL. */
   private readonly inProcess: InProcessListener;
+  /** listen()'s promise, once called. */
+  private starting: Promise<HubAddress[]> | null = null;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -101,12 +103,8 @@ export class Hub extends EventEmitter<HubEvents> {
       hasInterest: (subject) => this.router.hasInterest(subject),
       connections: () => [...this.connections].filter((c) => c.ready),
     });
-    this.inProcess = new InProcessListener({
-      serverId: this.serverId,
-      infoServer: () => this.infoServer(),
-      authRequired: this.auth !== null,
-      admit: (stream, peer, listener) => this.admit(stream, peer, listener),
-    });
+    const admit = (stream: Duplex, peer: Peer, listener: AdmitListener): void => this.admit(stream, peer, listener);
+    this.inProcess = new InProcessListener({ serverId: this.serverId, infoServer: () => this.infoServer(), authRequired: this.auth !== null, admit });
     const jetstream = this.jetstream;
     this.router.tap = this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload));
   }
@@ -114,8 +112,13 @@ export class Hub extends EventEmitter<HubEvents> {
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /** Opens every listener. Resolves with their addresses (real ports when port 0 was asked). */
-  async listen(): Promise<HubAddress[]> {
-    if (this.state !== 'new') throw new HubClosedError();
+  listen(): Promise<HubAddress[]> {
+    if (this.state !== 'new') return Promise.reject(new HubClosedError());
+    // Kept: a hub.connect() while the hub starts waits for it.
+    return (this.starting = this.start());
+  }
+
+  private async start(): Promise<HubAddress[]> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
@@ -247,15 +250,13 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * A bus connected to this hub in-process, with no socket: the protocol's
-   * rules all apply (authentication with the credentials in `options`,
-   * permissions, limits, slow consumers, heartbeats). Starts the hub
-   * (listen()) if it was not. The bus does not reconnect unless `options`
-   * says so: a closed hub does not come back.
+   * A bus connected to this hub in-process, with no socket, under every
+   * protocol rule (credentials in `options`); starts the hub if it was not.
+   * No reconnect unless `options` asks: a closed hub does not come back.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   connect<E extends EventMap = Record<string, any>>(options: InProcessConnectOptions = {}): Promise<Bus<E>> {
-    return this.inProcess.connect<E>(options, () => (this.state === 'new' ? this.listen() : undefined));
+    return this.inProcess.connect<E>(options, () => (this.state === 'new' ? this.listen() : this.starting));
   }
 
   /**

@@ -80,7 +80,7 @@ export class InProcessListener {
 
   /** A bus connected through this listener, after `start` (the hub's listen() if it was not); the client module is loaded on first use. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async connect<E extends EventMap = Record<string, any>>(options: InProcessConnectOptions, start: () => Promise<unknown> | undefined): Promise<Bus<E>> {
+  async connect<E extends EventMap = Record<string, any>>(options: InProcessConnectOptions, start: () => Promise<unknown> | null): Promise<Bus<E>> {
     if (options === null || typeof options !== 'object') throw new ConfigError('hub.connect() takes an options object');
     const given = options as ConnectOptions;
     if (given.servers !== undefined) throw new ConfigError('hub.connect() takes no servers option: it connects to this hub, in-process');

@@ -70,6 +70,19 @@ describe('hub.connect() and a hub without listeners', () => {
     assert.equal(hub.stats().connections, 1);
   });
 
+  it('hub.connect() calls made while the hub starts wait for it', async () => {
+    const hub = hubOf();
+    const buses = await Promise.all([hub.connect(), hub.connect(), hub.connect()]);
+    after(() => Promise.all(buses.map((b) => b.close())));
+    assert.equal(buses.filter((b) => b.isConnected).length, 3);
+    const other = hubOf({ port: 0, host: '127.0.0.1', listen: undefined });
+    const listening = other.listen();
+    const bus = await other.connect();
+    after(() => bus.close());
+    assert.equal(bus.isConnected, true);
+    await listening;
+  });
+
   it('carries events and requests between buses of hub.connect() and of connect(hub.url)', async () => {
     const hub = hubOf();
     const a = await busOf(hub, { name: 'a' });
