@@ -109,6 +109,9 @@ export function skipInProcess(why: string): string | false {
   return targetKind() === TargetKind.INPROCESS ? `not in-process: ${why}` : false;
 }
 
+/** For the conformance cases that use the official client (nats.js), which dials TCP only. */
+export const SKIP_NATS_JS = skipInProcess('nats.js dials TCP only (it has no in-process transport)');
+
 /**
  * For `it(name, { skip: skipUnlessHub('why') }, fn)`: a test that only makes
  * sense against our hub (hub events, hub API) is reported as skipped, with
