@@ -216,7 +216,7 @@ function openRow(c: LiveConnection, s: Seen | undefined, now: number, slowAt: nu
     idle_ms: Math.max(0, now - c.lastActivity),
     // Behind by this much, the client is not keeping up: the hub pauses its publishers past 3/4 of maxPending.
     slow: c.pending >= slowAt,
-    // The round trip of the hub's last PING, ms (as /connz's rtt); 0 before the first PONG.
+    // The round trip of the hub's last PING, ms (as /connz's rtt); before its PONG, INFO to CONNECT (nats-server's estimate).
     rtt: c.rtt,
   };
 }

@@ -185,7 +185,10 @@ export class SysResponder<R> {
   private readonly send: (subject: string, payload: Buffer) => void;
   private readonly viewerOf: (requester: R) => MonitorViewer;
   private readonly cpu = new CpuMeter();
-  /** nats-server numbers the messages it sends itself; the hub numbers its answers. */
+  /**
+   * nats-server numbers every message it sends on its system account (these
+   * answers, the connect/disconnect advisories) with one sequence: this one.
+   */
   private seq = 0;
 
   /** `send` delivers an answer to a reply subject (wire string). */
@@ -230,7 +233,7 @@ export class SysResponder<R> {
         opts = decodeOptions(kind, body);
       } catch (err) {
         const e = err as SysError;
-        return { server: this.serverInfo(src), error: { code: e.code, description: e.message } };
+        return { server: this.serverBlock(src), error: { code: e.code, description: e.message } };
       }
       if (filteredOut(src, opts)) return null;
     }
@@ -240,9 +243,9 @@ export class SysResponder<R> {
     } catch (err) {
       // A document's own refusal: nats-server sends it as a 500, the data null.
       const text = (err as Error).message;
-      return { server: this.serverInfo(src), data: null, error: { code: 500, description: text } };
+      return { server: this.serverBlock(src), data: null, error: { code: 500, description: text } };
     }
-    return { server: this.serverInfo(src), data };
+    return { server: this.serverBlock(src), data };
   }
 
   private document(src: MonitorSource, kind: SysRequest, o: Options, viewer: MonitorViewer): object {
@@ -288,11 +291,13 @@ export class SysResponder<R> {
   }
 
   /**
-   * The envelope's `server` block, in nats-server 2.10's shape and order (its
-   * empty cluster, domain and tags left out): 2.10 added `flags`, capability
-   * bits of which the hub has one, JetStream.
+   * The `server` block of a message the hub sends on `$SYS` (these answers,
+   * the advisories of server/advisories.ts), numbered by the one sequence, in
+   * nats-server 2.10's shape and order (its empty cluster, domain and tags
+   * left out): 2.10 added `flags`, capability bits of which the hub has one,
+   * JetStream.
    */
-  private serverInfo(src: MonitorSource): object {
+  serverBlock(src: MonitorSource = this.src()): object {
     const jetstream = src.jetstream !== null;
     return {
       name: src.serverName,

@@ -24,7 +24,7 @@ export interface SubRecord {
 interface ConnFields extends Omit<ClientInfo, 'tls'> {
   /** Milliseconds since the epoch. */
   readonly lastActivity: number;
-  /** The last measured round trip in milliseconds; 0 before the first PONG. */
+  /** The last measured round trip in milliseconds; before the first PONG, INFO to CONNECT (nats-server's estimate); 0 before CONNECT. */
   readonly rtt: number;
   readonly inMsgs: number;
   readonly inBytes: number;

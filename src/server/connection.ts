@@ -71,10 +71,12 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   /** Whether any byte has arrived yet. */
   private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
-  /** The round trip of the last PING this hub sent, in milliseconds (0: none answered yet), for /connz. */
+  /** The round trip of the last PING this hub sent, in milliseconds, for /connz; before its PONG, INFO to CONNECT; 0 before CONNECT. */
   rtt = 0;
   /** When the unanswered PING went out (performance.now()), or 0. */
   private rttStart = 0;
+  /** When INFO went out, about (performance.now()): the first CONNECT gives the first round trip. */
+  private readonly opened = performance.now();
   /** The first PING after CONNECT, which measures the round trip early as nats-server does. */
   private firstPingTimer: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
@@ -263,6 +265,8 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.protocolError(ProtocolErrorText.UNKNOWN_OP, true);
       return;
     }
+    // nats-server's first estimate, until a PONG measures one: INFO sent to CONNECT read (its /connz and advisories show it).
+    if (this.request === null && this.rtt === 0) this.rtt = performance.now() - this.opened;
     this.request = c;
     const o = this.opts;
     o.verbose = c.verbose ?? o.verbose;

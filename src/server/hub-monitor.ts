@@ -117,6 +117,11 @@ export class HubMonitor {
     return { url: `${m.secure ? 'https' : 'http'}://${host}:${m.port}`, host: m.host, port: m.port };
   }
 
+  /** The `server` block of a message the hub sends on `$SYS`, numbered by the sequence the `$SYS.REQ` answers share. */
+  sysServer(): object {
+    return this.sys.serverBlock();
+  }
+
   /** A connection is closing: remember it, with its numbers and why, before its subscriptions go. */
   recordClose(conn: Connection, reason: CloseReason): void {
     this.closed?.add({ ...connRecord(conn), stop: Date.now(), reason: CLOSED_REASON_TEXT[reason] });

@@ -102,6 +102,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
       hasInterest: (subject) => this.router.hasInterest(subject),
       connections: () => [...this.connections].filter((c) => c.ready),
+      sysServer: () => this.monitor.sysServer(),
     });
     const admit = (stream: Duplex, peer: Peer, listener: AdmitListener): void => this.admit(stream, peer, listener);
     this.inProcess = new InProcessListener({ serverId: this.serverId, infoServer: () => this.infoServer(), authRequired: this.auth !== null, admit });

@@ -18,6 +18,7 @@ import type { CloseReason, ControlCommand, Subscriber } from './types.js';
 import type { ConnectRequest } from './security/types.js';
 import type { ResolvedHubOptions } from './options.js';
 import { CONTROL_PREFIX } from '../protocol/constants.js';
+import { Advisories } from './advisories.js';
 import { willService } from './will.js';
 
 /** One service's view of client lives; every method is optional. */
@@ -52,6 +53,8 @@ export interface LifecycleHost {
   hasInterest(subject: string): boolean;
   /** The ready connections now. */
   connections(): Iterable<Connection>;
+  /** The `server` block of a `$SYS` message in nats-server's shape, numbered by the hub's one `$SYS` sequence (each call takes a number). */
+  sysServer(): object;
 }
 
 export class Lifecycle {
@@ -100,6 +103,7 @@ export class Lifecycle {
 /** The hub's lifecycle services. Each service module adds itself here. */
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
+  lifecycle.add(new Advisories(host));
   lifecycle.add(...willService(host));
   return lifecycle;
 }

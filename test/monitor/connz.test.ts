@@ -51,7 +51,7 @@ describe('/connz query', () => {
   });
 
   it('measures the round trip with a PING soon after CONNECT, as nats-server does', async () => {
-    // Both servers PING about 2 s after CONNECT; the client's PONG gives rtt.
+    // Both servers know rtt from CONNECT (INFO to CONNECT), then PING about 2 s after it; the client's PONG measures it.
     const doc = await until(base, '/connz', (d) => (d as unknown as Connz).connections.every((c) => c.rtt !== '0s'), 8_000);
     for (const c of (doc as unknown as Connz).connections) assert.match(c.rtt as string, /^\d+(\.\d+)?(ns|µs|ms|s)$/);
   });
