@@ -26,7 +26,7 @@ async function take(nc: NatsConnection, subject: string, n: number, send: () => 
   return got;
 }
 
-describe('interop with nats.js', { skip: skipInProcess('nats.js dials TCP: it has no in-process transport') }, () => {
+describe('interop with nats.js', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: ServerHandle;
   let nc: NatsConnection;
   let bus: Bus;

@@ -13,7 +13,7 @@ import { skipInProcess, startServer, type TestServer } from '../helpers/target.j
 import { closeAll, connectTo } from '../helpers/client.js';
 import { until } from './helpers/wait.js';
 
-describe('durable streams with the official NATS client', { skip: skipInProcess('nats.js dials TCP: it has no in-process transport') }, () => {
+describe('durable streams with the official NATS client', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: TestServer;
   let nc: NatsConnection;
   let bus: Bus;

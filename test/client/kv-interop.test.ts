@@ -21,7 +21,7 @@ async function streamBytes(s: ReadableStream<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('key-value and object stores with the official NATS clients', { skip: skipInProcess('nats.js dials TCP: it has no in-process transport') }, () => {
+describe('key-value and object stores with the official NATS clients', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: TestServer;
   let nc: NatsConnection;
   let bus: Bus;
