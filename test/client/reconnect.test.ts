@@ -196,6 +196,27 @@ describe('reconnection', () => {
     assert.equal(b.isClosed, true);
   });
 
+  it('close() rejects with UnsentError for events written that the server never confirmed; resolves when there were none', { skip: skipInProcess('a TCP proxy between client and server freezes the connection') }, async () => {
+    const s = await server();
+    const proxy = await TestProxy.start({ host: '127.0.0.1', port: s.port });
+    cleanup.push(() => proxy.close());
+    const quiet = await bus({ servers: proxy.url, name: 'rc-frozen-quiet', reconnect: false, timeout: 300 });
+    const b = await bus({ servers: proxy.url, name: 'rc-frozen', reconnect: false, timeout: 300 });
+    await b.flush();
+    // No byte passes either way now: what the bus writes may never reach the server, and no PONG comes back.
+    proxy.freeze();
+    b.emit('rc.frozen', 'x'.repeat(1000));
+    b.emit('rc.frozen', 'y'.repeat(1000));
+    const err = await rejection(b.close());
+    assert.equal(code(err), ErrorCode.UNSENT);
+    const e = err as Error & { bytes: number; unconfirmed: number };
+    assert.equal(e.bytes, 0);
+    assert.ok(e.unconfirmed >= 2000, `unconfirmed ${e.unconfirmed}`);
+    assert.match(e.message, /never confirmed/);
+    // Nothing written since its last confirmed flush: nothing at risk, close() resolves though the PONG never comes.
+    await quiet.close();
+  });
+
   it('detects a hung connection with PING/PONG heartbeats and reconnects', { skip: skipInProcess('a TCP proxy between client and server cuts or freezes the connection') }, async () => {
     const s = await server();
     const proxy = await TestProxy.start({ host: '127.0.0.1', port: s.port });
