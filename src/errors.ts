@@ -156,10 +156,17 @@ export class BufferFullError extends NetEmitterError {
 
 /** The bus closed while events were still waiting to be sent; they were not delivered. */
 export class UnsentError extends NetEmitterError {
+  /** Event bytes still queued at the close: never sent. */
   readonly bytes: number;
-  constructor(bytes: number) {
-    super(ErrorCode.UNSENT, `closed with ${bytes} bytes of events never sent`);
+  /** Event bytes (headers and payloads) sent that the server never confirmed (close() waited `timeout` for it): maybe lost. */
+  readonly unconfirmed: number;
+  constructor(bytes: number, unconfirmed = 0) {
+    const parts = [];
+    if (bytes > 0 || unconfirmed === 0) parts.push(`${bytes} bytes of events never sent`);
+    if (unconfirmed > 0) parts.push(`${unconfirmed} bytes of events sent but never confirmed by the server (they may be lost)`);
+    super(ErrorCode.UNSENT, `closed with ${parts.join(', and ')}`);
     this.bytes = bytes;
+    this.unconfirmed = unconfirmed;
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * The transport seam: what the hub and the client need of a connection's
  * byte stream, whatever carries it. The hub serves any Duplex with a Peer
- * record (TCP, TLS, a Unix socket, a pipe, a WebSocket; in-process pairs
- * later); the client dials through a Dialer chosen by the URL's scheme and
+ * record (TCP, TLS, a Unix socket, a pipe, a WebSocket, an in-process
+ * pair); the client dials through a Dialer chosen by the URL's scheme and
  * needs only a ByteStream of what it dialed, which a Node Duplex is and a
  * browser's WebSocket is made into. This file has no runtime imports: the
  * browser build includes it.
@@ -19,6 +19,8 @@ export const TransportKind = {
   PIPE: 'pipe',
   /** A WebSocket (ws:// or wss://), its messages carrying the protocol's bytes. */
   WEBSOCKET: 'websocket',
+  /** hub.connect() or an inprocess:// URL: a pair of streams in the hub's own process, no socket. */
+  INPROCESS: 'inprocess',
 } as const;
 export type TransportKind = (typeof TransportKind)[keyof typeof TransportKind];
 
@@ -36,7 +38,7 @@ export interface PeerTls {
 
 /** Who is on the other end of a connection: what auth hooks and hub events see. */
 export interface Peer {
-  /** Remote IP address (IPv4-mapped IPv6 addresses unwrapped), or the socket path for Unix sockets and pipes. */
+  /** Remote IP address (IPv4-mapped IPv6 addresses unwrapped), the socket path for Unix sockets and pipes, '' in-process. */
   readonly address: string;
   /** Remote port; undefined for Unix sockets and pipes. */
   readonly port: number | undefined;
@@ -56,11 +58,13 @@ export interface WebSocketTarget {
   readonly path: string;
 }
 
-/** What a dialer connects to: a host and port, a Unix socket path / Windows pipe, or a WebSocket URL. */
+/** What a dialer connects to: a host and port, a Unix socket path / Windows pipe, a WebSocket URL, or a hub of this process. */
 export interface DialTarget {
   readonly host?: string;
   readonly port?: number;
   readonly path?: string;
+  /** An inprocess:// URL's hub (its server id): reached without a socket, in the hub's own process. */
+  readonly inprocess?: string;
   /** Set for ws:// and wss:// URLs (host and port are then the HTTP server's). */
   readonly websocket?: WebSocketTarget;
 }

@@ -15,6 +15,8 @@ export const SECURITY_WORKLOADS = ['w1', 'w2', 'setup', 'stall'] as const;
 export type Workload = (typeof WORKLOADS)[number] | 'setup' | 'stall';
 /** The WebSocket suite's workloads (`--websocket`): W1 (nats.ws, our client, nats.js over TCP) and W3 (nats.ws, nats.js over TCP). */
 export const WEBSOCKET_WORKLOADS = ['w1', 'w3'] as const;
+/** The in-process suite's workloads (`--inprocess`): W1 and W4, our client in-process and over loopback TCP. */
+export const INPROCESS_WORKLOADS = ['w1', 'w4'] as const;
 
 /**
  * A server's security set-up for a run (bench/lib/security.ts). Applied to
@@ -64,6 +66,8 @@ export interface BenchOptions {
   monitor: boolean;
   /** The WebSocket suite: W1 and W3 over ws:// against the hub and nats-server; with --profile, the hub under W1 over ws://. */
   websocket: boolean;
+  /** The in-process suite: W1 and W4 with our client, hub.connect() against loopback TCP, all in one process. */
+  inprocess: boolean;
   /** Peers mode and --profile: run the NATS peers with this security set-up (--tls, --auth). */
   variant: Variant | null;
   /** Connection set-up: connections opened one after another per run without bcrypt… */
@@ -82,6 +86,7 @@ const HELP = `usage: npm run bench:peers -- [options]
        npm run bench -- --monitor [--runs 3] [--messages N]
        npm run bench -- --websocket [--runs 3] [--workloads w1,w3]
        npm run bench -- --profile --websocket [--client nats|ours]
+       npm run bench -- --inprocess [--runs 3] [--workloads w1,w4]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -124,6 +129,11 @@ WebSocket (the hub and nats-server, each with a ws:// listener):
   --websocket           W1 with nats.ws and with our client over ws://, and with nats.js over TCP as the
                         baseline; W3 with nats.ws and with nats.js over TCP; workloads w1 w3.
                         With --profile: the hub's profile under W1 over ws:// (nats.ws, or --client ours)
+
+In-process (the hub and our client in one process):
+  --inprocess           W1 and W4 (request/reply, --concurrency) with our client, over hub.connect() and
+                        over loopback TCP to the same kind of hub, each run a fresh process; workloads w1 w4.
+                        With --profile: each run's process writes a CPU profile (bench/results/inprocess-prof)
 `;
 
 /** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
@@ -160,6 +170,7 @@ function readOptions(argv: string[]): BenchOptions | null {
       security: { type: 'boolean', default: false },
       monitor: { type: 'boolean', default: false },
       websocket: { type: 'boolean', default: false },
+      inprocess: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
       auth: { type: 'string' },
       'setup-conns': { type: 'string' },
@@ -172,7 +183,7 @@ function readOptions(argv: string[]): BenchOptions | null {
   });
   if (values.help) return null;
   const q = values.quick;
-  const known: readonly string[] = values.security ? SECURITY_WORKLOADS : values.websocket ? WEBSOCKET_WORKLOADS : WORKLOADS;
+  const known: readonly string[] = values.security ? SECURITY_WORKLOADS : values.websocket ? WEBSOCKET_WORKLOADS : values.inprocess ? INPROCESS_WORKLOADS : WORKLOADS;
   const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? (values.monitor ? ['w1'] : [...known])) as Workload[];
   for (const w of workloads) if (!known.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${known.join(',')}`);
   const variant = readVariant(values.tls, values.auth);
@@ -180,6 +191,7 @@ function readOptions(argv: string[]): BenchOptions | null {
   if (values.security && values.profile) throw new Error('--profile does not run the security suite: profile a set-up with --profile --tls or --profile --auth perms|bcrypt');
   if (values.monitor && (values.security || values.profile || variant !== null)) throw new Error('--monitor runs on its own: not with --security, --profile, --tls or --auth');
   if (values.websocket && (values.security || values.monitor || variant !== null)) throw new Error('--websocket runs on its own (or with --profile): not with --security, --monitor, --tls or --auth');
+  if (values.inprocess && (values.security || values.monitor || values.websocket || variant !== null)) throw new Error('--inprocess runs on its own (or with --profile): not with --security, --monitor, --websocket, --tls or --auth');
   const client = values.client ?? 'nats';
   if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
   const size = int(values.size, 'size', 128);
@@ -210,6 +222,7 @@ function readOptions(argv: string[]): BenchOptions | null {
     security: values.security,
     monitor: values.monitor,
     websocket: values.websocket,
+    inprocess: values.inprocess,
     variant,
     setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
     setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),

@@ -438,7 +438,7 @@ export class ClientConnection implements ClientParserHandler {
 
   // ── closing ─────────────────────────────────────────────────────────────
 
-  /** Flushes what can be flushed, then closes. Rejects with UnsentError if events were never sent. */
+  /** Flushes what can be flushed, then closes. Rejects with UnsentError if events were never sent, or sent and never confirmed. */
   close(): Promise<void> {
     this.closed ??= this.shutdown(true);
     return this.closed;
@@ -462,6 +462,8 @@ export class ClientConnection implements ClientParserHandler {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    // Written but never confirmed (the server did not answer the flush in time): they may be lost with the socket.
+    const unconfirmed = graceful && wasConnected && !confirmed ? this.out.unconfirmed : 0;
     const unsent = this.out.clear();
     const socket = this.socket;
     this.socket = null;
@@ -480,7 +482,7 @@ export class ClientConnection implements ClientParserHandler {
       this.firstConnect.reject(new ClosedError('closed before the first connect'));
       this.firstConnect = null;
     }
-    if (unsent > 0 && graceful) throw new UnsentError(unsent);
+    if ((unsent > 0 || unconfirmed > 0) && graceful) throw new UnsentError(unsent, unconfirmed);
   }
 }
 

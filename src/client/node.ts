@@ -1,7 +1,8 @@
 /**
  * The client on Node: connect() with Node's dialers. TCP, Unix sockets and
  * Windows pipes through node:net, the NATS-level TLS upgrade through
- * node:tls, and ws:// / wss:// through the ws package (websocket.ts).
+ * node:tls, ws:// / wss:// through the ws package (websocket.ts), and
+ * inprocess:// to a hub of this process (in-process.ts, no socket).
  */
 import type { Duplex } from 'node:stream';
 import type { DialTarget } from '../transport.js';
@@ -13,10 +14,12 @@ import { ObjectStore } from './objects/store.js';
 import type { ClientPlatform, ResolvedTls } from './platform.js';
 import { resolveTls, upgradeTls } from './tls.js';
 import { webSocketDialer } from './websocket.js';
+import { dialInProcess } from '../in-process.js';
 
 export const nodePlatform: ClientPlatform = {
   name: 'node',
   dialerFor(target: DialTarget, tls: ResolvedTls | null) {
+    if (target.inprocess !== undefined) return tls === null ? dialInProcess : 'the tls option does not apply to an in-process connection (no network between the two)';
     if (target.websocket !== undefined) {
       // The tls option means "encrypted": over WebSocket that is wss://, never an upgrade inside ws://.
       if (tls !== null && !target.websocket.secure) return 'the tls option needs a wss:// URL (ws:// is plaintext)';

@@ -2,7 +2,8 @@
  * Client options, their defaults, and server URLs.
  *
  * URLs: nats://host:port, tcp://host:port, host:port, unix:///path/to.sock,
- * a bare absolute socket path, and Windows pipes (\\.\pipe\name); several in
+ * a bare absolute socket path, Windows pipes (\\.\pipe\name), and
+ * inprocess://<id> (a hub of this process, see in-process.ts); several in
  * one string separated by commas, or an array. tls://host:port requires TLS.
  * nats://user:pass@host and nats://token@host carry credentials, which are
  * kept out of `url` (it appears in messages).
@@ -28,6 +29,8 @@ export interface ServerAddress {
   readonly tls?: boolean;
   /** ws:// or wss://: the protocol inside WebSocket messages, to host:port and this path. */
   readonly websocket?: WebSocketTarget;
+  /** inprocess://: a hub of this process (its server id), reached without a socket. */
+  readonly inprocess?: string;
   /** Credentials from the URL (percent-decoded): user and password, or a token. */
   readonly user?: string;
   readonly pass?: string;
@@ -173,7 +176,7 @@ export const ClientDefaults = {
 
 /** `scheme://rest` */
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/is;
-const KNOWN = 'nats|tcp|tls|unix|wss?';
+const KNOWN = 'nats|tcp|tls|unix|wss?|inprocess';
 /**
  * A known scheme whose `://` is mistyped: `nats//host`, `nats:/host`,
  * `nats:host`. Left alone, the first two read as host `nats` with a path and
@@ -216,6 +219,10 @@ export function parseServer(input: string, discovered = false): ServerAddress {
     return { url: `unix://${rest}`, path: rest, discovered };
   }
   if (scheme === 'wss' || scheme === 'ws') return webSocketServer(scheme, rest, discovered, bad);
+  if (scheme === 'inprocess') {
+    if (!/^[A-Za-z0-9_-]+$/.test(rest)) throw bad('an inprocess:// URL names a hub of this process, e.g. hub.url of a hub without listeners');
+    return { url: `inprocess://${rest}`, inprocess: rest, discovered };
+  }
   if (scheme !== 'nats' && scheme !== 'tcp' && scheme !== 'tls') throw bad(`unknown scheme ${scheme}://`);
   const { host, port, credentials } = hostPort(rest, bad);
   const shown = host.includes(':') ? `[${host}]` : host;

@@ -29,6 +29,17 @@ export class WriteQueue {
   private pubLine: Buffer | null = null;
   private pongs: Pong[] = [];
   private queuedPongs: Pong[] = [];
+  /**
+   * Event bytes (whole PUB/HPUB operations) queued, written to this socket,
+   * and confirmed by a PONG; each PING carries the count its PONG confirms.
+   * What is written and not confirmed may be lost with the socket: close()
+   * reports it.
+   */
+  private queuedEvents = 0;
+  private writtenEvents = 0;
+  private confirmedEvents = 0;
+  private marks: number[] = [];
+  private queuedMarks: number[] = [];
 
   constructor(maxBufferedBytes: number) {
     this.bound = maxBufferedBytes;
@@ -47,6 +58,7 @@ export class WriteQueue {
   /** Queues a PING; `waiter` settles with its PONG. */
   ping(waiter: Pong): void {
     this.queuedPongs.push(waiter);
+    this.queuedMarks.push(this.writtenEvents + this.queuedEvents);
     this.out.latin1('PING\r\n');
   }
 
@@ -63,6 +75,7 @@ export class WriteQueue {
     const queued = this.out.size + backlog;
     if (queued + total > bound) throw new BufferFullError(bound);
     const out = this.out;
+    this.queuedEvents += total;
     if (hlen === 0 && reply === undefined) {
       // The common case: `PUB <subject> ` is kept in wire form for the last subject.
       if (subject !== this.pubSubject) {
@@ -104,7 +117,11 @@ export class WriteQueue {
     if (this.queuedPongs.length > 0) {
       for (const p of this.queuedPongs) this.pongs.push(p);
       this.queuedPongs = [];
+      for (const m of this.queuedMarks) this.marks.push(m);
+      this.queuedMarks = [];
     }
+    this.writtenEvents += this.queuedEvents;
+    this.queuedEvents = 0;
     if (chunks.length === 1) {
       socket.write(chunks[0]!);
       return;
@@ -117,13 +134,24 @@ export class WriteQueue {
   /** The socket answered its oldest PING. */
   pong(): void {
     const p = this.pongs.shift();
+    const mark = this.marks.shift();
+    if (mark !== undefined && mark > this.confirmedEvents) this.confirmedEvents = mark;
     p?.resolve();
+  }
+
+  /** Event payload bytes written to this socket that no PONG has confirmed yet. */
+  get unconfirmed(): number {
+    return this.writtenEvents - this.confirmedEvents;
   }
 
   /** The socket is lost: the PINGs written to it may never have arrived. */
   socketLost(cause: Error | undefined): void {
     const pending = this.pongs;
     this.pongs = [];
+    this.marks = [];
+    // The next socket starts its own count; what sat unconfirmed on this one was the reconnect's risk (docs/api.md).
+    this.queuedMarks = this.queuedMarks.map((m) => m - this.writtenEvents);
+    this.writtenEvents = this.confirmedEvents = 0;
     for (const p of pending) p?.reject(new DisconnectedError(undefined, { cause }));
   }
 
@@ -131,6 +159,8 @@ export class WriteQueue {
   clear(): number {
     const unsent = this.out.size;
     this.out.clear();
+    this.queuedEvents = 0;
+    this.queuedMarks = [];
     for (const p of this.pongs.splice(0)) p?.reject(new ClosedError());
     for (const p of this.queuedPongs.splice(0)) p?.reject(new ClosedError());
     return unsent;

@@ -15,8 +15,8 @@ import { latin1Write } from './bytes.js';
 /** Slabs start small (idle connections cost little) and double up to this size under load. */
 const SLAB_MIN = 1024;
 const SLAB_MAX = 64 * 1024;
-/** Payloads at least this large are queued by reference instead of copied. */
-const COPY_LIMIT = 8 * 1024;
+/** Payloads at least this large are queued by reference instead of copied (so smaller chunks are always slab views). */
+export const COPY_LIMIT = 8 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 

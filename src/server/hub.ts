@@ -35,11 +35,16 @@ import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
 import { WebSocketListener, type WebSocketAddress, type WebSocketHost } from './websocket.js';
+import { InProcessListener, type InProcessConnectOptions } from './in-process.js';
+import type { Bus } from '../client/bus.js';
+import type { EventMap } from '../client/bus-types.js';
 
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
+/** What admit() needs of the listener a stream came through (a socket listener, WebSocket, in-process). */
+type AdmitListener = Pick<HubListener, 'kind' | 'infoPrefix'>;
 
 export class Hub extends EventEmitter<HubEvents> {
   readonly options: ResolvedHubOptions;
@@ -68,6 +73,10 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly storeDir: string;
   /** Advisories, presence, last wills: what follows each client's life after CONNECT. */
   private readonly lifecycle: Lifecycle;
+  /** Clients of this process, with no socket: hub.connect() and the inprocess:// URL. */
+  private readonly inProcess: InProcessListener;
+  /** listen()'s promise, once called. */
+  private starting: Promise<HubAddress[]> | null = null;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -95,6 +104,8 @@ export class Hub extends EventEmitter<HubEvents> {
       connections: () => [...this.connections].filter((c) => c.ready),
       sysServer: () => this.monitor.sysServer(),
     });
+    const admit = (stream: Duplex, peer: Peer, listener: AdmitListener): void => this.admit(stream, peer, listener);
+    this.inProcess = new InProcessListener({ serverId: this.serverId, infoServer: () => this.infoServer(), authRequired: this.auth !== null, admit });
     const jetstream = this.jetstream;
     this.router.tap = this.lifecycle.tap(this.monitor.tap(jetstream === null ? null : (subject, reply, hl, payload) => jetstream.onPublish(subject, reply, hl, payload)));
   }
@@ -102,14 +113,20 @@ export class Hub extends EventEmitter<HubEvents> {
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /** Opens every listener. Resolves with their addresses (real ports when port 0 was asked). */
-  async listen(): Promise<HubAddress[]> {
-    if (this.state !== 'new') throw new HubClosedError();
+  listen(): Promise<HubAddress[]> {
+    if (this.state !== 'new') return Promise.reject(new HubClosedError());
+    // Kept: a hub.connect() while the hub starts waits for it.
+    return (this.starting = this.start());
+  }
+
+  private async start(): Promise<HubAddress[]> {
     this.state = 'listening';
     try {
       for (const spec of this.options.listen) await this.openOne(spec);
       await this.ws?.listen();
       await this.monitor.open();
       this.ws?.ready(this.monitor.server, this.monitor.address);
+      this.inProcess.start();
     } catch (err) {
       void this.ws?.close();
       void this.monitor.close();
@@ -221,11 +238,26 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.servers.map((s) => s.address);
   }
 
-  /** The URL of the first listener, e.g. nats://127.0.0.1:4222 or unix:///tmp/hub.sock. */
+  /**
+   * The URL of the first listener, e.g. nats://127.0.0.1:4222 or
+   * unix:///tmp/hub.sock; for a hub without listeners (`listen: []`), its
+   * inprocess:// URL, which connect() takes in this process only.
+   */
   get url(): string {
+    if (this.options.listen.length === 0) return this.inProcess.url;
     const first = this.servers[0];
     if (first === undefined) throw new HubClosedError();
     return first.address.url;
+  }
+
+  /**
+   * A bus connected to this hub in-process, with no socket, under every
+   * protocol rule (credentials in `options`); starts the hub if it was not.
+   * No reconnect unless `options` asks: a closed hub does not come back.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  connect<E extends EventMap = Record<string, any>>(options: InProcessConnectOptions = {}): Promise<Bus<E>> {
+    return this.inProcess.connect<E>(options, () => (this.state === 'new' ? this.listen() : this.starting));
   }
 
   /**
@@ -250,6 +282,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private async shutdown(grace: number): Promise<void> {
     const wasListening = this.state === 'listening';
     this.state = 'closing';
+    this.inProcess.stop();
     const serversClosed = this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
     const monitorClosed = this.monitor.close();
     if (monitorClosed !== null) serversClosed.push(monitorClosed);
@@ -352,7 +385,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * upgrade and any TLS below it). INFO goes first; over maxConnections the
    * stream gets INFO and the error instead.
    */
-  admit(stream: Duplex, peer: Peer, listener: HubListener): void {
+  admit(stream: Duplex, peer: Peer, listener: AdmitListener): void {
     if (this.state !== 'listening') {
       stream.destroy();
       return;
@@ -362,7 +395,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /** The connection's id, nonce and INFO; null (and the stream refused) over maxConnections. */
-  private greet(stream: Duplex, peer: Peer, listener: HubListener): { id: number; nonce: string | undefined; info: string } | null {
+  private greet(stream: Duplex, peer: Peer, listener: AdmitListener): { id: number; nonce: string | undefined; info: string } | null {
     const id = this.nextId++;
     const nonce = this.auth !== null && this.auth.nonce ? this.auth.newNonce() : undefined;
     const info = infoLine(listener.infoPrefix, { id, ip: clientIp(listener, peer), nonce });
@@ -381,7 +414,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /** Serves a connected stream: INFO (unless already sent), the parser, the timers. */
-  private serve(stream: HubStream, id: number, peer: Peer, nonce: string | undefined, listener: HubListener, info: string | null): void {
+  private serve(stream: HubStream, id: number, peer: Peer, nonce: string | undefined, listener: AdmitListener, info: string | null): void {
     const conn = new Connection(this.core, stream, id, peer, nonce);
     conn.infoPrefix = listener.infoPrefix;
     stream[kConn] = conn;

@@ -43,7 +43,10 @@ export interface HubOptions {
   unix?: string;
   /** File mode of the Unix socket (e.g. 0o600). Default: as created (umask). */
   unixMode?: number;
-  /** Several listeners at once; overrides host/port/unix. */
+  /**
+   * Several listeners at once; overrides host/port/unix. `[]`: none at all,
+   * the hub is reached in-process only (hub.connect(), or its inprocess:// `url`).
+   */
   listen?: ListenSpec[];
   /** Name in INFO (`server_name`). Default: the generated server id. */
   serverName?: string;
@@ -264,7 +267,7 @@ function checkListen(spec: ListenSpec): ListenSpec {
 export function resolveOptions(opts: HubOptions = {}): ResolvedHubOptions {
   let listen: ListenSpec[];
   if (opts.listen !== undefined) {
-    if (!Array.isArray(opts.listen) || opts.listen.length === 0) throw new ConfigError('option listen must be a non-empty array');
+    if (!Array.isArray(opts.listen)) throw new ConfigError('option listen must be an array (empty: in-process clients only)');
     listen = opts.listen;
   } else {
     listen = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect, createHub, ConnectionError, ErrorCode, type Bus } from '../../src/index.js';
 import { parseServer, resolveConnectOptions, ClientDefaults } from '../../src/client/options.js';
 import { nodePlatform } from '../../src/client/node.js';
-import { startServer, targetKind, TargetKind, type ServerHandle } from './helpers/server.js';
+import { skipInProcess, startServer, targetKind, TargetKind, type ServerHandle } from './helpers/server.js';
 import { barrier, inbox, rejection } from './helpers/wait.js';
 
 /** A loopback port nobody listens on (bound, then released). */
@@ -45,7 +45,7 @@ describe('connect()', () => {
     await server.stop();
   });
 
-  it('connects with nats://, tcp:// and bare host:port URLs', async () => {
+  it('connects with nats://, tcp:// and bare host:port URLs', { skip: skipInProcess('the URLs name a TCP port') }, async () => {
     for (const url of [server.url, `tcp://127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]) {
       const bus = await connect(url);
       buses.push(bus);
@@ -139,7 +139,7 @@ describe('connect()', () => {
     }
   });
 
-  it('dials ws:// and wss:// over WebSocket (a dead port is a ConnectionError), and refuses the tls option with ws://', async () => {
+  it('dials ws:// and wss:// over WebSocket (a dead port is a ConnectionError), and refuses the tls option with ws://', { skip: skipInProcess('WebSocket needs a socket') }, async () => {
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
     const port = (dead.address() as { port: number }).port;
@@ -290,7 +290,7 @@ describe('connect()', () => {
     assert.ok(ClientDefaults.reconnect.maxDelay > ClientDefaults.reconnect.initialDelay);
   });
 
-  it('connects over a Unix socket (unix:// URL and bare path)', { skip: targetKind() === TargetKind.HUB ? false : 'nats-server 2.9 has no Unix socket listener for clients' }, async () => {
+  it('connects over a Unix socket (unix:// URL and bare path)', { skip: targetKind() === TargetKind.NATS_SERVER ? 'nats-server 2.9 has no Unix socket listener for clients' : skipInProcess('tests the Unix socket dialer') }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'netemitter-unix-'));
     const path = join(dir, 'hub.sock');
     const hub = createHub({ unix: path });

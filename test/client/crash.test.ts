@@ -7,10 +7,10 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Bus } from '../../src/index.js';
-import { startServer, type ServerHandle } from './helpers/server.js';
+import { skipInProcess, startServer, type ServerHandle } from './helpers/server.js';
 import { inbox, next, until } from './helpers/wait.js';
 
-describe('a server process killed with SIGKILL', () => {
+describe('a server process killed with SIGKILL', { skip: skipInProcess('the hub runs in a child process to be killed') }, () => {
   let server: ServerHandle | undefined;
   const buses: Bus[] = [];
 

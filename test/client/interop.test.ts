@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as natsConnect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { connect, ERROR_HEADER, ErrorCode, type Bus } from '../../src/index.js';
-import { startServer, type ServerHandle } from './helpers/server.js';
+import { skipInProcess, startServer, type ServerHandle } from './helpers/server.js';
 import { barrier, inbox, rejection, within } from './helpers/wait.js';
 
 /** Collects n messages of a nats.js subscription, bounded. */
@@ -26,7 +26,7 @@ async function take(nc: NatsConnection, subject: string, n: number, send: () => 
   return got;
 }
 
-describe('interop with nats.js', () => {
+describe('interop with nats.js', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: ServerHandle;
   let nc: NatsConnection;
   let bus: Bus;

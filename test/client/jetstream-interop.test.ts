@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect, type Bus, type DurableMeta } from '../../src/index.js';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, type TestServer } from '../helpers/target.js';
 import { closeAll, connectTo } from '../helpers/client.js';
 import { until } from './helpers/wait.js';
 
-describe('durable streams with the official NATS client', () => {
+describe('durable streams with the official NATS client', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: TestServer;
   let nc: NatsConnection;
   let bus: Bus;

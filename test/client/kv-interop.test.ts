@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect, KeyExistsError, type Bus, type KvEntry } from '../../src/index.js';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, type TestServer } from '../helpers/target.js';
 import { closeAll, connectTo } from '../helpers/client.js';
 import { until, within } from './helpers/wait.js';
 
@@ -21,7 +21,7 @@ async function streamBytes(s: ReadableStream<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('key-value and object stores with the official NATS clients', () => {
+describe('key-value and object stores with the official NATS clients', { skip: skipInProcess('nats.js dials TCP only (it has no in-process transport)') }, () => {
   let server: TestServer;
   let nc: NatsConnection;
   let bus: Bus;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { connect, DigestMismatchError, BucketNotFoundError, type Bus } from '../../src/index.js';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, type TestServer } from '../helpers/target.js';
 import { within } from './helpers/wait.js';
 
 const sha = (b: Buffer): string => `SHA-256=${createHash('sha256').update(b).digest('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
@@ -65,7 +65,9 @@ describe('object stores', () => {
     assert.equal(await os.info('missing'), null);
   });
 
-  it('a 5 MB object streams in 128 KiB chunks and reads back intact through a slow reader', async () => {
+  // In-process nothing waits in kernel socket buffers: the reader holds the whole flow-control window (2 MB, doubling),
+  // over half of this object, so the bound below says nothing there.
+  it('a 5 MB object streams in 128 KiB chunks and reads back intact through a slow reader', { skip: skipInProcess('the bound counts on kernel buffers holding part of the window') }, async () => {
     const os = await bus.objects('big');
     const data = randomBytes(5 * 1024 * 1024);
     // Fed in odd-sized pieces, as a file stream would.

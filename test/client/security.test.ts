@@ -24,7 +24,7 @@ import {
   type Dialer,
   type DialTarget,
 } from '../../src/index.js';
-import { startServer, skipUnlessHub, type ServerOptions, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, skipUnlessHub, type ServerOptions, type TestServer } from '../helpers/target.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
 import { TestProxy } from './helpers/proxy.js';
 import { inbox, next, rejection, within } from './helpers/wait.js';
@@ -80,7 +80,7 @@ describe('client security', () => {
   const tlsServer = (): ServerOptions => ({ tls: { cert: certs.server.cert.path, key: certs.server.key.path } });
   const mtlsServer = (): ServerOptions => ({ tls: { cert: certs.server.cert.path, key: certs.server.key.path, ca: certs.ca.path, verify: true } });
 
-  describe('TLS', () => {
+  describe('TLS', { skip: skipInProcess('TLS runs over a socket') }, () => {
     it('connects to a tls:// URL, verifying the server with a CA file (by IP and by name, SNI)', async () => {
       const s = await server(tlsServer());
       for (const host of ['127.0.0.1', 'localhost']) {
@@ -172,7 +172,7 @@ describe('client security', () => {
   });
 
   describe('credentials', () => {
-    it('token: from the option or the URL; a wrong one is an AuthorizationError from connect()', async () => {
+    it('token: from the option or the URL; a wrong one is an AuthorizationError from connect()', { skip: skipInProcess('the URLs name a TCP port') }, async () => {
       const s = await server({ authorization: { token: 's3cr3t/t0ken' } });
       await roundTrip(await bus({ servers: s.url, token: 's3cr3t/t0ken' }));
       await roundTrip(await bus({ servers: `nats://${encodeURIComponent('s3cr3t/t0ken')}@127.0.0.1:${s.port}` }));
@@ -186,7 +186,7 @@ describe('client security', () => {
       assert.ok((await refusal({ servers: s.url, timeout: 2_000 })) instanceof AuthorizationError);
     });
 
-    it('user and password: from the options or the URL (percent-decoded); options win over the URL', async () => {
+    it('user and password: from the options or the URL (percent-decoded); options win over the URL', { skip: skipInProcess('the URLs name a TCP port') }, async () => {
       const password = 'p@ss:w/rd %é';
       const s = await server({ authorization: { users: [{ user: 'alice', password }] } });
       await roundTrip(await bus({ servers: s.url, user: 'alice', pass: password }));
@@ -298,7 +298,7 @@ describe('client security', () => {
     });
   });
 
-  describe('reconnect', () => {
+  describe('reconnect', { skip: skipInProcess('TLS runs over a socket') }, () => {
     it('redoes TLS (mutual) and authentication on every reconnect, and restores subscriptions', async () => {
       const s = await server({ ...mtlsServer(), authorization: { users: [{ user: 'carol', password: 'pw2' }] } });
       const proxy = await TestProxy.start({ host: '127.0.0.1', port: s.port });

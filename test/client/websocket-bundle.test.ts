@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, type TestServer } from '../helpers/target.js';
 import { rejection, within } from './helpers/wait.js';
 
 type BrowserModule = typeof import('../../src/browser.js');
@@ -44,7 +44,7 @@ describe('the browser bundle', () => {
   });
 });
 
-describe('the browser bundle in Node, over ws://', () => {
+describe('the browser bundle in Node, over ws://', { skip: skipInProcess('WebSocket runs over a socket') }, () => {
   let server: TestServer;
   let mod: BrowserModule;
   const buses: BrowserBus[] = [];

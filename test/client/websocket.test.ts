@@ -17,7 +17,7 @@ import { connect, ConfigError, ErrorCode, type Bus, type ConnectOptions } from '
 import { WebSocketStreamDefaults } from '../../src/client/websocket-stream.js';
 import { mergeServers } from '../../src/client/handshake.js';
 import { parseServer } from '../../src/client/options.js';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { skipInProcess, startServer, type TestServer } from '../helpers/target.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
 import { startServer as startRestartable, type ServerHandle } from './helpers/server.js';
 import { Cluster, natsServerBin } from './helpers/cluster.js';
@@ -38,7 +38,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('client over ws://', () => {
+describe('client over ws://', { skip: skipInProcess('WebSocket runs over a socket') }, () => {
   let server: TestServer;
   const buses: Bus[] = [];
 
@@ -188,7 +188,7 @@ describe('client over ws://', () => {
   });
 });
 
-describe('client over ws:// with durable streams', () => {
+describe('client over ws:// with durable streams', { skip: skipInProcess('WebSocket runs over a socket') }, () => {
   let server: TestServer;
   const buses: Bus[] = [];
 
@@ -226,7 +226,7 @@ describe('client over ws:// with durable streams', () => {
   });
 });
 
-describe('client over ws:// across a server restart', () => {
+describe('client over ws:// across a server restart', { skip: skipInProcess('WebSocket runs over a socket') }, () => {
   let server: ServerHandle;
   let b: Bus | undefined;
   let other: Bus | undefined;
@@ -260,7 +260,7 @@ describe('client over ws:// across a server restart', () => {
   });
 });
 
-describe('client over wss://', () => {
+describe('client over wss://', { skip: skipInProcess('WebSocket runs over a socket') }, () => {
   let server: TestServer;
   let certs: TestCerts;
   const buses: Bus[] = [];

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect, createHub, PermissionError, ConfigError, type Bus, type Hub, type ClientInfo, type Will } from '../../src/index.js';
-import { startServer, skipUnlessHub, differs, type ServerOptions, type TestServer } from '../helpers/target.js';
+import { startServer, skipInProcess, skipUnlessHub, differs, type ServerOptions, type TestServer } from '../helpers/target.js';
 import { RawClient, connectLine } from '../helpers/raw.js';
 import { spawnChild, type Child } from './helpers/procs.js';
 import { TestProxy } from './helpers/proxy.js';
@@ -19,6 +19,8 @@ import { barrier, inbox, next, within, WAIT_MS, type Inbox } from './helpers/wai
 
 const CHILD = fileURLToPath(new URL('./fixtures/will-child.js', import.meta.url));
 const HUB_ONLY = skipUnlessHub('nats-server has no last will');
+/** Hub only, and over a socket: a child process, WebSocket or a TCP proxy between client and hub. */
+const hubOverSocket = (why: string): string | false => HUB_ONLY || skipInProcess(why);
 
 /** What each test starts, stopped after it even when it fails. */
 class Scope {
@@ -134,7 +136,7 @@ describe('last will', () => {
       assert.deepEqual(w.controls.payloads, []);
     }));
 
-  it('is published when the process is killed with SIGKILL, with its payload and headers', { skip: HUB_ONLY }, () =>
+  it('is published when the process is killed with SIGKILL, with its payload and headers', { skip: hubOverSocket('the client is a child process') }, () =>
     scoped(async (s) => {
       const server = await s.server();
       const w = await watcher(s, server, 'workers.left');
@@ -153,7 +155,7 @@ describe('last will', () => {
       assert.equal(w.wills.length, 1);
     }));
 
-  it('over WebSocket as over TCP: SIGKILL publishes it, close() does not', { skip: HUB_ONLY }, () =>
+  it('over WebSocket as over TCP: SIGKILL publishes it, close() does not', { skip: hubOverSocket('WebSocket runs over a socket') }, () =>
     scoped(async (s) => {
       const server = await s.server({ websocket: true });
       const w = await watcher(s, server, 'ws.left');
@@ -254,7 +256,7 @@ describe('last will', () => {
       assert.deepEqual(w.wills.payloads, []);
     }));
 
-  it('is not published on a close() whose flush the hub does not confirm in time: the cancel goes ahead of the FIN', { skip: HUB_ONLY }, () =>
+  it('is not published on a close() whose flush the hub does not confirm in time: the cancel goes ahead of the FIN', { skip: hubOverSocket('a TCP proxy holds the PONG back') }, () =>
     scoped(async (s) => {
       const server = await s.server();
       const w = await watcher(s, server, 'unconfirmed.left');
@@ -282,7 +284,7 @@ describe('last will', () => {
       assert.deepEqual(w.wills.payloads, []);
     }));
 
-  it('is cancelled by a client that follows a lame-duck INFO to another server, and left with that server', { skip: HUB_ONLY }, () =>
+  it('is cancelled by a client that follows a lame-duck INFO to another server, and left with that server', { skip: hubOverSocket('a TCP proxy cuts the second connection') }, () =>
     scoped(async (s) => {
       const a = await s.server();
       const b = await s.server();

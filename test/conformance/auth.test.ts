@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { AuthorizationError, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { differs, natsServerAuthorization, natsServerTls, startServer, type TestServer } from '../helpers/target.js';
+import { differs, natsServerAuthorization, natsServerTls, startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { assertAllClosedWith, CLIENT_TIMEOUT_MS, REFUSAL_TIMEOUT_MS, refusesToStart, untilClosed } from '../helpers/security.js';
@@ -79,7 +79,7 @@ describe('auth: token', () => {
     assert.equal(await accepted(server, connectLine({ auth_token: TOKEN, verbose: true })), '+OK\r\nPONG\r\n');
   });
 
-  it('nats.js with the token connects and is served', async () => {
+  it('nats.js with the token connects and is served', { skip: SKIP_NATS_JS }, async () => {
     const nc = await connectTo(server, { token: TOKEN });
     try {
       await pubSubWorks(nc, 'auth.token');
@@ -100,7 +100,7 @@ describe('auth: token', () => {
     assert.equal(await untilClosed(server, connectLine({ user: 'u', pass: TOKEN }) + 'PING\r\n'), VIOLATION);
   });
 
-  it('nats.js with a wrong token fails with AuthorizationError', async () => {
+  it('nats.js with a wrong token fails with AuthorizationError', { skip: SKIP_NATS_JS }, async () => {
     const err = await rejection(connectTo(server, { token: 'not-it', timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
@@ -199,7 +199,7 @@ describe('auth: single user and password', () => {
     });
   });
 
-  it('the right user and password are accepted; nats.js is served', async () => {
+  it('the right user and password are accepted; nats.js is served', { skip: SKIP_NATS_JS }, async () => {
     assert.equal(await accepted(server, connectLine({ user: 'solo', pass: 'pw-81c2' })), 'PONG\r\n');
     const nc = await connectTo(server, { user: 'solo', pass: 'pw-81c2' });
     try {
@@ -220,7 +220,7 @@ describe('auth: single user and password', () => {
     await assertAllClosedWith(server, withPing(cases), VIOLATION);
   });
 
-  it('nats.js with a wrong password fails with AuthorizationError', async () => {
+  it('nats.js with a wrong password fails with AuthorizationError', { skip: SKIP_NATS_JS }, async () => {
     const err = await rejection(connectTo(server, { user: 'solo', pass: 'nope', timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });
@@ -264,7 +264,7 @@ describe('auth: users list with plain and bcrypt passwords', () => {
     assert.equal(await accepted(server, connectLine({ user: 'carol', pass: 'carol-secret' })), 'PONG\r\n');
   });
 
-  it('nats.js as a bcrypt user is served', async () => {
+  it('nats.js as a bcrypt user is served', { skip: SKIP_NATS_JS }, async () => {
     const nc = await connectTo(server, { user: 'bob', pass: 'bob-secret' });
     try {
       await pubSubWorks(nc, 'auth.bcrypt');
@@ -316,7 +316,7 @@ describe('auth: NKey users', () => {
     assert.equal(await accepted(server, (info) => connectLine({ nkey: user.getPublicKey(), sig: sign(user, info.nonce, 'base64') })), 'PONG\r\n');
   });
 
-  it('nats.js with nkeyAuthenticator is served', async () => {
+  it('nats.js with nkeyAuthenticator is served', { skip: SKIP_NATS_JS }, async () => {
     const nc = await connectTo(server, { authenticator: nkeyAuthenticator(user.getSeed()) });
     try {
       await pubSubWorks(nc, 'auth.nkey');
@@ -342,7 +342,7 @@ describe('auth: NKey users', () => {
     await assertAllClosedWith(server, withPing(cases), VIOLATION);
   });
 
-  it('nats.js with an unknown NKey fails with AuthorizationError', async () => {
+  it('nats.js with an unknown NKey fails with AuthorizationError', { skip: SKIP_NATS_JS }, async () => {
     const err = await rejection(connectTo(server, { authenticator: nkeyAuthenticator(stranger.getSeed()), timeout: CLIENT_TIMEOUT_MS }));
     assert.ok(err instanceof AuthorizationError, `got ${err.name}: ${err.message}`);
   });

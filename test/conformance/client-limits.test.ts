@@ -5,10 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, type MsgHdrsImpl, type NatsConnection } from '@nats-io/transport-node';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { barrier, closeAll, collect, connectTo } from '../helpers/client.js';
 
-describe('auto-unsubscribe', () => {
+describe('auto-unsubscribe', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let pub: NatsConnection;
   let sub: NatsConnection;
@@ -65,7 +65,7 @@ describe('auto-unsubscribe', () => {
   });
 });
 
-describe('max_payload', () => {
+describe('max_payload', { skip: SKIP_NATS_JS }, () => {
   const MAX = 1024;
   let server: TestServer;
   let pub: NatsConnection;
@@ -121,7 +121,7 @@ describe('max_payload', () => {
   });
 });
 
-describe('many subscriptions', () => {
+describe('many subscriptions', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let pub: NatsConnection;
   let sub: NatsConnection;
@@ -156,7 +156,7 @@ describe('many subscriptions', () => {
   });
 });
 
-describe('drain', () => {
+describe('drain', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let pub: NatsConnection;
 

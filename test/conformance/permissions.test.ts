@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { connectLine, RawClient } from '../helpers/raw.js';
 import { closeAll, connectTo, rejection } from '../helpers/client.js';
 import type { AuthorizationOptions } from '../../src/server/security/types.js';
@@ -185,7 +185,7 @@ describe('permissions: publish and subscribe', () => {
     assert.equal(await step(alice, 'SUB orders.x 1\r\nPUB orders.x 1\r\nz\r\nPUB public.a 1\r\ny\r\n'), 'MSG orders.x 1 1\r\nz\r\n' + pubViolation('public.a') + 'PONG\r\n');
   });
 
-  it('nats.js reports a denied publish as a PermissionViolationError and stays connected', async () => {
+  it('nats.js reports a denied publish as a PermissionViolationError and stays connected', { skip: SKIP_NATS_JS }, async () => {
     const nc = await connectTo(server, { user: 'alice', pass: PASS });
     try {
       const errors: Error[] = [];
@@ -281,7 +281,7 @@ describe('permissions: allowResponses', () => {
     }
   });
 
-  it('nats.js: a responder without publish rights answers a request', async () => {
+  it('nats.js: a responder without publish rights answers a request', { skip: SKIP_NATS_JS }, async () => {
     const responder = await connectTo(server, { user: 'resp', pass: PASS });
     const requester = await connectTo(server, { user: 'admin', pass: PASS });
     try {
@@ -295,7 +295,7 @@ describe('permissions: allowResponses', () => {
   });
 });
 
-describe('permissions: JetStream API subjects', () => {
+describe('permissions: JetStream API subjects', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let admin: NatsConnection;
   let limited: NatsConnection;

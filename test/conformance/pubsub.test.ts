@@ -6,10 +6,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { barrier, closeAll, collect, connectTo } from '../helpers/client.js';
 
-describe('pub/sub with the official client', () => {
+describe('pub/sub with the official client', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let pub: NatsConnection;
   let sub: NatsConnection;
@@ -159,7 +159,7 @@ describe('pub/sub with the official client', () => {
   });
 });
 
-describe('queue groups', () => {
+describe('queue groups', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   const conns: NatsConnection[] = [];
 
@@ -214,7 +214,7 @@ describe('queue groups', () => {
   });
 });
 
-describe('echo', () => {
+describe('echo', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let quiet: NatsConnection;
   let loud: NatsConnection;

@@ -4,10 +4,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, RequestError, type NatsConnection } from '@nats-io/transport-node';
-import { startServer, type TestServer } from '../helpers/target.js';
+import { startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { barrier, closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 
-describe('request/reply', () => {
+describe('request/reply', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let requester: NatsConnection;
   let responder: NatsConnection;
@@ -82,7 +82,7 @@ describe('request/reply', () => {
   });
 });
 
-describe('no responders', () => {
+describe('no responders', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let nc: NatsConnection;
 
@@ -119,7 +119,7 @@ describe('no responders', () => {
   });
 });
 
-describe('headers', () => {
+describe('headers', { skip: SKIP_NATS_JS }, () => {
   let server: TestServer;
   let pub: NatsConnection;
   let sub: NatsConnection;

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createUser } from '@nats-io/nkeys';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { differs, skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, connectTo } from '../helpers/client.js';
 import { assertAllClosedWith, REFUSAL_TIMEOUT_MS, untilClosed } from '../helpers/security.js';
@@ -104,7 +104,7 @@ function heapAfterGc(gc: () => void): number {
   return process.memoryUsage().heapUsed;
 }
 
-describe('hostile: a thousand failed logins beside a legitimate client', () => {
+describe('hostile: a thousand failed logins beside a legitimate client', { skip: SKIP_NATS_JS }, () => {
   const FAILURES = 1_000;
   // Failed logins run this many at a time: the hub delays each refusal more
   // as an address keeps failing (all of these come from 127.0.0.1), so one

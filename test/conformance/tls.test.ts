@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AuthorizationError, type NatsConnection } from '@nats-io/transport-node';
-import { differs, skipUnlessHub, startServer, type TestServer } from '../helpers/target.js';
+import { differs, skipUnlessHub, startServer, type TestServer, SKIP_NATS_JS } from '../helpers/target.js';
 import { connectLine, RawClient, withRaw } from '../helpers/raw.js';
 import { closeAll, collect, connectTo, rejection } from '../helpers/client.js';
 import { makeCerts, RawTlsClient, type TestCerts } from '../helpers/tls.js';
@@ -52,7 +52,7 @@ function assertNoProtocolBytes(received: Buffer): void {
   assert.equal(received[0], 0x15, `expected nothing or a TLS alert record, got ${JSON.stringify(received.toString('latin1'))}`);
 }
 
-describe('tls: server certificate', () => {
+describe('tls: server certificate', { skip: SKIP_NATS_JS }, () => {
   let certs: TestCerts;
   let server: TestServer;
 
@@ -153,7 +153,7 @@ describe('tls: server certificate', () => {
   });
 });
 
-describe('tls: mutual TLS (verify)', () => {
+describe('tls: mutual TLS (verify)', { skip: SKIP_NATS_JS }, () => {
   let certs: TestCerts;
   let server: TestServer;
 
@@ -215,7 +215,7 @@ describe('tls: mutual TLS (verify)', () => {
   });
 });
 
-describe('tls: authentication inside TLS', () => {
+describe('tls: authentication inside TLS', { skip: SKIP_NATS_JS }, () => {
   const TOKEN = 'tls-tok-52e1';
   let certs: TestCerts;
   let server: TestServer;
@@ -275,7 +275,7 @@ describe('tls: authentication inside TLS', () => {
   });
 });
 
-describe('tls: handshake first (nats.js tlsFirst)', () => {
+describe('tls: handshake first (nats.js tlsFirst)', { skip: SKIP_NATS_JS }, () => {
   let certs: TestCerts;
   let server: TestServer | undefined;
   const skip = skipUnlessHub('nats-server 2.9.10 has no TLS-first mode (2.10 added handshake_first)');
@@ -304,7 +304,7 @@ describe('tls: handshake first (nats.js tlsFirst)', () => {
   });
 });
 
-describe('tls: configuration errors', () => {
+describe('tls: configuration errors', { skip: SKIP_NATS_JS }, () => {
   it('a key that does not match the certificate: the server refuses to start', async () => {
     const certs = await makeCerts();
     await refusesToStart({ tls: { cert: certs.server.cert.path, key: certs.wrongKey.path } });

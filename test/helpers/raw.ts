@@ -1,5 +1,6 @@
 /**
- * A raw TCP protocol client for golden tests: it sends exactly the bytes a
+ * A raw protocol client for golden tests (over TCP, or in-process when the
+ * server's url is an inprocess:// one): it sends exactly the bytes a
  * test gives it and records exactly the bytes the server sends back, so a
  * test can compare them with a wire capture of nats-server.
  *
@@ -11,7 +12,9 @@
  * Strings are sent as latin1 (one char, one byte): protocol text is ASCII and
  * a test can still write any byte value in a string.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
+import type { ByteStream } from '../../src/index.js';
+import { dialInProcess } from '../../src/in-process.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -46,14 +49,14 @@ export class RawClient {
   readonly infoLine: string;
   /** The INFO JSON. */
   readonly info: Record<string, unknown>;
-  private readonly socket: Socket;
+  private readonly socket: ByteStream;
   private buf: Buffer;
   private cursor = 0;
   private closed = false;
   private closedByUs = false;
   private readonly waiters = new Set<Waiter>();
 
-  private constructor(socket: Socket, infoLine: string, rest: Buffer) {
+  private constructor(socket: ByteStream, infoLine: string, rest: Buffer) {
     this.socket = socket;
     this.infoLine = infoLine;
     const json = infoLine.replace(/^INFO\s+/i, '').trim();
@@ -70,9 +73,11 @@ export class RawClient {
   }
 
   /** Connects and reads the INFO line (bounded by timeoutMs). */
-  static connect(server: { host: string; port: number }, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<RawClient> {
+  static async connect(server: { host: string; port: number; url?: string }, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<RawClient> {
+    const inProcess = server.url?.startsWith('inprocess://') === true ? server.url.slice('inprocess://'.length) : undefined;
+    const socket: ByteStream =
+      inProcess === undefined ? netConnect({ host: server.host, port: server.port, noDelay: true }) : await dialInProcess({ inprocess: inProcess }, new AbortController().signal);
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: server.host, port: server.port, noDelay: true });
       let head = Buffer.alloc(0);
       const fail = (why: string): void => {
         cleanup();

@@ -3,6 +3,9 @@
  *
  *   NETEMITTER_TARGET=hub          (default) our hub, in this process, on 127.0.0.1:0
  *   NETEMITTER_TARGET=nats-server  the reference server, one child process per startServer()
+ *   NETEMITTER_TARGET=inprocess    our hub with no listener: `url` is its inprocess:// URL, which our
+ *                                  client reaches with no socket (the suites of our client only; see
+ *                                  skipInProcess for what cannot run so)
  *
  * Running the same tests against a real nats-server is what proves that they
  * encode NATS behaviour and not our hub's opinions. Options use the hub's
@@ -21,6 +24,8 @@ import type { AuthorizationOptions, Permissions, SubjectPermission, TlsOptions, 
 export const TargetKind = {
   HUB: 'hub',
   NATS_SERVER: 'nats-server',
+  /** Our hub, reached in-process (hub.connect(), inprocess:// URLs): no socket at all. */
+  INPROCESS: 'inprocess',
 } as const;
 export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
 
@@ -59,7 +64,7 @@ export const SYSTEM_USER = 'sys';
 
 export interface TestServer {
   readonly kind: TargetKind;
-  /** nats://127.0.0.1:PORT */
+  /** nats://127.0.0.1:PORT (inprocess://ID for the inprocess target) */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -85,8 +90,27 @@ export function targetKind(): TargetKind {
   const v = process.env.NETEMITTER_TARGET;
   if (v === undefined || v === '' || v === TargetKind.HUB) return TargetKind.HUB;
   if (v === TargetKind.NATS_SERVER) return TargetKind.NATS_SERVER;
-  throw new Error(`NETEMITTER_TARGET must be 'hub' or 'nats-server', got ${JSON.stringify(v)}`);
+  if (v === TargetKind.INPROCESS) return TargetKind.INPROCESS;
+  throw new Error(`NETEMITTER_TARGET must be 'hub', 'nats-server' or 'inprocess', got ${JSON.stringify(v)}`);
 }
+
+/** Whether the target is our hub, over sockets or in-process. */
+export function isHub(): boolean {
+  return targetKind() !== TargetKind.NATS_SERVER;
+}
+
+/**
+ * For `it(name, { skip: skipInProcess('why') }, fn)`: a test that needs a
+ * socket (TLS, WebSocket, a proxy, a server in another process, a restart
+ * at the same address) is reported as skipped, with the reason, when the
+ * target is in-process.
+ */
+export function skipInProcess(why: string): string | false {
+  return targetKind() === TargetKind.INPROCESS ? `not in-process: ${why}` : false;
+}
+
+/** For the conformance cases that use the official client (nats.js), which dials TCP only. */
+export const SKIP_NATS_JS = skipInProcess('nats.js dials TCP only (it has no in-process transport)');
 
 /**
  * For `it(name, { skip: skipUnlessHub('why') }, fn)`: a test that only makes
@@ -94,7 +118,7 @@ export function targetKind(): TargetKind {
  * the reason, when the target is nats-server.
  */
 export function skipUnlessHub(why = 'tests the hub itself'): string | false {
-  return targetKind() === TargetKind.HUB ? false : `hub only: ${why}`;
+  return isHub() ? false : `hub only: ${why}`;
 }
 
 /**
@@ -104,7 +128,7 @@ export function skipUnlessHub(why = 'tests the hub itself'): string | false {
  * and `why` keeps the reason next to the assertion.
  */
 export function differs<T>(d: { natsServer: T; hub: T; why: string }): T {
-  return targetKind() === TargetKind.HUB ? d.hub : d.natsServer;
+  return isHub() ? d.hub : d.natsServer;
 }
 
 /** Starts a server of the current target with the given limits. */
@@ -116,11 +140,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   if (maxPayload > maxPending) {
     throw new Error(`startServer: maxPayload (${maxPayload}) cannot be higher than maxPending (${maxPending})`);
   }
-  return targetKind() === TargetKind.HUB ? startHub(opts) : startNatsServer(opts);
+  return isHub() ? startHub(opts) : startNatsServer(opts);
 }
 
 async function startHub(opts: ServerOptions): Promise<TestServer> {
   const { jetstream, monitor, systemAccount: _sys, websocket, ...limits } = opts;
+  const inProcess = targetKind() === TargetKind.INPROCESS;
+  if (inProcess && (websocket === true || limits.tls !== undefined)) {
+    throw new Error('startServer: TLS and WebSocket need a socket; mark the test skipInProcess');
+  }
   const storeDir = jetstream === true ? await mkdtemp(join(tmpdir(), 'netemitter-store-')) : undefined;
   const removeStore = (): Promise<void> => (storeDir === undefined ? Promise.resolve() : rm(storeDir, { recursive: true, force: true }));
   let hub: Hub;
@@ -131,9 +159,8 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     hub = createHub({
       ...limits,
       authorization,
-      host: HOST,
-      port: 0,
-      ...(monitor === true ? { httpPort: 0 } : {}),
+      ...(inProcess ? { listen: [] } : { host: HOST, port: 0 }),
+      ...(monitor === true ? { httpPort: 0, httpHost: HOST } : {}),
       ...hubWebsocket(websocket),
       jetstream: storeDir === undefined ? false : { store: { dir: storeDir } },
     });
@@ -145,12 +172,14 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     await removeStore();
     throw err;
   });
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => (stopping ??= hub.close({ grace: 0 }).then(removeStore));
+  if (inProcess) return { kind: TargetKind.INPROCESS, url: hub.url, host: '', port: 0, monitorUrl: hub.monitorAddress?.url, hub, stop };
   if (addr === undefined || addr.port === undefined) {
     await hub.close({ grace: 0 });
     await removeStore();
     throw new Error('startServer: the hub reported no TCP address');
   }
-  let stopping: Promise<void> | null = null;
   return {
     kind: TargetKind.HUB,
     url: addr.url,
@@ -159,7 +188,7 @@ async function startHub(opts: ServerOptions): Promise<TestServer> {
     monitorUrl: hub.monitorAddress?.url,
     wsUrl: websocket === true ? hubWsUrl(hub) : undefined,
     hub,
-    stop: () => (stopping ??= hub.close({ grace: 0 }).then(removeStore)),
+    stop,
   };
 }
 

@@ -4,6 +4,8 @@
  *
  *   hub          our hub, in this process (or in a child process: { child: true })
  *   nats-server  the reference server, one child process
+ *   inprocess    our hub with no listener, reached at its inprocess:// URL (no socket); a restart
+ *                gives a new URL (a new hub), and there is no child process (skipInProcess)
  *
  * A client test needs more than test/helpers/target.ts offers: stop a server
  * and start another on the same port, kill one like a crash, put one in
@@ -16,11 +18,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createHub, type Hub, type SubscriptionEvent } from '../../../src/index.js';
-import { targetKind, TargetKind } from '../../helpers/target.js';
+import { skipInProcess, targetKind, TargetKind } from '../../helpers/target.js';
 import { natsServerBin, portOf, spawnChild, waitForPorts, type Child } from './procs.js';
 import { within } from './wait.js';
 
-export { targetKind, TargetKind };
+export { skipInProcess, targetKind, TargetKind };
 
 const HOST = '127.0.0.1';
 const START_MS = 5_000;
@@ -62,6 +64,9 @@ export interface ServerHandle {
 /** Starts a server of the current target. */
 export function startServer(opts: StartOptions = {}): Promise<ServerHandle> {
   if (targetKind() === TargetKind.NATS_SERVER) return NatsServer.start(opts);
+  if (targetKind() === TargetKind.INPROCESS && (opts.child === true || opts.websocket === true)) {
+    return Promise.reject(new Error('startServer: a child process or WebSocket needs a socket; mark the test skipInProcess'));
+  }
   return opts.child === true ? ChildHub.start(opts) : LocalHub.start(opts);
 }
 
@@ -89,7 +94,7 @@ class SubTable {
 // ── our hub, in this process ─────────────────────────────────────────────────
 
 class LocalHub implements ServerHandle {
-  readonly kind = TargetKind.HUB;
+  readonly kind = targetKind() === TargetKind.INPROCESS ? TargetKind.INPROCESS : TargetKind.HUB;
   hub: Hub | undefined;
   port = 0;
   private readonly table = new SubTable();
@@ -111,7 +116,7 @@ class LocalHub implements ServerHandle {
   }
 
   get url(): string {
-    return `nats://${HOST}:${this.port}`;
+    return this.kind === TargetKind.INPROCESS ? this.hub!.url : `nats://${HOST}:${this.port}`;
   }
 
   get wsUrl(): string | undefined {
@@ -120,12 +125,12 @@ class LocalHub implements ServerHandle {
 
   private async open(port: number): Promise<void> {
     const ws = this.wsPort === undefined ? {} : { websocket: { host: HOST, port: Math.max(0, this.wsPort) } };
-    const hub = createHub({ host: HOST, port, ...ws });
+    const hub = createHub(this.kind === TargetKind.INPROCESS ? { listen: [] } : { host: HOST, port, ...ws });
     this.table.clear();
     hub.on('subscribe', (e) => this.table.add(e));
     hub.on('unsubscribe', (e) => this.table.remove(e));
     const [addr] = await hub.listen();
-    this.port = addr!.port!;
+    this.port = addr?.port ?? 0;
     if (this.wsPort !== undefined) this.wsPort = hub.websocketAddress!.port;
     this.hub = hub;
     this.closing = null;
