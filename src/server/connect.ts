@@ -4,6 +4,8 @@
  * (credentials, identity) to authentication.
  */
 import type { ConnectRequest } from './security/types.js';
+import type { ClientOptions } from './types.js';
+import { ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
 
 const BOOL_FIELDS = ['verbose', 'pedantic', 'tls_required', 'echo', 'no_responders', 'headers'] as const;
 const EXTENSION_FIELDS = ['will', 'presence'] as const;
@@ -44,4 +46,24 @@ export function parseConnect(json: string): ConnectRequest | null {
     out.protocol = o.protocol;
   }
   return out as ConnectRequest;
+}
+
+/**
+ * Applies a CONNECT's protocol options to a connection's (a field left out
+ * keeps its value: a second CONNECT changes only what it names). Returns
+ * nats-server's -ERR text for a combination it refuses, or null.
+ */
+export function applyConnect(o: ClientOptions, c: ConnectRequest): string | null {
+  o.verbose = c.verbose ?? o.verbose;
+  o.pedantic = c.pedantic ?? o.pedantic;
+  o.echo = c.echo ?? o.echo;
+  o.headers = c.headers ?? o.headers;
+  o.noResponders = c.no_responders ?? o.noResponders;
+  o.name = c.name ?? o.name;
+  o.lang = c.lang ?? o.lang;
+  o.version = c.version ?? o.version;
+  o.protocol = c.protocol ?? o.protocol;
+  if (o.protocol < 0 || o.protocol > PROTOCOL_VERSION) return ProtocolErrorText.BAD_PROTOCOL;
+  if (o.noResponders && !o.headers) return ProtocolErrorText.NO_RESPONDERS_HEADERS;
+  return null;
 }

@@ -10,11 +10,11 @@
  */
 import type { Duplex } from 'node:stream';
 import { ServerParser, type ServerParserHandler } from '../protocol/parser.js';
-import { CONTROL_PREFIX, ProtocolErrorText, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { CONTROL_PREFIX, ProtocolErrorText } from '../protocol/constants.js';
 import { isValidSubject, isValidLiteralSubject, isValidToken } from '../protocol/subject.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../transport.js';
-import { parseConnect } from './connect.js';
+import { applyConnect, parseConnect } from './connect.js';
 import { ResponseRights, type CompiledPermissions } from './security/permissions.js';
 import type { AuthResult } from './security/auth.js';
 import type { ConnectRequest } from './security/types.js';
@@ -268,22 +268,9 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     // nats-server's first estimate, until a PONG measures one: INFO sent to CONNECT read (its /connz and advisories show it).
     if (this.request === null && this.rtt === 0) this.rtt = performance.now() - this.opened;
     this.request = c;
-    const o = this.opts;
-    o.verbose = c.verbose ?? o.verbose;
-    o.pedantic = c.pedantic ?? o.pedantic;
-    o.echo = c.echo ?? o.echo;
-    o.headers = c.headers ?? o.headers;
-    o.noResponders = c.no_responders ?? o.noResponders;
-    o.name = c.name ?? o.name;
-    o.lang = c.lang ?? o.lang;
-    o.version = c.version ?? o.version;
-    o.protocol = c.protocol ?? o.protocol;
-    if (o.protocol < 0 || o.protocol > PROTOCOL_VERSION) {
-      this.protocolError(ProtocolErrorText.BAD_PROTOCOL, true);
-      return;
-    }
-    if (o.noResponders && !o.headers) {
-      this.protocolError(ProtocolErrorText.NO_RESPONDERS_HEADERS, true);
+    const refusal = applyConnect(this.opts, c);
+    if (refusal !== null) {
+      this.protocolError(refusal, true);
       return;
     }
     const auth = this.hub.auth;

@@ -14,11 +14,12 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Connection } from './connection.js';
-import { CloseReason, type HubCore, type HubListener, type HubStats, type Message, type Subscriber, type Subscription } from './types.js';
+import { CloseReason, type HubCore, type HubListener, type HubStats, type Subscriber } from './types.js';
+import { attachStream, connectionOf, internalMessage, refuseStream, routerJsHost, subEvent } from './hub-wiring.js';
 
 export type { HubStats };
 export type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
-import type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
+import type { CloseOptions, HubEvents } from './hub-events.js';
 import { Router } from './router.js';
 import { clientIp, infoLine, infoPrefix, newServerId, type InfoServer } from './info.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
@@ -39,8 +40,6 @@ import { InProcessListener, type InProcessConnectOptions } from './in-process.js
 import type { Bus } from '../client/bus.js';
 import type { EventMap } from '../client/bus-types.js';
 
-const kConn = Symbol('netemitter.connection');
-type HubStream = Duplex & { [kConn]?: Connection };
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
 /** What admit() needs of the listener a stream came through (a socket listener, WebSocket, in-process). */
@@ -180,7 +179,7 @@ export class Hub extends EventEmitter<HubEvents> {
         return hub.servers.find((s) => s.kind === TransportKind.TCP)?.infoPrefix;
       },
       admit: (stream, peer, listener) => this.admit(stream, peer, listener),
-      activity: (stream) => (stream as HubStream)[kConn]?.touch(),
+      activity: (stream) => connectionOf(stream)?.touch(),
     };
   }
 
@@ -401,12 +400,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const info = infoLine(listener.infoPrefix, { id, ip: clientIp(listener, peer), nonce });
     if (this.connections.size + this.handshaking.size >= this.options.maxConnections) {
       // As nats-server: INFO, then the error, in plaintext.
-      stream.on('error', ignore);
-      stream.end(`${info}-ERR '${ProtocolErrorText.MAX_CONNECTIONS}'\r\n`);
-      // Read (and drop) until the peer closes too; a peer that never does is cut off.
-      stream.resume();
-      const timer = setTimeout(destroyStream, this.options.writeDeadline, stream);
-      stream.once('close', () => clearTimeout(timer));
+      refuseStream(stream, `${info}-ERR '${ProtocolErrorText.MAX_CONNECTIONS}'\r\n`, this.options.writeDeadline);
       this.options.logger.warn({ client: id, maxConnections: this.options.maxConnections }, 'maximum connections exceeded');
       return null;
     }
@@ -414,13 +408,10 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /** Serves a connected stream: INFO (unless already sent), the parser, the timers. */
-  private serve(stream: HubStream, id: number, peer: Peer, nonce: string | undefined, listener: AdmitListener, info: string | null): void {
+  private serve(stream: Duplex, id: number, peer: Peer, nonce: string | undefined, listener: AdmitListener, info: string | null): void {
     const conn = new Connection(this.core, stream, id, peer, nonce);
     conn.infoPrefix = listener.infoPrefix;
-    stream[kConn] = conn;
-    stream.on('data', streamOnData);
-    stream.on('error', streamOnError);
-    stream.on('close', streamOnClose);
+    attachStream(stream, conn);
     this.connections.add(conn);
     this.counters.totalConnections++;
     if (info !== null) conn.send(info);
@@ -482,16 +473,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** The hub as the JetStream layer sees it: one internal path in (publish), one out (deliverTo). */
   private jsHost(): JsHost {
-    const router = this.router;
-    const message = internalMessage;
-    return {
-      logger: this.options.logger,
-      publish: (subject, reply, headers, payload, capture = true) => router.publish(null, message(subject, reply, headers, payload), capture),
-      deliverTo: (target, subject, reply, headers, payload) => router.deliverTo(target, message(subject, reply, headers, payload), false),
-      reply: (subject, payload, headers = null) => router.deliverTo(subject, message(subject, undefined, headers, payload), true),
-      hasInterest: (subject) => router.hasInterest(subject),
-      flush: () => router.flushAll(),
-    };
+    return routerJsHost(this.router, this.options.logger);
   }
 
   /**
@@ -509,33 +491,6 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else this.options.logger.error({ err }, err.message);
   }
-}
-
-/** A message from inside the hub; subjects are wire strings, `headers` a whole header block or null. */
-function internalMessage(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): Message {
-  return { subject, reply, headerLength: headers === null ? 0 : headers.length, payload: headers === null ? payload : Buffer.concat([headers, payload]) };
-}
-
-function subEvent(sub: Subscription): SubscriptionEvent {
-  return { client: sub.conn.info(), subject: sub.subject, queue: sub.queue, sid: sub.sid };
-}
-
-function streamOnData(this: HubStream, chunk: Buffer): void {
-  this[kConn]!.receive(chunk);
-}
-
-function streamOnError(this: HubStream, err: Error): void {
-  this[kConn]!.close(CloseReason.SOCKET_ERROR, err);
-}
-
-function streamOnClose(this: HubStream): void {
-  this[kConn]!.streamClosed();
-}
-
-function ignore(): void {}
-
-function destroyStream(stream: Duplex): void {
-  stream.destroy();
 }
 
 /** Creates a hub. Call `listen()` to start accepting connections. */
