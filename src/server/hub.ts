@@ -99,7 +99,7 @@ export class Hub extends EventEmitter<HubEvents> {
       jetstream: this.jetstream !== null,
       publish: (subject, reply, headers, payload) =>
         this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
-      hasInterest: (subject) => this.router.hasInterest(subject),
+      hasInterest: (subject) => this.router.hasInterest(subject) || this.jetstream?.captures(subject) === true,
       connections: () => [...this.connections].filter((c) => c.ready),
       sysServer: () => this.monitor.sysServer(),
     });

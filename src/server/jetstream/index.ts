@@ -147,6 +147,11 @@ export class JetStream implements ConsumerHost, JsContext {
     return reply !== undefined;
   }
 
+  /** Whether a stream captures `subject` (a wire string): a message published there would be stored. */
+  captures(subject: string): boolean {
+    return !this.closed && this.registry.streams.size > 0 && this.registry.captureFor(subject) !== null;
+  }
+
   private onApi(tokens: string[], reply: string, body: Buffer): boolean {
     if (tokens[0] === 'CONSUMER' && tokens[1] === 'MSG' && tokens[2] === 'NEXT' && tokens.length === 5) {
       const c = this.registry.streams.get(tokens[3]!)?.consumers.get(tokens[4]!);
