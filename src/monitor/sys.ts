@@ -23,7 +23,7 @@
  * subscribe permissions let it see, as a viewer of the HTTP documents does.
  */
 import { ADVERTISED_VERSION } from '../protocol/constants.js';
-import { fromWire } from '../protocol/bytes.js';
+import { fromWire, messageBody } from '../protocol/bytes.js';
 import { connz, parseConnzQuery } from './connz.js';
 import { CpuMeter, healthz, jsz, subsz, varz } from './documents.js';
 import { time } from './format.js';
@@ -206,7 +206,7 @@ export class SysResponder<R> {
     if (subject.charCodeAt(0) !== 36 /* $ */ || !subject.startsWith(SYS_SERVER_PREFIX)) return false;
     const kind = this.requestKind(subject);
     if (kind === null || reply === undefined) return false;
-    const body = Buffer.from(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength);
+    const body = messageBody(payload, headerLength);
     const answer = this.answer(kind, body, this.viewerOf(requester));
     // Filtered out: silence, as from nats-server (whose subscription still took the request: no "no responders").
     if (answer !== null) this.send(reply, Buffer.from(JSON.stringify(answer)));

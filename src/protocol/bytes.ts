@@ -34,6 +34,11 @@ export const bufferView: (ab: ArrayBufferLike, byteOffset: number, length: numbe
   ? (ab, byteOffset, length) => new Species(ab, byteOffset, length)
   : (ab, byteOffset, length) => Buffer.from(ab, byteOffset, length);
 
+/** The body of a message routed as headers + body (`headerLength` bytes of headers): a view, no copy. */
+export function messageBody(payload: Uint8Array, headerLength: number): Buffer {
+  return bufferView(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength);
+}
+
 /** A user string (UTF-8) in the hub's byte-per-char form. */
 export function toWire(s: string): string {
   // Fast path: pure ASCII strings are already byte-per-char.

@@ -14,7 +14,7 @@
  * hub's one thread: a list is a consistent snapshot between two events.
  */
 import { CLOSED_REASON_TEXT } from '../monitor/closed.js';
-import { fromWire } from '../protocol/bytes.js';
+import { fromWire, messageBody } from '../protocol/bytes.js';
 import { checkPresenceMeta, Feature, type PresenceMeta } from '../protocol/extensions.js';
 import {
   PRESENCE_CONTROL,
@@ -120,7 +120,7 @@ export class Presence {
     let error: string | null = null;
     let meta: unknown;
     try {
-      meta = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength).toString('utf8'));
+      meta = JSON.parse(messageBody(payload, headerLength).toString('utf8'));
     } catch {
       error = 'presence metadata must be JSON';
     }
@@ -164,7 +164,7 @@ export class Presence {
   private list(wireReply: string | undefined, headerLength: number, payload: Uint8Array): void {
     if (wireReply === undefined) return;
     const reply = fromWire(wireReply);
-    const req = parseListRequest(Buffer.from(payload.buffer, payload.byteOffset + headerLength, payload.length - headerLength));
+    const req = parseListRequest(messageBody(payload, headerLength));
     if (typeof req === 'string') {
       this.reply(reply, JSON.stringify({ seq: this.seq, members: [], error: req }));
       return;
