@@ -119,13 +119,6 @@ export interface AdvisoryHost {
 export class Advisories {
   private readonly host: AdvisoryHost;
   private readonly ids = new EventIds();
-  /**
-   * Advisories waiting while one is being published. Delivering one can cut
-   * a slow watcher off, whose close publishes another from inside the first:
-   * queued here and sent by the outer call, so a burst of such closes is a
-   * loop, not a recursion as deep as the number of watchers.
-   */
-  private sending: Array<[string, Buffer]> | null = null;
 
   constructor(host: AdvisoryHost) {
     this.host = host;
@@ -141,7 +134,8 @@ export class Advisories {
       server: this.host.sysServer(),
       client: clientBlock(conn, undefined),
     };
-    this.send(CONNECT_ADVISORY, Buffer.from(JSON.stringify(body)));
+    // A watcher cut off by this delivery is reported after it: the lifecycle queues closes made during one (lifecycle.ts).
+    this.host.publish(CONNECT_ADVISORY, undefined, null, Buffer.from(JSON.stringify(body)));
   }
 
   closed(conn: Connection, reason: CloseReason): void {
@@ -158,20 +152,6 @@ export class Advisories {
       received: { msgs: conn.outMsgs, bytes: conn.outBytes },
       reason: CLOSED_REASON_TEXT[reason],
     };
-    this.send(DISCONNECT_ADVISORY, Buffer.from(JSON.stringify(body)));
-  }
-
-  private send(subject: string, payload: Buffer): void {
-    if (this.sending !== null) {
-      this.sending.push([subject, payload]);
-      return;
-    }
-    const queue: Array<[string, Buffer]> = [[subject, payload]];
-    this.sending = queue;
-    try {
-      for (let i = 0; i < queue.length; i++) this.host.publish(queue[i]![0], undefined, null, queue[i]![1]);
-    } finally {
-      this.sending = null;
-    }
+    this.host.publish(DISCONNECT_ADVISORY, undefined, null, Buffer.from(JSON.stringify(body)));
   }
 }

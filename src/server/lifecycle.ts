@@ -108,10 +108,32 @@ export class Lifecycle {
     for (const w of this.watchers) w.ready?.(conn as Connection);
   }
 
+  /**
+   * Closes reported while one is being reported: a service's publish (a
+   * leave, an advisory, a will) can cut a slow watcher off, whose close
+   * would report from inside the first. Queued here and reported by the
+   * outer call, so a cascade of such closes is a loop, not a recursion as
+   * deep as the number of watchers, for every service at once.
+   */
+  private reporting: Array<[Connection, CloseReason]> | null = null;
+
   /** Called for every close; only clients that were ready are reported. */
   closed(conn: Subscriber, reason: CloseReason): void {
     if (!(conn as Connection).ready) return;
-    for (const w of this.watchers) w.closed?.(conn as Connection, reason);
+    if (this.reporting !== null) {
+      this.reporting.push([conn as Connection, reason]);
+      return;
+    }
+    const queue: Array<[Connection, CloseReason]> = [[conn as Connection, reason]];
+    this.reporting = queue;
+    try {
+      for (let i = 0; i < queue.length; i++) {
+        const [c, r] = queue[i]!;
+        for (const w of this.watchers) w.closed?.(c, r);
+      }
+    } finally {
+      this.reporting = null;
+    }
   }
 
   control(conn: Subscriber, subject: string): ControlCommand | null {

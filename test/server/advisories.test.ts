@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Advisories, AdvisoryType, CONNECT_ADVISORY, DISCONNECT_ADVISORY, EventIds, type AdvisoryHost } from '../../src/server/advisories.js';
 import type { Connection } from '../../src/server/connection.js';
+import { Lifecycle } from '../../src/server/lifecycle.js';
 import { CloseReason } from '../../src/server/types.js';
 import { TransportKind } from '../../src/transport.js';
 
@@ -122,7 +123,10 @@ describe('the advisories watcher', () => {
   it('an advisory published while one is being delivered (a slow watcher cut off by it) waits its turn: a loop, not a recursion', () => {
     const N = 20_000;
     const order: number[] = [];
-    let adv: Advisories;
+    // The lifecycle queues closes reported during one, for every service: here the advisories and a second watcher.
+    const lifecycle = new Lifecycle();
+    const seenByOther: number[] = [];
+    const cut = (id: number): Connection => ({ ...(fakeConn() as object), id, ready: true }) as unknown as Connection;
     const host: AdvisoryHost = {
       hasInterest: () => true,
       sysServer: () => ({}),
@@ -130,13 +134,16 @@ describe('the advisories watcher', () => {
         const id = (JSON.parse(payload.toString()) as { client: { id: number } }).client.id;
         order.push(id);
         // Each delivery closes the next watcher, as a slow consumer's cut-off does, inside this publish.
-        if (id < N) adv.closed({ ...(fakeConn() as object), id: id + 1 } as unknown as Connection, CloseReason.SLOW_CONSUMER);
+        if (id < N) lifecycle.closed(cut(id + 1), CloseReason.SLOW_CONSUMER);
       },
     };
-    adv = new Advisories(host);
-    adv.closed({ ...(fakeConn() as object), id: 1 } as unknown as Connection, CloseReason.SLOW_CONSUMER);
+    lifecycle.add(new Advisories(host));
+    lifecycle.add({ closed: (conn) => void seenByOther.push(conn.id) });
+    lifecycle.closed(cut(1), CloseReason.SLOW_CONSUMER);
     assert.equal(order.length, N);
     assert.ok(order.every((id, i) => id === i + 1), 'in order');
+    assert.equal(seenByOther.length, N);
+    assert.ok(seenByOther.every((id, i) => id === i + 1), 'the other watcher in order too');
   });
 });
 
