@@ -35,6 +35,7 @@ export const ErrorCode = {
   OBJECT: 'ERR_NETEMITTER_OBJECT',
   DIGEST_MISMATCH: 'ERR_NETEMITTER_DIGEST_MISMATCH',
   PRESENCE: 'ERR_NETEMITTER_PRESENCE',
+  SCHEMA_VIOLATION: 'ERR_NETEMITTER_SCHEMA_VIOLATION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -390,5 +391,25 @@ export class DigestMismatchError extends NetEmitterError {
 export class PresenceError extends NetEmitterError {
   constructor(message: string) {
     super(ErrorCode.PRESENCE, message);
+  }
+}
+
+/**
+ * An event that breaks the schema of its subject: refused by the hub (its
+ * `-ERR 'Schema Violation for Publish to "S": …'`, a request's 400 status, a
+ * durable publish's error PubAck with err_code 19001), by hub.publish(), or by
+ * the client before sending when it validates locally (`validate: 'local'`).
+ */
+export class SchemaViolationError extends NetEmitterError {
+  readonly subject: string;
+  /** One line, at most 200 characters: the first problem found. */
+  readonly reason: string;
+  /** The rule's name (schema file name or `inline#N`), when known. */
+  readonly schema: string | undefined;
+  constructor(subject: string, reason: string, schema?: string) {
+    super(ErrorCode.SCHEMA_VIOLATION, `schema violation for ${JSON.stringify(subject)}: ${reason}`);
+    this.subject = subject;
+    this.reason = reason;
+    this.schema = schema;
   }
 }

@@ -4,7 +4,8 @@
  */
 export { createHub, Hub } from './server/hub.js';
 export type { HubEvents, HubStats, SubscriptionEvent, CloseOptions } from './server/hub.js';
-export type { HubOptions, HubJetStreamOptions, ListenSpec, TcpListenSpec, PathListenSpec, Logger } from './server/options.js';
+export type { HubOptions, HubJetStreamOptions, ListenSpec, TcpListenSpec, PathListenSpec, Logger, SchemaRule, JsonSchema } from './server/options.js';
+export { SchemaAction } from './protocol/schemas.js';
 // hub.connect()'s options: the client's connect options less servers, dialer and tls (in-process, no network).
 export type { InProcessConnectOptions } from './server/in-process.js';
 // The storage behind durable streams, for createHub({ jetstream: { store } }) or on its own.

@@ -68,4 +68,5 @@ export {
   WrongRevisionError,
   WatchError,
   PresenceError,
+  SchemaViolationError,
 } from '../errors.js';

@@ -7,6 +7,10 @@ import { ConfigError } from '../errors.js';
 import type { Store, StoreSpec } from '../store/index.js';
 import type { TlsOptions, AuthorizationOptions, AuthenticateHook } from './security/types.js';
 
+import type { JsonSchema, SchemaAction } from '../protocol/schemas.js';
+
+export type { SchemaAction, JsonSchema };
+
 /** A pino-compatible logger. The hub is silent unless one is given. */
 export interface Logger {
   trace(obj: unknown, msg?: string): void;
@@ -118,6 +122,28 @@ export interface HubOptions {
   authenticate?: AuthenticateHook;
   /** A WebSocket listener for browsers (nats.ws, `netemitter/browser`): docs/operations.md, "WebSocket listener". Absent: off. */
   websocket?: WebSocketOptions;
+  /**
+   * JSON Schemas the hub enforces on publishes (docs/schemas.md): the first
+   * rule whose subjects match a publish's subject applies. Compiled once here;
+   * a schema that does not compile is a ConfigError. Absent or empty: no
+   * payload is parsed.
+   */
+  schemas?: SchemaRule[];
+}
+
+/** One schema rule: which subjects, which schema, what to do with an event that breaks it. */
+export interface SchemaRule {
+  /** Subject patterns (`*` and `>` wildcards), at least one. */
+  subjects: string[];
+  /**
+   * The JSON Schema itself, or the path of a JSON file holding it (relative
+   * paths: to the working directory; the CLI resolves them from the config
+   * file's directory). `$ref` to another file resolves by name, relative to
+   * the referring file's directory. No `$schema`: draft 2020-12; draft-07 too.
+   */
+  schema: JsonSchema | string;
+  /** Default 'reject'. */
+  action?: SchemaAction;
 }
 
 /** The WebSocket listener (ws:// or, with the hub's `tls`, wss://). */
