@@ -183,7 +183,7 @@ function idFor(root: string, path: string): string {
 
 /** The rule's name: `rule.name`, its path relative to baseDir, or inline#N. */
 function ruleName(rule: SchemaRule, i: number, inlineN: number, loader: Loader): string {
-  const given = (rule as { name?: unknown } | null)?.name;
+  const given: unknown = rule?.name;
   if (typeof given === 'string' && given !== '') return given;
   if (typeof rule?.schema === 'string') return loader.show(resolve(loader.baseDir, rule.schema)) || rule.schema;
   return inlineN > 0 ? inlineSchemaName(inlineN) : `schemas[${i}]`;

@@ -22,6 +22,7 @@ import { SchemaCompileError } from '../errors.js';
 import {
   MAX_JSON_DEPTH,
   SCHEMA_ACTIONS,
+  isHubApiSubject,
   shortReason,
   type JsonSchema,
   type SchemaAction,
@@ -308,8 +309,13 @@ export function compileRules(infos: readonly SchemaRuleInfo[]): CompiledRule[] {
   });
 }
 
-/** The first rule with a subject pattern matching `subject` (a literal subject), or null. Uncached. */
+/**
+ * The first rule with a subject pattern matching `subject` (a literal
+ * subject), or null; always null for the hub's own APIs (isHubApiSubject), so
+ * a catch-all `>` rule breaks no JetStream ack or hub request. Uncached.
+ */
 export function ruleFor(rules: readonly CompiledRule[], subject: string): CompiledRule | null {
+  if (rules.length === 0 || isHubApiSubject(subject)) return null;
   const tokens = subject.split('.');
   for (const rule of rules) {
     const patterns = rule instanceof Rule ? rule.tokens : rule.subjects.map((s) => s.split('.'));

@@ -126,7 +126,7 @@ describe('loadRules: $ref across files', () => {
       ['inline#1', 'drop', ['inline.ref']],
       ['inline#2', 'reject', ['inline.plain']],
     ]);
-    const named = loadRules([{ subjects: ['a'], schema: join(base, 'schemas/plain.json'), name: 'schemas/plain.json' } as SchemaRule], '/');
+    const named = loadRules([{ subjects: ['a'], schema: join(base, 'schemas/plain.json'), name: 'schemas/plain.json' }], '/');
     assert.equal(named[0]!.name, 'schemas/plain.json');
   });
 

@@ -308,6 +308,13 @@ describe('ruleFor', () => {
     assert.equal(ruleFor(rules.slice(0, 2), 'orders.paid.late'), null);
     assert.equal(ruleFor([], 'x'), null);
   });
+  it('never a rule for the hub own APIs, even under >', () => {
+    for (const s of ['$JS.API.STREAM.INFO.x', '$JS.ACK.s.c.1.1.1.1.0', '$JS.FC.x.y', '$NE.SCHEMA.LIST', '$SYS.REQ.SERVER.PING']) {
+      assert.equal(ruleFor(rules, s), null, s);
+    }
+    assert.equal(ruleFor(rules, '$KV.bucket.key')?.name, 'c');
+    assert.equal(ruleFor(rules, '$O.store.x')?.name, 'c');
+  });
   it('info is what was compiled', () => {
     assert.equal(rules[1]!.info.subjects[1], 'billing.>');
     assert.equal(rules[1]!.action, 'reject');
