@@ -9,12 +9,12 @@ import type { JsonSchema } from '../../src/protocol/schemas.js';
 import type { RawClient } from '../helpers/raw.js';
 
 /** The tickets example's event: what every listener of ticket.created expects. */
-export const TICKET: JsonSchema = {
+export const TICKET = {
   type: 'object',
   required: ['id', 'priority'],
   properties: { id: { type: 'string' }, priority: { enum: ['low', 'high'] } },
   additionalProperties: false,
-};
+} satisfies JsonSchema;
 
 /** The reason the validator gives for `payload` against `schema`: what the hub must send, to the byte. */
 export function reasonFor(schema: JsonSchema, payload: string | Uint8Array): string {
