@@ -5,7 +5,8 @@
  * live tail costs W1, with --websocket W1 and W3 over ws:// against
  * nats-server (and --profile --websocket: the hub's profile under W1 over
  * ws://), with --inprocess W1 and W4 over hub.connect() against loopback
- * TCP. See docs/performance.md.
+ * TCP, with --schemas W1 with a JSON event whose schema the hub checks
+ * against none. See docs/performance.md.
  */
 import { parseOptions } from './lib/options.js';
 import { runPeers } from './lib/suite.js';
@@ -14,10 +15,12 @@ import { runSecurity } from './lib/security-suite.js';
 import { runMonitor } from './lib/monitor-suite.js';
 import { runWebSocket } from './lib/websocket-suite.js';
 import { runInProcess } from './lib/inprocess-suite.js';
+import { runSchemas } from './lib/schema-suite.js';
 
 const o = parseOptions(process.argv.slice(2), 'bench');
 if (o.inprocess) await runInProcess(o);
 else if (o.profile) await runProfile(o);
+else if (o.schemas) await runSchemas(o);
 else if (o.security) await runSecurity(o);
 else if (o.monitor) await runMonitor(o);
 else if (o.websocket) await runWebSocket(o);

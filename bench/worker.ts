@@ -77,7 +77,7 @@ async function runSub(j: Extract<Job, { role: 'sub' }>): Promise<void> {
 
 async function runPub(j: Extract<Job, { role: 'pub' }>): Promise<void> {
   const c = await openClient(j.client, j.url, j.login);
-  const payload = Buffer.alloc(j.size, 0x61);
+  const payload = j.payload === undefined ? Buffer.alloc(j.size, 0x61) : Buffer.from(j.payload);
   let acked = 0;
   let wake: (() => void) | null = null;
   onCredit = (n) => {

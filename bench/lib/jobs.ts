@@ -25,7 +25,8 @@ interface ClientJob {
 
 export type Job =
   | ({ role: 'sub'; subject: string; count: number; warmup: number; progressEvery: number; conns: number } & ClientJob)
-  | ({ role: 'pub'; subject: string; count: number; size: number; batch: number; inflight: number; window: number } & ClientJob)
+  /** `payload`: the text published (UTF-8), instead of `size` bytes of 'a'. */
+  | ({ role: 'pub'; subject: string; count: number; size: number; payload?: string; batch: number; inflight: number; window: number } & ClientJob)
   | ({ role: 'lat-sub'; subject: string } & ClientJob)
   | ({ role: 'lat-pub'; subject: string; size: number; rate: number; warmupMs: number; durationMs: number } & ClientJob)
   | ({ role: 'rep'; subject: string } & ClientJob)

@@ -68,6 +68,8 @@ export interface BenchOptions {
   websocket: boolean;
   /** The in-process suite: W1 and W4 with our client, hub.connect() against loopback TCP, all in one process. */
   inprocess: boolean;
+  /** The schema suite: W1 with a JSON event on a subject with a schema, without one, and with schemas on other subjects only. */
+  schemas: boolean;
   /** Peers mode and --profile: run the NATS peers with this security set-up (--tls, --auth). */
   variant: Variant | null;
   /** Connection set-up: connections opened one after another per run without bcrypt… */
@@ -87,6 +89,7 @@ const HELP = `usage: npm run bench:peers -- [options]
        npm run bench -- --websocket [--runs 3] [--workloads w1,w3]
        npm run bench -- --profile --websocket [--client nats|ours]
        npm run bench -- --inprocess [--runs 3] [--workloads w1,w4]
+       npm run bench -- --schemas [--runs 3] [--messages N]
 
   --quick               small sizes (about 10 minutes for every peer on 2 cores)
   --runs N              repetitions of every run (default 3)
@@ -134,6 +137,11 @@ In-process (the hub and our client in one process):
   --inprocess           W1 and W4 (request/reply, --concurrency) with our client, over hub.connect() and
                         over loopback TCP to the same kind of hub, each run a fresh process; workloads w1 w4.
                         With --profile: each run's process writes a CPU profile (bench/results/inprocess-prof)
+
+Schemas (the hub alone, nats.js):
+  --schemas             W1 with a 200-byte JSON event (5 fields) on a subject whose schema the hub checks, on a
+                        hub with no schema, and on a hub whose schemas cover other subjects only; runs interleaved.
+                        With --profile: the hub's profile under W1 with the schema
 `;
 
 /** The peer bench's options from its command line; `--help` and misuse end the process (see args.ts). */
@@ -171,6 +179,7 @@ function readOptions(argv: string[]): BenchOptions | null {
       monitor: { type: 'boolean', default: false },
       websocket: { type: 'boolean', default: false },
       inprocess: { type: 'boolean', default: false },
+      schemas: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
       auth: { type: 'string' },
       'setup-conns': { type: 'string' },
@@ -184,13 +193,14 @@ function readOptions(argv: string[]): BenchOptions | null {
   if (values.help) return null;
   const q = values.quick;
   const known: readonly string[] = values.security ? SECURITY_WORKLOADS : values.websocket ? WEBSOCKET_WORKLOADS : values.inprocess ? INPROCESS_WORKLOADS : WORKLOADS;
-  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? (values.monitor ? ['w1'] : [...known])) as Workload[];
+  const workloads = (values.workloads?.split(',').map((w) => w.trim().toLowerCase()) ?? (values.monitor || values.schemas ? ['w1'] : [...known])) as Workload[];
   for (const w of workloads) if (!known.includes(w)) throw new Error(`unknown workload ${w}: expected some of ${known.join(',')}`);
   const variant = readVariant(values.tls, values.auth);
   if (values.security && variant !== null) throw new Error('--tls and --auth do not combine with --security, which runs every set-up itself');
   if (values.security && values.profile) throw new Error('--profile does not run the security suite: profile a set-up with --profile --tls or --profile --auth perms|bcrypt');
   if (values.monitor && (values.security || values.profile || variant !== null)) throw new Error('--monitor runs on its own: not with --security, --profile, --tls or --auth');
   if (values.websocket && (values.security || values.monitor || variant !== null)) throw new Error('--websocket runs on its own (or with --profile): not with --security, --monitor, --tls or --auth');
+  if (values.schemas && (values.security || values.monitor || values.websocket || values.inprocess || variant !== null)) throw new Error('--schemas runs on its own (or with --profile): not with --security, --monitor, --websocket, --inprocess, --tls or --auth');
   if (values.inprocess && (values.security || values.monitor || values.websocket || variant !== null)) throw new Error('--inprocess runs on its own (or with --profile): not with --security, --monitor, --websocket, --tls or --auth');
   const client = values.client ?? 'nats';
   if (client !== 'nats' && client !== 'ours') throw new Error(`--client must be nats or ours, got ${client}`);
@@ -223,6 +233,7 @@ function readOptions(argv: string[]): BenchOptions | null {
     monitor: values.monitor,
     websocket: values.websocket,
     inprocess: values.inprocess,
+    schemas: values.schemas,
     variant,
     setupConns: int(values['setup-conns'], 'setup-conns', q ? 300 : 1000),
     setupBcryptConns: int(values['setup-bcrypt-conns'], 'setup-bcrypt-conns', q ? 30 : 100),

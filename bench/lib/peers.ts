@@ -26,7 +26,7 @@ export const DIST_BENCH = join(ROOT, 'dist', 'bench');
  * hub-browser: the same with the dashboard itself open in headless Chromium (browser-page.ts);
  * hub-ws, nats-server-ws: the server with a plain ws:// WebSocket listener, whose URL the clients get.
  */
-export type ServerKind = 'hub' | 'hub-tail' | 'hub-browser' | 'hub-ws' | 'nats-server' | 'nats-server-ws' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
+export type ServerKind = 'hub' | 'hub-tail' | 'hub-browser' | 'hub-ws' | 'hub-schema' | 'hub-schema-other' | 'nats-server' | 'nats-server-ws' | 'aedes' | 'mosquitto' | 'redis' | 'relay';
 
 export interface RunningServer {
   readonly url: string;
@@ -235,6 +235,26 @@ const SERVERS: Record<ServerKind, ServerDef> = {
     missing: async () => null,
     version: () => 'the hub, with a ws:// WebSocket listener (websocket: { port: 0 })',
     start: startHubWs,
+  },
+  'hub-schema': {
+    kind: 'hub-schema',
+    protocol: 'nats',
+    missing: async () => null,
+    version: () => 'the hub, checking a JSON Schema on the W1 subject (bench/lib/schema-fixture.ts)',
+    start: (opts) => {
+      noSecurity('hub-schema', opts);
+      return nodeServer('hub.js', 'nats', opts, ['--schemas', 'match']);
+    },
+  },
+  'hub-schema-other': {
+    kind: 'hub-schema-other',
+    protocol: 'nats',
+    missing: async () => null,
+    version: () => 'the hub, with JSON Schemas on subjects other than the W1 subject',
+    start: (opts) => {
+      noSecurity('hub-schema-other', opts);
+      return nodeServer('hub.js', 'nats', opts, ['--schemas', 'other']);
+    },
   },
   'nats-server-ws': {
     kind: 'nats-server-ws',

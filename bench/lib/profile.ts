@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ROOT, withVariant, type PeerDef, type StartOptions } from './peers.js';
 import { pubsub, requestReply, type RunOutcome } from './workloads.js';
 import { summarizeProfile } from './cpuprofile.js';
+import { SCHEMA_EVENT } from './schema-fixture.js';
 import { table, si, fixed } from './stats.js';
 import type { BenchOptions } from './options.js';
 
@@ -55,7 +56,10 @@ export async function runProfile(o: BenchOptions): Promise<void> {
   const chosen = workloads.length === 3 && o.workloads.length === 5 ? ['w1', 'w2'] : workloads;
   const root = join(ROOT, 'bench', 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   // --websocket: the hub's ws:// listener, loaded by nats.ws (or our client over ws://).
-  const plain: PeerDef = o.websocket
+  // --schemas: the hub checking the W1 event's schema, loaded with that event.
+  const plain: PeerDef = o.schemas
+    ? { id: 'hub+schema/nats.js', server: 'hub-schema', client: 'nats' }
+    : o.websocket
     ? { id: `hub+ws/${o.client === 'nats' ? 'nats.ws' : 'ours'}`, server: 'hub-ws', client: o.client === 'nats' ? 'nats-ws' : 'ours' }
     : { id: `hub/${o.client === 'nats' ? 'nats.js' : 'ours'}`, server: 'hub', client: o.client };
   // --tls, --auth: the profiled hub with that security set-up.
@@ -77,7 +81,7 @@ export async function runProfile(o: BenchOptions): Promise<void> {
       const subs = w === 'w1' ? 1 : o.w2Subscribers;
       const count = w === 'w1' ? o.messages : o.w2Messages;
       console.log(`\n${w.toUpperCase()} against the hub under --cpu-prof: 1 publisher → ${subs} subscriber${subs > 1 ? 's' : ''}, ${si(count)} × ${o.size} B, client ${peer.id}`);
-      r = await pubsub(peer, o, subs, count, opts);
+      r = await pubsub(peer, o, subs, count, opts, o.schemas ? SCHEMA_EVENT : undefined);
       const m = r.metrics;
       console.log(`  ${si(m['msgs/s'] ?? NaN)} msgs/s delivered, hub CPU ${fixed(m['server µs/msg'] ?? NaN, 2)} µs/msg${r.ok ? '' : `  FAILED: ${r.error}`}  (profiling slows the hub)`);
       roles = ['pub', 'sub'];

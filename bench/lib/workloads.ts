@@ -68,7 +68,8 @@ function clientCpu(pub: WorkerHandle, subs: readonly WorkerHandle[]): { pub: num
 }
 
 /** W1 and W2. */
-export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number, count: number, startOpts: StartOptions = {}): Promise<RunOutcome> {
+/** `payload`: the publisher's message text (e.g. a JSON event), instead of o.size bytes. */
+export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number, count: number, startOpts: StartOptions = {}, payload?: string): Promise<RunOutcome> {
   return withServer(peer, startOpts, async (server) => {
     const subject = 'bench.pubsub';
     const warmup = Math.min(50_000, Math.floor(count / 10));
@@ -84,7 +85,11 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
       workers.push(...subs);
       await within(Promise.all(subs.map((s) => s.ready)), READY_MS, 'subscribers ready');
       const pub = new WorkerHandle(
-        { role: 'pub', client: peer.client, url: server.url, login: server.login, subject, count, size: o.size, batch: o.batch, inflight: o.inflight, window: o.window },
+        {
+          role: 'pub', client: peer.client, url: server.url, login: server.login, subject, count,
+          size: payload === undefined ? o.size : Buffer.byteLength(payload), ...(payload === undefined ? {} : { payload }),
+          batch: o.batch, inflight: o.inflight, window: o.window,
+        },
         profDir(startOpts, 'pub'),
       );
       workers.push(pub);

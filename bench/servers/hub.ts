@@ -12,6 +12,8 @@
  *                                            `LISTENING <port> MONITOR <http port>`
  *   node hub.js --websocket                  a WebSocket listener on 127.0.0.1, port 0,
  *                                            plain ws://; prints `LISTENING <port> WEBSOCKET <url>`
+ *   node hub.js --schemas match|other        JSON Schemas (bench/lib/schema-fixture.ts): one on the
+ *                                            W1 subject, or on other subjects only
  *
  * NETEMITTER_BENCH_HUB_MODULE=/other/tree/dist/src/index.js runs another
  * build's hub under this bench (e.g. a commit from before a fix, built in a
@@ -22,9 +24,10 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as thisBuild from '../../src/index.js';
 import type { ServerSecurity } from '../lib/security.js';
+import { SCHEMA_SETS } from '../lib/schema-fixture.js';
 
 const { values } = parseArgs({
-  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' }, monitor: { type: 'boolean' }, websocket: { type: 'boolean' } },
+  options: { store: { type: 'string' }, sync: { type: 'string' }, 'commit-batch': { type: 'string' }, security: { type: 'string' }, monitor: { type: 'boolean' }, websocket: { type: 'boolean' }, schemas: { type: 'string' } },
 });
 const security = values.security === undefined ? {} : (JSON.parse(readFileSync(values.security, 'utf8')) as ServerSecurity);
 const batch = values['commit-batch'] === undefined ? {} : { maxCommitBatch: Number(values['commit-batch']) };
@@ -39,6 +42,7 @@ const hub = createHub({
   ...(values.monitor === true ? { httpPort: 0 } : {}),
   // From a record: this compiles (and fails below, with a clear line) in a build whose hub has no WebSocket listener.
   ...(values.websocket === true ? ({ websocket: { port: 0, host: '127.0.0.1' } } as Record<string, unknown>) : {}),
+  ...(values.schemas === 'match' || values.schemas === 'other' ? ({ schemas: SCHEMA_SETS[values.schemas] } as Record<string, unknown>) : {}),
   ...(values.store !== undefined ? { jetstream: { store: { dir: values.store, sync }, ...batch } } : {}),
 });
 

@@ -84,6 +84,21 @@ export function deadLetterSubject(prefix: string, subject: string): string {
   return `${prefix}.${SCHEMA_DEAD_LETTER_TOKEN}.${subject}`;
 }
 
+/**
+ * Prefixes of the hub's own APIs: requests to the hub, not events. No rule
+ * applies to them, whatever its subjects say, so a catch-all `>` rule breaks
+ * neither JetStream acks nor the schema and presence requests. `$KV.` and `$O.`
+ * stay checkable: a key-value put is an event.
+ */
+export const HUB_API_PREFIXES: readonly string[] = ['$JS.API.', '$JS.ACK.', '$JS.FC.', '$NE.', '$SYS.'];
+
+/** Whether `subject` is one of the hub's own APIs (HUB_API_PREFIXES): never checked against a schema. */
+export function isHubApiSubject(subject: string): boolean {
+  if (subject.charCodeAt(0) !== 0x24 /* $ */) return false;
+  for (const p of HUB_API_PREFIXES) if (subject.startsWith(p)) return true;
+  return false;
+}
+
 /** A JSON Schema document as it travels: an object (or a boolean schema). */
 export type JsonSchema = { [key: string]: unknown } | boolean;
 

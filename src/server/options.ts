@@ -144,6 +144,12 @@ export interface SchemaRule {
   schema: JsonSchema | string;
   /** Default 'reject'. */
   action?: SchemaAction;
+  /**
+   * The rule's name in errors, dead-letter headers, stats and what clients
+   * are sent. Default: the schema path relative to the working directory, or
+   * `inline#N`. The CLI sets it to the path as written in the config file.
+   */
+  name?: string;
 }
 
 /** The WebSocket listener (ws:// or, with the hub's `tls`, wss://). */
