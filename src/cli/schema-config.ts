@@ -31,9 +31,6 @@ export interface RulesSource {
 
 const RULE_KEYS = ['subjects', 'schema', 'action'] as const;
 
-/** A rule as the CLI hands it to createHub: its schema path absolute, its name the path as written. */
-export type CliSchemaRule = SchemaRule & { readonly name?: string };
-
 function isObject(raw: unknown): raw is Record<string, unknown> {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw);
 }
@@ -42,7 +39,8 @@ function invalid(path: string, src: RulesSource, expected: string): ConfigError 
   return new ConfigError(`invalid value for "${path}" in ${src.file}: expected ${expected}`);
 }
 
-function rule(raw: unknown, path: string, src: RulesSource): CliSchemaRule {
+/** A rule as the CLI hands it to createHub: its schema path absolute, its name the path as written. */
+function rule(raw: unknown, path: string, src: RulesSource): SchemaRule {
   if (!isObject(raw)) throw invalid(path, src, 'an object { "subjects": [...], "schema": ..., "action": ... }');
   for (const key of Object.keys(raw)) {
     if (!(RULE_KEYS as readonly string[]).includes(key)) {
@@ -76,7 +74,7 @@ function rule(raw: unknown, path: string, src: RulesSource): CliSchemaRule {
 }
 
 /** A list of rules, parsed JSON; `path` is where it sits (`schemas`, or `` for a list file's top level). */
-export function parseRuleList(raw: unknown, path: string, src: RulesSource): CliSchemaRule[] {
+export function parseRuleList(raw: unknown, path: string, src: RulesSource): SchemaRule[] {
   if (!Array.isArray(raw)) throw invalid(path === '' ? '(root)' : path, src, 'a list of rules [{ "subjects": [...], "schema": ... }, ...]');
   return raw.map((r, i) => rule(r, `${path}[${i}]`, src));
 }
@@ -99,7 +97,7 @@ export function readJsonFile(file: string, what: string): unknown {
 }
 
 /** A list file: a JSON array of rules; its relative paths are relative to its own directory. */
-export function readRuleListFile(file: string): CliSchemaRule[] {
+export function readRuleListFile(file: string): SchemaRule[] {
   return parseRuleList(readJsonFile(file, 'schema list file'), '', { file });
 }
 
@@ -107,14 +105,14 @@ export function readRuleListFile(file: string): CliSchemaRule[] {
  * The config file's `schemas`: the list itself, or the path of a list file
  * (relative to the config's directory), which is read now.
  */
-export function parseSchemasSection(raw: unknown, src: RulesSource): CliSchemaRule[] {
+export function parseSchemasSection(raw: unknown, src: RulesSource): SchemaRule[] {
   if (typeof raw === 'string' && raw.length > 0) return readRuleListFile(isAbsolute(raw) ? raw : resolve(dirname(src.file), raw));
   if (!Array.isArray(raw)) throw invalid('schemas', src, 'a list of rules, or the path of a JSON file holding one');
   return parseRuleList(raw, 'schemas', src);
 }
 
 /** `--schemas` / NETEMITTER_SCHEMAS: a list file, relative to the working directory. */
-export function parseSchemasFlag(raw: unknown): CliSchemaRule[] {
+export function parseSchemasFlag(raw: unknown): SchemaRule[] {
   if (typeof raw !== 'string' || raw.length === 0) throw new InvalidValue('the path of a JSON file holding a list of schema rules');
   return readRuleListFile(resolve(raw));
 }

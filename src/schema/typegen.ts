@@ -42,7 +42,7 @@ type Obj = { [key: string]: unknown };
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** `schemas/ticket.created.json` → TicketCreated; `inline#2` → Inline2. */
+/** `schemas/ticket.created.json` → TicketCreated; `inline#2` → Inline2; a title `ticket update` → TicketUpdate. */
 export function typeNameOf(ruleName: string): string {
   const base = ruleName.split('/').pop()!.replace(/\.json$/i, '');
   const name = base
@@ -117,9 +117,10 @@ function bundle(rules: readonly SchemaRuleInfo[], reserved: Set<string>): Bundle
     const doc = withoutHash(id);
     const known = keys.get(doc);
     if (known !== undefined) return known;
-    const key = unique(name, reserved);
+    // A schema's title names its type (json-schema-to-typescript's rule); set to the unique name, so the map and the declarations agree.
+    const key = unique(typeof body.title === 'string' && body.title.trim() !== '' ? typeNameOf(body.title) : name, reserved);
     keys.set(doc, key);
-    docs.push({ key, id, body });
+    docs.push({ key, id, body: { ...body, title: key } });
     return key;
   };
   const types = rules.map((r, i) => add(r.schema, `netemitter-typegen:/rule/${i}`, typeNameOf(r.name)));
