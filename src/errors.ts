@@ -70,6 +70,20 @@ export class ConfigError extends NetEmitterError {
   }
 }
 
+/**
+ * A schema rule that does not load or compile (unreadable file, not JSON,
+ * invalid schema, unknown keyword or format, bad `$ref`). The message is one
+ * line naming the rule (its file, or `inline#N`) and the problem.
+ */
+export class SchemaCompileError extends ConfigError {
+  /** The rule's name: its schema file (relative to the config's directory) or `inline#N`. */
+  readonly schema: string;
+  constructor(schema: string, problem: string, options?: { cause?: unknown }) {
+    super(`schema ${schema}: ${problem.replace(/[\r\n]+/g, ' ')}`, options);
+    this.schema = schema;
+  }
+}
+
 /** A listener could not be opened (address in use, permission, live Unix socket). */
 export class ListenError extends NetEmitterError {
   constructor(message: string, options?: { cause?: unknown }) {
