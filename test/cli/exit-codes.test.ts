@@ -49,6 +49,7 @@ const EXPECTED: Record<string, number> = {
   ObjectStoreError: ExitCode.FAILURE,
   DigestMismatchError: ExitCode.FAILURE,
   PresenceError: ExitCode.FAILURE,
+  SchemaViolationError: ExitCode.FAILURE,
   StreamNotFoundError: ExitCode.FAILURE,
   StreamExistsError: ExitCode.FAILURE,
   ConsumerNotFoundError: ExitCode.FAILURE,
