@@ -148,6 +148,7 @@ class DraftCompiler {
 const EMPTY = 'payload is empty (not JSON)';
 const NOT_UTF8 = 'payload is not JSON: not valid UTF-8';
 const TOO_DEEP = `payload nests deeper than ${MAX_JSON_DEPTH} levels`;
+const LOOPS = '(root) cannot be checked: the schema recurses without end';
 /** A payload this short cannot nest deeper than MAX_JSON_DEPTH (each level takes two bytes). */
 const SHALLOW_MAX = 2 * MAX_JSON_DEPTH + 1;
 
@@ -235,7 +236,13 @@ class Rule implements CompiledRule {
     } catch (err) {
       return shortReason(`payload is not JSON: ${(err as Error).message}`);
     }
-    if (this.validate(data) === true) return null;
+    try {
+      if (this.validate(data) === true) return null;
+    } catch {
+      // A schema that recurses without consuming the payload (`{"$ref": "#"}`
+      // under some branch) overflows the stack: a violation, not a crash.
+      return LOOPS;
+    }
     const first = this.validate.errors?.[0];
     return first === undefined ? '(root) does not match the schema' : reasonOf(first);
   }
@@ -266,9 +273,15 @@ function checkShape(info: SchemaRuleInfo, index: number): void {
   }
 }
 
+/**
+ * Payloads tried once at compile time: a schema that recurses on itself for
+ * one of them (`{"$ref": "#"}`) fails the compile instead of every check.
+ */
+const PROBES: readonly unknown[] = [null, true, 0, 1.5, '', 'x', [], [[]], {}, { a: {} }];
+
 function describe(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  if (err instanceof RangeError) return `schema too deeply nested to compile (${text})`;
+  if (err instanceof RangeError) return `schema nests too deeply or a $ref loops on itself (${text})`;
   if (/unknown keyword/.test(text)) return `${text} (a typo? annotation keywords must start with "x-")`;
   return text;
 }
@@ -304,6 +317,13 @@ export function compileRules(infos: readonly SchemaRuleInfo[]): CompiledRule[] {
     }
     if ((validate as { $async?: boolean }).$async === true) {
       throw new SchemaCompileError(info.name, '$async schemas are not supported');
+    }
+    for (const probe of PROBES) {
+      try {
+        validate(probe);
+      } catch (err) {
+        throw new SchemaCompileError(info.name, `a $ref loops on itself without reading the payload (${(err as Error).message} on ${JSON.stringify(probe)})`, { cause: err });
+      }
     }
     return new Rule(info, validate);
   });
