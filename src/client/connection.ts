@@ -24,7 +24,7 @@ import type { ByteStream, Dialer } from '../transport.js';
 import { ClientParser, type ClientParserHandler } from '../protocol/parser.js';
 import { fromWire } from '../protocol/bytes.js';
 import type { ProtocolError } from '../errors.js';
-import { ClosedError, ConnectionError, DisconnectedError, UnsentError, AuthorizationError, PermissionError } from '../errors.js';
+import { ClosedError, ConnectionError, DisconnectedError, UnsentError, AuthorizationError, PermissionError, SchemaViolationError } from '../errors.js';
 import type { ResolvedConnectOptions, ServerAddress } from './options.js';
 import { credentialsFor } from './auth.js';
 import { serverErrorOf } from './server-errors.js';
@@ -243,6 +243,7 @@ export class ClientConnection implements ClientParserHandler {
       this.firstConnect = null;
     } else {
       this.status.emit('reconnect', url);
+      this.handler.reconnected();
     }
     this.scheduleFlush();
   }
@@ -293,6 +294,7 @@ export class ClientConnection implements ClientParserHandler {
       if (added.length > 0) this.status.emit('update', added);
     }
     if (info.ldm === true) this.lameDuck();
+    if (this.state === 'connected') this.handler.infoUpdated(info);
   }
 
   /**
@@ -343,6 +345,12 @@ export class ClientConnection implements ClientParserHandler {
     // A denied SUB restored during the handshake does not fail it: nats-server keeps the connection.
     if (err instanceof PermissionError) {
       this.handler.permissionDenied(err);
+      if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
+      return;
+    }
+    // An event a netemitter hub refused (its schema): the connection stays open, as after a denied publish. A
+    // request learns it from its 400 status, a durable publish from its PubAck: nothing here to fail.
+    if (err instanceof SchemaViolationError) {
       if (this.status.listenerCount('error') > 0) this.status.emit('error', err);
       return;
     }

@@ -6,10 +6,12 @@
  *   PUB orders.get _INBOX.k3J….7 12   ──►   reply on _INBOX.k3J….7 ─► pending['7']
  *
  * A request settles once: with its reply, at its timeout, at once when the
- * server says nobody listens (503) or denies the publish, or at close().
+ * server says nobody listens (503), denies the publish, or refuses the
+ * payload (a netemitter hub's 400 with Netemitter-Schema-Error), or at close().
  */
 import type { MsgHeaders } from '../protocol/headers.js';
-import { ClosedError, NoRespondersError, PermissionOperation, RemoteError, TimeoutError, type PermissionError } from '../errors.js';
+import { ClosedError, NoRespondersError, PermissionOperation, RemoteError, SchemaViolationError, TimeoutError, type PermissionError } from '../errors.js';
+import { SCHEMA_ERROR_HEADER, SCHEMA_VIOLATION_STATUS } from '../protocol/schemas.js';
 import { decodePayload } from './codec.js';
 import { randomToken } from './token.js';
 import type { RawReply } from './jetstream/api.js';
@@ -88,6 +90,10 @@ export class Requests {
     clearTimeout(req.timer);
     if (headers !== undefined) {
       if (headers.code === 503 && data.length === 0) return req.reject(new NoRespondersError(req.subject));
+      if (headers.code === SCHEMA_VIOLATION_STATUS) {
+        const reason = headers.get(SCHEMA_ERROR_HEADER);
+        if (reason !== undefined) return req.reject(new SchemaViolationError(req.subject, reason));
+      }
       if (req.raw) return req.resolve({ headers, data } satisfies RawReply);
       const failure = headers.get(ERROR_HEADER);
       if (failure !== undefined) return req.reject(new RemoteError(failure, Number(headers.get(ERROR_CODE_HEADER) ?? 500) || 500));

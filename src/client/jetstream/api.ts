@@ -13,7 +13,8 @@
 import type { MsgHeaders, HeadersInit } from '../../protocol/headers.js';
 import { encodeHeaders } from '../../protocol/headers.js';
 import type { StatusEmitter } from '../types.js';
-import { JetStreamApiError, JetStreamNotEnabledError, NoRespondersError, NoStreamError } from '../../errors.js';
+import { JetStreamApiError, JetStreamNotEnabledError, NoRespondersError, NoStreamError, SchemaViolationError } from '../../errors.js';
+import { SCHEMA_VIOLATION_ERR_CODE, schemaPubAckDescription } from '../../protocol/schemas.js';
 import { JetStreamDefaults, JsApi, JsHeader, type PubAck } from './types.js';
 
 /** A reply as received: headers (status included) and the payload bytes. */
@@ -82,6 +83,13 @@ function apiError(e: ApiErrorBody): JetStreamApiError {
   return new JetStreamApiError(Number(e.code ?? 500), Number(e.err_code ?? 0), String(e.description ?? 'unknown JetStream error'));
 }
 
+/** A netemitter hub refused the event (its schema): the reason is the description after `schema violation: `. */
+function schemaViolation(subject: string, e: ApiErrorBody): SchemaViolationError {
+  const text = String(e.description ?? '');
+  const prefix = schemaPubAckDescription('');
+  return new SchemaViolationError(subject, text.startsWith(prefix) ? text.slice(prefix.length) : text);
+}
+
 export class JetStreamClient {
   readonly host: JsHost;
   readonly prefix: string;
@@ -126,7 +134,7 @@ export class JetStreamClient {
       throw err;
     }
     const ack = parseJson(reply.data, 'publish') as Partial<PubAck> & { error?: ApiErrorBody };
-    if (ack.error !== undefined) throw apiError(ack.error);
+    if (ack.error !== undefined) throw ack.error.err_code === SCHEMA_VIOLATION_ERR_CODE ? schemaViolation(subject, ack.error) : apiError(ack.error);
     if (typeof ack.stream !== 'string' || ack.stream === '' || typeof ack.seq !== 'number') {
       throw new JetStreamApiError(500, 0, `the reply to a durable publish on ${JSON.stringify(subject)} is not a stream acknowledgement`);
     }
