@@ -109,6 +109,11 @@ class DraftCompiler {
     return this.ajv.compile(root);
   }
 
+  /** The names of the formats this ajv knows. */
+  formats(): string[] {
+    return Object.keys(this.ajv.formats);
+  }
+
   /** Whether the schema's `$id` is new here; throws if the id is known with another schema. */
   private register(schema: JsonSchema): boolean {
     if (typeof schema !== 'object') return true;
@@ -279,10 +284,14 @@ function checkShape(info: SchemaRuleInfo, index: number): void {
  */
 const PROBES: readonly unknown[] = [null, true, 0, 1.5, '', 'x', [], [[]], {}, { a: {} }];
 
-function describe(err: unknown): string {
+/** ajv's compile error as one line a user can act on. */
+function describe(err: unknown, formats: readonly string[]): string {
   const text = err instanceof Error ? err.message : String(err);
   if (err instanceof RangeError) return `schema nests too deeply or a $ref loops on itself (${text})`;
   if (/unknown keyword/.test(text)) return `${text} (a typo? annotation keywords must start with "x-")`;
+  // ajv says "ignored", but in strict mode the compile fails.
+  const format = /^unknown format (".*") ignored in schema at path (".*")$/.exec(text);
+  if (format !== null) return `unknown format ${format[1]} at ${format[2]} (known: ${formats.join(', ')})`;
   return text;
 }
 
@@ -313,7 +322,7 @@ export function compileRules(infos: readonly SchemaRuleInfo[]): CompiledRule[] {
     try {
       validate = compiler.compile(info.schema, info.refs);
     } catch (err) {
-      throw new SchemaCompileError(info.name, describe(err), { cause: err });
+      throw new SchemaCompileError(info.name, describe(err, compiler.formats()), { cause: err });
     }
     if ((validate as { $async?: boolean }).$async === true) {
       throw new SchemaCompileError(info.name, '$async schemas are not supported');

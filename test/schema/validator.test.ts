@@ -245,7 +245,7 @@ describe('formats, annotations, typos', () => {
   });
   it('an unknown format fails the compile', () => {
     const err = compileError({ type: 'string', format: 'emial' });
-    assert.match(err.message, /unknown format "emial"/);
+    assert.match(err.message, /^schema inline#1: unknown format "emial" at "#" \(known: .*\bemail\b.*\)$/);
   });
   it('x- annotation keywords are allowed anywhere', () => {
     const r = rule({ type: 'object', 'x-owner': 'team-a', properties: { a: { type: 'string', 'x-doc': { deep: [1] } } } });
