@@ -109,6 +109,11 @@ class DraftCompiler {
     return this.ajv.compile(root);
   }
 
+  /** The names of the formats this ajv knows. */
+  formats(): string[] {
+    return Object.keys(this.ajv.formats);
+  }
+
   /** Whether the schema's `$id` is new here; throws if the id is known with another schema. */
   private register(schema: JsonSchema): boolean {
     if (typeof schema !== 'object') return true;
@@ -148,6 +153,7 @@ class DraftCompiler {
 const EMPTY = 'payload is empty (not JSON)';
 const NOT_UTF8 = 'payload is not JSON: not valid UTF-8';
 const TOO_DEEP = `payload nests deeper than ${MAX_JSON_DEPTH} levels`;
+const LOOPS = '(root) cannot be checked: the schema recurses without end';
 /** A payload this short cannot nest deeper than MAX_JSON_DEPTH (each level takes two bytes). */
 const SHALLOW_MAX = 2 * MAX_JSON_DEPTH + 1;
 
@@ -235,7 +241,13 @@ class Rule implements CompiledRule {
     } catch (err) {
       return shortReason(`payload is not JSON: ${(err as Error).message}`);
     }
-    if (this.validate(data) === true) return null;
+    try {
+      if (this.validate(data) === true) return null;
+    } catch {
+      // A schema that recurses without consuming the payload (`{"$ref": "#"}`
+      // under some branch) overflows the stack: a violation, not a crash.
+      return LOOPS;
+    }
     const first = this.validate.errors?.[0];
     return first === undefined ? '(root) does not match the schema' : reasonOf(first);
   }
@@ -266,10 +278,20 @@ function checkShape(info: SchemaRuleInfo, index: number): void {
   }
 }
 
-function describe(err: unknown): string {
+/**
+ * Payloads tried once at compile time: a schema that recurses on itself for
+ * one of them (`{"$ref": "#"}`) fails the compile instead of every check.
+ */
+const PROBES: readonly unknown[] = [null, true, 0, 1.5, '', 'x', [], [[]], {}, { a: {} }];
+
+/** ajv's compile error as one line a user can act on. */
+function describe(err: unknown, formats: readonly string[]): string {
   const text = err instanceof Error ? err.message : String(err);
-  if (err instanceof RangeError) return `schema too deeply nested to compile (${text})`;
+  if (err instanceof RangeError) return `schema nests too deeply or a $ref loops on itself (${text})`;
   if (/unknown keyword/.test(text)) return `${text} (a typo? annotation keywords must start with "x-")`;
+  // ajv says "ignored", but in strict mode the compile fails.
+  const format = /^unknown format (".*") ignored in schema at path (".*")$/.exec(text);
+  if (format !== null) return `unknown format ${format[1]} at ${format[2]} (known: ${formats.join(', ')})`;
   return text;
 }
 
@@ -300,10 +322,17 @@ export function compileRules(infos: readonly SchemaRuleInfo[]): CompiledRule[] {
     try {
       validate = compiler.compile(info.schema, info.refs);
     } catch (err) {
-      throw new SchemaCompileError(info.name, describe(err), { cause: err });
+      throw new SchemaCompileError(info.name, describe(err, compiler.formats()), { cause: err });
     }
     if ((validate as { $async?: boolean }).$async === true) {
       throw new SchemaCompileError(info.name, '$async schemas are not supported');
+    }
+    for (const probe of PROBES) {
+      try {
+        validate(probe);
+      } catch (err) {
+        throw new SchemaCompileError(info.name, `a $ref loops on itself without reading the payload (${(err as Error).message} on ${JSON.stringify(probe)})`, { cause: err });
+      }
     }
     return new Rule(info, validate);
   });
