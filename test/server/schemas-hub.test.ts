@@ -16,6 +16,7 @@ import { SchemaGate, SUBJECT_CACHE_MAX } from '../../src/server/schema-gate.js';
 import { silentLogger } from '../../src/server/options.js';
 import type { SchemaList, SchemaLookup } from '../../src/protocol/schemas.js';
 import { RawClient, connectLine } from '../helpers/raw.js';
+import { SseClient } from '../monitor/sse.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { TICKET, errLine, exchange, pub, reasonFor, skipSeen } from './schema-helpers.js';
 
@@ -206,7 +207,7 @@ describe('the hub’s schema service', { skip: SKIP }, () => {
     );
   });
 
-  it('shows the counters in /metrics as netemitter_schema_messages_total{schema,result}', async () => {
+  it('shows the counters in /metrics (netemitter_schema_messages_total{schema,result}) and the dashboard’s live stats', async () => {
     const hub = await startHub({ httpPort: 0, httpHost: '127.0.0.1', schemas: [{ subjects: ['ticket.>'], schema: TICKET }] });
     const p = await raw(hub);
     await exchange(p, pub('ticket.a', GOOD) + pub('ticket.b', '{}') + pub('ticket.c', 'x'));
@@ -215,6 +216,13 @@ describe('the hub’s schema service', { skip: SKIP }, () => {
       text.split('\n').find((l) => l.startsWith('netemitter_schema_messages_total{') && l.includes('schema="inline#1"') && l.includes(`result="${result}"`));
     assert.equal(line('accepted')?.split(' ').pop(), '1', text);
     assert.equal(line('rejected')?.split(' ').pop(), '2', text);
+    const live = await SseClient.open(`${hub.monitorAddress!.url}/api/live`);
+    try {
+      await live.waitFor('stats');
+      assert.deepEqual(live.named('stats')[0]!.data.schemas, [{ name: 'inline#1', subjects: ['ticket.>'], action: 'reject', accepted: 1, rejected: 2 }]);
+    } finally {
+      live.close();
+    }
   });
 
   it('serves an in-process client (hub.connect()) under the same rules', async () => {
