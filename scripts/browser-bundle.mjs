@@ -55,7 +55,8 @@ export function checkNodeFree(dir = OUT_DIR) {
     if (!name.endsWith('.js')) continue;
     const text = readFileSync(join(dir, name), 'utf8');
     for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s*)["'](node:[^"']+)["']/g)) problems.push(`${name}: imports ${m[1]}`);
-    if (/\brequire\s*\(/.test(text)) problems.push(`${name}: calls require()`);
+    // Not a quoted require: ajv keeps `require("ajv/dist/runtime/…")` as text for its standalone code, never called.
+    if (/(?<![`'"])\brequire\s*\(/.test(text)) problems.push(`${name}: calls require()`);
   }
   return problems;
 }

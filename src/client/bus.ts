@@ -9,11 +9,12 @@
  *
  * The seams: registry.ts (hub subscriptions and the listeners behind them),
  * requests.ts and responder.ts (the two sides of request/reply), durables.ts
- * (durable listeners), bus-types.ts and event-meta.ts (the shapes).
+ * (durable listeners), schemas.ts (the hub's schemas, checked here with
+ * validate: 'local'), bus-types.ts and event-meta.ts (the shapes).
  */
 import { ClientConnection } from './connection.js';
 import type { ConnectionHandler, StatusEmitter, ServerInfo } from './types.js';
-import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions } from './options.js';
+import { resolveConnectOptions, Validate, type ConnectOptions, type ResolvedConnectOptions } from './options.js';
 import type { ClientPlatform } from './platform.js';
 import { encodePayload, decodePayload } from './codec.js';
 import { encodeHeaders, decodeHeaders, type HeadersInit } from '../protocol/headers.js';
@@ -37,6 +38,7 @@ import type { KvOptions } from './kv/types.js';
 import type { ObjectStore } from './objects/store.js';
 import type { ObjectStoreOptions } from './objects/types.js';
 import { Presence } from './presence.js';
+import type { SchemaApi, Schemas } from './schemas.js';
 
 export { ERROR_HEADER, ERROR_CODE_HEADER };
 export type { EventMeta };
@@ -66,6 +68,10 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   private streamsApi: Streams | null = null;
   private consumersApi: Consumers | null = null;
   private presenceApi: Presence | null = null;
+  private schemaApi: Promise<SchemaApi> | null = null;
+  private schemasFacade: Schemas | null = null;
+  /** validate: 'local': checks each outgoing payload (throws SchemaViolationError); null otherwise. */
+  private local: SchemaApi | null = null;
 
   constructor(opts: ResolvedConnectOptions) {
     this.opts = opts;
@@ -102,6 +108,22 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   /** Who is connected: list(filter?), on('join' | 'leave' | 'update', fn), update(meta) (client/presence.ts). */
   get presence(): Presence {
     return (this.presenceApi ??= new Presence(this, this.opts));
+  }
+
+  /** The schemas the hub enforces: list(), get(subject), ready() (client/schemas.ts, loaded on first use). */
+  get schemas(): Schemas {
+    return (this.schemasFacade ??= deferred(() => this.loadSchemas()));
+  }
+
+  private loadSchemas(): Promise<SchemaApi> {
+    return (this.schemaApi ??= import('./schemas.js').then((m) => new m.SchemaApi(this, this.opts)));
+  }
+
+  /** @internal connect() with validate: 'local': the hub's rules, before connect() resolves. */
+  async validateLocally(): Promise<void> {
+    const api = await this.loadSchemas();
+    await api.start();
+    this.local = api;
   }
 
   // ── EventEmitter: listeners ─────────────────────────────────────────────
@@ -220,7 +242,9 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   emit<K extends EventName<E>>(subject: K, payload?: E[K], opts?: EmitOptions): boolean {
     checkEmitSubject(subject);
     const headers = opts?.headers === undefined ? null : encodeHeaders(opts.headers);
-    return this.conn.publish(subject, opts?.reply, headers !== null && headers.length > 0 ? headers : null, encodePayload(payload, subject));
+    const data = encodePayload(payload, subject);
+    this.local?.check(subject, data);
+    return this.conn.publish(subject, opts?.reply, headers !== null && headers.length > 0 ? headers : null, data);
   }
 
   /** Resolves once the server has received everything emitted before this call. */
@@ -246,6 +270,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     try {
       headers = opts.headers === undefined ? null : encodeHeaders(opts.headers);
       data = encodePayload(payload, subject);
+      this.local?.check(subject, data);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -346,10 +371,22 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
     this.requests.permissionDenied(err);
   }
 
+  /** @internal ConnectionHandler */
+  reconnected(): void {
+    this.local?.reconnected();
+  }
+
+  /** @internal ConnectionHandler */
+  infoUpdated(info: ServerInfo): void {
+    this.local?.infoUpdated(info);
+  }
+
   /** @internal Publishes a reply (used by EventMeta.respond); `subject` is the request's, for errors. */
   sendReply(reply: string, payload: unknown, headers: HeadersInit | undefined, subject: string): void {
     const h = headers === undefined ? null : encodeHeaders(headers);
-    this.conn.publish(reply, undefined, h !== null && h.length > 0 ? h : null, encodePayload(payload, subject, true));
+    const data = encodePayload(payload, subject, true);
+    this.local?.check(reply, data);
+    this.conn.publish(reply, undefined, h !== null && h.length > 0 ? h : null, data);
   }
 
   // ── durable streams ─────────────────────────────────────────────────────
@@ -364,6 +401,7 @@ export class Bus<E extends EventMap = Record<string, any>> implements Connection
   async publish<K extends EventName<E>>(subject: K, payload?: E[K], opts?: PublishOptions): Promise<PubAck> {
     checkEmitSubject(subject);
     const data = encodePayload(payload, subject);
+    this.local?.check(subject, data);
     return (await this.jetstream()).client.publish(subject, data, opts);
   }
 
@@ -511,5 +549,12 @@ export async function connectWith<E extends EventMap = Record<string, any>>(plat
   if (resolved.auth.nkey !== undefined) await resolved.auth.nkey;
   const bus = new Bus<E>(resolved);
   await bus.open();
+  if (resolved.validate === Validate.LOCAL) {
+    // Asked to check events here and unable to: a bus that would silently not check is worse than none.
+    await bus.validateLocally().catch(async (err: unknown) => {
+      await bus.close().catch(() => {});
+      throw err;
+    });
+  }
   return bus;
 }

@@ -243,6 +243,7 @@ export class ClientConnection implements ClientParserHandler {
       this.firstConnect = null;
     } else {
       this.status.emit('reconnect', url);
+      this.handler.reconnected();
     }
     this.scheduleFlush();
   }
@@ -293,6 +294,7 @@ export class ClientConnection implements ClientParserHandler {
       if (added.length > 0) this.status.emit('update', added);
     }
     if (info.ldm === true) this.lameDuck();
+    if (this.state === 'connected') this.handler.infoUpdated(info);
   }
 
   /**

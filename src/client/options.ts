@@ -123,7 +123,26 @@ export interface ConnectOptions {
   will?: Will;
   /** Presence metadata others see in `bus.presence` (a JSON object of at most 4 KB). */
   presence?: PresenceMeta;
+  /**
+   * Where events are checked against the schemas a netemitter hub enforces
+   * (docs/schemas.md). 'server' (the default): by the hub alone. 'local':
+   * also here, before anything is sent, with the hub's own rules (fetched
+   * at connect, after each reconnect and at each reload): emit() throws and
+   * request() / publish() reject with SchemaViolationError. connect() fails
+   * when the rules cannot be fetched. A server without schemas (nats-server):
+   * nothing to check.
+   */
+  validate?: Validate;
 }
+
+/** Values of the `validate` option. */
+export const Validate = {
+  /** Events are checked by the hub only. */
+  SERVER: 'server',
+  /** Checked before sending too, with the hub's rules. */
+  LOCAL: 'local',
+} as const;
+export type Validate = (typeof Validate)[keyof typeof Validate];
 
 export interface JetStreamOptions {
   /** JetStream domain: the API is then `$JS.<domain>.API`. */
@@ -156,6 +175,7 @@ export interface ResolvedConnectOptions {
   dialer: Dialer | undefined;
   will: Will | null;
   presence: PresenceMeta | undefined;
+  validate: Validate;
   /** Node's or the browser's dialers and TLS. */
   platform: ClientPlatform;
 }
@@ -436,8 +456,15 @@ export function resolveConnectOptions(input: string | string[] | ConnectOptions 
     dialer: checkDialer(opts.dialer),
     will: opts.will === undefined ? null : checked(checkWill(opts.will)),
     presence: opts.presence === undefined ? undefined : checked(checkPresenceMeta(opts.presence)),
+    validate: checkValidate(opts.validate),
     platform,
   };
+}
+
+function checkValidate(v: unknown): Validate {
+  if (v === undefined) return Validate.SERVER;
+  if (v !== Validate.SERVER && v !== Validate.LOCAL) throw new ConfigError(`option validate must be 'server' or 'local', got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** A checker's verdict: the value, or its complaint as a ConfigError. */

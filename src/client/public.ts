@@ -7,6 +7,9 @@
  */
 export { Bus, ListenerError, ERROR_HEADER, ERROR_CODE_HEADER } from './bus.js';
 export type { ConnectOptions, ReconnectOptions, JetStreamOptions } from './options.js';
+export { Validate } from './options.js';
+export type { Schemas } from './schemas.js';
+export type { SchemaList, SchemaRuleInfo } from '../protocol/schemas.js';
 export type { Will } from '../protocol/extensions.js';
 export type { EventMeta } from './event-meta.js';
 export type { Presence } from './presence.js';
@@ -40,6 +43,7 @@ export type { KvOptions, KvEntry, KvStatus, WatchOptions } from './kv/types.js';
 export {
   NetEmitterError,
   ConfigError,
+  SchemaCompileError,
   ProtocolError,
   ErrorCode,
   ConnectionError,

@@ -65,4 +65,8 @@ export interface ConnectionHandler {
   message(subject: string, sid: string, reply: string | undefined, headerLength: number, payload: Buffer): void;
   /** The server denied a publish or a subscription (it is also emitted on status 'error'). */
   permissionDenied(err: PermissionError): void;
+  /** Connected again after a disconnection (serverInfo is the new server's). */
+  reconnected(): void;
+  /** An INFO while connected: a change of the cluster, lame duck, a hub's schema generation. */
+  infoUpdated(info: ServerInfo): void;
 }

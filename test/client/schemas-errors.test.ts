@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverErrorOf } from '../../src/client/server-errors.js';
 import { schemaViolationText, shortReason } from '../../src/protocol/schemas.js';
-import { ErrorCode, PermissionError, SchemaViolationError, ServerError } from '../../src/index.js';
+import { ConfigError, connect, ErrorCode, PermissionError, SchemaViolationError, ServerError, Validate } from '../../src/index.js';
+import { resolveConnectOptions } from '../../src/client/options.js';
+import { nodePlatform } from '../../src/client/node.js';
 
 describe('serverErrorOf: schema violations', () => {
   it('reads the subject and the reason of the -ERR text', () => {
@@ -40,6 +42,22 @@ describe('serverErrorOf: schema violations', () => {
     for (const text of ['Schema Violation', 'Schema Violation for Publish to x: y', 'Schema Violation for Subscription to "x": y']) {
       const err = serverErrorOf(text, undefined);
       assert.ok(err instanceof ServerError && !(err instanceof SchemaViolationError), text);
+    }
+  });
+});
+
+describe('the validate option', () => {
+  it("is 'server' unless 'local' is asked for; anything else is a ConfigError before any dial", async () => {
+    assert.equal(resolveConnectOptions({}, nodePlatform).validate, Validate.SERVER);
+    assert.equal(resolveConnectOptions({ validate: 'local' }, nodePlatform).validate, Validate.LOCAL);
+    for (const bad of ['remote', 'LOCAL', true, 1]) {
+      // Port 1: nothing listens there, so only the option check can answer first.
+      const err = await connect({ servers: 'nats://127.0.0.1:1', validate: bad as never }).then(
+        () => assert.fail('connected'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(err.message, `option validate must be 'server' or 'local', got ${JSON.stringify(bad)}`);
     }
   });
 });
