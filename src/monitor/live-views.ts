@@ -69,6 +69,8 @@ export interface StatsDoc {
   heap_used: number;
   cpu: number;
   jetstream: boolean;
+  /** Per schema rule, its accepted and rejected events (hub.stats().schemas); empty without rules. */
+  schemas: MonitorCounters['schemas'];
 }
 
 /** The hub's counters with their rates since the previous sample. */
@@ -102,6 +104,7 @@ export class StatsMeter {
       heap_used: mem.heapUsed,
       cpu: p === null ? 0 : cpu,
       jetstream: src.jetstream !== null,
+      schemas: c.schemas,
     };
     this.last = { ...c };
     this.lastAt = now;

@@ -60,16 +60,25 @@ export interface GateHost {
   captures(subject: string): boolean;
 }
 
+/** A rule with its counters: what the cache holds, so a publish makes one look-up. */
+interface Entry {
+  readonly rule: CompiledRule;
+  readonly counts: RuleCounts;
+}
+
 export class SchemaGate implements PublishGate {
-  private readonly cache = new Map<string, CompiledRule | null>();
+  private readonly cache = new Map<string, Entry | null>();
+  private readonly entries: ReadonlyMap<CompiledRule, Entry>;
   private lastDropLog = 0;
   private dropsUnlogged = 0;
 
   constructor(
     private readonly host: GateHost,
     private readonly rules: readonly CompiledRule[],
-    private readonly counts: ReadonlyMap<CompiledRule, RuleCounts>,
-  ) {}
+    counts: ReadonlyMap<CompiledRule, RuleCounts>,
+  ) {
+    this.entries = new Map(rules.map((rule) => [rule, { rule, counts: counts.get(rule)! }]));
+  }
 
   /** How many subjects the cache holds now (tests: it stays within SUBJECT_CACHE_MAX). */
   get cached(): number {
@@ -77,27 +86,28 @@ export class SchemaGate implements PublishGate {
   }
 
   /** The rule for a wire subject, remembered. */
-  private ruleOf(subject: string): CompiledRule | null {
-    let rule = this.cache.get(subject);
-    if (rule === undefined) {
-      rule = ruleFor(this.rules, fromWire(subject));
+  private entryOf(subject: string): Entry | null {
+    let entry = this.cache.get(subject);
+    if (entry === undefined) {
+      const rule = ruleFor(this.rules, fromWire(subject));
+      entry = rule === null ? null : this.entries.get(rule)!;
       if (this.cache.size >= SUBJECT_CACHE_MAX) this.cache.clear();
-      this.cache.set(subject, rule);
+      this.cache.set(subject, entry);
     }
-    return rule;
+    return entry;
   }
 
   /** A client's publish (PublishGate): false when refused, the publisher answered here. */
   pass(from: Subscriber, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean {
-    const rule = this.ruleOf(subject);
-    if (rule === null) return true;
+    const entry = this.entryOf(subject);
+    if (entry === null) return true;
+    const rule = entry.rule;
     const reason = rule.check(headerLength === 0 ? payload : payload.subarray(headerLength));
-    const counts = this.counts.get(rule)!;
     if (reason === null) {
-      counts.accepted++;
+      entry.counts.accepted++;
       return true;
     }
-    counts.rejected++;
+    entry.counts.rejected++;
     if (rule.action === SchemaAction.DROP) {
       this.dropped(rule, subject, reason, from.id);
       // As if accepted: the publisher learns nothing.
@@ -121,15 +131,15 @@ export class SchemaGate implements PublishGate {
    * dead letter, for deadLetter).
    */
   passEmbedded(subject: string, payload: Buffer): boolean {
-    const rule = this.ruleOf(subject);
-    if (rule === null) return true;
+    const entry = this.entryOf(subject);
+    if (entry === null) return true;
+    const rule = entry.rule;
     const reason = rule.check(payload);
-    const counts = this.counts.get(rule)!;
     if (reason === null) {
-      counts.accepted++;
+      entry.counts.accepted++;
       return true;
     }
-    counts.rejected++;
+    entry.counts.rejected++;
     if (rule.action === SchemaAction.DROP) {
       this.dropped(rule, subject, reason, undefined);
       return false;
@@ -143,11 +153,12 @@ export class SchemaGate implements PublishGate {
    * false discards it silently (drop), a string refuses the CONNECT with it.
    */
   willVerdict(subject: string, payload: Buffer): boolean | string {
-    const rule = this.ruleOf(subject);
-    if (rule === null) return true;
+    const entry = this.entryOf(subject);
+    if (entry === null) return true;
+    const rule = entry.rule;
     const reason = rule.check(payload);
     if (reason === null) return true;
-    this.counts.get(rule)!.rejected++;
+    entry.counts.rejected++;
     if (rule.action === SchemaAction.DROP) {
       this.dropped(rule, subject, reason, undefined);
       return false;

@@ -5,17 +5,18 @@
  * CONNECT, $NE.SCHEMA.LIST / GET and their permissions, the counters in
  * /metrics, the rule cache's bound, and an in-process client. Hub only.
  */
-import { describe, it, after } from 'node:test';
+import { describe, it, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHub, ConfigError, SchemaViolationError, type Hub, type HubOptions } from '../../src/index.js';
 import { compileRules } from '../../src/schema/validator.js';
-import { SchemaGate, SUBJECT_CACHE_MAX } from '../../src/server/schema-gate.js';
+import { DROP_LOG_INTERVAL_MS, SchemaGate, SUBJECT_CACHE_MAX } from '../../src/server/schema-gate.js';
 import { silentLogger } from '../../src/server/options.js';
 import type { SchemaList, SchemaLookup } from '../../src/protocol/schemas.js';
 import { RawClient, connectLine } from '../helpers/raw.js';
+import { SseClient } from '../monitor/sse.js';
 import { skipUnlessHub } from '../helpers/target.js';
 import { TICKET, errLine, exchange, pub, reasonFor, skipSeen } from './schema-helpers.js';
 
@@ -206,7 +207,7 @@ describe('the hub’s schema service', { skip: SKIP }, () => {
     );
   });
 
-  it('shows the counters in /metrics as netemitter_schema_messages_total{schema,result}', async () => {
+  it('shows the counters in /metrics (netemitter_schema_messages_total{schema,result}) and the dashboard’s live stats', async () => {
     const hub = await startHub({ httpPort: 0, httpHost: '127.0.0.1', schemas: [{ subjects: ['ticket.>'], schema: TICKET }] });
     const p = await raw(hub);
     await exchange(p, pub('ticket.a', GOOD) + pub('ticket.b', '{}') + pub('ticket.c', 'x'));
@@ -215,6 +216,13 @@ describe('the hub’s schema service', { skip: SKIP }, () => {
       text.split('\n').find((l) => l.startsWith('netemitter_schema_messages_total{') && l.includes('schema="inline#1"') && l.includes(`result="${result}"`));
     assert.equal(line('accepted')?.split(' ').pop(), '1', text);
     assert.equal(line('rejected')?.split(' ').pop(), '2', text);
+    const live = await SseClient.open(`${hub.monitorAddress!.url}/api/live`);
+    try {
+      await live.waitFor('stats');
+      assert.deepEqual(live.named('stats')[0]!.data.schemas, [{ name: 'inline#1', subjects: ['ticket.>'], action: 'reject', accepted: 1, rejected: 2 }]);
+    } finally {
+      live.close();
+    }
   });
 
   it('serves an in-process client (hub.connect()) under the same rules', async () => {
@@ -249,5 +257,32 @@ describe('the gate’s rule cache', () => {
     assert.equal(max, SUBJECT_CACHE_MAX);
     assert.equal(gate.passEmbedded('ticket.x', Buffer.from('[]')), false, 'dropped');
     assert.deepEqual(counts.get(rules[0]!), { accepted: SUBJECT_CACHE_MAX * 1.5, rejected: 1 });
+  });
+
+  it('logs dropped events at most once per DROP_LOG_INTERVAL_MS, with the count of those it did not log', () => {
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    try {
+      const lines: Array<[Record<string, unknown>, string | undefined]> = [];
+      const logger = { ...silentLogger, warn: (obj: unknown, msg?: string) => void lines.push([obj as Record<string, unknown>, msg]) };
+      const rules = compileRules([{ name: 'quiet', subjects: ['t.>'], action: 'drop', schema: TICKET, refs: [] }]);
+      const gate = new SchemaGate(
+        { logger, deadLetterPrefix: () => 'dlq', publish: () => {}, reply: () => {}, captures: () => false },
+        rules,
+        new Map(rules.map((r) => [r, { accepted: 0, rejected: 0 }])),
+      );
+      const drop = (): boolean => gate.passEmbedded('t.x', Buffer.from('x'));
+      for (let i = 0; i < 3; i++) assert.equal(drop(), false);
+      assert.equal(lines.length, 1, 'the first drop is logged, the next two are not');
+      mock.timers.tick(DROP_LOG_INTERVAL_MS - 1);
+      drop();
+      assert.equal(lines.length, 1);
+      mock.timers.tick(1);
+      drop();
+      assert.equal(lines.length, 2);
+      assert.deepEqual([lines[1]![0].schema, lines[1]![0].droppedUnlogged, lines[1]![0].subject], ['quiet', 3, 't.x']);
+      assert.match(lines[1]![1]!, /and 3 more/);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

@@ -63,6 +63,22 @@ describe('the schema gate on the wire', { skip: SKIP }, () => {
     assert.equal(p.isClosed, false);
   });
 
+  it('sends a reason or a subject that is not ASCII as its UTF-8 bytes, in the -ERR and in the 400 status', async () => {
+    const p = await raw();
+    await exchange(p, 'SUB _INBOX.u 1\r\n');
+    const bad = '{"id":"T-5","priority":"low","café":1}';
+    const reason = reasonFor(TICKET, bad);
+    assert.ok(reason.includes('café'), reason);
+    const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+    const status = utf8(`NATS/1.0 400 Schema Violation\r\nNetemitter-Schema-Error: ${reason}\r\n\r\n`);
+    assert.equal(
+      await exchange(p, utf8(pub('ticket.created', bad, '_INBOX.u'))),
+      utf8(errLine('ticket.created', reason)) + `HMSG _INBOX.u 1 ${status.length} ${status.length}\r\n${status}\r\nPONG\r\n`,
+    );
+    // A subject in UTF-8 meets the rules as text: the catch-all wants an object.
+    assert.equal(await exchange(p, utf8(pub('billet.créé', '1'))), utf8(errLine('billet.créé', reasonFor({ type: 'object' }, '1'))) + 'PONG\r\n');
+  });
+
   it('gives a verbose client the -ERR instead of +OK, and +OK for a valid event', async () => {
     const p = await raw({ verbose: true });
     const bad = '{"id":"T-2","priority":"urgent"}';
