@@ -19,6 +19,10 @@
  * on auth in a hub started from the same shell. The sections themselves are
  * parsed in security-config.ts.
  *
+ * `schemas` (issue #19) is a list of rules, or the path of a JSON file
+ * holding one (so is `--schemas`): schema-config.ts checks their shape and
+ * makes their paths absolute; createHub() compiles them.
+ *
  * Defaults are not filled in here: the hub applies its own (one place,
  * protocol/constants.ts), and an absent `port` must stay absent, because
  * `unix` alone means "Unix socket only" (see server/options.ts).
@@ -31,6 +35,7 @@ import { DEFAULT_MAX_COMMIT_BATCH } from '../server/jetstream/index.js';
 import type { AuthorizationOptions, TlsOptions } from '../server/security/types.js';
 import { parseAuthorizationSection, parseTlsSection } from './security-config.js';
 import { parseOriginList, parseWebSocketPort, parseWebSocketSection } from './websocket-config.js';
+import { parseSchemasFlag, parseSchemasSection } from './schema-config.js';
 import {
   parseAt,
   parseBoolean,
@@ -105,6 +110,8 @@ export const ValueKind = {
   WEBSOCKET_PORT: 'websocketPort',
   /** Comma-separated in a flag or variable, a JSON array in a file. */
   LIST: 'list',
+  /** A JSON file holding a list of schema rules (schema-config.ts). */
+  SCHEMAS: 'schemas',
 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
@@ -120,6 +127,7 @@ const PARSERS: Record<ValueKind, (raw: RawValue, min: number) => unknown> = {
   boolean: parseBoolean,
   websocketPort: parseWebSocketPort,
   list: parseOriginList,
+  schemas: parseSchemasFlag,
 };
 
 export interface OptionSpec {
@@ -202,7 +210,7 @@ function row(key: OptionKey, kind: ValueKind, description: string, o: RowOptions
   };
 }
 
-const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC, BOOLEAN, WEBSOCKET_PORT, LIST } = ValueKind;
+const { TEXT, PORT, COUNT, SIZE, DURATION, FILE_MODE, LOG_LEVEL, SYNC, BOOLEAN, WEBSOCKET_PORT, LIST, SCHEMAS } = ValueKind;
 
 const TLS = (field: string): { name: Section; field: string } => ({ name: 'tls', field });
 const AUTH = (field: string): { name: Section; field: string } => ({ name: 'authorization', field });
@@ -240,6 +248,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   row('monitorTailMaxPayload', SIZE, "payload bytes of a tailed message sent to the page; longer ones are cut"),
   row('maxMonitorLiveClients', COUNT, 'dashboard live streams (GET /api/live) open at once'),
   row('maxMonitorRequests', COUNT, 'dashboard requests (POST /api/request) waiting for a reply at once'),
+  row('schemas', SCHEMAS, 'JSON file holding the list of schema rules the hub enforces (docs/schemas.md); paths in it are relative to its directory', {
+    arg: '<file>',
+    defaultText: 'none',
+  }),
   row('logLevel', LOG_LEVEL, 'trace, debug, info, warn, error or silent', { arg: '<level>', defaultText: DEFAULT_LOG_LEVEL }),
   // nats-server's flag names (issue #14); relative paths are relative to the working directory.
   row('authToken', TEXT, 'token clients must send (CONNECT auth_token)', { flag: '--auth', arg: '<token>', section: AUTH('token'), secret: true }),
@@ -340,6 +352,11 @@ export function layerFromConfig(json: unknown, file: string): Layer {
       (layer as Record<string, unknown>)[key] = SECTION_PARSERS[key as Section](raw, file);
       continue;
     }
+    // A list here, or a list file relative to this file (the flag's is relative to the working directory).
+    if (key === 'schemas') {
+      layer.schemas = parseSchemasSection(raw, { file });
+      continue;
+    }
     const spec = BY_KEY.get(key);
     if (spec === undefined) {
       const instead = UNSUPPORTED_KEYS[key];
@@ -371,7 +388,7 @@ export function parseConfigText(text: string, file: string): Layer {
   return layerFromConfig(json, file);
 }
 
-/** Reads a config file. The only function here that touches the file system. */
+/** Reads a config file, and the schema list file it may name: with --schemas' list file, all the file reading here. */
 export function loadConfigFile(file: string): Layer {
   let text: string;
   try {

@@ -20,6 +20,7 @@ import { registerStream } from './commands/stream.js';
 import { registerConsumer } from './commands/consumer.js';
 import { registerKv } from './commands/kv.js';
 import { registerObject } from './commands/object.js';
+import { registerSchema } from './commands/schema.js';
 import { serverFromNatsUrl } from './commands/common.js';
 import { exitCodeFor, exitWith, formatCommanderMessage, formatError, PROGRAM } from './errors.js';
 
@@ -49,6 +50,7 @@ function createProgram(): Command {
   registerConsumer(program);
   registerKv(program);
   registerObject(program);
+  registerSchema(program);
   registerEchoServer(program);
   registerEchoClient(program);
   registerBench(program);

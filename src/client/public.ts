@@ -43,6 +43,7 @@ export type { KvOptions, KvEntry, KvStatus, WatchOptions } from './kv/types.js';
 export {
   NetEmitterError,
   ConfigError,
+  SchemaCompileError,
   ProtocolError,
   ErrorCode,
   ConnectionError,

@@ -50,7 +50,7 @@ interface Snapshot {
   readonly consumers: readonly ConsumerRow[];
 }
 
-type Total = Exclude<keyof MonitorCounters, 'connections' | 'subscriptions'>;
+type Total = Exclude<keyof MonitorCounters, 'connections' | 'subscriptions' | 'schemas'>;
 
 /** The hub-wide counters: name (without the prefix), help, and the MonitorCounters field it reads. */
 const COUNTERS: ReadonlyArray<readonly [string, string, Total]> = [
@@ -185,6 +185,20 @@ export class HubMetrics {
         },
       });
     }
+    new Counter({
+      name: `${METRIC_PREFIX}schema_messages_total`,
+      help: 'Events checked against a JSON Schema, by rule (file name or inline#N) and result (accepted, or rejected whatever the action).',
+      labelNames: ['schema', 'result'],
+      registers: [reg],
+      collect(this: Counter<'schema' | 'result'>) {
+        this.reset();
+        // Rules that share a file share its name: their counts add up.
+        for (const r of self.snap().counters.schemas) {
+          this.inc({ schema: r.name, result: 'accepted' }, r.accepted);
+          this.inc({ schema: r.name, result: 'rejected' }, r.rejected);
+        }
+      },
+    });
     const hist = new Histogram({
       name: `${METRIC_PREFIX}jetstream_commit_seconds`,
       help: 'Duration of each JetStream group commit (one store transaction for the writes of an event-loop turn).',

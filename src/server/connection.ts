@@ -192,7 +192,6 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
     if (this.rights !== null && !this.perms!.canPublish(reply)) this.rights.grant(reply, Date.now());
   }
 
-
   /**
    * Ends the connection. Queued output is written first unless the reason
    * makes that pointless (slow consumer, socket error).
@@ -395,6 +394,7 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
       this.permissionViolation('Publish', subject, undefined);
       return;
     }
+    if (this.hub.gate !== null && !this.hub.gate.pass(this, subject, reply, headerLength, payload)) return;
     if (this.opts.verbose) this.send('+OK\r\n');
     this.inMsgs++;
     this.inBytes += payload.length;

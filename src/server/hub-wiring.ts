@@ -2,15 +2,20 @@
  * The small pieces hub.ts wires together, kept out of it: a stream's link to
  * its Connection (one set of shared handlers, no closure per stream), the
  * refusal of a stream over maxConnections, messages made inside the hub,
- * subscription events, and the JetStream layer's view of the router.
+ * subscription events, the JetStream layer's and the schema service's views
+ * of the router, hub.stats(), and the lame-duck wait for clients to leave.
  */
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './options.js';
 import type { Connection } from './connection.js';
-import { CloseReason, type Message, type Subscription } from './types.js';
-import type { SubscriptionEvent } from './hub-events.js';
+import { CloseReason, type HubStats, type Message, type SchemaStats, type Subscription } from './types.js';
+import type { HubEvents, SubscriptionEvent } from './hub-events.js';
 import type { Router } from './router.js';
 import type { JsHost } from './jetstream/host.js';
+import type { JetStream } from './jetstream/index.js';
+import { DEFAULT_DEAD_LETTER_PREFIX } from './jetstream/outbox.js';
+import type { SchemaHost } from './schema-service.js';
 
 const kConn = Symbol('netemitter.connection');
 type HubStream = Duplex & { [kConn]?: Connection };
@@ -57,6 +62,56 @@ export function routerJsHost(router: Router, logger: Logger): JsHost {
     hasInterest: (subject) => router.hasInterest(subject),
     flush: () => router.flushAll(),
   };
+}
+
+/** The schema service's view of the hub: the internal publish path, JetStream replies and captures, INFO to clients. */
+export function schemaHost(router: Router, jetstream: () => JetStream | null, logger: Logger, announce: () => void): SchemaHost {
+  return {
+    logger,
+    deadLetterPrefix: () => jetstream()?.deadLetterPrefix ?? DEFAULT_DEAD_LETTER_PREFIX,
+    publish: (msg) => router.publish(null, msg),
+    reply: (subject, payload) => router.deliverTo(subject, internalMessage(subject, undefined, null, payload), true),
+    captures: (subject) => jetstream()?.captures(subject) === true,
+    announce,
+  };
+}
+
+/** hub.stats(): the router's traffic, the hub's counters. */
+export function hubStats(
+  router: Router,
+  connections: number,
+  c: { totalConnections: number; slowConsumers: number; authFailures: number },
+  schemas: SchemaStats[],
+): HubStats {
+  const r = router.counters;
+  return {
+    connections,
+    totalConnections: c.totalConnections,
+    subscriptions: router.sublist.size,
+    inMsgs: r.inMsgs,
+    inBytes: r.inBytes,
+    outMsgs: r.outMsgs,
+    outBytes: r.outBytes,
+    slowConsumers: c.slowConsumers,
+    authFailures: c.authFailures,
+    schemas,
+  };
+}
+
+/** Resolves once `empty()` holds after a client left, or after `ms` (a lame-duck grace period). */
+export function waitForClients(hub: EventEmitter<HubEvents>, empty: () => boolean, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      hub.off('disconnect', check);
+      resolve();
+    };
+    const check = (): void => {
+      if (empty()) done();
+    };
+    const timer = setTimeout(done, ms);
+    hub.on('disconnect', check);
+  });
 }
 
 function streamOnData(this: HubStream, chunk: Buffer): void {

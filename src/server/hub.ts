@@ -15,15 +15,16 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Connection } from './connection.js';
 import { CloseReason, type HubCore, type HubListener, type HubStats, type Subscriber } from './types.js';
-import { attachStream, connectionOf, internalMessage, refuseStream, routerJsHost, subEvent } from './hub-wiring.js';
+import { attachStream, connectionOf, hubStats, internalMessage, refuseStream, routerJsHost, schemaHost, subEvent, waitForClients } from './hub-wiring.js';
+import { SchemaService } from './schema-service.js';
 
 export type { HubStats };
 export type { CloseOptions, HubEvents, SubscriptionEvent } from './hub-events.js';
 import type { CloseOptions, HubEvents } from './hub-events.js';
 import { Router } from './router.js';
-import { clientIp, infoLine, infoPrefix, newServerId, type InfoServer } from './info.js';
+import { clientIp, infoLine, infoPrefix, newServerId, type InfoClient, type InfoServer } from './info.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
-import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec } from './options.js';
+import { resolveOptions, type HubOptions, type ResolvedHubOptions, type ListenSpec, type SchemaRule } from './options.js';
 import { openListener, type HubAddress } from './listeners.js';
 import { ProtocolErrorText } from '../protocol/constants.js';
 import { toWire } from '../protocol/bytes.js';
@@ -31,7 +32,6 @@ import { HubClosedError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import { JetStream, resolveJetStreamOptions } from './jetstream/index.js';
 import { HubMonitor, type HubMonitorHost } from './hub-monitor.js';
-import type { JsHost } from './jetstream/host.js';
 import { Authenticator } from './security/auth.js';
 import { resolveTls, type ResolvedTls } from './security/tls-config.js';
 import { peerTls, serverHandshake } from './security/handshake.js';
@@ -70,6 +70,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly monitor: HubMonitor;
   /** Where the SQLite store lives, for /jsz; '' in memory. */
   private readonly storeDir: string;
+  /** The JSON Schemas publishes must meet (issue #19). */
+  private readonly schemas: SchemaService;
   /** Advisories, presence, last wills: what follows each client's life after CONNECT. */
   private readonly lifecycle: Lifecycle;
   /** Clients of this process, with no socket: hub.connect() and the inprocess:// URL. */
@@ -88,15 +90,19 @@ export class Hub extends EventEmitter<HubEvents> {
     this.ws = this.options.websocket === null ? null : new WebSocketListener(this.wsHost(), this.options.websocket);
     this.monitor = new HubMonitor(this.monitorHost());
     this.core = this.makeCore();
+    // Before the store opens: a schema that does not compile throws with nothing to undo.
+    this.schemas = new SchemaService(schemaHost(this.router, () => this.jetstream, this.options.logger, () => this.announceSchemas()), options.schemas);
+    this.schemas.bind(this.core);
     const js = resolveJetStreamOptions(options.jetstream);
     const spec = js?.store;
     this.storeDir = typeof spec === 'object' && !('transaction' in spec) ? spec.dir : '';
-    this.jetstream = js === null ? null : new JetStream(this.jsHost(), js);
+    this.jetstream = js === null ? null : new JetStream(routerJsHost(this.router, this.options.logger), js);
     this.lifecycle = createLifecycle({
       options: this.options,
       serverId: this.serverId,
       serverName: this.serverName,
       jetstream: this.jetstream !== null,
+      schemas: this.schemas,
       publish: (subject, reply, headers, payload) =>
         this.router.publish(null, internalMessage(toWire(subject), reply === undefined ? undefined : toWire(reply), headers, payload)),
       hasInterest: (subject) => this.router.hasInterest(subject) || this.jetstream?.captures(subject) === true,
@@ -269,6 +275,19 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
+   * Compiles `rules` (or the current ones, their files read again), enforced from the next publish on; INFO
+   * tells clients the new generation when anything changed. A ConfigError keeps the rules in force.
+   */
+  reloadSchemas(rules?: SchemaRule[]): void {
+    this.schemas.reload(rules);
+  }
+
+  /** An async INFO with the new schema generation to every ready client (protocol 1, as nats-server's async INFO). */
+  private announceSchemas(): void {
+    for (const conn of this.connections) if (conn.ready && conn.opts.protocol >= 1) conn.send(infoLine(conn.infoPrefix, this.infoClient(conn)));
+  }
+
+  /**
    * Graceful shutdown: stop accepting, tell clients we are going (INFO with
    * ldm:true, so they can move to another server), wait the grace period or
    * until every client has left, flush what is queued, close.
@@ -292,7 +311,7 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const conn of this.connections) {
         if (conn.opts.protocol >= 1) conn.send(infoLine(conn.infoPrefix, this.infoClient(conn), true));
       }
-      await this.waitForClients(grace);
+      await waitForClients(this, () => this.connections.size === 0, grace);
     }
     for (const conn of [...this.connections]) conn.close(CloseReason.SERVER_SHUTDOWN);
     await Promise.all(serversClosed);
@@ -302,39 +321,12 @@ export class Hub extends EventEmitter<HubEvents> {
     this.emit('close');
   }
 
-  private waitForClients(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.off('disconnect', check);
-        resolve();
-      };
-      const check = (): void => {
-        if (this.connections.size === 0) done();
-      };
-      const timer = setTimeout(done, ms);
-      this.on('disconnect', check);
-    });
-  }
-
   get closed(): boolean {
     return this.state === 'closed';
   }
 
   stats(): HubStats {
-    const r = this.router.counters;
-    const c = this.counters;
-    return {
-      connections: this.connections.size,
-      totalConnections: c.totalConnections,
-      subscriptions: this.router.sublist.size,
-      inMsgs: r.inMsgs,
-      inBytes: r.inBytes,
-      outMsgs: r.outMsgs,
-      outBytes: r.outBytes,
-      slowConsumers: c.slowConsumers,
-      authFailures: c.authFailures,
-    };
+    return hubStats(this.router, this.connections.size, this.counters, this.schemas.stats());
   }
 
   // ── connections ─────────────────────────────────────────────────────────
@@ -397,7 +389,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private greet(stream: Duplex, peer: Peer, listener: AdmitListener): { id: number; nonce: string | undefined; info: string } | null {
     const id = this.nextId++;
     const nonce = this.auth !== null && this.auth.nonce ? this.auth.newNonce() : undefined;
-    const info = infoLine(listener.infoPrefix, { id, ip: clientIp(listener, peer), nonce });
+    const info = infoLine(listener.infoPrefix, { id, ip: clientIp(listener, peer), nonce, schemas: this.schemas.generation });
     if (this.connections.size + this.handshaking.size >= this.options.maxConnections) {
       // As nats-server: INFO, then the error, in plaintext.
       refuseStream(stream, `${info}-ERR '${ProtocolErrorText.MAX_CONNECTIONS}'\r\n`, this.options.writeDeadline);
@@ -420,8 +412,8 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.listenerCount('connection') > 0) this.emit('connection', conn.info());
   }
 
-  private infoClient(conn: Connection): { id: number; ip: string | undefined; nonce: string | undefined } {
-    return { id: conn.id, ip: clientIp(conn.peer.listener, conn.peer), nonce: conn.nonce };
+  private infoClient(conn: Connection): InfoClient {
+    return { id: conn.id, ip: clientIp(conn.peer.listener, conn.peer), nonce: conn.nonce, schemas: this.schemas.generation };
   }
 
   /** The hub as its connections see it. */
@@ -431,6 +423,7 @@ export class Hub extends EventEmitter<HubEvents> {
       options: this.options,
       auth: this.auth,
       clock: this.monitor.clock,
+      gate: null,
       publish: (from, msg) => router.publish(from, msg),
       addSubscription: (sub) => {
         router.sublist.insert(sub);
@@ -471,20 +464,19 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.listenerCount('disconnect') > 0) this.emit('disconnect', conn.info(), reason);
   }
 
-  /** The hub as the JetStream layer sees it: one internal path in (publish), one out (deliverTo). */
-  private jsHost(): JsHost {
-    return routerJsHost(this.router, this.options.logger);
-  }
-
   /**
    * Publishes a message from inside the process (no connection), e.g. for
-   * internal services. Subjects and reply are user strings (UTF-8).
+   * internal services. Subjects and reply are user strings (UTF-8). Throws
+   * SchemaViolationError when the payload breaks the schema of its subject
+   * (unless the rule's action is `drop`: then it returns, nothing published).
    */
   publish(subject: string, payload: Uint8Array | string, opts: { reply?: string } = {}): void {
     if (this.state === 'closed') throw new HubClosedError();
     // A copy: a stream that captures the subject stores it after this returns, and the caller may reuse its buffer.
     const body = Buffer.from(payload);
-    this.router.publish(null, { subject: toWire(subject), reply: opts.reply === undefined ? undefined : toWire(opts.reply), headerLength: 0, payload: body });
+    const wire = toWire(subject);
+    if (!this.schemas.passEmbedded(wire, body)) return;
+    this.router.publish(null, { subject: wire, reply: opts.reply === undefined ? undefined : toWire(opts.reply), headerLength: 0, payload: body });
   }
 
   private reportError(err: Error): void {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ADVERTISED_VERSION, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { TransportKind, type Peer } from '../transport.js';
+import { INFO_SCHEMAS_FIELD } from '../protocol/schemas.js';
 
 /** A server id in nats-server's shape: 'N' and 55 base32 characters. */
 export function newServerId(): string {
@@ -71,6 +72,8 @@ export interface InfoClient {
   ip: string | undefined;
   /** The nonce an NKey client signs. */
   nonce: string | undefined;
+  /** The hub's schema generation (ours: nats-server has no such field); changes at a reload, so it is not in the prefix. */
+  schemas?: number;
 }
 
 /** One client's INFO line; `ldm` announces lame-duck mode. */
@@ -78,6 +81,7 @@ export function infoLine(prefix: string, client: InfoClient, ldm = false): strin
   let s = `${prefix}"client_id":${client.id}`;
   if (client.ip !== undefined) s += `,"client_ip":${JSON.stringify(client.ip)}`;
   if (client.nonce !== undefined) s += `,"nonce":"${client.nonce}"`;
+  if (client.schemas !== undefined) s += `,"${INFO_SCHEMAS_FIELD}":${client.schemas}`;
   if (ldm) s += ',"ldm":true';
   return s + '} \r\n';
 }

@@ -1,6 +1,7 @@
 /**
  * The hub's services that follow each client's life after CONNECT: the
- * `$SYS` connect/disconnect advisories, presence, the last will. Each is a
+ * `$SYS` connect/disconnect advisories, presence, the last will (whose event
+ * meets the schemas at CONNECT), and the schema service's requests. Each is a
  * ClientWatcher; hub.ts calls one Lifecycle at the three moments (a CONNECT
  * about to be accepted, ready, closed) and for the control subjects, and
  * knows none of the services.
@@ -22,6 +23,7 @@ import { CONTROL_PREFIX } from '../protocol/constants.js';
 import { Advisories } from './advisories.js';
 import { willService } from './will.js';
 import { Presence } from './presence.js';
+import type { SchemaService } from './schema-service.js';
 
 /** One service's view of client lives; every method is optional. */
 export interface ClientWatcher {
@@ -45,11 +47,12 @@ export type Control = ControlHandler | { handler: ControlHandler; permission: tr
 
 /**
  * A request a service answers on an ordinary subject (`$NE.PRESENCE.LIST`),
- * seen by the router's tap after the publisher's permissions were checked,
- * as the `$SYS.REQ.SERVER.*` requests are; `from` is null inside the hub.
- * Subjects are wire strings. The publish is still routed to subscribers.
+ * or on every subject under a prefix (`$NE.SCHEMA.GET.<subject>`), seen by
+ * the router's tap after the publisher's permissions were checked, as the
+ * `$SYS.REQ.SERVER.*` requests are; `from` is null inside the hub. Subjects
+ * are wire strings. The publish is still routed to subscribers.
  */
-export type RequestHandler = (from: Subscriber | null, reply: string | undefined, headerLength: number, payload: Uint8Array) => void;
+export type RequestHandler = (from: Subscriber | null, reply: string | undefined, headerLength: number, payload: Uint8Array, subject: string) => void;
 
 /** What the services may use of the hub. */
 export interface LifecycleHost {
@@ -57,6 +60,8 @@ export interface LifecycleHost {
   readonly serverId: string;
   readonly serverName: string;
   readonly jetstream: boolean;
+  /** The hub's schemas: a will is checked against them at CONNECT, and the service answers its requests. */
+  readonly schemas: SchemaService;
   /** Publishes from inside the hub (no connection, no permissions), as hub.publish does; `headers` a whole header block or null. Streams capture it. */
   publish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): void;
   /** Whether any subscription (or stream) would take a message on `subject`: build a body only then. */
@@ -71,27 +76,38 @@ export class Lifecycle {
   private readonly watchers: ClientWatcher[] = [];
   private readonly controls = new Map<string, { handler: ControlHandler; permission: boolean }>();
   private readonly requests = new Map<string, RequestHandler>();
+  /** Request subjects by prefix (few: a scan), looked at when no exact subject matched. */
+  private readonly prefixes: Array<[string, RequestHandler]> = [];
   /** The features INFO announces in its `netemitter` list. */
   readonly features: string[] = [];
 
   /** Adds a service: its watcher, its control subjects (names after `$NE.CTL.`), its feature name for INFO. */
-  add(watcher: ClientWatcher, opts: { feature?: string; controls?: Record<string, Control>; requests?: Record<string, RequestHandler> } = {}): void {
+  add(
+    watcher: ClientWatcher,
+    opts: { feature?: string; controls?: Record<string, Control>; requests?: Record<string, RequestHandler>; prefixes?: Record<string, RequestHandler> } = {},
+  ): void {
     this.watchers.push(watcher);
     if (opts.feature !== undefined) this.features.push(opts.feature);
     for (const [name, c] of Object.entries(opts.controls ?? {})) {
       this.controls.set(CONTROL_PREFIX + name, typeof c === 'function' ? { handler: c, permission: false } : c);
     }
     for (const [subject, handler] of Object.entries(opts.requests ?? {})) this.requests.set(subject, handler);
+    for (const entry of Object.entries(opts.prefixes ?? {})) this.prefixes.push(entry);
+  }
+
+  private prefixed(subject: string): RequestHandler | undefined {
+    for (const [prefix, handler] of this.prefixes) if (subject.length > prefix.length && subject.startsWith(prefix)) return handler;
+    return undefined;
   }
 
   /** The router's publish tap: the services' request subjects, then `next`. Answered requests get no 503. */
   tap(next: PublishTap | null): PublishTap | null {
     const requests = this.requests;
-    if (requests.size === 0) return next;
+    if (requests.size === 0 && this.prefixes.length === 0) return next;
     return (m, from) => {
-      const handler = m.subject.charCodeAt(0) === 0x24 /* $ */ ? requests.get(m.subject) : undefined;
+      const handler = m.subject.charCodeAt(0) === 0x24 /* $ */ ? (requests.get(m.subject) ?? this.prefixed(m.subject)) : undefined;
       if (handler === undefined) return next !== null && next(m, from);
-      handler(from, m.reply, m.headerLength, m.payload);
+      handler(from, m.reply, m.headerLength, m.payload, m.subject);
       return true;
     };
   }
@@ -150,8 +166,10 @@ export class Lifecycle {
 export function createLifecycle(host: LifecycleHost): Lifecycle {
   const lifecycle = new Lifecycle();
   lifecycle.add(new Advisories(host));
-  lifecycle.add(...willService(host));
+  const schemas = host.schemas;
+  lifecycle.add(...willService(host, (subject, payload) => schemas.willVerdict(subject, payload)));
   const presence = new Presence(host);
   lifecycle.add(presence, presence.hooks());
+  lifecycle.add({}, schemas.hooks());
   return lifecycle;
 }

@@ -12,6 +12,7 @@ import type { ResolvedHubOptions } from './options.js';
 import type { CompiledPermissions } from './security/permissions.js';
 import type { Authenticator } from './security/auth.js';
 import type { ConnectRequest } from './security/types.js';
+import type { SchemaAction } from '../protocol/schemas.js';
 
 /** The hub's counters: `hub.stats()`, and what the monitoring documents count. */
 export interface HubStats {
@@ -25,6 +26,27 @@ export interface HubStats {
   slowConsumers: number;
   /** Connections refused for bad or missing credentials. */
   authFailures: number;
+  /** Per schema rule, in rule order: events that passed and events that broke it (whatever the action). */
+  schemas: SchemaStats[];
+}
+
+/** One schema rule's counters in hub.stats(). */
+export interface SchemaStats {
+  /** The schema file's name, or `inline#N`. */
+  name: string;
+  subjects: string[];
+  action: SchemaAction;
+  accepted: number;
+  rejected: number;
+}
+
+/**
+ * A check on the publish path after the publisher's permissions (the schema
+ * gate, server/schema-gate.ts). Returns whether the publish goes on; when
+ * not, the gate has answered the publisher itself (-ERR, a status, nothing).
+ */
+export interface PublishGate {
+  pass(from: Subscriber, subject: string, reply: string | undefined, headerLength: number, payload: Uint8Array): boolean;
 }
 
 /** Why a connection ended; reported with the hub's `disconnect` event. */
@@ -152,6 +174,8 @@ export interface HubCore {
    * monitoring is on: reading it on every read costs nothing, Date.now() does.
    */
   readonly clock: { now: number };
+  /** The publish path's check after permissions; null (no schema rules): nothing to pay but this test. */
+  gate: PublishGate | null;
   /** The publish path: permissions were checked by the connection; routes to subscribers and streams. */
   publish(from: Subscriber, msg: Message): void;
   addSubscription(sub: Subscription): void;

@@ -2,7 +2,8 @@
  * Last wills (issue #18): a message a client leaves with the hub in CONNECT,
  * published for it when its connection ends any way but a clean close.
  *
- *   CONNECT {"will":{…}} ─► vet: valid, fits maxPayload, its user may publish there
+ *   CONNECT {"will":{…}} ─► vet: valid, fits maxPayload, its user may publish there,
+ *                              its payload meets the schema of its subject (issue #19)
  *        │                       (refused: -ERR, then the close)
  *        ▼
  *   kept per connection ─► PUB $NE.CTL.WILL.CANCEL ─► forgotten (close()/drain())
@@ -39,6 +40,13 @@ export interface WillHost {
   publish(subject: string, reply: string | undefined, headers: Buffer | null, payload: Buffer): void;
 }
 
+/**
+ * The schema of the will's subject, checked at CONNECT (server/schema-gate.ts):
+ * true keeps the will, false discards it silently (the rule's action is
+ * `drop`), a string refuses the CONNECT with that -ERR text.
+ */
+export type WillSchemaCheck = (wireSubject: string, payload: Buffer) => boolean | string;
+
 /** A will ready to publish: user strings, the header block encoded. */
 interface PreparedWill {
   subject: string;
@@ -49,11 +57,13 @@ interface PreparedWill {
 /** A ClientWatcher (lifecycle.ts) with the cancel command. */
 export class Wills {
   private readonly host: WillHost;
+  private readonly schema: WillSchemaCheck | null;
   /** Weak: a connection refused after vet (by another service) never reaches closed(). */
   private readonly wills = new WeakMap<Connection, PreparedWill>();
 
-  constructor(host: WillHost) {
+  constructor(host: WillHost, schema: WillSchemaCheck | null = null) {
     this.host = host;
+    this.schema = schema;
   }
 
   /**
@@ -87,6 +97,13 @@ export class Wills {
     if (size > max) return `Invalid Will: ${size} bytes of headers and payload, more than max_payload (${max})`;
     const refusal = this.mayPublish(conn, will.subject);
     if (refusal !== null) return refusal;
+    // A will's event meets the schema of its subject now, while the client can hear why; when it fires it is the hub's.
+    const verdict = this.schema === null ? true : this.schema(toWire(will.subject), payload);
+    if (typeof verdict === 'string') return verdict;
+    if (!verdict) {
+      this.wills.delete(conn);
+      return null;
+    }
     this.wills.set(conn, { subject: will.subject, headers, payload });
     return null;
   }
@@ -118,7 +135,10 @@ export class Wills {
 }
 
 /** The service as createLifecycle() adds it: the watcher, INFO's feature name, the cancel command. */
-export function willService(host: WillHost): [Wills, { feature: string; controls: Record<string, (conn: Connection, reply: string | undefined) => void> }] {
-  const wills = new Wills(host);
+export function willService(
+  host: WillHost,
+  schema: WillSchemaCheck | null = null,
+): [Wills, { feature: string; controls: Record<string, (conn: Connection, reply: string | undefined) => void> }] {
+  const wills = new Wills(host, schema);
   return [wills, { feature: Feature.WILL, controls: { [WILL_CANCEL]: (conn, reply) => wills.cancel(conn, reply) } }];
 }

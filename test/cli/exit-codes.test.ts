@@ -17,6 +17,7 @@ const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url)
 /** Each class, by name, and the code the CLI exits with when a command throws it. */
 const EXPECTED: Record<string, number> = {
   ConfigError: ExitCode.USAGE,
+  SchemaCompileError: ExitCode.USAGE,
   ProtocolError: ExitCode.FAILURE,
   ListenError: ExitCode.FAILURE,
   HubClosedError: ExitCode.FAILURE,
@@ -48,6 +49,7 @@ const EXPECTED: Record<string, number> = {
   ObjectStoreError: ExitCode.FAILURE,
   DigestMismatchError: ExitCode.FAILURE,
   PresenceError: ExitCode.FAILURE,
+  SchemaViolationError: ExitCode.FAILURE,
   StreamNotFoundError: ExitCode.FAILURE,
   StreamExistsError: ExitCode.FAILURE,
   ConsumerNotFoundError: ExitCode.FAILURE,

@@ -4,11 +4,15 @@
  * the world's lanes and returns, per block, a promise of what was checked:
  * the block passes when it resolves with at least one note.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Child, CLI_PATH, RawConnection, type Endpoint } from '../helpers/cli.js';
 import { parseConfigText, resolveServeConfig, toHubOptions } from '../../src/cli/config.js';
+import { readRuleListFile } from '../../src/cli/schema-config.js';
+import { loadAndCompile } from '../../src/schema/load.js';
+import type { SchemaRule } from '../../src/server/options.js';
 import { resolveOptions } from '../../src/server/options.js';
 import { natsServerBin } from '../cli/targets.js';
 import { attr, label, type Block } from './blocks.js';
@@ -594,18 +598,66 @@ async function checkSample(doc: Doc, b: Block, of: string): Promise<Notes> {
 // ── ```json config, ```conf, ```ini ───────────────────────────────────────
 
 function checkConfig(doc: Doc, b: Block): Notes {
+  if (attr(b, 'schema') !== undefined || attr(b, 'rules') !== undefined) return checkSchemaFile(doc, b);
   const file = attr(b, 'file') ?? 'config.json';
+  let schemas: SchemaRule[] | undefined;
   try {
-    resolveOptions(toHubOptions(resolveServeConfig({ file: parseConfigText(b.text, file) })));
+    // Named as in the doc's directory: relative schema paths in it resolve there, where the doc's schema files are.
+    const options = toHubOptions(resolveServeConfig({ file: parseConfigText(b.text, join(doc.dir, file)) }));
+    resolveOptions(options);
+    schemas = options.schemas;
   } catch (err) {
     fail(b, `not a valid netemitter serve config: ${(err as Error).message}`);
   }
   const notes = ['a valid netemitter serve config (src/cli/config.ts)'];
+  if (schemas !== undefined && schemas.length > 0) notes.push(`its ${compiled(b, schemas, doc.dir)}`);
   if (attr(b, 'file') !== undefined) {
     // Written for the commands after it; served on loopback only.
     writeFileSync(join(doc.dir, file), doc.world.relocate(b.text).replace(/"(0\.0\.0\.0|::)"/g, '"127.0.0.1"'));
     notes.push(`written as ${file} for the blocks after it`);
   }
+  return notes;
+}
+
+function compiled(b: Block, rules: SchemaRule[], dir: string): string {
+  try {
+    loadAndCompile(rules, dir);
+  } catch (err) {
+    fail(b, `its schemas do not load: ${(err as Error).message}`);
+  }
+  return `${rules.length} schema rule${rules.length === 1 ? '' : 's'} load and compile as the hub loads them (src/schema/load.ts)`;
+}
+
+/**
+ * ```json schema file=schemas/x.json: a JSON Schema file; ```json rules file=…: a list of rules. Written to the
+ * doc's directory for the blocks after it (a schema may $ref files written before it), and it must compile.
+ * One that has a namesake in examples/tickets/ must be that file: the docs show the example's schemas.
+ */
+function checkSchemaFile(doc: Doc, b: Block): Notes {
+  const file = attr(b, 'file');
+  if (file === undefined || file === '' || isAbsolute(file) || file.split('/').includes('..')) fail(b, 'a schema or rules block needs file=PATH, relative, inside the doc\'s directory');
+  let json: unknown;
+  try {
+    json = JSON.parse(b.text);
+  } catch (err) {
+    fail(b, `not JSON: ${(err as Error).message}`);
+  }
+  const notes: Notes = [];
+  const twin = join(ROOT, 'examples', 'tickets', file);
+  if (existsSync(twin)) {
+    if (!isDeepStrictEqual(json, JSON.parse(readFileSync(twin, 'utf8')))) fail(b, `differs from examples/tickets/${file}, which it shows`);
+    notes.push(`the same JSON as examples/tickets/${file}`);
+  }
+  const path = join(doc.dir, file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, b.text);
+  let rules: SchemaRule[];
+  try {
+    rules = attr(b, 'rules') !== undefined ? readRuleListFile(path) : [{ subjects: ['>'], schema: path, name: file }];
+  } catch (err) {
+    fail(b, `not a list of schema rules: ${(err as Error).message}`);
+  }
+  notes.push(compiled(b, rules, doc.dir), `written as ${file} for the blocks after it`);
   return notes;
 }
 

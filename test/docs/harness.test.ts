@@ -78,6 +78,20 @@ describe('the docs test refuses', () => {
     await refused(fence('json', '{ "max_payload": "1MB" }'), /unknown config key "max_payload".*did you mean "maxPayload"/);
   });
 
+  it('a schema that does not compile, one that is not the example\'s file it shows, a config whose schema is missing', async () => {
+    const [common, good, typo, twin, config] = await outcomes(
+      fence('json schema file=defs/common.json', '{ "$defs": { "id": { "type": "string" } } }') +
+        fence('json schema file=defs/ok.json', '{ "properties": { "id": { "$ref": "common.json#/$defs/id" } } }') +
+        fence('json schema file=defs/typo.json', '{ "type": "object", "requird": ["id"] }') +
+        fence('json schema file=schemas/ticket.created.json', '{ "type": "object" }') +
+        fence('json file=hub.json', '{ "schemas": [{ "subjects": ["a"], "schema": "defs/missing.json" }] }'),
+    );
+    assert.ok(Array.isArray(common) && Array.isArray(good), `${String(common)} ${String(good)}`);
+    assert.ok(typo instanceof Error && /its schemas do not load: .*requird/.test(typo.message), String(typo));
+    assert.ok(twin instanceof Error && /differs from examples\/tickets\/schemas\/ticket\.created\.json/.test(twin.message), String(twin));
+    assert.ok(config instanceof Error && /its schemas do not load: .*missing\.json/.test(config.message), String(config));
+  });
+
   it('a js block that does not print its // → line, and a keeps-running one without any', async () => {
     await refused(fence('js', "console.log('one'); // → two"), /did not print "two"/);
     await refused(fence('js keeps-running', 'setInterval(() => {}, 1000);'), /keeps-running program needs a \/\/ → line/);

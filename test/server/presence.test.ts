@@ -53,7 +53,7 @@ describe('the hub’s presence service', () => {
 
   it('announces joins, updates and leaves with one seq, and places a list among them', async () => {
     const watcher = await raw({ name: 'watcher' });
-    assert.deepEqual(watcher.info.netemitter, ['will', 'presence']);
+    assert.deepEqual(watcher.info.netemitter, ['will', 'presence', 'schemas']);
     await watcher.roundTrip('SUB $NE.PRESENCE.EVENT.* 1\r\nSUB $NE.CTL.> 2\r\n');
 
     const a = await raw({ name: 'workers.a', presence: { role: 'worker' }, verbose: true });

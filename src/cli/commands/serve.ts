@@ -3,10 +3,13 @@
  * in lame-duck mode (clients get INFO with ldm:true and a grace period to
  * leave) and exits 0. A second signal exits at once. SIGHUP reloads the TLS
  * certificate, key and CA from their files, as nats-server's `--signal
- * reload` does for them; it never stops the hub.
+ * reload` does for them, and the schema rules (re-read from the config file,
+ * --schemas or NETEMITTER_SCHEMAS, and their schema files); it never stops
+ * the hub, and a reload that fails keeps what was in use.
  */
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
+import type { SchemaRule } from '../../server/options.js';
 import { createHub, type Hub } from '../../server/hub.js';
 import { Defaults } from '../../protocol/constants.js';
 import {
@@ -34,7 +37,7 @@ Precedence: flags > NETEMITTER_* environment variables > --config file (${CONFIG
 Sizes: bytes, or with a unit: 512KB, 64MiB (powers of 1024), 1M (powers of 1000).
 Durations: milliseconds, or with a unit: 500ms, 10s, 2m, 1h.
 TLS, authorization and WebSocket: the "tls", "authorization" and "websocket" keys of the config file; the flags set one key each.
-SIGHUP reloads the TLS certificate, key and CA files.
+SIGHUP reloads the TLS certificate, key and CA files, and the schemas (docs/schemas.md).
 See docs/operations.md for every option, docs/security.md for TLS, users and permissions.`;
 
 export function registerServe(program: Command): void {
@@ -56,7 +59,10 @@ export function registerServe(program: Command): void {
       const v = opts[attr];
       if (v !== undefined) flags[key] = v;
     }
-    await serve(readConfig(flags, opts.config as string | undefined, process.env));
+    const configFlag = opts.config as string | undefined;
+    // SIGHUP reads the same sources again for the schemas.
+    const reread = (): ServeConfig => readConfig(flags, configFlag, process.env);
+    await serve(reread(), reread);
   });
 }
 
@@ -72,7 +78,7 @@ function readConfig(
   return resolveServeConfig({ flags, env: fromEnv, file: file === undefined ? {} : loadConfigFile(file) });
 }
 
-async function serve(config: ServeConfig): Promise<void> {
+async function serve(config: ServeConfig, reread: () => ServeConfig): Promise<void> {
   const logger = createCliLogger({ level: logLevelOf(config) });
   const options = toHubOptions(config);
   // createHub validates the combination (e.g. maxPayload <= maxPending; TLS files that do not load; a
@@ -92,7 +98,7 @@ async function serve(config: ServeConfig): Promise<void> {
     );
   }
   // Installed for the life of the process: without a listener, SIGHUP would end it.
-  process.on('SIGHUP', reloadOnSignal(hub, logger, config.tls !== undefined));
+  process.on('SIGHUP', reloadOnSignal(hub, logger, { tls: config.tls !== undefined, schemas: config.schemas !== undefined, reread }));
   let requested!: (signal: ShutdownSignal) => void;
   const stopRequested = new Promise<ShutdownSignal>((resolve) => (requested = resolve));
   // Installed before listen(), so a signal during start-up still shuts down cleanly.
@@ -130,27 +136,80 @@ function canReloadTls(hub: Hub): hub is Hub & TlsReloader {
   return typeof (hub as Partial<TlsReloader>).reloadTls === 'function';
 }
 
-/** SIGHUP: reload the TLS files, one reload at a time; log the outcome, never exit. */
-function reloadOnSignal(hub: Hub, logger: Logger, tls: boolean): () => void {
+/** Hub.reloadSchemas compiles the new rules, or throws and keeps the old ones. */
+interface SchemaReloader {
+  reloadSchemas(rules?: SchemaRule[]): void;
+}
+
+function canReloadSchemas(hub: Hub): hub is Hub & SchemaReloader {
+  return typeof (hub as Partial<SchemaReloader>).reloadSchemas === 'function';
+}
+
+interface Reloadable {
+  tls: boolean;
+  /** Whether schemas were configured at start; a reload also looks at the config as it is now. */
+  schemas: boolean;
+  reread: () => ServeConfig;
+}
+
+/** SIGHUP: reload the TLS files and the schemas, one reload at a time; log the outcome, never exit. */
+function reloadOnSignal(hub: Hub, logger: Logger, what: Reloadable): () => void {
   let last: Promise<void> = Promise.resolve();
+  let schemas = what.schemas;
   const reload = async (): Promise<void> => {
-    if (!tls) {
+    if (what.tls) await reloadTls(hub, logger);
+    // Schemas added to the config since start are picked up too; with none then or now there is nothing to say.
+    const reloaded = reloadSchemas(hub, logger, what.reread, schemas);
+    schemas = reloaded ?? schemas;
+    if (!what.tls && !schemas && reloaded === undefined) {
       logger.info({ signal: 'SIGHUP' }, 'received SIGHUP: no TLS configured, nothing to reload');
-    } else if (!canReloadTls(hub)) {
-      logger.warn({ signal: 'SIGHUP' }, 'received SIGHUP: this hub cannot reload its TLS files; restart it to use new ones');
-    } else {
-      try {
-        await hub.reloadTls();
-        logger.info({ signal: 'SIGHUP' }, 'received SIGHUP: TLS certificate, key and CA reloaded; new connections use them');
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        logger.error({ signal: 'SIGHUP' }, `received SIGHUP: TLS files not reloaded, the old ones stay in use: ${why}`);
-      }
     }
   };
   return function onSighup(): void {
     last = last.then(reload);
   };
+}
+
+/**
+ * Reads the config again and hands its schema rules to the hub. Returns
+ * whether schemas are configured now (undefined: none before and none now,
+ * nothing done); on any error, logs one line and leaves the hub's rules.
+ */
+function reloadSchemas(hub: Hub, logger: Logger, reread: () => ServeConfig, before: boolean): boolean | undefined {
+  const fail = (why: string): boolean => {
+    logger.error({ signal: 'SIGHUP' }, `received SIGHUP: schemas not reloaded, the old rules stay in use: ${why}`);
+    return before;
+  };
+  let rules: SchemaRule[] | undefined;
+  try {
+    rules = reread().schemas;
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  if (rules === undefined && !before) return undefined;
+  if (!canReloadSchemas(hub)) return fail('this hub cannot reload schemas; restart it to use new ones');
+  try {
+    hub.reloadSchemas(rules ?? []);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  const n = rules?.length ?? 0;
+  logger.info({ signal: 'SIGHUP', rules: n }, `received SIGHUP: schemas reloaded, ${n} rule${n === 1 ? '' : 's'} in use`);
+  return rules !== undefined;
+}
+
+async function reloadTls(hub: Hub, logger: Logger): Promise<void> {
+  if (!canReloadTls(hub)) {
+    logger.warn({ signal: 'SIGHUP' }, 'received SIGHUP: this hub cannot reload its TLS files; restart it to use new ones');
+    return;
+  }
+  try {
+    await hub.reloadTls();
+    logger.info({ signal: 'SIGHUP' }, 'received SIGHUP: TLS certificate, key and CA reloaded; new connections use them');
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    logger.error({ signal: 'SIGHUP' }, `received SIGHUP: TLS files not reloaded, the old ones stay in use: ${why}`);
+  }
 }
 
 async function shutdown(hub: Hub, logger: Logger, signal: ShutdownSignal): Promise<void> {
