@@ -43,7 +43,7 @@ export interface Schemas {
   /**
    * With validate: 'local', resolves once the rules checked here are the
    * hub's latest known ones (a refresh under way has ended); rejects with
-   * the refresh's error. At once otherwise.
+   * the last refresh's error while it failed. At once otherwise.
    */
   ready(): Promise<void>;
 }
@@ -68,6 +68,8 @@ export class SchemaApi implements Schemas {
   private running: Promise<void> | null = null;
   /** A change was announced while a refresh was under way: one more. */
   private again = false;
+  /** Why the last refresh failed (the rules are then not the latest): ready() rejects with it. */
+  private failure: Error | null = null;
 
   constructor(host: SchemaHost, opts: { requestTimeout: number }) {
     this.host = host;
@@ -91,7 +93,7 @@ export class SchemaApi implements Schemas {
   }
 
   ready(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.running ?? (this.failure === null ? Promise.resolve() : Promise.reject(this.failure));
   }
 
   // ── validate: 'local' ───────────────────────────────────────────────────
@@ -142,7 +144,15 @@ export class SchemaApi implements Schemas {
   /** Fetches and compiles the rules; one fetch at a time, and one more if a change came meanwhile. */
   private refresh(): Promise<void> {
     this.again = true;
-    this.running ??= this.fetchWhileStale().finally(() => (this.running = null));
+    this.running ??= this.fetchWhileStale()
+      .then(
+        () => void (this.failure = null),
+        (err: Error) => {
+          this.failure = err;
+          throw err;
+        },
+      )
+      .finally(() => (this.running = null));
     return this.running;
   }
 
@@ -185,7 +195,7 @@ export class SchemaApi implements Schemas {
 
 /** INFO's schema generation, when the server has schemas. */
 function schemaGeneration(info: ServerInfo): number | undefined {
-  const n = info[INFO_SCHEMAS_FIELD];
+  const n: unknown = info[INFO_SCHEMAS_FIELD];
   return info.netemitter?.includes(SCHEMAS_FEATURE) === true && typeof n === 'number' ? n : undefined;
 }
 

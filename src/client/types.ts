@@ -26,6 +26,8 @@ export interface ServerInfo {
   nonce?: string;
   /** A netemitter hub's extensions (protocol/extensions.ts Feature), e.g. ['will', 'presence']; nats-server sends none. */
   netemitter?: string[];
+  /** A netemitter hub's schema generation (protocol/schemas.ts), bumped by each reload that changed its rules. */
+  netemitter_schemas?: number;
   [key: string]: unknown;
 }
 

@@ -35,7 +35,8 @@ describe('the browser bundle', () => {
     for (const name of readdirSync(BUNDLE_DIR).filter((f) => f.endsWith('.js'))) {
       const text = readFileSync(join(BUNDLE_DIR, name), 'utf8');
       assert.doesNotMatch(text, /["']node:[a-z_/]+["']/, `${name} names a node: module`);
-      assert.doesNotMatch(text, /\brequire\s*\(/, `${name} calls require()`);
+      // Quoted is no call: ajv (the validator chunk) keeps `require("ajv/dist/runtime/…")` as text for its standalone code.
+      assert.doesNotMatch(text, /(?<![`'"])\brequire\s*\(/, `${name} calls require()`);
       // Static imports only of its own chunks (relative paths), nothing a browser would have to resolve.
       for (const m of text.matchAll(/\bimport\s*(?:[\w${},\s*]+?\s*from\s*)?["']([^"']+)["']/g)) {
         assert.ok(m[1]!.startsWith('./'), `${name} imports ${m[1]}`);
