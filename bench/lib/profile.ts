@@ -80,7 +80,7 @@ export async function runProfile(o: BenchOptions): Promise<void> {
     } else {
       const subs = w === 'w1' ? 1 : o.w2Subscribers;
       const count = w === 'w1' ? o.messages : o.w2Messages;
-      console.log(`\n${w.toUpperCase()} against the hub under --cpu-prof: 1 publisher → ${subs} subscriber${subs > 1 ? 's' : ''}, ${si(count)} × ${o.size} B, client ${peer.id}`);
+      console.log(`\n${w.toUpperCase()} against the hub under --cpu-prof: 1 publisher → ${subs} subscriber${subs > 1 ? 's' : ''}, ${si(count)} × ${o.schemas ? `a ${Buffer.byteLength(SCHEMA_EVENT)} B JSON event` : `${o.size} B`}, client ${peer.id}`);
       r = await pubsub(peer, o, subs, count, opts, o.schemas ? SCHEMA_EVENT : undefined);
       const m = r.metrics;
       console.log(`  ${si(m['msgs/s'] ?? NaN)} msgs/s delivered, hub CPU ${fixed(m['server µs/msg'] ?? NaN, 2)} µs/msg${r.ok ? '' : `  FAILED: ${r.error}`}  (profiling slows the hub)`);
