@@ -30,6 +30,7 @@ import {
 import { isValidSubject } from '../protocol/subject.js';
 import type { SchemaRule } from '../server/options.js';
 import { compileRules, type CompiledRule } from './validator.js';
+import { forEachKey } from './walk.js';
 
 /** The scheme of the `$id`s given to schema files that have none. */
 export const SCHEMA_ID_BASE = 'netemitter:/';
@@ -75,19 +76,13 @@ function readProblem(err: unknown): string {
 /** Each `$ref` string in a schema (iterative: a deeply nested file costs no stack). */
 function refsOf(schema: JsonSchema): string[] {
   const out: string[] = [];
-  const stack: unknown[] = [schema];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
+  forEachKey(schema, (k, x) => {
+    if (k === '$ref' && typeof x === 'string') {
+      out.push(x);
+      return false;
     }
-    for (const [k, x] of Object.entries(v)) {
-      if (k === '$ref' && typeof x === 'string') out.push(x);
-      else if (!DATA_KEYWORDS.has(k)) stack.push(x);
-    }
-  }
+    return !DATA_KEYWORDS.has(k);
+  });
   return out;
 }
 

@@ -29,6 +29,7 @@ import {
   type SchemaRuleInfo,
 } from '../protocol/schemas.js';
 import { isValidSubject, matchesTokens, type Tokens } from '../protocol/subject.js';
+import { forEachKey } from './walk.js';
 
 export interface CompiledRule {
   readonly name: string;
@@ -131,22 +132,13 @@ class DraftCompiler {
 
   /** `x-*` keywords are annotations (the issue): declared to ajv so strict mode lets them pass. */
   private allowAnnotations(schema: JsonSchema): void {
-    const stack: unknown[] = [schema];
-    while (stack.length > 0) {
-      const v = stack.pop();
-      if (typeof v !== 'object' || v === null) continue;
-      if (Array.isArray(v)) {
-        for (const x of v) stack.push(x);
-        continue;
+    forEachKey(schema, (k) => {
+      if (k.startsWith('x-') && !this.annotations.has(k)) {
+        this.annotations.add(k);
+        if (this.ajv.getKeyword(k) === false) this.ajv.addKeyword({ keyword: k });
       }
-      for (const [k, x] of Object.entries(v)) {
-        if (k.startsWith('x-') && !this.annotations.has(k)) {
-          this.annotations.add(k);
-          if (this.ajv.getKeyword(k) === false) this.ajv.addKeyword({ keyword: k });
-        }
-        stack.push(x);
-      }
-    }
+      return true;
+    });
   }
 }
 
