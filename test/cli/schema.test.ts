@@ -195,4 +195,36 @@ describe('serve with schemas', () => {
     hub.kill('SIGTERM');
     assert.equal((await hub.waitForExit()).code, 0, hub.output());
   });
+
+  it('HUB: rules added to the config after start apply after SIGHUP; --schemas names a list file', { skip: NO_GATE }, async () => {
+    const at = project('serve-added', { port: 0 });
+    const hub = new CliProcess(['serve', '--config', join(at, 'hub.json')]);
+    const port = await hub.tcpPort();
+    const c = await RawConnection.open({ port });
+    try {
+      c.send('CONNECT {"verbose":true,"pedantic":false}\r\nPUB ticket.handled 2\r\n{}\r\n');
+      await c.waitFor(/\+OK\r\n\+OK\r\n/);
+      writeFileSync(join(at, 'hub.json'), JSON.stringify({ port: 0, schemas: [{ subjects: ['ticket.handled'], schema: 'schemas/ticket.handled.json' }] }));
+      hub.kill('SIGHUP');
+      await hub.waitForOutput(/received SIGHUP: schemas reloaded, 1 rule in use/);
+      c.send('PUB ticket.handled 2\r\n{}\r\n');
+      await c.waitFor(/-ERR 'Schema Violation for Publish to "ticket\.handled": \(root\) must have required property "id"'\r\n/);
+    } finally {
+      c.close();
+    }
+    hub.kill('SIGTERM');
+    assert.equal((await hub.waitForExit()).code, 0, hub.output());
+
+    const flagged = new CliProcess(['serve', '--port', '0', '--schemas', join(at, 'schemas', 'rules.json')]);
+    const p2 = await flagged.tcpPort();
+    const d = await RawConnection.open({ port: p2 });
+    try {
+      d.send('CONNECT {"verbose":false,"pedantic":false}\r\nPUB note.created 2\r\n{}\r\nPING\r\n');
+      await d.waitFor(/-ERR 'Schema Violation for Publish to "note\.created": \(root\) must have required property "ticketId"'\r\n/);
+    } finally {
+      d.close();
+    }
+    flagged.kill('SIGTERM');
+    assert.equal((await flagged.waitForExit()).code, 0, flagged.output());
+  });
 });
