@@ -10,7 +10,7 @@
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import type { SchemaRule } from '../../server/options.js';
-import { createHub, type Hub } from '../../server/hub.js';
+import type { Hub } from '../../server/hub.js';
 import { Defaults } from '../../protocol/constants.js';
 import {
   CONFIG_ENV,
@@ -84,6 +84,8 @@ async function serve(config: ServeConfig, reread: () => ServeConfig): Promise<vo
   // createHub validates the combination (e.g. maxPayload <= maxPending; TLS files that do not load; a
   // token beside users): a ConfigError, exit 2 with one line (main.ts, errors.ts).
   // It also opens the store: a directory it cannot use is a start-up failure, exit 1.
+  // Loaded here, not at the top: every other command (pub, sub, --version…) starts without the hub and ajv.
+  const { createHub } = await import('../../server/hub.js');
   const hub = createHub({ ...options, logger });
   logger.debug({ options: loggable(options) }, 'starting');
   const tcp = config.unix === undefined || config.port !== undefined;
