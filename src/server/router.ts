@@ -267,14 +267,7 @@ export class Router {
   private noResponders(from: Subscriber, reply: string): void {
     const o = from.opts;
     if (!o.headers || !o.noResponders || from.closed) return;
-    // The first plain subscription of the requester that matches, as nats-server.
-    for (const sub of from.subs.values()) {
-      if (sub.queue === undefined && subjectMatches(sub.subject, reply)) {
-        const n = NO_RESPONDERS_HEADER.length;
-        from.send(`HMSG ${reply} ${sub.sid} ${n} ${n}\r\n${NO_RESPONDERS_HEADER}\r\n`);
-        return;
-      }
-    }
+    statusToRequester(from, reply, NO_RESPONDERS_HEADER);
   }
 
   // ── output ──────────────────────────────────────────────────────────────
@@ -313,4 +306,18 @@ export class Router {
 
 function flushRouter(router: Router): void {
   router.flushAll();
+}
+
+/**
+ * A status (a whole header block) that answers one publish, sent to its
+ * publisher alone: on the requester's first plain subscription that matches
+ * the reply subject, as nats-server sends its 503. Nothing when none does.
+ */
+export function statusToRequester(from: Subscriber, reply: string, block: string): void {
+  for (const sub of from.subs.values()) {
+    if (sub.queue === undefined && subjectMatches(sub.subject, reply)) {
+      from.send(`HMSG ${reply} ${sub.sid} ${block.length} ${block.length}\r\n${block}\r\n`);
+      return;
+    }
+  }
 }

@@ -30,10 +30,10 @@ import {
   schemaPubAckDescription,
   schemaViolationText,
 } from '../protocol/schemas.js';
-import { subjectMatches } from '../protocol/subject.js';
 import { SchemaViolationError } from '../errors.js';
 import { ruleFor, type CompiledRule } from '../schema/validator.js';
 import type { Logger } from './options.js';
+import { statusToRequester } from './router.js';
 import type { Message, PublishGate, Subscriber } from './types.js';
 
 /** Subjects whose rule is remembered; past it the memory starts over, so random subjects cannot grow it. */
@@ -119,7 +119,7 @@ export class SchemaGate implements PublishGate {
     this.host.logger.debug({ client: from.id, subject: fromWire(subject), schema: rule.name, reason }, 'schema violation');
     if (reply !== undefined) {
       if (this.host.captures(subject)) this.pubAckError(reply, reason);
-      else if (from.opts.headers) statusToRequester(from, reply, reason);
+      else if (from.opts.headers) statusToRequester(from, reply, violationStatus(reason));
     }
     if (rule.action === SchemaAction.DEAD_LETTER) this.deadLetter(rule, subject, headerLength, payload, reason);
     return false;
@@ -204,22 +204,12 @@ export class SchemaGate implements PublishGate {
   }
 }
 
+/** `NATS/1.0 400 Schema Violation` with the reason (wire string) in its header: the requester's answer. */
+function violationStatus(reason: string): string {
+  return `${HEADER_VERSION} ${SCHEMA_VIOLATION_STATUS} ${SCHEMA_VIOLATION_DESCRIPTION}\r\n${SCHEMA_ERROR_HEADER}: ${toWire(reason)}\r\n\r\n`;
+}
+
 /** One line, as a header value must be. */
 function headerValue(s: string): string {
   return s.replace(/[\r\n]+/g, ' ');
-}
-
-/**
- * `NATS/1.0 400 Schema Violation` on the requester's own subscription that
- * matches the reply subject, as the router's 503 goes: the status answers
- * this publish, so it goes to this publisher only.
- */
-function statusToRequester(from: Subscriber, reply: string, reason: string): void {
-  for (const sub of from.subs.values()) {
-    if (sub.queue === undefined && subjectMatches(sub.subject, reply)) {
-      const block = `${HEADER_VERSION} ${SCHEMA_VIOLATION_STATUS} ${SCHEMA_VIOLATION_DESCRIPTION}\r\n${SCHEMA_ERROR_HEADER}: ${toWire(reason)}\r\n\r\n`;
-      from.send(`HMSG ${reply} ${sub.sid} ${block.length} ${block.length}\r\n${block}\r\n`);
-      return;
-    }
-  }
 }
