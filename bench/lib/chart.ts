@@ -86,7 +86,13 @@ export function chartSpec(curve: Curve, m: CurveMetric): TopLevelSpec {
         scale: curve.xLog ? { type: 'log', nice: false, padding: 12 } : { nice: false, zero: false, padding: 12 },
         axis: { values: xs, labelExpr: `${JSON.stringify(Object.fromEntries(xs.map((x) => [String(x), tickLabel(x, curve.xLabel)])))}[''+datum.value]` },
       },
-      y: { field: 'y', type: 'quantitative', title: `${m.label} (${m.unit})`, axis: { format: '~s' } },
+      // 86M msgs/s or bytes, but 1,800 ms rather than 1.8k.
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: `${m.label} (${m.unit})`,
+        axis: { labelExpr: "abs(datum.value) >= 10000 ? format(datum.value, '~s') : format(datum.value, ',~r')" },
+      },
       color: {
         field: 'peer',
         type: 'nominal',
