@@ -39,6 +39,8 @@ export async function bundleBrowser() {
     chunkNames: '[name]-[hash]',
     inject: ['dist/src/client/browser-globals.js'],
     alias: { 'node:events': 'events' },
+    // The validator's ajv kit loads ajv with require() at the first compile on Node; a page gets it bundled.
+    plugins: [swapFile('dist/src/schema/ajv-kit.js', 'dist/src/schema/ajv-kit-browser.js')],
     legalComments: 'none',
     metafile: true,
     logLevel: 'silent',
@@ -46,6 +48,18 @@ export async function bundleBrowser() {
   const problems = checkNodeFree();
   if (problems.length > 0) throw new Error(`the browser bundle still needs Node:\n  ${problems.join('\n  ')}`);
   return result.metafile;
+}
+
+/** An esbuild plugin that bundles `replacement` wherever `file` (both relative to the root) is imported. */
+function swapFile(file, replacement) {
+  const target = join(root, file);
+  const to = join(root, replacement);
+  return {
+    name: 'swap-file',
+    setup(b) {
+      b.onResolve({ filter: /\.js$/ }, (args) => (args.resolveDir !== '' && join(args.resolveDir, args.path) === target ? { path: to } : undefined));
+    },
+  };
 }
 
 /** Lines naming each `node:` import or `require(` left in the bundle's files. */

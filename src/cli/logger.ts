@@ -5,7 +5,11 @@
  * the order of lines matches the order of events.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import type pinoPretty from 'pino-pretty';
+import { lazy } from '../lazy.js';
+
+/** pino-pretty, loaded only for a terminal (or `pretty: true`). */
+const prettyModule = lazy<typeof pinoPretty | { default: typeof pinoPretty }>('pino-pretty');
 import type { LogLevel } from './values.js';
 
 export interface CliLoggerOptions {
@@ -31,6 +35,8 @@ export function createCliLogger(opts: CliLoggerOptions): Logger {
   const human = opts.pretty ?? process.stdout.isTTY === true;
   let stream: DestinationStream;
   if (human) {
+    const m = prettyModule();
+    const pretty = typeof m === 'function' ? m : m.default;
     stream = pretty({
       sync: true,
       singleLine: true,

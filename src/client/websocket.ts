@@ -7,7 +7,11 @@
  *
  *   dial ─► HTTP upgrade (TLS first for wss://) ─► open ─► INFO … as over TCP
  */
-import WebSocket from 'ws';
+import type WebSocketType from 'ws';
+import { lazy } from '../lazy.js';
+
+/** ws, loaded at the first ws:// dial (a process that never dials one never loads it). */
+const loadWs = lazy<typeof WebSocketType>('ws');
 import type { Dialer, DialTarget } from '../transport.js';
 import type { ResolvedTls } from './platform.js';
 import { WebSocketStream, webSocketUrl, type WebSocketLike } from './websocket-stream.js';
@@ -17,6 +21,7 @@ export function webSocketDialer(tls: ResolvedTls | null): Dialer {
   return (target: DialTarget, signal: AbortSignal) =>
     new Promise((resolve, reject) => {
       const secure = target.websocket!.secure;
+      const WebSocket = loadWs();
       const ws = new WebSocket(webSocketUrl(target), {
         // The protocol's messages are small and many; compression is the server's to offer and ours to skip.
         perMessageDeflate: false,

@@ -14,13 +14,17 @@
  * never stops their GC observer or event-loop sampler: they are made once per
  * process, in a registry of their own, and each hub's registry lists them too.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import { lazy } from '../lazy.js';
 import { consumerInfo } from '../server/jetstream/api/consumers.js';
 import { consumerFilters } from '../server/jetstream/config.js';
 import type { CommitObserver } from '../server/jetstream/index.js';
 import { consumerVisible, streamVisible } from './documents.js';
 import { OPEN_VIEWER, send, type MonitorViewer, type RouteContext, type RouteTable } from './route.js';
 import type { MonitorCounters, MonitorSource } from './types.js';
+
+/** prom-client, loaded with the first hub that serves /metrics. */
+const prom = lazy<typeof import('prom-client')>('prom-client');
 
 export const METRICS_PATH = '/metrics';
 export const METRIC_PREFIX = 'netemitter_';
@@ -85,8 +89,8 @@ let processMetrics: Metric[] | null = null;
 /** The process metrics, made on first use and shared by every hub of the process (see the file comment). */
 function sharedProcessMetrics(): Metric[] {
   if (processMetrics === null) {
-    const r = new Registry();
-    collectDefaultMetrics({ register: r, prefix: METRIC_PREFIX });
+    const r = new (prom().Registry)();
+    prom().collectDefaultMetrics({ register: r, prefix: METRIC_PREFIX });
     processMetrics = r.getMetricsAsArray().map((m) => r.getSingleMetric(m.name)!);
   }
   return processMetrics;
@@ -128,7 +132,7 @@ function snapshot(src: MonitorSource, viewer: MonitorViewer): Snapshot {
  * for commit latency from now on; `close()` stops that.
  */
 export class HubMetrics {
-  readonly registry = new Registry();
+  readonly registry = new (prom().Registry)();
   readonly commitSeconds: Histogram;
   private current: Snapshot | null = null;
   /** Scrapes run one after another: each fills `current` for its own viewer. */
@@ -141,7 +145,7 @@ export class HubMetrics {
     const reg = this.registry;
     const self = this;
     for (const [name, help, field] of COUNTERS) {
-      new Counter({
+      new (prom().Counter)({
         name: METRIC_PREFIX + name,
         help,
         registers: [reg],
@@ -152,7 +156,7 @@ export class HubMetrics {
       });
     }
     for (const [name, help, field] of GAUGES) {
-      new Gauge({
+      new (prom().Gauge)({
         name: METRIC_PREFIX + name,
         help,
         registers: [reg],
@@ -162,7 +166,7 @@ export class HubMetrics {
       });
     }
     for (const [name, help, field] of STREAM_GAUGES) {
-      new Gauge({
+      new (prom().Gauge)({
         name: METRIC_PREFIX + name,
         help,
         labelNames: ['stream'],
@@ -174,7 +178,7 @@ export class HubMetrics {
       });
     }
     for (const [name, help, field] of CONSUMER_GAUGES) {
-      new Gauge({
+      new (prom().Gauge)({
         name: METRIC_PREFIX + name,
         help,
         labelNames: ['stream', 'consumer'],
@@ -185,7 +189,7 @@ export class HubMetrics {
         },
       });
     }
-    new Counter({
+    new (prom().Counter)({
       name: `${METRIC_PREFIX}schema_messages_total`,
       help: 'Events checked against a JSON Schema, by rule (file name or inline#N) and result (accepted, or rejected whatever the action).',
       labelNames: ['schema', 'result'],
@@ -199,7 +203,7 @@ export class HubMetrics {
         }
       },
     });
-    const hist = new Histogram({
+    const hist = new (prom().Histogram)({
       name: `${METRIC_PREFIX}jetstream_commit_seconds`,
       help: 'Duration of each JetStream group commit (one store transaction for the writes of an event-loop turn).',
       buckets: [...COMMIT_BUCKETS],

@@ -14,9 +14,8 @@
  *                ── ajv (first error) ─► "/path must …"
  *                └─ null: passes
  */
-import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, AnySchemaObject, ErrorObject, Options, ValidateFunction } from 'ajv';
+import { ajvKit } from './ajv-kit.js';
 
 import { SchemaCompileError } from '../errors.js';
 import {
@@ -68,12 +67,6 @@ export function schemaDraft(schema: JsonSchema, fallback: SchemaDraft = SchemaDr
   return draft;
 }
 
-// ajv-formats is CommonJS whose module.exports is the plugin; under NodeNext
-// its type is the namespace, so take `default` when a bundler gives that.
-type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats: FormatsPlugin =
-  ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin));
-
 const AJV_OPTIONS: Options = {
   // Unknown keywords (a typo such as `requird`) and unknown formats fail the
   // compile (the issue); the type/tuple/required lints would only log, and the
@@ -96,8 +89,9 @@ class DraftCompiler {
   private readonly annotations = new Set<string>();
 
   constructor(draft: SchemaDraft) {
-    this.ajv = draft === SchemaDraft.D07 ? new Ajv(AJV_OPTIONS) : new Ajv2020(AJV_OPTIONS);
-    addFormats(this.ajv);
+    const kit = ajvKit();
+    this.ajv = draft === SchemaDraft.D07 ? new kit.Ajv(AJV_OPTIONS) : new kit.Ajv2020(AJV_OPTIONS);
+    kit.addFormats(this.ajv);
   }
 
   compile(root: JsonSchema, refs: readonly JsonSchema[]): ValidateFunction {

@@ -24,7 +24,8 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import type { WebSocketServer, ServerOptions, WebSocket } from 'ws';
+import { lazy } from '../lazy.js';
 import { ConfigError, ListenError } from '../errors.js';
 import { TransportKind, type Peer } from '../transport.js';
 import type { ResolvedHubOptions, ResolvedWebSocketOptions } from './options.js';
@@ -35,6 +36,9 @@ import type { UpgradeHook } from '../monitor/http.js';
 import { infoPrefix, type InfoServer } from './info.js';
 import { checkOrigin } from './websocket-origin.js';
 import { closeFrameFor, WebSocketStream } from './websocket-stream.js';
+
+/** ws, loaded when the first WebSocket listener is made. */
+const ws = lazy<typeof import('ws')>('ws');
 
 /** What the listener needs of the hub. */
 export interface WebSocketHost {
@@ -113,7 +117,7 @@ export class WebSocketListener {
       // A peer that never answers our close frame is cut off, as a TCP peer that never reads (ws 8.19+; @types/ws lacks it).
       closeTimeout: host.options.writeDeadline,
     };
-    this.wss = new WebSocketServer(wsOptions);
+    this.wss = new (ws().WebSocketServer)(wsOptions);
   }
 
   /** Where the listener is, once listening (or sharing). */

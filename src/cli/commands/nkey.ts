@@ -7,8 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createUser, fromSeed } from '@nats-io/nkeys';
+import { lazy } from '../../lazy.js';
 import { ConfigError } from '../../errors.js';
+
+/** nkeys, loaded by the nkey commands only (not at every CLI start). */
+const nkeys = lazy<typeof import('@nats-io/nkeys')>('@nats-io/nkeys');
 
 /** The key types netemitter uses: a hub knows users only (no accounts, operators or servers). */
 const TYPES = ['user'] as const;
@@ -31,7 +34,7 @@ export function registerNkey(program: Command): void {
       if (!(TYPES as readonly string[]).includes(opts.type)) {
         throw new ConfigError(`invalid value for --type: ${JSON.stringify(opts.type)} (netemitter uses user keys only)`);
       }
-      const pair = createUser();
+      const pair = nkeys().createUser();
       const seed = new TextDecoder().decode(pair.getSeed());
       const publicKey = pair.getPublicKey();
       pair.clear();
@@ -59,7 +62,7 @@ export function publicKeyOfSeedFile(file: string): string {
   const found = SEED.exec(text);
   if (found === null) throw new ConfigError(`no NKey seed in ${file} (a seed is 58 characters starting with S)`);
   try {
-    const pair = fromSeed(new TextEncoder().encode(found[0]));
+    const pair = nkeys().fromSeed(new TextEncoder().encode(found[0]));
     const key = pair.getPublicKey();
     pair.clear();
     return key;

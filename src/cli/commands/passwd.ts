@@ -9,7 +9,6 @@
  * from a pipe it is the first line. Prompts go to stderr, so stdout holds the
  * hash alone (`netemitter passwd > alice.hash`).
  */
-import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import { ExitCode, exitWith } from '../errors.js';
 import { InvalidValue, parseAt, parseCount, type RawValue } from '../values.js';
@@ -41,6 +40,8 @@ export function registerPasswd(program: Command): void {
       if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
         this.error(`password longer than ${MAX_PASSWORD_BYTES} bytes: bcrypt would ignore the rest`, { exitCode: ExitCode.USAGE, code: 'netemitter.passwd' });
       }
+      // Loaded here, not at every CLI start.
+      const bcrypt = (await import('bcryptjs')).default;
       process.stdout.write(`${await bcrypt.hash(password, cost)}\n`);
     });
 }

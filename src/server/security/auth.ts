@@ -17,7 +17,8 @@
  * as in nats-server, so at most one of the last three applies.
  */
 import { randomBytes } from 'node:crypto';
-import { fromPublic, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
+import { lazy } from '../../lazy.js';
 import { ConfigError } from '../../errors.js';
 import type { Peer } from '../../transport.js';
 import { compilePermissions, validatePermissions, type CompiledPermissions } from './permissions.js';
@@ -28,6 +29,9 @@ import type { AuthenticateHook, AuthorizationOptions, ConnectRequest, Identity, 
 /** The brute-force tracker lives in failures.ts; the hub imports it from here, with the rest of authentication. */
 export { FailureTracker, FailureDefaults } from './failures.js';
 import { FailureTracker, FailureDefaults } from './failures.js';
+
+/** nkeys, loaded when the first NKey user is read. */
+const nkeys = lazy<typeof import('@nats-io/nkeys')>('@nats-io/nkeys');
 
 export const AuthDefaults = {
   /** nats-server's AUTH_TIMEOUT. */
@@ -86,7 +90,7 @@ function secretOption(v: unknown, where: string): Secret {
 function userKey(v: unknown, where: string): KeyPair {
   if (typeof v === 'string' && v.startsWith('U')) {
     try {
-      return fromPublic(v);
+      return nkeys().fromPublic(v);
     } catch {
       // fall through to the one message
     }
