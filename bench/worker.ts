@@ -1,7 +1,8 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
  * requester, responder, a crowd of idle connections, connections set up
- * one after another, or a pinger timed while others log in (see lib/jobs.ts).
+ * one after another, or a pinger timed while others log in (see lib/jobs.ts);
+ * the scale bench's jobs are in lib/scale-client.ts.
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -9,6 +10,7 @@ import { openClient, type BenchClient } from './lib/clients.js';
 import { percentile } from './lib/stats.js';
 import { timeSetups } from './lib/setup-client.js';
 import { measureStall } from './lib/stall-client.js';
+import { runScaleJob } from './lib/scale-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -299,6 +301,10 @@ async function main(): Promise<void> {
       return runSetup(job);
     case 'stall':
       return runStall(job);
+    case 'scale-sub':
+    case 'scale-pub':
+    case 'scale-lat-sub':
+      return runScaleJob(job, { send, go, stopped, onCredit: (fn) => (onCredit = fn) });
   }
 }
 

@@ -17,6 +17,8 @@ export class WorkerHandle {
   /** Last progress reported (messages received by its slowest connection). */
   progress = 0;
   onProgress: ((n: number) => void) | null = null;
+  /** A job's `info` messages (figures measured between ready and done). */
+  onInfo: ((info: Record<string, number>) => void) | null = null;
   private settleReady!: { resolve: (r: Ready) => void; reject: (e: Error) => void };
   private settleDone!: { resolve: (r: Done) => void; reject: (e: Error) => void };
 
@@ -37,6 +39,9 @@ export class WorkerHandle {
         case 'progress':
           this.progress = m.n;
           this.onProgress?.(m.n);
+          break;
+        case 'info':
+          this.onInfo?.(m.info);
           break;
         case 'done':
           this.settleDone.resolve(m.result);
