@@ -196,7 +196,8 @@ const connections: AxisDef = {
     const pairs = activeOf(n) / 2;
     const idle = n - 2 * pairs;
     return withWorkers(async (spawn) => {
-      const crowd = spread(idle, Math.ceil(idle / IDLE_PER_PROC)).filter(([, k]) => k > 0).map(([, k]) => spawn({ role: 'idle', protocol: 'nats', url: server.url, conns: k }));
+      const perProc = Math.max(1, Math.min(IDLE_PER_PROC, o.fdLimit - FD_SLACK));
+      const crowd = spread(idle, Math.ceil(idle / perProc)).filter(([, k]) => k > 0).map(([, k]) => spawn({ role: 'idle', protocol: 'nats', url: server.url, conns: k }));
       const opened = (await within(Promise.all(crowd.map((w) => w.ready)), READY_MS + idle * 10, 'idle connections')).reduce((a, r) => a + (r.info as IdleResult).opened, 0);
       if (opened !== idle) throw new Error(`opened ${opened} of ${idle} idle connections`);
       const parts = spread(pairs, 2);
