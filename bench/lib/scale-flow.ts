@@ -112,8 +112,10 @@ export function runFlow(server: RunningServer, subJobs: SubJob[], pubJobs: PubJo
     await within(Promise.all(pubs.map((p) => p.done)) as Promise<PubResult[]>, stalled ? 2000 : 30_000, 'publisher results').catch(() => null);
     const delivered = results.reduce((a, r) => a + r.delivered, 0);
     if (delivered !== expected) throw new Error(`${stalled ? `stalled for ${stallMs / 1000} s: ` : ''}delivered ${delivered} of ${expected}`);
-    const counted = results.reduce((a, r) => a + r.delivered - r.warm, 0);
-    const seconds = (Math.max(...results.map((r) => r.tEnd)) - Math.min(...results.map((r) => r.tWarm))) / 1e9;
+    // A process that had nothing to receive (a few subscriptions spread over many connections) has no marks.
+    const timed = results.filter((r) => Number.isFinite(r.tWarm) && Number.isFinite(r.tEnd));
+    const counted = timed.reduce((a, r) => a + r.delivered - r.warm, 0);
+    const seconds = (Math.max(...timed.map((r) => r.tEnd)) - Math.min(...timed.map((r) => r.tWarm))) / 1e9;
     return { deliveredPerSec: counted / seconds, expected, subscribeMs, rssBefore, rssSubscribed, rssAfter };
   });
 }

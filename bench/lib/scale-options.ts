@@ -43,7 +43,7 @@ interleaved hub / nats-server, each point the median of --runs.
   --conn-messages N    messages per connections point (default 1,000,000)
   --pub-messages N     messages per publishers point (default 2,000,000)
   --lat-rate N         fan-out p99: messages/s (default 10,000), lowered so that…
-  --lat-deliveries N   …deliveries/s stay under N (default 100,000)
+  --lat-deliveries N   …deliveries/s stay under N (default 20,000)
   --lat-ms N           fan-out p99: measured milliseconds after a warm-up (default 3,000)
   --stall N            a flow making no progress for N seconds fails (default 30)
   --fd-limit N         fds one process may have (default: the hard limit, ulimit -Hn); a
@@ -111,7 +111,7 @@ export function parseScaleArgs(): ScaleCommand | null {
       payloadBytes: int('payload-bytes', 2e9, 2e8),
       payloadMaxMessages: q(2_000_000, 200_000),
       latRate: int('lat-rate', 10_000),
-      latDeliveries: int('lat-deliveries', 100_000),
+      latDeliveries: int('lat-deliveries', 20_000),
       latMs: int('lat-ms', 3000, 1000),
       windowDeliveries: 100_000,
       windowBytes: 32 * 1024 * 1024,

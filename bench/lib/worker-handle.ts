@@ -62,7 +62,8 @@ export class WorkerHandle {
   }
 
   send(m: ToWorker): void {
-    if (this.proc.child.connected) this.proc.child.send(m);
+    // A worker may exit between the check and the write: its exit is reported through ready/done, not as an EPIPE here.
+    if (this.proc.child.connected) this.proc.child.send(m, () => {});
   }
 
   /** Asks the worker to report and exit; kills it if it does not within `ms`. */
