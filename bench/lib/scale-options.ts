@@ -35,16 +35,17 @@ interleaved hub / nats-server, each point the median of --runs.
   --publishers LIST    publishers axis points (default 1,10,100)
   --peers LIST         some of ${SCALE_PEERS.join(',')} (default both)
   --runs N             repetitions per point (default 3; 1 with --quick)
-  --quick              small points and counts: the whole bench in a few minutes
+  --quick              small points and counts, 1 run: the whole bench in about 4 minutes
   --size N             payload bytes on every axis but payload (default 128)
-  --sub-messages N     messages published per subscriptions point (default 1,000,000)
-  --fanout-deliveries N  deliveries per fan-out point (default 4,000,000)
-  --payload-bytes N    payload bytes per payload point (default 2,000,000,000; at most 2,000,000 messages)
-  --conn-messages N    messages per connections point (default 1,000,000)
-  --pub-messages N     messages per publishers point (default 2,000,000)
+  --sub-messages N     messages published per subscriptions point (default 300,000; quick 50,000)
+  --fanout-deliveries N  deliveries per fan-out point (default 2,000,000; quick 400,000)
+  --payload-bytes N    payload bytes per payload point (default 1,000,000,000, at most 1,000,000
+                       messages; quick a tenth)
+  --conn-messages N    messages per connections point (default 500,000; quick 50,000)
+  --pub-messages N     messages per publishers point (default 1,000,000; quick 100,000)
   --lat-rate N         fan-out p99: messages/s (default 10,000), lowered so that…
   --lat-deliveries N   …deliveries/s stay under N (default 20,000)
-  --lat-ms N           fan-out p99: measured milliseconds after a warm-up (default 3,000)
+  --lat-ms N           fan-out p99: measured milliseconds after a warm-up (default 3,000; quick 1,000)
   --stall N            a flow making no progress for N seconds fails (default 30)
   --fd-limit N         fds one process may have (default: the hard limit, ulimit -Hn); a
                        connections point over it is skipped with a line
@@ -104,12 +105,12 @@ export function parseScaleArgs(): ScaleCommand | null {
       size: int('size', 128),
       stallMs: int('stall', 30) * 1000,
       fdLimit: values['fd-limit'] === undefined ? hardFdLimit() : positiveInt(values['fd-limit'], 'fd-limit', 0),
-      subMessages: int('sub-messages', 1_000_000, 100_000),
-      connMessages: int('conn-messages', 1_000_000, 100_000),
-      pubMessages: int('pub-messages', 2_000_000, 200_000),
-      fanoutDeliveries: int('fanout-deliveries', 4_000_000, 400_000),
-      payloadBytes: int('payload-bytes', 2e9, 2e8),
-      payloadMaxMessages: q(2_000_000, 200_000),
+      subMessages: int('sub-messages', 300_000, 50_000),
+      connMessages: int('conn-messages', 500_000, 50_000),
+      pubMessages: int('pub-messages', 1_000_000, 100_000),
+      fanoutDeliveries: int('fanout-deliveries', 2_000_000, 400_000),
+      payloadBytes: int('payload-bytes', 1e9, 1e8),
+      payloadMaxMessages: q(1_000_000, 100_000),
       latRate: int('lat-rate', 10_000),
       latDeliveries: int('lat-deliveries', 20_000),
       latMs: int('lat-ms', 3000, 1000),
