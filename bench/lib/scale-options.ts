@@ -49,7 +49,8 @@ interleaved hub / nats-server, each point the median of --runs.
   --stall N            a flow making no progress for N seconds fails (default 30)
   --fd-limit N         fds one process may have (default: the hard limit, ulimit -Hn); a
                        connections point over it is skipped with a line
-  --out FILE           the curves as JSON (default bench/results/scale-<time>.json)
+  --out FILE           the curves as JSON (default bench/results/scale-<time>.json);
+                       --json FILE is the same (as the other curve benches name it)
   --profile            one axis, one point: the hub under node --cpu-prof, its top functions
 `;
 
@@ -72,11 +73,12 @@ export function parseScaleArgs(): ScaleCommand | null {
       axes: opt, subs: opt, fanout: opt, payloads: opt, conns: opt, publishers: opt, peers: opt, runs: opt,
       quick: { type: 'boolean' }, size: opt, 'sub-messages': opt, 'fanout-deliveries': opt, 'payload-bytes': opt,
       'conn-messages': opt, 'pub-messages': opt, 'lat-rate': opt, 'lat-deliveries': opt, 'lat-ms': opt, stall: opt,
-      'fd-limit': opt, out: opt, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'fd-limit': opt, out: opt, json: opt, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return null;
   const quick = values.quick === true;
+  if (values.out !== undefined && values.json !== undefined) throw new Error('--out and --json name the same file: give one');
   const axes = (values.axes?.split(',') ?? [...AXES]) as AxisId[];
   for (const a of axes) if (!(AXES as readonly string[]).includes(a)) throw new Error(`unknown axis ${a}: expected some of ${AXES.join(',')}`);
   const peers = (values.peers?.split(',') ?? [...SCALE_PEERS]) as ScalePeer[];
@@ -100,7 +102,7 @@ export function parseScaleArgs(): ScaleCommand | null {
     peers: [...new Set(peers)],
     runs: int('runs', 3, 1),
     profile,
-    out: values.out,
+    out: values.out ?? values.json,
     o: {
       size: int('size', 128),
       stallMs: int('stall', 30) * 1000,

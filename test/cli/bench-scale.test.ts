@@ -57,6 +57,7 @@ describe('bench:scale command line', () => {
     [['--profile', '--axes', 'fanout,payload'], /--profile runs one axis: pass --axes with one of them/],
     [['--profile', '--axes', 'fanout'], /--profile runs one point: pass --fanout with one value/],
     [['--fd-limit', '0'], /--fd-limit needs a positive number, got "0"/],
+    [['--out', 'a.json', '--json', 'b.json'], /--out and --json name the same file: give one/],
   ];
   for (const [args, message] of REFUSED) {
     it(`${args.join(' ')}: one line, exit 2`, async () => {
