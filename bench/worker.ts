@@ -1,17 +1,29 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
  * requester, responder, a crowd of idle connections, connections set up
- * one after another, or a pinger timed while others log in (see lib/jobs.ts).
+ * one after another, or a pinger timed while others log in (see lib/jobs.ts);
+ * the scale bench's jobs are in lib/scale-client.ts.
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { openClient, type BenchClient } from './lib/clients.js';
+import type { BenchClient, ClientKind } from './lib/clients.js';
+import type { Login } from './lib/security.js';
 import { percentile } from './lib/stats.js';
 import { timeSetups } from './lib/setup-client.js';
 import { measureStall } from './lib/stall-client.js';
+import { runScaleJob } from './lib/scale-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
+
+/**
+ * The clients module loads every client and the netemitter library (half a
+ * second on a busy machine); a worker loads it only for a job that uses it
+ * (the scale jobs use nats.js alone, and start several workers per point).
+ */
+async function openClient(kind: ClientKind, url: string, login?: Login): Promise<BenchClient> {
+  return (await import('./lib/clients.js')).openClient(kind, url, login);
+}
 
 function send(m: FromWorker): void {
   process.send?.(m);
@@ -299,6 +311,10 @@ async function main(): Promise<void> {
       return runSetup(job);
     case 'stall':
       return runStall(job);
+    case 'scale-sub':
+    case 'scale-pub':
+    case 'scale-lat-sub':
+      return runScaleJob(job, { send, go, stopped, onCredit: (fn) => (onCredit = fn) });
   }
 }
 

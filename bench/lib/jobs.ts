@@ -13,6 +13,7 @@
  */
 import type { ClientKind } from './clients.js';
 import type { Login } from './security.js';
+import type { ScaleJob } from './scale-subjects.js';
 
 export type IdleProtocol = 'nats' | 'mqtt' | 'redis' | 'raw';
 
@@ -35,7 +36,9 @@ export type Job =
   /** Connection set-up: `count` connections one after another, connection i logging in with logins[i mod logins.length]. */
   | { role: 'setup'; url: string; count: number; logins: Login[] }
   /** Stall: one client pings while `logins` log in, `parallel` at a time (stall-client.ts). */
-  | { role: 'stall'; url: string; pinger: Login; logins: Login[]; parallel: number; idlePings: number };
+  | { role: 'stall'; url: string; pinger: Login; logins: Login[]; parallel: number; idlePings: number }
+  /** The scale bench's subscribers, publishers and latency probes (scale-client.ts). */
+  | ScaleJob;
 
 export interface SubResult {
   /** Per connection: messages received, time of the warm-up'th message, time of the last. */
@@ -85,5 +88,7 @@ export type ToWorker = { type: 'go' } | { type: 'credit'; acked: number } | { ty
 export type FromWorker =
   | { type: 'ready'; info?: IdleResult }
   | { type: 'progress'; n: number }
-  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult | StallResult }
+  /** A figure a job measures between ready and done (the scale subscribers' subscribe time). */
+  | { type: 'info'; info: Record<string, number> }
+  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult | StallResult | Record<string, number> }
   | { type: 'error'; message: string };

@@ -17,6 +17,8 @@ export class WorkerHandle {
   /** Last progress reported (messages received by its slowest connection). */
   progress = 0;
   onProgress: ((n: number) => void) | null = null;
+  /** A job's `info` messages (figures measured between ready and done). */
+  onInfo: ((info: Record<string, number>) => void) | null = null;
   private settleReady!: { resolve: (r: Ready) => void; reject: (e: Error) => void };
   private settleDone!: { resolve: (r: Done) => void; reject: (e: Error) => void };
 
@@ -38,6 +40,9 @@ export class WorkerHandle {
           this.progress = m.n;
           this.onProgress?.(m.n);
           break;
+        case 'info':
+          this.onInfo?.(m.info);
+          break;
         case 'done':
           this.settleDone.resolve(m.result);
           break;
@@ -57,7 +62,8 @@ export class WorkerHandle {
   }
 
   send(m: ToWorker): void {
-    if (this.proc.child.connected) this.proc.child.send(m);
+    // A worker may exit between the check and the write: its exit is reported through ready/done, not as an EPIPE here.
+    if (this.proc.child.connected) this.proc.child.send(m, () => {});
   }
 
   /** Asks the worker to report and exit; kills it if it does not within `ms`. */
