@@ -18,12 +18,12 @@ import { BufferFullError, ClosedError, DisconnectedError, PayloadTooLargeError }
 
 /**
  * Full 64 KiB slabs a connection keeps to fill again once the socket has
- * taken their bytes: a burst of this size (W1's 2,000 messages a turn are
- * ~300 KB) reuses its memory instead of allocating it anew; a bigger one
- * allocates the rest. At most this many × 64 KiB stays with a connection
- * after a burst.
+ * taken their bytes: bursts up to this size (W1's publisher writes 2,000
+ * messages a turn, ~300 KB, sometimes two such batches) reuse their memory
+ * instead of allocating it anew; a bigger one allocates the rest. At most
+ * this many × 64 KiB (512 KiB) stays with a connection after a burst.
  */
-const SPARE_SLABS = 4;
+const SPARE_SLABS = 8;
 
 /** A flush() waiting for its PONG; null for a heartbeat's PING, which nobody awaits. */
 export type Pong = { resolve: () => void; reject: (err: Error) => void } | null;
