@@ -112,7 +112,9 @@ export interface ConnectOptions {
   /**
    * Opens the byte stream to a server instead of the built-in TCP / Unix
    * socket dialers (a tunnel, a test transport). The TLS upgrade and
-   * everything above it still apply to what it returns.
+   * everything above it still apply to what it returns. Its writableLength
+   * must count the bytes it still holds: at 0 right after a write, the
+   * client fills that memory again (write-queue.ts).
    */
   dialer?: Dialer;
   /**

@@ -16,11 +16,20 @@ import { Outbound } from '../protocol/outbound.js';
 import { toWire } from '../protocol/bytes.js';
 import { BufferFullError, ClosedError, DisconnectedError, PayloadTooLargeError } from '../errors.js';
 
+/**
+ * Full 64 KiB slabs a connection keeps to fill again once the socket has
+ * taken their bytes: bursts up to this size (W1's publisher writes 2,000
+ * messages a turn, ~300 KB, sometimes two such batches) reuse their memory
+ * instead of allocating it anew; a bigger one allocates the rest. At most
+ * this many × 64 KiB (512 KiB) stays with a connection after a burst.
+ */
+const SPARE_SLABS = 8;
+
 /** A flush() waiting for its PONG; null for a heartbeat's PING, which nobody awaits. */
 export type Pong = { resolve: () => void; reject: (err: Error) => void } | null;
 
 export class WriteQueue {
-  private readonly out = new Outbound();
+  private readonly out = new Outbound(SPARE_SLABS);
   private readonly bound: number;
   private pubSubject = '';
   private pubPrefix = '';
@@ -124,11 +133,15 @@ export class WriteQueue {
     this.queuedEvents = 0;
     if (chunks.length === 1) {
       socket.write(chunks[0]!);
-      return;
+    } else {
+      socket.cork?.();
+      for (const c of chunks) socket.write(c);
+      socket.uncork?.();
     }
-    socket.cork?.();
-    for (const c of chunks) socket.write(c);
-    socket.uncork?.();
+    // Nothing left in the stream right after the write: the kernel (or the WebSocket) has the bytes, so their
+    // slabs can take the next ones. A stream that still holds them (a full socket, an in-process pair, a
+    // WebSocket awaiting its callbacks) says so by its writableLength, and the slabs stay untouched.
+    if (socket.writableLength === 0) this.out.release();
   }
 
   /** The socket answered its oldest PING. */

@@ -5,10 +5,19 @@
  *   slab: [ written (owned by the socket) | pending: start..end | free ]
  *
  * Control lines and small payloads are copied into a slab; a slab region is
- * handed to the socket as a view and never written again, so the next bytes
- * go after it, and a full slab is replaced, not reused. Large payloads are
- * queued by reference (they are views of received chunks, which nobody
- * mutates), so a big message is never copied.
+ * handed to the socket as a view and not written again, so the next bytes
+ * go after it, and a full slab is replaced. Large payloads are queued by
+ * reference (they are views of received chunks, which nobody mutates), so a
+ * big message is never copied.
+ *
+ * A slab is written again only after release(): the caller says its stream
+ * is done with every chunk taken (a socket whose writableLength is 0 right
+ * after the write has handed the bytes to the kernel). Then the current slab
+ * starts over and up to `spareSlabs` full ones are kept for the next burst,
+ * so a steady publisher fills the same memory instead of allocating a fresh
+ * 64 KiB slab (page faults, and external memory the GC must chase) every few
+ * hundred messages. Without release() nothing is rewritten, which a reader
+ * that keeps views of the chunks (an in-process pair) relies on.
  */
 import { latin1Write } from './bytes.js';
 
@@ -47,14 +56,40 @@ export class Outbound {
   private readonly chunks: Buffer[] = [];
   /** Bytes queued and not yet taken. */
   size = 0;
+  private readonly spareSlabs: number;
+  /** Full slabs replaced since the last release(): their bytes are out in chunks. */
+  private readonly handed: Buffer[] = [];
+  /** Full slabs the stream is done with, to fill again. */
+  private readonly spare: Buffer[] = [];
+
+  /** `spareSlabs`: full slabs kept for reuse after release() (0: only the current slab starts over). */
+  constructor(spareSlabs = 0) {
+    this.spareSlabs = spareSlabs;
+  }
 
   private room(n: number): void {
     if (this.slab.length - this.end >= n) return;
     this.seal();
-    const grown = Math.min(Math.max(this.slab.length * 2, SLAB_MIN), SLAB_MAX);
-    this.slab = Buffer.allocUnsafe(n > grown ? n : grown);
+    const full = this.slab;
+    if (full.length === SLAB_MAX && this.handed.length < this.spareSlabs) this.handed.push(full);
+    const grown = Math.min(Math.max(full.length * 2, SLAB_MIN), SLAB_MAX);
+    this.slab = grown === SLAB_MAX && n <= SLAB_MAX && this.spare.length > 0 ? this.spare.pop()! : Buffer.allocUnsafe(n > grown ? n : grown);
     this.start = 0;
     this.end = 0;
+  }
+
+  /**
+   * The stream is done with every chunk taken so far: their slabs may be
+   * written again. Called right after take()'s chunks were written; does
+   * nothing when bytes were queued since.
+   */
+  release(): void {
+    if (this.chunks.length !== 0 || this.end !== this.start) return;
+    this.start = 0;
+    this.end = 0;
+    const handed = this.handed;
+    for (let i = 0; i < handed.length; i++) if (this.spare.length < this.spareSlabs) this.spare.push(handed[i]!);
+    handed.length = 0;
   }
 
   private seal(): void {
