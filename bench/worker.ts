@@ -1,7 +1,8 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
  * requester, responder, a crowd of idle connections, connections set up
- * one after another, or a pinger timed while others log in (see lib/jobs.ts).
+ * one after another, a pinger timed while others log in, or durable
+ * publishers awaiting their PubAcks (see lib/jobs.ts).
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -9,6 +10,7 @@ import { openClient, type BenchClient } from './lib/clients.js';
 import { percentile } from './lib/stats.js';
 import { timeSetups } from './lib/setup-client.js';
 import { measureStall } from './lib/stall-client.js';
+import { publishDurably } from './lib/durable-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -279,6 +281,16 @@ async function runStall(j: Extract<Job, { role: 'stall' }>): Promise<void> {
   process.exit(0);
 }
 
+async function runDurablePub(j: Extract<Job, { role: 'durable-pub' }>): Promise<void> {
+  const run = await publishDurably(j);
+  send({ type: 'ready' });
+  await go();
+  send({ type: 'done', result: await run.measure() });
+  await stopped();
+  await run.close();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   switch (job.role) {
     case 'sub':
@@ -299,6 +311,8 @@ async function main(): Promise<void> {
       return runSetup(job);
     case 'stall':
       return runStall(job);
+    case 'durable-pub':
+      return runDurablePub(job);
   }
 }
 
