@@ -7,8 +7,9 @@
  *
  * Figures per point: PubAcks/s in total (acksPerSec) and p99 publish → PubAck
  * (p99Us); besides them in each run: p50Us, the server's CPU and the
- * clients' (% of one core, over the measured window) and the server's CPU
- * per PubAck. Points are interleaved: run r measures every x on every peer
+ * clients' (% of one core, over the measured window), the server's CPU
+ * per PubAck, and for the hub PubAcks per commit and a commit's mean duration
+ * (its /metrics). Points are interleaved: run r measures every x on every peer
  * before run r + 1 starts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,11 +58,19 @@ function cpuNow(serverPid: number, clients: readonly WorkerHandle[]): { server: 
   return { server: procStats(serverPid).cpu, clients: sum, t: performance.now() };
 }
 
+/** The hub's group commits so far and their total duration (seconds), from its /metrics. */
+async function commits(metrics: string | undefined): Promise<{ count: number; seconds: number }> {
+  if (metrics === undefined) return { count: NaN, seconds: NaN };
+  const text = await (await fetch(metrics)).text();
+  const value = (name: string): number => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? NaN);
+  return { count: value('netemitter_jetstream_commit_seconds_count'), seconds: value('netemitter_jetstream_commit_seconds_sum') };
+}
+
 /** One run of one point: a fresh server and store, n publishers, the figures. */
 export async function measureDurable(peer: DurablePeer, n: number, o: ConnsOptions): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'netemitter-durable-'));
   const workers: WorkerHandle[] = [];
-  const { url, proc } = await peer.start(dir);
+  const { url, proc, metrics } = await peer.start(dir);
   try {
     const nc = await connect({ servers: url, reconnect: false });
     try {
@@ -74,13 +83,22 @@ export async function measureDurable(peer: DurablePeer, n: number, o: ConnsOptio
       for (const w of workers) w.send({ type: 'go' });
       await sleep(o.warmupMs);
       const a = cpuNow(proc.pid, workers);
+      const ca = await commits(metrics);
       await sleep(o.durationMs);
       const b = cpuNow(proc.pid, workers);
+      const cb = await commits(metrics);
       const results = (await within(Promise.all(workers.map((w) => w.done)), SETUP_MS, `${peer.id}: ${n} publishers finishing`)) as DurableResult[];
       const info = await jsm.streams.info(STREAM);
       const total = results.reduce((s, r) => s + r.total, 0);
       if (info.state.messages !== total) throw new Error(`${peer.id}: ${total} PubAcks but ${info.state.messages} messages stored`);
-      return figures(results, (b.server - a.server) / ((b.t - a.t) / 1000), (b.clients - a.clients) / ((b.t - a.t) / 1000));
+      const f = figures(results, (b.server - a.server) / ((b.t - a.t) / 1000), (b.clients - a.clients) / ((b.t - a.t) / 1000));
+      const done = cb.count - ca.count;
+      if (Number.isFinite(done) && done > 0) {
+        // PubAcks per commit: the group commit's effect; the commit's mean duration: what each one costs.
+        f.acksPerCommit = (f.acksPerSec! * ((b.t - a.t) / 1000)) / done;
+        f.commitUs = ((cb.seconds - ca.seconds) / done) * 1e6;
+      }
+      return f;
     } finally {
       await nc.close();
     }
@@ -158,13 +176,14 @@ export function curveTable(curve: Curve): string {
   const [acks, p99] = [curve.metrics[0]!, curve.metrics[1]!];
   const base = curve.baseline ?? 'nats-server';
   const hasBase = curve.points.some((p) => p.peer === base);
-  const rows: string[][] = [['conns', 'peer', 'PubAcks/s', 'spread', 'p99 µs', 'p50 µs', 'server CPU', 'clients CPU', 'CPU µs/ack', `acks ÷ ${base}`, `p99 ${base} ÷`]];
+  const rows: string[][] = [['conns', 'peer', 'PubAcks/s', 'spread', 'p99 µs', 'p50 µs', 'server CPU', 'clients CPU', 'CPU µs/ack', 'acks/commit', 'commit µs', `acks ÷ ${base}`, `p99 ${base} ÷`]];
   for (const p of curve.points) {
     const m = p.median;
     const ratio = (metric: CurveMetric): string => (hasBase && p.peer !== base ? fixed(pointRatio(curve, p.peer, metric, p.x), 2) : '-');
     rows.push([
       String(p.x), p.peer, si(m.acksPerSec ?? NaN), pct(p.spread.acksPerSec ?? NaN), fixed(m.p99Us ?? NaN, 0), fixed(m.p50Us ?? NaN, 0),
-      `${fixed(m.serverCpu ?? NaN, 0)}%`, `${fixed(m.clientCpu ?? NaN, 0)}%`, fixed(m.serverCpuPerAckUs ?? NaN, 1), ratio(acks), ratio(p99),
+      `${fixed(m.serverCpu ?? NaN, 0)}%`, `${fixed(m.clientCpu ?? NaN, 0)}%`, fixed(m.serverCpuPerAckUs ?? NaN, 1),
+      fixed(m.acksPerCommit ?? NaN, 1), fixed(m.commitUs ?? NaN, 0), ratio(acks), ratio(p99),
     ]);
   }
   const lines = [table(rows)];

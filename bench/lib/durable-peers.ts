@@ -18,7 +18,13 @@ export interface DurablePeer {
   readonly id: string;
   /** The name on the command line (--peers). */
   readonly key: string;
-  start(dir: string): Promise<{ url: string; proc: Proc }>;
+  start(dir: string): Promise<{ url: string; proc: Proc; metrics?: string }>;
+}
+
+/** NETEMITTER_BENCH_SERVER_FLAGS, as the other benches take it: Node flags for the hub alone (`--cpu-prof --cpu-prof-dir=DIR`). */
+function serverFlags(): string[] {
+  const extra = process.env.NETEMITTER_BENCH_SERVER_FLAGS?.trim() ?? '';
+  return extra === '' ? [] : extra.split(/\s+/);
 }
 
 /** Our hub on a SQLite store with the given sync policy. */
@@ -27,9 +33,10 @@ function hubPeer(sync: 'full' | 'normal'): DurablePeer {
     id: `hub sync=${sync}`,
     key: `hub-${sync}`,
     async start(dir) {
-      const proc = start(process.execPath, [join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir, '--sync', sync]);
-      const m = await waitForLine(proc, /LISTENING (\d+)/);
-      return { url: `127.0.0.1:${m[1]}`, proc };
+      // Monitoring on, for the commit count on /metrics (commits per PubAck): it costs a clock read per commit.
+      const proc = start(process.execPath, [...serverFlags(), join(DIST_BENCH, 'servers', 'hub.js'), '--store', dir, '--sync', sync, '--monitor']);
+      const m = await waitForLine(proc, /LISTENING (\d+) MONITOR (\d+)/);
+      return { url: `127.0.0.1:${m[1]}`, proc, metrics: `http://127.0.0.1:${m[2]}/metrics` };
     },
   };
 }
