@@ -18,7 +18,7 @@ import { applyConnect, parseConnect } from './connect.js';
 import { ResponseRights, type CompiledPermissions } from './security/permissions.js';
 import type { AuthResult } from './security/auth.js';
 import type { ConnectRequest } from './security/types.js';
-import { Writer } from './writer.js';
+import { DOUBLE_ZERO, Writer } from './writer.js';
 import { CloseReason, Subscription, type ClientInfo, type ClientOptions, type HubCore, type Message, type Subscriber } from './types.js';
 
 /** nats-server sends its first PING this long after CONNECT (or at pingInterval when that is shorter). */
@@ -72,9 +72,14 @@ export class Connection extends Writer implements ServerParserHandler, Subscribe
   private started = false;
   private pingTimer: NodeJS.Timeout | null = null;
   /** The round trip of the last PING this hub sent, in milliseconds, for /connz; before its PONG, INFO to CONNECT; 0 before CONNECT. */
-  rtt = 0;
-  /** When the unanswered PING went out (performance.now()), or 0. */
-  private rttStart = 0;
+  rtt = DOUBLE_ZERO;
+  /**
+   * When the unanswered PING went out (performance.now()), or 0. A double
+   * field from the start: the first PING goes out 2 s after CONNECT, in the
+   * middle of a client's first burst, and a 0 here turned into a fraction
+   * then deoptimised the whole hot path at once.
+   */
+  private rttStart = DOUBLE_ZERO;
   /** When INFO went out, about (performance.now()): the first CONNECT gives the first round trip. */
   private readonly opened = performance.now();
   /** The first PING after CONNECT, which measures the round trip early as nats-server does. */

@@ -15,6 +15,7 @@
 import { Sublist, type MatchResult } from './sublist.js';
 import { subjectMatches } from '../protocol/subject.js';
 import type { Message, Subscriber, Subscription } from './types.js';
+import { DOUBLE_ZERO } from './writer.js';
 
 /** Past this many queued bytes (or 3/4 of maxPending when smaller) a consumer pauses its producers. */
 const STALL_THRESHOLD_MAX = 8 * 1024 * 1024;
@@ -77,7 +78,8 @@ export type PublishTap = (msg: Message, from: Subscriber | null) => boolean;
 
 export class Router {
   readonly sublist = new Sublist<Subscription>();
-  readonly counters: RouterCounters = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  /** Doubles from the start: byte counts pass 2^30 after a GiB, and a field going from small integer to double deoptimises publish mid-run. */
+  readonly counters: RouterCounters = { inMsgs: DOUBLE_ZERO, inBytes: DOUBLE_ZERO, outMsgs: DOUBLE_ZERO, outBytes: DOUBLE_ZERO };
   tap: PublishTap | null = null;
   /** Observers (see Observer), or null while there are none: the publish path then pays one test. */
   private observers: Sublist<Observer> | null = null;

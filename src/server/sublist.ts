@@ -5,9 +5,15 @@
  *   level ─┬─ nodes: Map<token, node>     literal tokens
  *          ├─ pwc: node                   `*`
  *          └─ fwc: node                   `>` (always a leaf)
- *   node ──┬─ plain: Set<sub>             subscribers ending here
+ *   node ──┬─ one | many: sub | Set<sub>   subscribers ending here
  *          ├─ queues: Map<group, Set<sub>>
  *          └─ next: level                 longer subjects
+ *
+ * A node holds its collections only once it needs them: a lone subscriber
+ * in `one`, a Set from the second on, no queue map without a queue group, and
+ * no level below it without a longer subject. With a million distinct
+ * subjects most nodes have one subscriber or none (an inner token), and
+ * empty Sets and Maps were half the index's memory.
  *
  * A publish looks its subject up in the cache first; a miss walks the trie
  * and stores the result. Inserting or removing a subscription drops exactly
@@ -38,8 +44,11 @@ export interface MatchResult<S> {
 
 interface Node<S> {
   next: Level<S> | null;
-  plain: Set<S>;
-  queues: Map<string, Set<S>>;
+  /** The plain subscriber when there is exactly one and `many` is null. */
+  one: S | null;
+  /** The plain subscribers from the second on (insertion order kept); null otherwise. */
+  many: Set<S> | null;
+  queues: Map<string, Set<S>> | null;
 }
 
 interface Level<S> {
@@ -53,11 +62,30 @@ function newLevel<S>(): Level<S> {
 }
 
 function newNode<S>(): Node<S> {
-  return { next: null, plain: new Set(), queues: new Map() };
+  return { next: null, one: null, many: null, queues: null };
 }
 
 function nodeEmpty<S>(n: Node<S>): boolean {
-  return n.plain.size === 0 && n.queues.size === 0 && (n.next === null || levelEmpty(n.next));
+  return n.one === null && n.many === null && n.queues === null && (n.next === null || levelEmpty(n.next));
+}
+
+function addPlain<S>(n: Node<S>, sub: S): void {
+  if (n.many !== null) n.many.add(sub);
+  else if (n.one === null) n.one = sub;
+  else if (n.one !== sub) {
+    n.many = new Set([n.one, sub]);
+    n.one = null;
+  }
+}
+
+function removePlain<S>(n: Node<S>, sub: S): boolean {
+  if (n.one === sub) {
+    n.one = null;
+    return true;
+  }
+  if (n.many === null || !n.many.delete(sub)) return false;
+  if (n.many.size === 0) n.many = null;
+  return true;
 }
 
 function levelEmpty<S>(l: Level<S>): boolean {
@@ -76,6 +104,9 @@ export interface SublistStats {
   avgFanout: number;
 }
 
+/** Full scans of the cache for changed wildcards before emptying it is cheaper (see invalidate). */
+const SCAN_BUDGET = 8;
+
 const EMPTY: MatchResult<never> = Object.freeze({ plain: Object.freeze([]), queues: Object.freeze([]) });
 
 export class Sublist<S extends Subscribable> {
@@ -90,6 +121,8 @@ export class Sublist<S extends Subscribable> {
   private removes = 0;
   private matches = 0;
   private hits = 0;
+  /** Cached subjects matched against changed wildcards since the cache was last emptied (see invalidate). */
+  private scanned = 0;
 
   constructor(opts: { cacheSize?: number } = {}) {
     this.cacheSize = opts.cacheSize ?? 4096;
@@ -122,12 +155,13 @@ export class Sublist<S extends Subscribable> {
     }
     const n = node!;
     if (sub.queue === undefined) {
-      n.plain.add(sub);
+      addPlain(n, sub);
     } else {
-      let group = n.queues.get(sub.queue);
+      const queues = (n.queues ??= new Map());
+      let group = queues.get(sub.queue);
       if (group === undefined) {
         group = new Set();
-        n.queues.set(sub.queue, group);
+        queues.set(sub.queue, group);
       }
       group.add(sub);
     }
@@ -152,11 +186,14 @@ export class Sublist<S extends Subscribable> {
     const leaf = path[path.length - 1]!.node;
     let removed: boolean;
     if (sub.queue === undefined) {
-      removed = leaf.plain.delete(sub);
+      removed = removePlain(leaf, sub);
     } else {
-      const group = leaf.queues.get(sub.queue);
+      const group = leaf.queues?.get(sub.queue);
       removed = group !== undefined && group.delete(sub);
-      if (group !== undefined && group.size === 0) leaf.queues.delete(sub.queue);
+      if (group !== undefined && group.size === 0) {
+        leaf.queues!.delete(sub.queue);
+        if (leaf.queues!.size === 0) leaf.queues = null;
+      }
     }
     if (!removed) return false;
     this.count--;
@@ -256,13 +293,25 @@ export class Sublist<S extends Subscribable> {
   }
 
   private invalidate(pattern: string): void {
-    if (this.cache.size === 0) return;
+    const cache = this.cache;
+    if (cache.size === 0) return;
     if (!hasWildcard(pattern)) {
-      this.cache.delete(pattern);
+      cache.delete(pattern);
       return;
     }
-    for (const key of this.cache.keys()) {
-      if (subjectMatches(pattern, key)) this.cache.delete(key);
+    // A wildcard's change costs a match per cached subject. In a burst (a connection with 100k wildcard
+    // subscriptions closing took 74 s of scans with a full cache) emptying the cache is far cheaper: the
+    // subjects that repeat come back on their second miss. So past SCAN_BUDGET full scans since the cache
+    // was last emptied, it is emptied instead.
+    this.scanned += cache.size;
+    if (this.scanned > SCAN_BUDGET * this.cacheSize) {
+      cache.clear();
+      this.seen.clear();
+      this.scanned = 0;
+      return;
+    }
+    for (const key of cache.keys()) {
+      if (subjectMatches(pattern, key)) cache.delete(key);
     }
   }
 }
@@ -274,10 +323,12 @@ interface Acc<S> {
 }
 
 function addNode<S>(node: Node<S>, acc: Acc<S>): void {
-  for (const s of node.plain) acc.plain.push(s);
-  if (node.queues.size === 0) return;
+  if (node.one !== null) acc.plain.push(node.one);
+  else if (node.many !== null) for (const s of node.many) acc.plain.push(s);
+  const queues = node.queues;
+  if (queues === null) return;
   const groups = (acc.groups ??= new Map());
-  for (const [name, members] of node.queues) {
+  for (const [name, members] of queues) {
     let g = groups.get(name);
     if (g === undefined) {
       g = [];

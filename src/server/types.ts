@@ -128,8 +128,8 @@ export class Subscription {
   readonly subject: string;
   readonly queue: string | undefined;
   readonly sid: string;
-  /** The sid encoded once, for MSG lines. */
-  readonly sidBytes: Buffer;
+  /** The sid encoded at the first delivery (a million idle subscriptions need no Buffer each), for MSG lines. */
+  private sidBuf: Buffer | null = null;
   /**
    * The owner's permissions when this subscription overlaps a subscribe
    * deny (a `>` with `secret.>` denied): each message's subject is checked
@@ -156,8 +156,11 @@ export class Subscription {
     this.subject = subject;
     this.queue = queue;
     this.sid = sid;
-    this.sidBytes = Buffer.from(sid, 'latin1');
     this.filter = filter;
+  }
+
+  get sidBytes(): Buffer {
+    return (this.sidBuf ??= Buffer.from(this.sid, 'latin1'));
   }
 }
 

@@ -8,19 +8,31 @@ import type { Duplex } from 'node:stream';
 import { Outbound } from '../protocol/outbound.js';
 import { CloseReason, type HubCore, type Subscriber, type Subscription } from './types.js';
 
+/**
+ * Zero as V8 stores a fraction: -0 is never a small integer, so a field that
+ * starts with it is a double field from the start, and -0 === 0 and -0 + n === n.
+ * A field that starts as a small integer (0) and later holds a fraction
+ * (performance.now()) or a number past 2^30 (a byte count) changes its
+ * object's hidden class, and V8 then throws away every optimised function
+ * that had seen the old one: for a connection, the whole publish and delivery
+ * path, which re-optimises from scratch (issue #20, docs/performance.md, Warm-up).
+ */
+export const DOUBLE_ZERO = -0;
+
 export abstract class Writer {
   readonly id: number;
   readonly stream: Duplex;
   readonly out = new Outbound();
   closed = false;
   /**
-   * Traffic of this connection, for /connz: plain integer fields bumped on
-   * the paths that already touch the connection, so counting allocates nothing.
+   * Traffic of this connection, for /connz: plain number fields bumped on
+   * the paths that already touch the connection, so counting allocates
+   * nothing. Doubles from the start: a byte count passes 2^30 after a GiB.
    */
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
+  inMsgs = DOUBLE_ZERO;
+  inBytes = DOUBLE_ZERO;
+  outMsgs = DOUBLE_ZERO;
+  outBytes = DOUBLE_ZERO;
   /** Queued for the hub's next flush. */
   dirty = false;
   /**

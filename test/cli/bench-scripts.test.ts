@@ -20,6 +20,8 @@ const SCRIPTS: [string, string, string[], RegExp][] = [
   ['micro.js', 'bench:micro', ['--runs', '1.5'], /--runs needs a positive whole number, got "1\.5"/],
   ['durable.js', 'bench:durable', ['--client', 'go'], /--client must be nats\.js or ours, got "go"/],
   ['store.js', 'bench:store', ['--slice', 'x'], /--slice needs a positive number, got "x"/],
+  ['charts.js', 'bench:charts', ['--out', ''], /--out needs a directory/],
+  ['startup.js', 'bench:startup', ['--peers', 'hub,go'], /unknown peer go: expected some of hub,nats-server/],
   ['kv.js', 'bench:kv', ['--workloads', 'w1'], /unknown workload w1: expected some of put,put-window,get,get-window,watch,obj-put,obj-get/],
 ];
 

@@ -145,6 +145,39 @@ describe('Sublist', () => {
     assert.deepEqual([...cache.keys()].sort(), [...subjects].sort());
   });
 
+  it('a burst of wildcard changes empties a full cache instead of scanning it for each (a connection with 100k wildcards closing)', () => {
+    const size = 64;
+    const sl = new Sublist<TestSub>({ cacheSize: size });
+    const plain = Array.from({ length: size }, (_, i) => ({ id: i, subject: `s.${i}.ev`, queue: undefined }));
+    for (const p of plain) sl.insert(p);
+    const cached = (): number => (sl as unknown as { cache: Map<string, unknown> }).cache.size;
+    const fill = (): void => {
+      for (let r = 0; r < 2; r++) for (let i = 0; i < size; i++) sl.match(`s.${i}.ev`);
+    };
+    fill();
+    assert.equal(cached(), size);
+    // A few wildcard changes scan the cache and drop only what they match.
+    const w0 = { id: 1000, subject: 's.0.*', queue: undefined };
+    sl.insert(w0);
+    assert.equal(cached(), size - 1);
+    assert.deepEqual(ids(sl.match('s.0.ev')).plain, [0, 1000]);
+    // Past the budget the cache is emptied: the answers stay right.
+    const wild = Array.from({ length: 20 }, (_, i) => ({ id: 2000 + i, subject: `s.${i}.>`, queue: undefined }));
+    let emptied = 0;
+    for (const w of wild) {
+      fill();
+      sl.insert(w);
+      if (cached() === 0) emptied++;
+      else assert.equal(cached(), size - 1, 'a scan drops the one subject the wildcard matches');
+    }
+    assert.ok(emptied >= 1 && emptied <= 3, `the cache was emptied ${emptied} times in 20 changes, and scanned the other times`);
+    for (const w of wild) sl.remove(w);
+    sl.remove(w0);
+    for (let i = 0; i < size; i++) assert.deepEqual(ids(sl.match(`s.${i}.ev`)).plain, [i]);
+    fill();
+    for (let i = 0; i < size; i++) assert.deepEqual(ids(sl.match(`s.${i}.ev`)).plain, [i], 'from the cache');
+  });
+
   it('removing an absent subscription is a no-op', () => {
     const sl = new Sublist<TestSub>();
     assert.equal(sl.remove({ id: 1, subject: 'a.b', queue: undefined }), false);
