@@ -161,7 +161,7 @@ export async function runConnsCurve(peers: readonly DurablePeer[], o: ConnsOptio
     points.push(point(x, p.id, slot.ok, slot.errors));
   }
   return {
-    id: 'durable',
+    id: 'connections',
     title: `Durable publishers: each connection awaits its PubAck (${o.size} B events)`,
     xLabel: 'connections',
     xLog: true,

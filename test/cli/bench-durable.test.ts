@@ -43,6 +43,7 @@ describe('bench:durable', () => {
     assert.match(file.command, /^npm run bench:durable -- --mode conns --conns 1,3 /);
     assert.equal(file.curves.length, 1);
     const curve = file.curves[0]!;
+    assert.equal(curve.id, 'connections');
     assert.equal(curve.baseline, 'nats-server');
     assert.deepEqual(curve.metrics.map((m) => m.id), ['acksPerSec', 'p99Us']);
     assert.deepEqual(curve.points.map((pt) => `${pt.x} ${pt.peer}`), ['1 hub sync=normal', '1 nats-server', '3 hub sync=normal', '3 nats-server']);
