@@ -1,8 +1,9 @@
 /**
  * A bench client process: publisher, subscriber(s), latency probe,
  * requester, responder, a crowd of idle connections, connections set up
- * one after another, or a pinger timed while others log in (see lib/jobs.ts);
- * the scale bench's jobs are in lib/scale-client.ts.
+ * one after another, a pinger timed while others log in, or durable
+ * publishers awaiting their PubAcks (see lib/jobs.ts); the scale bench's jobs
+ * are in lib/scale-client.ts.
  * Started by the harness, never by hand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -12,6 +13,7 @@ import { percentile } from './lib/stats.js';
 import { timeSetups } from './lib/setup-client.js';
 import { measureStall } from './lib/stall-client.js';
 import { runScaleJob } from './lib/scale-client.js';
+import { publishDurably } from './lib/durable-client.js';
 import type { FromWorker, IdleProtocol, Job, ToWorker } from './lib/jobs.js';
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -291,6 +293,16 @@ async function runStall(j: Extract<Job, { role: 'stall' }>): Promise<void> {
   process.exit(0);
 }
 
+async function runDurablePub(j: Extract<Job, { role: 'durable-pub' }>): Promise<void> {
+  const run = await publishDurably(j);
+  send({ type: 'ready' });
+  await go();
+  send({ type: 'done', result: await run.measure() });
+  await stopped();
+  await run.close();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   switch (job.role) {
     case 'sub':
@@ -315,6 +327,8 @@ async function main(): Promise<void> {
     case 'scale-pub':
     case 'scale-lat-sub':
       return runScaleJob(job, { send, go, stopped, onCredit: (fn) => (onCredit = fn) });
+    case 'durable-pub':
+      return runDurablePub(job);
   }
 }
 

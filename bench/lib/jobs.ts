@@ -38,7 +38,9 @@ export type Job =
   /** Stall: one client pings while `logins` log in, `parallel` at a time (stall-client.ts). */
   | { role: 'stall'; url: string; pinger: Login; logins: Login[]; parallel: number; idlePings: number }
   /** The scale bench's subscribers, publishers and latency probes (scale-client.ts). */
-  | ScaleJob;
+  | ScaleJob
+  /** Durable publishers (durable-client.ts): `conns` nats.js connections, each awaiting its PubAck before its next publish. */
+  | { role: 'durable-pub'; url: string; subject: string; size: number; conns: number; warmupMs: number; durationMs: number };
 
 export interface SubResult {
   /** Per connection: messages received, time of the warm-up'th message, time of the last. */
@@ -84,11 +86,22 @@ export interface StallResult {
   elapsedUs: number;
 }
 
+export interface DurableResult {
+  /** PubAcks that arrived within the measured window (after the warm-up). */
+  acks: number;
+  /** Every PubAck, warm-up and the publishes in flight at the end included: the stream must hold as many. */
+  total: number;
+  /** The measured window, nanoseconds. */
+  elapsedNs: number;
+  /** Publish → PubAck of each measured PubAck, microseconds. */
+  latencies: number[];
+}
+
 export type ToWorker = { type: 'go' } | { type: 'credit'; acked: number } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready'; info?: IdleResult }
   | { type: 'progress'; n: number }
   /** A figure a job measures between ready and done (the scale subscribers' subscribe time). */
   | { type: 'info'; info: Record<string, number> }
-  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult | StallResult | Record<string, number> }
+  | { type: 'done'; result: SubResult | PubResult | LatResult | ReqResult | IdleResult | SetupResult | StallResult | DurableResult | Record<string, number> }
   | { type: 'error'; message: string };
