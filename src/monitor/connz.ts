@@ -87,11 +87,12 @@ export function connRecord(c: LiveConnection): ConnRecord {
     tlsCipher: tls?.cipher ?? undefined,
     start: c.startTime,
     lastActivity: c.lastActivity,
-    rtt: c.rtt,
-    inMsgs: c.inMsgs,
-    inBytes: c.inBytes,
-    outMsgs: c.outMsgs,
-    outBytes: c.outBytes,
+    // `+ 0`: these fields start as -0 (doubles from the start, see DOUBLE_ZERO); callers get a plain 0.
+    rtt: c.rtt + 0,
+    inMsgs: c.inMsgs + 0,
+    inBytes: c.inBytes + 0,
+    outMsgs: c.outMsgs + 0,
+    outBytes: c.outBytes + 0,
     pending: c.pending,
     subs,
   };

@@ -84,14 +84,15 @@ export function hubStats(
   schemas: SchemaStats[],
 ): HubStats {
   const r = router.counters;
+  // `+ 0`: the counters start as -0 (doubles from the start, see Router.counters); callers get a plain 0.
   return {
     connections,
     totalConnections: c.totalConnections,
     subscriptions: router.sublist.size,
-    inMsgs: r.inMsgs,
-    inBytes: r.inBytes,
-    outMsgs: r.outMsgs,
-    outBytes: r.outBytes,
+    inMsgs: r.inMsgs + 0,
+    inBytes: r.inBytes + 0,
+    outMsgs: r.outMsgs + 0,
+    outBytes: r.outBytes + 0,
     slowConsumers: c.slowConsumers,
     authFailures: c.authFailures,
     schemas,

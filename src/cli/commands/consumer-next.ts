@@ -22,7 +22,7 @@ import { ErrorCode, JetStreamApiError, NetEmitterError, TimeoutError } from '../
 import { ExitCode, exitWith } from '../errors.js';
 import { InvalidValue, parseCount, parseDuration } from '../values.js';
 import { exitOnBrokenPipe, flagValue, notice, serverOption, type ConnectionFlags } from './common.js';
-import { json, msDuration, nsDuration } from './format.js';
+import { count as formatCount, json, msDuration, nsDuration } from './format.js';
 import { checkStreamName, renderMessage, storedJson, withBus, type ShownMessage } from './js-common.js';
 
 export const NextDefaults = {
@@ -123,7 +123,7 @@ export function registerConsumerNext(consumer: Command): void {
     .argument('<stream>', 'stream name')
     .argument('<consumer>', 'consumer name')
     .addOption(serverOption())
-    .option('--count <n>', `how many messages, at most ${NextDefaults.maxCount.toLocaleString('en-US')}`, String(NextDefaults.count))
+    .option('--count <n>', `how many messages, at most ${formatCount(NextDefaults.maxCount)}`, String(NextDefaults.count))
     .option('--no-ack', 'leave them unacknowledged: the server redelivers them after the consumer\'s ack wait')
     .option('--timeout <duration>', `how long to wait for them, e.g. 500ms, 10s (default: ${msDuration(NextDefaults.timeout)})`)
     .option('--json', 'one JSON document: an array of messages (each with delivered and pending)')

@@ -25,8 +25,15 @@ export function section(title: string, pairs: readonly (readonly [string, string
   return `${title}:\n\n${shown.map(([k, v]) => `  ${k.padStart(w)}: ${v}`).join('\n')}\n`;
 }
 
+/**
+ * 1234567 → "1,234,567", as toLocaleString('en-US') writes it, without its
+ * first call's ~30 ms of loading locale data at every CLI start.
+ */
 export function count(n: number): string {
-  return n.toLocaleString('en-US');
+  if (!Number.isFinite(n)) return String(n);
+  const [whole, frac] = String(n).split('.');
+  const grouped = whole!.replace(/\B(?=(\d{3})+$)/g, ',');
+  return frac === undefined ? grouped : `${grouped}.${frac}`;
 }
 
 /** -1 means no limit in JetStream configs. */
