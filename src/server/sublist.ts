@@ -58,6 +58,13 @@ interface Node<S> {
   /** The plain subscribers from the second on (insertion order kept); null otherwise. */
   many: Set<S> | null;
   queues: Map<string, Set<S>> | null;
+  /**
+   * A literal node's match result, kept while its subscribers and the
+   * wildcards (generation `gen`) stay as they were: a publish to a subject the
+   * bounded cache has dropped finds it here without a walk or a new result.
+   */
+  result: MatchResult<S> | null;
+  gen: number;
 }
 
 interface Level<S> {
@@ -71,7 +78,7 @@ function newLevel<S>(): Level<S> {
 }
 
 function newNode<S>(): Node<S> {
-  return { next: null, one: null, many: null, queues: null };
+  return { next: null, one: null, many: null, queues: null, result: null, gen: 0 };
 }
 
 function nodeEmpty<S>(n: Node<S>): boolean {
@@ -134,6 +141,8 @@ export class Sublist<S extends Subscribable> {
   private readonly root: Level<S> = newLevel();
   /** Literal subscriptions by subject (their nodes never have a `next`). */
   private readonly literals = new Map<string, Node<S>>();
+  /** Bumped by every change of a wildcard subscription: literal nodes' results made before it are stale. */
+  private wildGen = 0;
   private readonly cache = new Map<string, MatchResult<S>>();
   private readonly cacheSize: number;
   /** Subjects missed once since it was last emptied (see admit); at most cacheSize. */
@@ -158,7 +167,10 @@ export class Sublist<S extends Subscribable> {
 
   /** Adds a subscription. Its subject must be valid (see isValidSubject). */
   insert(sub: S): void {
-    const n = hasWildcard(sub.subject) ? this.trieNode(sub.subject) : this.literalNode(sub.subject);
+    const wild = hasWildcard(sub.subject);
+    const n = wild ? this.trieNode(sub.subject) : this.literalNode(sub.subject);
+    if (wild) this.wildGen++;
+    else n.result = null;
     if (sub.queue === undefined) {
       addPlain(n, sub);
     } else {
@@ -212,6 +224,7 @@ export class Sublist<S extends Subscribable> {
     if (!hasWildcard(sub.subject)) {
       const node = this.literals.get(sub.subject);
       if (node === undefined || !removeFrom(node, sub)) return false;
+      node.result = null;
       if (nodeEmpty(node)) this.literals.delete(sub.subject);
       this.removed(sub);
       return true;
@@ -228,6 +241,7 @@ export class Sublist<S extends Subscribable> {
       level = node.next;
     }
     if (!removeFrom(path[path.length - 1]!.node, sub)) return false;
+    this.wildGen++;
     // Prune nodes left empty, deepest first, so churn (inboxes) leaves no garbage.
     for (let i = path.length - 1; i >= 0; i--) {
       const { level: l, token, node } = path[i]!;
@@ -255,7 +269,7 @@ export class Sublist<S extends Subscribable> {
       this.hits++;
       return hit;
     }
-    const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
+    const result = this.count === 0 ? (EMPTY as MatchResult<S>) : this.stored(subject);
     if (this.admit(subject)) {
       if (this.cache.size >= this.cacheSize) this.evict();
       this.cache.set(subject, result);
@@ -295,7 +309,10 @@ export class Sublist<S extends Subscribable> {
    * without looking in the cache or counting towards it.
    */
   matchOnce(subject: string): MatchResult<S> {
-    return this.count === 0 ? (EMPTY as MatchResult<S>) : this.walk(subject);
+    if (this.count === 0) return EMPTY as MatchResult<S>;
+    const node = this.literals.get(subject);
+    if (node !== undefined && node.result !== null && node.gen === this.wildGen) return node.result;
+    return this.walk(subject, node);
   }
 
   /**
@@ -321,9 +338,19 @@ export class Sublist<S extends Subscribable> {
     }
   }
 
-  private walk(subject: string): MatchResult<S> {
+  /** A literal subject's result kept on its node (made now if stale), or a walk's for a subject without one. */
+  private stored(subject: string): MatchResult<S> {
+    const node = this.literals.get(subject);
+    if (node === undefined) return this.walk(subject, undefined);
+    if (node.result !== null && node.gen === this.wildGen) return node.result;
+    const result = this.walk(subject, node);
+    node.result = result;
+    node.gen = this.wildGen;
+    return result;
+  }
+
+  private walk(subject: string, literal: Node<S> | undefined): MatchResult<S> {
     const acc: Acc<S> = { plain: [], groups: null };
-    const literal = this.literals.get(subject);
     if (literal !== undefined) addNode(literal, acc);
     const root = this.root;
     if (root.nodes.size !== 0 || root.pwc !== null || root.fwc !== null) collect(root, subject, 0, acc);
