@@ -10,7 +10,7 @@
  * 10% mark to the last delivery.
  */
 import { procStats, sleep } from './proc.js';
-import { WorkerHandle, within } from './worker-handle.js';
+import { WorkerHandle, untilDoneOrStalled, within } from './worker-handle.js';
 import type { RunningServer } from './peers.js';
 import type { ScaleJob } from './scale-subjects.js';
 import type { Job, PubResult } from './jobs.js';
@@ -86,26 +86,7 @@ export function runFlow(server: RunningServer, subJobs: SubJob[], pubJobs: PubJo
     }
     for (const p of pubs) p.send({ type: 'go' });
     const all = Promise.all(subs.map((s) => s.done)) as Promise<SubDone[]>;
-    let stalled = false;
-    await new Promise<void>((resolve, reject) => {
-      const watch = setInterval(() => {
-        if (Date.now() - lastProgress > stallMs) {
-          stalled = true;
-          clearInterval(watch);
-          resolve();
-        }
-      }, 250);
-      all.then(
-        () => {
-          clearInterval(watch);
-          resolve();
-        },
-        (err: unknown) => {
-          clearInterval(watch);
-          reject(err as Error);
-        },
-      );
-    });
+    const stalled = await untilDoneOrStalled(all, () => lastProgress, stallMs);
     const rssAfter = procStats(server.pid).rss;
     if (stalled) for (const s of subs) s.send({ type: 'stop' });
     const results = await within(all, 10_000, 'subscriber results');

@@ -76,6 +76,33 @@ export class WorkerHandle {
 }
 
 /** Rejects after `ms` with a message naming what was awaited. */
+/**
+ * Waits for `all` (the subscribers' results), or until `lastProgress()` (the
+ * time of the last progress report) is more than `stallMs` ago, checked every
+ * 250 ms. Resolves true when it stalled, false when `all` settled first;
+ * rejects with `all`'s error.
+ */
+export function untilDoneOrStalled(all: Promise<unknown>, lastProgress: () => number, stallMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const watch = setInterval(() => {
+      if (Date.now() - lastProgress() > stallMs) {
+        clearInterval(watch);
+        resolve(true);
+      }
+    }, 250);
+    all.then(
+      () => {
+        clearInterval(watch);
+        resolve(false);
+      },
+      (err: unknown) => {
+        clearInterval(watch);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([

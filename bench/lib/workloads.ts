@@ -23,7 +23,7 @@
 import { join } from 'node:path';
 import { procStats, sleep } from './proc.js';
 import { startServer, serverDef, type PeerDef, type RunningServer, type StartOptions } from './peers.js';
-import { WorkerHandle, within } from './worker-handle.js';
+import { WorkerHandle, untilDoneOrStalled, within } from './worker-handle.js';
 import { login, serverSecurity, type Login } from './security.js';
 import { percentile } from './stats.js';
 import type { BenchOptions } from './options.js';
@@ -111,26 +111,7 @@ export async function pubsub(peer: PeerDef, o: BenchOptions, subscribers: number
       const clientsBefore = clientCpu(pub, subs);
       pub.send({ type: 'go' });
       const all = Promise.all(subs.map((s) => s.done)) as Promise<SubResult[]>;
-      let stalled = false;
-      await new Promise<void>((resolve, reject) => {
-        const watch = setInterval(() => {
-          if (Date.now() - lastProgress > o.stallMs) {
-            stalled = true;
-            clearInterval(watch);
-            resolve();
-          }
-        }, 250);
-        all.then(
-          () => {
-            clearInterval(watch);
-            resolve();
-          },
-          (err: unknown) => {
-            clearInterval(watch);
-            reject(err as Error);
-          },
-        );
-      });
+      const stalled = await untilDoneOrStalled(all, () => lastProgress, o.stallMs);
       const after = procStats(server.pid);
       const clientsAfter = clientCpu(pub, subs);
       if (stalled) for (const s of subs) s.send({ type: 'stop' });
