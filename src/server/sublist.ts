@@ -306,13 +306,11 @@ export class Sublist<S extends Subscribable> {
 
   /**
    * What a subject used once reaches (a reply subject): the same as match,
-   * without looking in the cache or counting towards it.
+   * without looking in the cache or counting towards it (a literal subject's
+   * result is kept on its node, bounded by the subscriptions, as match does).
    */
   matchOnce(subject: string): MatchResult<S> {
-    if (this.count === 0) return EMPTY as MatchResult<S>;
-    const node = this.literals.get(subject);
-    if (node !== undefined && node.result !== null && node.gen === this.wildGen) return node.result;
-    return this.walk(subject, node);
+    return this.count === 0 ? (EMPTY as MatchResult<S>) : this.stored(subject);
   }
 
   /**
